@@ -1,0 +1,440 @@
+"""The Python API: :class:`Batchyard` runs and steers jobs for one project.
+
+The CLI, the REST API and the dashboard are thin layers over these methods.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import importlib.util
+import io
+import json
+import sys
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from datetime import timedelta
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+from batchyard import pipelines
+from batchyard.config import (
+    MASK,
+    Settings,
+    holds_literal_secret,
+    interpolate,
+    load_settings,
+    mask_secrets,
+)
+from batchyard.engine import kinds as kinds_module
+from batchyard.engine.context import StopFlag
+from batchyard.engine.kinds import JobKind, Registry
+from batchyard.engine.models import Event, Item, ItemStatus, Job, JobStatus, new_job_id, utcnow
+from batchyard.engine.progress import Snapshot
+from batchyard.engine.retry import Retry
+from batchyard.engine.runner import RunOptions, Runner, owner_is_dead
+from batchyard.errors import Conflict, ConfigError, ParamError, PlanError, UsageError
+from batchyard.store import JobFilter, Store
+
+JOBS_FILE = "jobs.py"
+ENTRY_POINT_GROUP = "batchyard.jobs"
+
+_registries: dict[tuple[Path, float], Registry] = {}
+_builtins_loaded = False
+
+
+def _load_builtins() -> None:
+    global _builtins_loaded
+    if _builtins_loaded:
+        return
+    import batchyard.kinds  # noqa: F401  (registers the built-in kinds)
+
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            ep.load()
+        except Exception as exc:
+            raise ConfigError(f"entry point {ep.name} = {ep.value}: cannot load: {exc}") from exc
+    _builtins_loaded = True
+
+
+def load_registry(root: Path) -> Registry:
+    """The kinds of the project at ``root``: built-in, installed (entry points) and ``jobs.py``."""
+    _load_builtins()
+    path = root / JOBS_FILE
+    mtime = path.stat().st_mtime if path.is_file() else 0.0
+    cached = _registries.get((root, mtime))
+    if cached is not None:
+        return cached
+    registry = Registry()
+    for kind in kinds_module.REGISTRY:
+        registry.add(kind)
+    if path.is_file():
+        _exec_jobs_file(path, registry)
+    _registries[(root, mtime)] = registry
+    return registry
+
+
+def _exec_jobs_file(path: Path, registry: Registry) -> None:
+    name = "batchyard_jobs_" + hashlib.sha1(str(path).encode()).hexdigest()[:10]
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    token = kinds_module.ACTIVE.set(registry)
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as exc:
+        raise ConfigError(f"{path}:{exc.lineno}:{exc.offset}: {exc.msg}") from exc
+    except Exception as exc:
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == str(path)]
+        where = f"{path}:{frames[-1].lineno}" if frames else str(path)
+        raise ConfigError(f"{where}: {type(exc).__name__}: {exc}") from exc
+    finally:
+        kinds_module.ACTIVE.reset(token)
+
+
+def _merge(*sources: Mapping[str, Any] | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for source in sources:
+        if source:
+            out.update(source)
+    return out
+
+
+class Batchyard:
+    """One project's jobs: plan, run, resume, retry, cancel, list and export them."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        root: str | Path | None = None,
+        store: Store | str | None = None,
+        env: str | None = None,
+    ) -> None:
+        if settings is None:
+            settings = load_settings(
+                Path(root) if root else None,
+                store=store if isinstance(store, str) else None,
+                env=env,
+            )
+        elif env:
+            settings = settings.override(env=env)
+        self.settings = settings
+        self._store = store if isinstance(store, Store) else None
+        self._registry: Registry | None = None
+        # Secrets typed in as literal params: used by runs in this process, never stored.
+        self._secrets: dict[str, dict[str, Any]] = {}
+
+    # -- parts -----------------------------------------------------------------------------------
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = Store.open(self.settings.store_url, synchronous=self.settings.synchronous)
+        return self._store
+
+    def read_store(self) -> Store:
+        """The store for reading only: never creates a SQLite file that is not there."""
+        if self._store is None:
+            return Store.open(self.settings.store_url, create=False,
+                              synchronous=self.settings.synchronous)
+        return self._store
+
+    @property
+    def registry(self) -> Registry:
+        if self._registry is None:
+            self._registry = load_registry(self.settings.root)
+        return self._registry
+
+    def kinds(self) -> list[JobKind]:
+        return list(self.registry)
+
+    def kind(self, name: str) -> JobKind:
+        return self.registry.get(name)
+
+    def pipelines(self) -> list[pipelines.Pipeline]:
+        return pipelines.list_all(self.settings.root)
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    # -- starting jobs ---------------------------------------------------------------------------
+
+    def submit(
+        self,
+        target: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        env: str | None = None,
+        workers: int | None = None,
+        executor: str | None = None,
+        retries: int | Retry | None = None,
+        timeout: float | None = None,
+        stop_on_error: bool | None = None,
+        name: str | None = None,
+        tags: Sequence[str] = (),
+        metadata: Mapping[str, Any] | None = None,
+        parent_id: str | None = None,
+    ) -> Job:
+        """Plan a job of a kind (or a pipeline in ``pipelines/``) and record it, ready to run."""
+        pipeline = None
+        if pipelines.exists(self.settings.root, target):
+            pipeline = pipelines.load(self.settings.root, target)
+            kind = self.kind(pipeline.kind)
+        else:
+            kind = self.kind(target)
+        raw = _merge(pipeline.params if pipeline else None, params)
+        extra = kind.options_from_params(kind.parse_params(self._resolve(raw))) if kind.options_from_params else {}
+        retry = _first(retries, pipeline.retries if pipeline else None, kind.retry,
+                       self.settings.retries)
+        options = {
+            "workers": _first(workers, extra.get("workers"), pipeline.workers if pipeline else None,
+                              kind.workers, self.settings.workers),
+            "executor": _first(executor, pipeline.executor if pipeline else None,
+                               kind.executor, self.settings.executor),
+            "retries": retry.attempts - 1 if isinstance(retry, Retry) else retry,
+            "timeout": _first(timeout, kind.timeout),
+            "stop_on_error": bool(_first(stop_on_error, extra.get("stop_on_error"),
+                                         pipeline.stop_on_error if pipeline else None,
+                                         kind.stop_on_error)),
+        }
+        if isinstance(retries, Retry):
+            options["retry"] = {k: v for k, v in retries.to_dict().items() if k != "on"}
+        if not isinstance(options["workers"], int) or options["workers"] < 1:
+            raise ParamError(f"workers={options['workers']!r}: give a number of workers >= 1")
+        job_env = env or (pipeline.env if pipeline else None) or self.settings.env
+        parsed = kind.parse_params(self._resolve(raw))
+        stored, secrets = self._params_to_store(kind, raw, parsed)
+        job = Job(
+            id=new_job_id(kind.name, job_env),
+            kind=kind.name,
+            env=job_env,
+            status=JobStatus.PENDING,
+            name=name or (pipeline.name if pipeline else kind.name),
+            project=self.settings.name,
+            params=stored,
+            options=options,
+            tags=[*(pipeline.tags if pipeline else []), *tags],
+            metadata=dict(metadata or {}) | ({"pipeline": pipeline.name} if pipeline else {}),
+            parent_id=parent_id,
+            created_at=utcnow(),
+        )
+        try:
+            planned = self.store.create_job(job, kind.plan(parsed))
+        except (UsageError, Conflict):
+            raise
+        except Exception as exc:
+            raise PlanError(f"job {kind.name!r}: planning failed: {type(exc).__name__}: {exc}") from exc
+        if secrets:
+            self._secrets[planned.id] = secrets
+        return planned
+
+    def run(
+        self,
+        target: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        on_progress: Callable[[Snapshot], None] | None = None,
+        on_message: Callable[[str], None] | None = None,
+        install_signals: bool = True,
+        stop: StopFlag | None = None,
+        **options: Any,
+    ) -> Job:
+        """Plan and run a job to its end (or to a pause); return the job as it ended."""
+        job = self.submit(target, params, **options)
+        if on_message:
+            on_message(f"job {job.id}: {job.total} item(s)")
+        return self.execute(job.id, on_progress=on_progress, on_message=on_message,
+                            install_signals=install_signals, stop=stop)
+
+    def execute(
+        self,
+        job_id: str,
+        *,
+        workers: int | None = None,
+        on_progress: Callable[[Snapshot], None] | None = None,
+        on_message: Callable[[str], None] | None = None,
+        install_signals: bool = True,
+        stop: StopFlag | None = None,
+    ) -> Job:
+        """Run a pending or paused job (resume), continuing from its checkpoints."""
+        job = self.store.find_job(job_id)
+        if job.status.finished:
+            hint = "`batchyard jobs retry` runs its failed items again" if job.failed else \
+                "nothing is left to run"
+            raise Conflict(f"job {job.id} is {job.status.value}; {hint}")
+        kind = self.kind(job.kind)
+        params = self._params_for_run(kind, job)
+        opts = job.options
+        retry = Retry.of(opts.get("retries") if opts.get("retries") is not None else kind.retry)
+        if "retry" in opts:
+            retry = Retry(**{**opts["retry"], "on": (retry.on)})
+        elif kind.retry is not None and opts.get("retries") == kind.retry.attempts - 1:
+            retry = kind.retry
+        run_options = RunOptions(
+            workers=workers or int(opts.get("workers") or self.settings.workers),
+            executor=str(opts.get("executor") or self.settings.executor),
+            retry=retry,
+            timeout=opts.get("timeout"),
+            stop_on_error=bool(opts.get("stop_on_error")),
+        )
+        runner = Runner(self.store, kind, job, self.settings, run_options,
+                        params=kind.dump_params(params), on_progress=on_progress,
+                        on_message=on_message, install_signals=install_signals, stop=stop)
+        return runner.run()
+
+    resume = execute
+
+    def retry(self, job_id: str, *, failed_only: bool = True) -> Job:
+        """A new job (``retry_of`` the old one) for the old job's unfinished items, or all of it."""
+        old = self.store.find_job(job_id)
+        if not old.status.finished:
+            raise Conflict(f"job {old.id} is {old.status.value}; resume it instead of retrying")
+        kind = self.kind(old.kind)
+        job = Job(
+            id=new_job_id(kind.name, old.env), kind=old.kind, env=old.env,
+            status=JobStatus.PENDING, name=old.name, project=old.project, params=old.params,
+            options=old.options, tags=old.tags, metadata=old.metadata, retry_of=old.id,
+            parent_id=old.parent_id, created_at=utcnow(),
+        )
+        if failed_only:
+            wanted = [s.value for s in (ItemStatus.FAILED, ItemStatus.CANCELLED,
+                                        ItemStatus.PENDING, ItemStatus.RUNNING)]
+            new = self.store.create_retry_job(job, old.id, wanted)
+        else:
+            new = self.store.create_job(job, kind.plan(self._params_for_run(kind, old)))
+        if old.id in self._secrets:
+            self._secrets[new.id] = self._secrets[old.id]
+        return new
+
+    # -- steering --------------------------------------------------------------------------------
+
+    def cancel(self, job_id: str) -> Job:
+        """Cancel a job: a running one stops at its runner's next heartbeat."""
+        job = self.store.find_job(job_id)
+        if job.status.finished:
+            raise Conflict(f"job {job.id} is already {job.status.value}")
+        if self._held(job):
+            self.store.request(job.id, "cancel")
+        else:
+            self.store.cancel_pending(job.id)
+            self.store.set_status(job.id, JobStatus.CANCELLED)
+            self.store.log(job.id, "cancelled")
+        return self.store.get_job(job.id)
+
+    def pause(self, job_id: str) -> Job:
+        """Ask the runner of a running job to pause it (in-flight items finish or checkpoint)."""
+        job = self.store.find_job(job_id)
+        if not self._held(job):
+            raise Conflict(f"job {job.id} is {job.status.value}, not running")
+        self.store.request(job.id, "pause")
+        return self.store.get_job(job.id)
+
+    def delete(self, job_id: str, *, force: bool = False) -> None:
+        job = self.store.find_job(job_id)
+        self.store.delete_job(job.id, force=force)
+
+    def cleanup(self, older_than: timedelta, *, statuses: Sequence[str] = ()) -> list[str]:
+        return self.store.cleanup(utcnow() - older_than, statuses=statuses)
+
+    def _held(self, job: Job) -> bool:
+        """True when a live runner holds the job."""
+        if not job.lease_owner or not job.lease_expires_at:
+            return False
+        return job.lease_expires_at > utcnow() and not owner_is_dead(job.lease_owner)
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def job(self, job_id: str) -> Job:
+        return self.read_store().find_job(job_id)
+
+    def jobs(self, filt: JobFilter = JobFilter(), *, limit: int = 50, offset: int = 0,
+             order: str = "-created_at") -> tuple[list[Job], int]:
+        return self.read_store().list_jobs(filt, limit=limit, offset=offset, order=order)
+
+    def items(self, job_id: str, *, status: Sequence[str] = (), limit: int | None = 100,
+              offset: int = 0) -> tuple[list[Item], int]:
+        store = self.read_store()
+        job = store.find_job(job_id)
+        return store.list_items(job.id, status=status, limit=limit, offset=offset)
+
+    def log(self, job_id: str, *, after: int = 0, limit: int = 1000) -> list[Event]:
+        store = self.read_store()
+        return store.events(store.find_job(job_id).id, after=after, limit=limit)
+
+    def progress(self, job_id: str) -> Snapshot:
+        return Snapshot.from_job(self.read_store().find_job(job_id))
+
+    def stats(self, filt: JobFilter = JobFilter()) -> dict[str, Any]:
+        return self.read_store().stats(filt)
+
+    def export(self, jobs: Sequence[Job], fmt: str = "json") -> str:
+        """Jobs as a JSON array or CSV text (params masked)."""
+        rows = [_export_row(j) for j in jobs]
+        if fmt == "json":
+            return json.dumps(rows, indent=2, ensure_ascii=False)
+        if fmt == "csv":
+            out = io.StringIO()
+            fields = list(rows[0]) if rows else list(_export_row(Job("", "", "", JobStatus.PENDING)))
+            writer = csv.DictWriter(out, fieldnames=fields)
+            writer.writeheader()
+            for row in rows:
+                writer.writerow({k: json.dumps(v) if isinstance(v, dict | list) else v
+                                 for k, v in row.items()})
+            return out.getvalue()
+        raise UsageError(f"format {fmt!r}: use json or csv")
+
+    # -- params ----------------------------------------------------------------------------------
+
+    def _resolve(self, raw: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            k: interpolate(v, where=f"param {k!r}") if isinstance(v, str) and "${" in v else v
+            for k, v in raw.items()
+        }
+
+    def _params_to_store(self, kind: JobKind, raw: Mapping[str, Any],
+                         parsed: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        dumped = kind.dump_params(parsed)
+        stored: dict[str, Any] = {}
+        secrets: dict[str, Any] = {}
+        for name, value in dumped.items():
+            given = raw.get(name)
+            if isinstance(given, str) and "${" in given:
+                stored[name] = given  # kept as the reference; read from the environment at run
+            elif holds_literal_secret(name, value):
+                secrets[name] = value
+                stored[name] = mask_secrets(value, name)
+            else:
+                stored[name] = mask_secrets(value) if isinstance(value, dict | list) else value
+        return stored, secrets
+
+    def _params_for_run(self, kind: JobKind, job: Job) -> Any:
+        raw = dict(job.params)
+        raw.update(self._secrets.get(job.id, {}))
+        for name, value in raw.items():
+            if isinstance(value, str) and MASK in value and holds_literal_secret(name, value.replace(MASK, "x")):
+                raise ParamError(
+                    f"param {name!r} of job {job.id} held a secret, which is never stored; "
+                    f"pass it as a ${{ENV_VAR}} reference so a resume can read it from the environment"
+                )
+        return kind.parse_params(self._resolve(raw))
+
+
+def _first(*values: Any) -> Any:
+    for value in values:
+        if value is not None:
+            return value
+    return None
+
+
+def _export_row(job: Job) -> dict[str, Any]:
+    data = job.to_dict()
+    for key in ("lease_owner", "lease_expires_at", "heartbeat_at", "control"):
+        data.pop(key, None)
+    data["params"] = mask_secrets(data["params"])
+    return data
+

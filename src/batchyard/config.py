@@ -1,0 +1,250 @@
+"""Project configuration: ``batchyard.toml``, ``BATCHYARD_*`` environment variables and flags.
+
+Precedence, highest first: flags > environment variables > ``batchyard.toml`` > defaults.
+String values may use ``${VAR}`` or ``${VAR:-default}``, read from the environment when used, so secrets
+stay out of files; URLs are shown with their passwords masked.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from batchyard.errors import ConfigError
+
+CONFIG_FILE = "batchyard.toml"
+STATE_DIR = ".batchyard"
+DEFAULT_ENV = "dev"
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_SECRET_NAME = re.compile(r"(pass(word|wd)?|secret|token|api[_-]?key|credential|auth)", re.I)
+MASK = "***"
+
+
+def interpolate(value: str, *, where: str = "value") -> str:
+    """Replace ``${VAR}`` and ``${VAR:-default}`` with values from the environment."""
+
+    def sub(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in os.environ:
+            return os.environ[name]
+        if default is not None:
+            return default
+        raise ConfigError(f"{where}: environment variable {name} is not set")
+
+    return _ENV_REF.sub(sub, value)
+
+
+def mask_url(url: str) -> str:
+    """Return ``url`` with any password replaced by ``***``."""
+    if "://" not in url:
+        return url
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if parts.password is None or _ENV_REF.fullmatch(parts.password or ""):
+        return url
+    netloc = parts.netloc.rsplit("@", 1)
+    user = netloc[0].split(":", 1)[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:{MASK}@{netloc[1]}"))
+
+
+def is_secret_name(name: str) -> bool:
+    return bool(_SECRET_NAME.search(name))
+
+
+def holds_literal_secret(name: str, value: Any) -> bool:
+    """True when a param value carries a secret typed in as such (not a ``${VAR}`` reference)."""
+    if not isinstance(value, str) or not value or _ENV_REF.fullmatch(value):
+        return False
+    return is_secret_name(name) or mask_url(value) != value
+
+
+def mask_secrets(value: Any, name: str = "") -> Any:
+    """Mask passwords in URLs and values under secret-looking names, recursively."""
+    if isinstance(value, dict):
+        return {k: mask_secrets(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [mask_secrets(v, name) for v in value]
+    if isinstance(value, str):
+        if name and is_secret_name(name) and value and not _ENV_REF.fullmatch(value):
+            return MASK
+        return mask_url(value)
+    return value
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ProjectSection(_Section):
+    name: str | None = None
+
+
+class StoreSection(_Section):
+    url: str | None = None
+    synchronous: str = Field("normal", pattern="^(normal|full)$")
+
+
+class DefaultsSection(_Section):
+    env: str = DEFAULT_ENV
+    workers: int = Field(4, ge=1, le=1024)
+    executor: str = Field("threads", pattern="^(threads|processes)$")
+    connection: str = "default"
+    retries: int = Field(0, ge=0)
+
+
+class FileConfig(_Section):
+    project: ProjectSection = ProjectSection()
+    store: StoreSection = StoreSection()
+    defaults: DefaultsSection = DefaultsSection()
+    connections: dict[str, str] = {}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved settings for one project (or for a plain folder without ``batchyard.toml``)."""
+
+    root: Path
+    has_config: bool = False
+    name: str = ""
+    store_url: str = ""
+    synchronous: str = "normal"
+    env: str = DEFAULT_ENV
+    workers: int = 4
+    executor: str = "threads"
+    default_connection: str = "default"
+    retries: int = 0
+    connections: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / STATE_DIR
+
+    def connection_url(self, name: str | None = None) -> str:
+        """The URL of a named connection (or a URL given as is), with ``${VAR}`` resolved."""
+        name = name or self.default_connection
+        if "://" in name:
+            return _relative_sqlite(interpolate(name, where=f"connection {mask_url(name)}"), self.root)
+        if name in self.connections:
+            url = interpolate(self.connections[name], where=f"[connections] {name}")
+            return _relative_sqlite(url, self.root)
+        if name == "default":
+            return f"sqlite:///{self.root / 'data.db'}"
+        known = ", ".join(sorted(self.connections)) or "none defined"
+        raise ConfigError(
+            f"unknown connection {name!r} ({known}); add it under [connections] in {CONFIG_FILE}"
+        )
+
+    def masked_connections(self) -> dict[str, str]:
+        return {k: mask_url(v) for k, v in self.connections.items()}
+
+    def override(self, **changes: Any) -> Settings:
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The nearest folder from ``start`` upwards holding ``batchyard.toml``, else ``start`` itself."""
+    start = (start or Path.cwd()).resolve()
+    for folder in (start, *start.parents):
+        if (folder / CONFIG_FILE).is_file():
+            return folder
+    return start
+
+
+def _key_line(text: str, loc: tuple[Any, ...]) -> int | None:
+    """Best-effort line number of the last key in ``loc`` within the TOML text."""
+    section, key = (str(loc[0]), str(loc[-1])) if loc else ("", "")
+    in_section = len(loc) < 2
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if stripped.startswith("["):
+            in_section = stripped.strip("[] ") == section
+            if len(loc) == 1 and in_section:
+                return number
+            continue
+        if in_section and re.match(rf"^\s*\"?{re.escape(key)}\"?\s*=", line):
+            return number
+    return None
+
+
+def load_file(path: Path) -> FileConfig:
+    """Parse and check ``batchyard.toml``; errors name the file, line and column."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+    try:
+        return FileConfig.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = tuple(first["loc"])
+        line = _key_line(text, loc)
+        where = f"{path}:{line}" if line else str(path)
+        dotted = ".".join(str(p) for p in loc)
+        raise ConfigError(f"{where}: {dotted}: {first['msg']}") from exc
+
+
+def _env_int(name: str) -> int | None:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"environment variable {name}={raw!r} is not an integer") from exc
+
+
+def load_settings(
+    root: Path | None = None,
+    *,
+    store: str | None = None,
+    env: str | None = None,
+    workers: int | None = None,
+) -> Settings:
+    """Resolve settings for the project at (or above) ``root``: flags > env vars > toml > defaults."""
+    project_dir = Path(os.environ["BATCHYARD_PROJECT"]) if os.environ.get("BATCHYARD_PROJECT") else None
+    base = find_root(root or project_dir)
+    config_path = base / CONFIG_FILE
+    has_config = config_path.is_file()
+    file = load_file(config_path) if has_config else FileConfig()
+    d = file.defaults
+    store_url = store or os.environ.get("BATCHYARD_STORE") or file.store.url
+    if store_url:
+        store_url = interpolate(store_url, where="store url")
+        store_url = _relative_sqlite(store_url, base)
+    else:
+        store_url = f"sqlite:///{base / STATE_DIR / 'store.db'}"
+    return Settings(
+        root=base,
+        has_config=has_config,
+        name=file.project.name or base.name,
+        store_url=store_url,
+        synchronous=file.store.synchronous,
+        env=env or os.environ.get("BATCHYARD_ENV") or d.env,
+        workers=workers or _env_int("BATCHYARD_WORKERS") or d.workers,
+        executor=os.environ.get("BATCHYARD_EXECUTOR") or d.executor,
+        default_connection=d.connection,
+        retries=d.retries,
+        connections=dict(file.connections),
+    )
+
+
+def _relative_sqlite(url: str, base: Path) -> str:
+    """Make ``sqlite:///relative.db`` relative to the project root rather than the working folder."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix + ":memory:":
+        return prefix + str(base / url[len(prefix) :])
+    return url

@@ -1,0 +1,123 @@
+"""Opening databases the same way everywhere: SQLite tuned for many writers, PostgreSQL via psycopg."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event as sa_event
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import StaticPool
+
+from batchyard.config import mask_url
+from batchyard.errors import StoreError, UsageError
+
+
+def reason(exc: BaseException) -> str:
+    """The driver's own first line about an error, without SQLAlchemy's decoration."""
+    orig = getattr(exc, "orig", None)
+    text = str(orig or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def parse_url(url: str, *, error: type[Exception] = UsageError) -> sa.URL:
+    try:
+        parsed = sa.make_url(url)
+    except sa.exc.ArgumentError as exc:
+        raise error(f"{mask_url(url)!r} is not a database URL (sqlite:///PATH or postgresql://...)") from exc
+    backend = parsed.get_backend_name()
+    if backend in ("postgresql", "postgres") and parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    elif backend not in ("sqlite", "postgresql"):
+        raise error(f"{mask_url(url)!r}: batchyard speaks sqlite:///PATH and postgresql://...")
+    return parsed
+
+
+def create_engine(
+    url: str,
+    *,
+    create: bool = True,
+    synchronous: str = "normal",
+    pool_size: int = 16,
+    error: type[Exception] = StoreError,
+) -> Engine:
+    """An engine for ``url``. SQLite files get WAL, a busy timeout and ``BEGIN IMMEDIATE``."""
+    parsed = parse_url(url, error=error)
+    shown = mask_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite(parsed, create=create, synchronous=synchronous, shown=shown,
+                       pool_size=pool_size, error=error)
+    try:
+        return sa.create_engine(parsed, pool_pre_ping=True, pool_size=pool_size, max_overflow=16)
+    except ModuleNotFoundError as exc:
+        raise error("PostgreSQL needs psycopg: pip install 'batchyard[postgres]'") from exc
+
+
+def _sqlite(
+    parsed: sa.URL, *, create: bool, synchronous: str, shown: str, pool_size: int,
+    error: type[Exception],
+) -> Engine:
+    database = parsed.database or ""
+    memory = database in ("", ":memory:")
+    if not memory:
+        path = Path(database)
+        if path.is_dir():
+            raise error(f"cannot open {shown}: {path} is a folder, not a file")
+        if not path.exists() and create:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise error(f"cannot open {shown}: {exc}") from exc
+    kwargs: dict[str, Any]
+    if memory:
+        kwargs = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
+    else:
+        kwargs = {"pool_size": pool_size, "max_overflow": 16,
+                  "connect_args": {"timeout": 60, "check_same_thread": False}}
+    engine = sa.create_engine(parsed, **kwargs)
+
+    @sa_event.listens_for(engine, "connect")
+    def _connect(dbapi_conn: Any, _record: Any) -> None:
+        # Manage transactions ourselves so that every one starts with BEGIN IMMEDIATE: a writer
+        # then waits for the lock (busy timeout) instead of failing when it upgrades a read.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        if not memory:
+            cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute(f"PRAGMA synchronous={synchronous.upper()}")
+        cur.execute("PRAGMA busy_timeout=60000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @sa_event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+class EngineCache:
+    """One engine per URL per process, shared by every item that writes to it."""
+
+    def __init__(self) -> None:
+        self._engines: dict[str, Engine] = {}
+        self._lock = threading.Lock()
+
+    def get(self, url: str) -> Engine:
+        with self._lock:
+            engine = self._engines.get(url)
+            if engine is None:
+                engine = create_engine(url, error=UsageError)
+                self._engines[url] = engine
+            return engine
+
+    def dispose(self) -> None:
+        with self._lock:
+            for engine in self._engines.values():
+                engine.dispose()
+            self._engines.clear()
+
+
+ENGINES = EngineCache()

@@ -1,0 +1,164 @@
+"""What an item function gets as ``ctx``: its job and key, checkpoints, writes and a log."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from batchyard.config import Settings, mask_secrets
+from batchyard.engine.writes import write_rows
+from batchyard.errors import Interrupted
+
+if TYPE_CHECKING:
+    from batchyard.app import Batchyard
+    from batchyard.store import Store
+
+logger = logging.getLogger("batchyard.job")
+
+
+class Skip(Exception):  # noqa: N818 - a signal, not an error
+    """Raise inside an item to mark it skipped (with the reason) rather than done or failed."""
+
+
+class StopFlag:
+    """Set when the job is stopping; shared by the runner and every item of a process."""
+
+    def __init__(self, event: Any = None, *, parent: StopFlag | None = None) -> None:
+        self._event = event if event is not None else threading.Event()
+        self._parent = parent
+
+    def set(self) -> None:
+        self._event.set()
+
+    def is_set(self) -> bool:
+        """Set here, or on the flag of the job that started this one (a batch)."""
+        return bool(self._event.is_set()) or (self._parent is not None and self._parent.is_set())
+
+
+@dataclass
+class Counters:
+    rows_read: int = 0
+    rows_written: int = 0
+
+
+class ItemLog:
+    """``ctx.log``: lines recorded as job events (``batchyard jobs log``) and sent to logging."""
+
+    def __init__(self, ctx: Context) -> None:
+        self._ctx = ctx
+
+    def _emit(self, level: str, message: str, *args: Any) -> None:
+        text = message % args if args else message
+        text = str(mask_secrets(text))
+        logger.log(getattr(logging, level.upper()), "[%s %s] %s", self._ctx.job_id, self._ctx.item_key, text)
+        self._ctx.store.log(self._ctx.job_id, text, level=level, item_key=self._ctx.item_key)
+
+    def debug(self, message: str, *args: Any) -> None:
+        self._emit("debug", message, *args)
+
+    def info(self, message: str, *args: Any) -> None:
+        self._emit("info", message, *args)
+
+    def warning(self, message: str, *args: Any) -> None:
+        self._emit("warning", message, *args)
+
+    def error(self, message: str, *args: Any) -> None:
+        self._emit("error", message, *args)
+
+    __call__ = info
+
+
+class Context:
+    """The running item's view of its job.
+
+    ``ctx.cursor`` is the last checkpoint of this item (``None`` on a first attempt); call
+    ``ctx.checkpoint(cursor)`` after each durable step of a long item so a resume starts there.
+    """
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        settings: Settings,
+        job_id: str,
+        item_key: str,
+        attempt: int,
+        cursor: Any,
+        params: Mapping[str, Any],
+        env: str,
+        stop: StopFlag,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.job_id = job_id
+        self.item_key = item_key
+        self.attempt = attempt
+        self.cursor = cursor
+        self.params = dict(params)
+        self.env = env
+        self.log = ItemLog(self)
+        self.counters = Counters()
+        self._stop = stop
+        self._app: Batchyard | None = None
+
+    def __repr__(self) -> str:
+        return f"<Context job={self.job_id} item={self.item_key} attempt={self.attempt}>"
+
+    @property
+    def stop_flag(self) -> StopFlag:
+        return self._stop
+
+    @property
+    def should_stop(self) -> bool:
+        """True once the job is stopping: a long item should checkpoint and return soon."""
+        return self._stop.is_set()
+
+    def checkpoint(self, cursor: Any) -> None:
+        """Record how far this item got. If the job is stopping, stop the item here.
+
+        The cursor must be JSON-serialisable. On resume the item runs again with ``ctx.cursor`` set
+        to the last cursor recorded.
+        """
+        self.store.set_cursor(self.job_id, self.item_key, cursor)
+        self.cursor = cursor
+        if self._stop.is_set():
+            raise Interrupted(f"item {self.item_key} stopped at checkpoint {cursor!r}")
+
+    def write(
+        self,
+        table: str,
+        rows: Iterable[Mapping[str, Any]] | Mapping[str, Any],
+        *,
+        key: Sequence[str] | str | None = None,
+        connection: str | None = None,
+        mode: str = "upsert",
+    ) -> int:
+        """Write rows (adding ``_job_id`` and ``_item_key``), upserting on ``key``; return the count.
+
+        ``connection`` is a name from ``[connections]`` or a URL; the project default otherwise.
+        Each call commits on its own, so a rerun of the item rewrites the same rows, never adds.
+        """
+        url = self.settings.connection_url(connection)
+        n = write_rows(
+            url, table, rows, key=key, mode=mode,
+            lineage={"_job_id": self.job_id, "_item_key": self.item_key},
+        )
+        self.counters.rows_written += n
+        return n
+
+    def add_rows(self, *, read: int = 0, written: int = 0) -> None:
+        """Count rows this item read or wrote by other means than ``ctx.write``."""
+        self.counters.rows_read += read
+        self.counters.rows_written += written
+
+    @property
+    def app(self) -> Batchyard:
+        """The project's :class:`~batchyard.Batchyard`, to start or inspect other jobs."""
+        if self._app is None:
+            from batchyard.app import Batchyard
+
+            self._app = Batchyard(self.settings, store=self.store)
+        return self._app

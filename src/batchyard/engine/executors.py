@@ -1,0 +1,270 @@
+"""Executors run items: threads (the default) or processes. Dask plugs into the same seam.
+
+An executor takes :class:`Task` objects and puts one :class:`Result` per task on the runner's
+queue. It never touches item state in the store: the runner commits every outcome.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue
+import signal
+import threading
+import traceback
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from pydantic_core import to_jsonable_python
+
+from batchyard.config import Settings, mask_secrets
+from batchyard.engine.context import Context, Skip, StopFlag
+from batchyard.engine.kinds import JobKind
+from batchyard.engine.models import ItemStatus, utcnow
+from batchyard.engine.retry import Retry
+from batchyard.errors import Interrupted, ItemTimeout, UsageError
+
+
+@dataclass(frozen=True)
+class Task:
+    key: str
+    value: Any
+    attempt: int
+    cursor: Any
+
+
+@dataclass(frozen=True)
+class Result:
+    key: str
+    status: ItemStatus
+    started_at: datetime
+    finished_at: datetime
+    result: Any = None
+    error: str | None = None
+    traceback: str | None = None
+    retryable: bool = False
+    interrupted: bool = False
+    rows_read: int = 0
+    rows_written: int = 0
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """Everything a worker needs to run the items of one job (picklable for processes)."""
+
+    job_id: str
+    kind_name: str
+    params: dict[str, Any]
+    env: str
+    settings: Settings
+    store_url: str
+    retry: Retry
+
+
+def describe_error(exc: BaseException) -> str:
+    text = str(exc).strip()
+    name = type(exc).__name__
+    message = f"{name}: {text}" if text else name
+    return str(mask_secrets(message))
+
+
+def run_task(kind: JobKind, spec: JobSpec, task: Task, store: Any, stop: StopFlag) -> Result:
+    """Run one attempt at one item and say how it ended. Never raises."""
+    started = utcnow()
+    ctx = Context(
+        store=store, settings=spec.settings, job_id=spec.job_id, item_key=task.key,
+        attempt=task.attempt, cursor=task.cursor, params=spec.params, env=spec.env, stop=stop,
+    )
+    try:
+        value = kind.call_item(task.value, ctx)
+        result = to_jsonable_python(value, fallback=str) if value is not None else None
+        status = ItemStatus.DONE
+        return Result(task.key, status, started, utcnow(), result=result,
+                      rows_read=ctx.counters.rows_read, rows_written=ctx.counters.rows_written)
+    except Skip as exc:
+        return Result(task.key, ItemStatus.SKIPPED, started, utcnow(),
+                      result={"skipped": str(exc)} if str(exc) else None,
+                      rows_read=ctx.counters.rows_read, rows_written=ctx.counters.rows_written)
+    except Interrupted as exc:
+        return Result(task.key, ItemStatus.PENDING, started, utcnow(), error=describe_error(exc),
+                      interrupted=True, rows_read=ctx.counters.rows_read,
+                      rows_written=ctx.counters.rows_written)
+    except (Exception, SystemExit) as exc:
+        tb = str(mask_secrets("".join(traceback.format_exception(exc))))
+        return Result(task.key, ItemStatus.FAILED, started, utcnow(), error=describe_error(exc),
+                      traceback=tb, retryable=spec.retry.should_retry(exc, task.attempt),
+                      rows_read=ctx.counters.rows_read, rows_written=ctx.counters.rows_written)
+
+
+def timeout_result(task: Task, started: datetime, seconds: float, retry: Retry) -> Result:
+    exc = ItemTimeout(f"item {task.key} ran longer than its timeout of {seconds:g}s")
+    return Result(task.key, ItemStatus.FAILED, started, utcnow(), error=describe_error(exc),
+                  retryable=retry.should_retry(exc, task.attempt))
+
+
+class Executor(Protocol):
+    """The seam between the runner and whatever runs items."""
+
+    name: str
+
+    def start(self, spec: JobSpec, kind: JobKind, workers: int, store: Any, stop: StopFlag,
+              done: Callable[[Result], None]) -> None: ...
+
+    def submit(self, task: Task) -> None: ...
+
+    def abandon(self, key: str) -> None:
+        """Give up on a task that timed out; its late result is ignored and its worker replaced."""
+
+    def shutdown(self, *, wait: bool) -> None: ...
+
+
+class ThreadExecutor:
+    """Items run on daemon threads of this process; the default."""
+
+    name = "threads"
+
+    def __init__(self) -> None:
+        self._tasks: queue.SimpleQueue[Task | None] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._running: dict[int, str] = {}
+        self._retire: set[int] = set()
+        self._lock = threading.Lock()
+
+    def start(self, spec: JobSpec, kind: JobKind, workers: int, store: Any, stop: StopFlag,
+              done: Callable[[Result], None]) -> None:
+        self._spec, self._kind, self._store, self._stop, self._done = spec, kind, store, stop, done
+        for _ in range(workers):
+            self._spawn()
+
+    def _spawn(self) -> None:
+        thread = threading.Thread(target=self._work, daemon=True,
+                                  name=f"batchyard-worker-{len(self._threads)}")
+        self._threads.append(thread)
+        thread.start()
+
+    def _work(self) -> None:
+        me = threading.get_ident()
+        while True:
+            task = self._tasks.get()
+            if task is None:
+                return
+            with self._lock:
+                self._running[me] = task.key
+            result = run_task(self._kind, self._spec, task, self._store, self._stop)
+            with self._lock:
+                self._running.pop(me, None)
+                retire = me in self._retire
+            self._done(result)
+            if retire:
+                return
+
+    def submit(self, task: Task) -> None:
+        self._tasks.put(task)
+
+    def abandon(self, key: str) -> None:
+        with self._lock:
+            for ident, running in self._running.items():
+                if running == key:
+                    self._retire.add(ident)
+        self._spawn()
+
+    def shutdown(self, *, wait: bool) -> None:
+        for _ in self._threads:
+            self._tasks.put(None)
+        if wait:
+            for thread in self._threads:
+                thread.join()
+
+
+# -- processes ------------------------------------------------------------------------------------
+
+_child: dict[str, Any] = {}
+
+
+def _child_init(spec: JobSpec, event: Any) -> None:
+    # The parent handles Ctrl+C and SIGTERM for the whole job; children finish what they hold.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    from batchyard.app import load_registry
+    from batchyard.store import Store
+
+    registry = load_registry(spec.settings.root)
+    _child["kind"] = registry.get(spec.kind_name)
+    _child["store"] = Store.open(spec.store_url, synchronous=spec.settings.synchronous)
+    _child["stop"] = StopFlag(event)
+    _child["spec"] = spec
+
+
+def _child_run(task: Task) -> Result:
+    return run_task(_child["kind"], _child["spec"], task, _child["store"], _child["stop"])
+
+
+class ProcessExecutor:
+    """Items run in worker processes: for CPU-bound items. The kind must live in an importable
+    module or the project's ``jobs.py``, and values, results and cursors must be picklable."""
+
+    name = "processes"
+
+    def start(self, spec: JobSpec, kind: JobKind, workers: int, store: Any, stop: StopFlag,
+              done: Callable[[Result], None]) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self._event = ctx.Event()
+        self._stop = stop
+        self._done = done
+        self._abandoned: set[str] = set()
+        self._pool = ProcessPoolExecutor(
+            max_workers=workers, mp_context=ctx, initializer=_child_init,
+            initargs=(spec, self._event),
+        )
+        self._spec = spec
+        self._watch = threading.Thread(target=self._relay_stop, daemon=True)
+        self._watch.start()
+
+    def _relay_stop(self) -> None:
+        while not self._stop.is_set():
+            threading.Event().wait(0.1)
+        self._event.set()
+
+    def submit(self, task: Task) -> None:
+        started = utcnow()
+        future = self._pool.submit(_child_run, task)
+
+        def finished(f: Future[Result]) -> None:
+            try:
+                result = f.result()
+            except BaseException as exc:  # the worker process died or could not pickle
+                result = Result(task.key, ItemStatus.FAILED, started, utcnow(),
+                                error=describe_error(exc),
+                                retryable=self._spec.retry.should_retry(exc, task.attempt))
+            self._done(result)
+
+        future.add_done_callback(finished)
+
+    def abandon(self, key: str) -> None:
+        self._abandoned.add(key)
+
+    def shutdown(self, *, wait: bool) -> None:
+        if not wait:
+            for process in list(getattr(self._pool, "_processes", {}).values()):
+                if process.is_alive():
+                    os.kill(process.pid, signal.SIGKILL)
+        self._pool.shutdown(wait=wait, cancel_futures=not wait)
+
+
+EXECUTORS: dict[str, Callable[[], Executor]] = {
+    "threads": ThreadExecutor,
+    "processes": ProcessExecutor,
+}
+
+
+def make_executor(name: str) -> Executor:
+    """The executor called ``name``; more register in :data:`EXECUTORS`."""
+    try:
+        return EXECUTORS[name]()
+    except KeyError:
+        raise UsageError(
+            f"unknown executor {name!r} (choose from: {', '.join(sorted(EXECUTORS))})"
+        ) from None

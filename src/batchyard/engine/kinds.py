@@ -1,0 +1,296 @@
+"""Job kinds: what a job does. ``@batchyard.job`` registers one; ``@kind.item`` says how to run an item.
+
+A kind's params are typed by its plan function's signature; values from the command line
+(``--param start=2024-06-01``) are parsed into those types, with errors naming the param.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import inspect
+import json
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, TypeVar, get_type_hints
+
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, create_model
+from pydantic_core import to_jsonable_python
+
+from batchyard.engine.retry import Retry
+from batchyard.errors import ParamError, PlanError, UnknownKind, UsageError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Item:
+    """An item with a key of its own; plain values get a key made from the value."""
+
+    key: str
+    value: Any = None
+
+
+def item_key(value: Any) -> str:
+    """The key of a planned value: ISO text for dates, the text of scalars, JSON otherwise."""
+    if isinstance(value, Item):
+        return value.key
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool | int | float):
+        return str(value)
+    return json.dumps(to_jsonable_python(value), sort_keys=True, separators=(",", ":"))
+
+
+def dates(start: date | str, end: date | str, every: str = "day") -> list[date]:
+    """Every day (or week, or month start) from ``start`` to ``end``, both included."""
+    first = date.fromisoformat(start) if isinstance(start, str) else start
+    last = date.fromisoformat(end) if isinstance(end, str) else end
+    if isinstance(first, datetime):
+        first = first.date()
+    if isinstance(last, datetime):
+        last = last.date()
+    if last < first:
+        raise ParamError(f"end {last} is before start {first}")
+    out: list[date] = []
+    current = first
+    if every == "day":
+        step = timedelta(days=1)
+    elif every == "week":
+        step = timedelta(weeks=1)
+    elif every == "month":
+        while current <= last:
+            out.append(current)
+            year, month = divmod(current.month, 12)
+            current = current.replace(year=current.year + year, month=month + 1, day=1)
+        return out
+    else:
+        raise ParamError(f"every={every!r}: use day, week or month")
+    while current <= last:
+        out.append(current)
+        current += step
+    return out
+
+
+_PARAM_CONFIG = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+
+class JobKind:
+    """A registered job kind: a plan function that yields items and an item function."""
+
+    def __init__(
+        self,
+        name: str,
+        plan: Callable[..., Iterable[Any]],
+        *,
+        retries: int | Retry | None = None,
+        workers: int | None = None,
+        timeout: float | None = None,
+        stop_on_error: bool = False,
+        description: str | None = None,
+        builtin: bool = False,
+        executor: str | None = None,
+        options_from_params: Callable[[BaseModel], dict[str, Any]] | None = None,
+    ) -> None:
+        self.name = name
+        self.plan_fn = plan
+        self.retry = Retry.of(retries) if retries is not None else None
+        self.workers = workers
+        self.timeout = timeout
+        self.stop_on_error = stop_on_error
+        self.description = (description or inspect.getdoc(plan) or "").strip()
+        self.builtin = builtin
+        self.executor = executor
+        self.options_from_params = options_from_params
+        self.item_fn: Callable[..., Any] | None = None
+        self._value_adapter: TypeAdapter[Any] | None = None
+        self._item_wants_ctx = False
+        self.params_model = _params_model(name, plan)
+
+    def __repr__(self) -> str:
+        return f"<JobKind {self.name}>"
+
+    def item(self, fn: F) -> F:
+        """Register the function that processes one item: ``fn(value, ctx)`` (``ctx`` optional)."""
+        self.item_fn = fn
+        sig = inspect.signature(fn)
+        params = list(sig.parameters.values())
+        if not params:
+            raise UsageError(f"job {self.name!r}: the item function must take the item as its first argument")
+        try:
+            hints = get_type_hints(fn)
+        except Exception:
+            hints = {}
+        annotation = hints.get(params[0].name)
+        self._value_adapter = TypeAdapter(annotation) if annotation not in (None, Any) else None
+        self._item_wants_ctx = len(params) > 1
+        return fn
+
+    # -- params ----------------------------------------------------------------------------------
+
+    def parse_params(self, raw: dict[str, Any]) -> BaseModel:
+        """Check params (strings from the command line or JSON values) against the signature."""
+        fields = self.params_model.model_fields
+        unknown = [k for k in raw if k not in fields]
+        if unknown:
+            accepted = ", ".join(fields) or "no params"
+            raise ParamError(
+                f"kind {self.name!r} has no param {unknown[0]!r} (it takes: {accepted})"
+            )
+        data = {k: _coerce_text(v, fields[k].annotation) for k, v in raw.items()}
+        try:
+            return self.params_model.model_validate(data)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            name = ".".join(str(p) for p in err["loc"]) or "params"
+            if err["type"] == "missing":
+                raise ParamError(
+                    f"kind {self.name!r} needs param {name!r} (--param {name}=...)"
+                ) from exc
+            got = raw.get(str(err["loc"][0])) if err["loc"] else None
+            shown = f" (got {got!r})" if got is not None else ""
+            raise ParamError(f"param {name!r}: {err['msg']}{shown}") from exc
+
+    def params_schema(self) -> dict[str, Any]:
+        return self.params_model.model_json_schema()
+
+    def dump_params(self, params: BaseModel) -> dict[str, Any]:
+        dumped: dict[str, Any] = to_jsonable_python(params.model_dump(exclude_unset=False))
+        return dumped
+
+    # -- plan and run ----------------------------------------------------------------------------
+
+    def plan(self, params: BaseModel) -> Iterator[tuple[str, str]]:
+        """Yield ``(key, value_json)`` for each item, refusing duplicate keys."""
+        values = self.plan_fn(**{k: getattr(params, k) for k in self.params_model.model_fields})
+        if values is None:
+            raise PlanError(f"job {self.name!r}: the plan function returned nothing; return the items")
+        seen: set[str] = set()
+        for value in values:
+            key = item_key(value)
+            if key in seen:
+                raise PlanError(f"job {self.name!r}: the plan yields item {key!r} twice; keys must be unique")
+            if len(key) > 500:
+                raise PlanError(f"job {self.name!r}: item key {key[:40]!r}... is longer than 500 characters; give Item(key=...)")
+            seen.add(key)
+            raw = value.value if isinstance(value, Item) else value
+            yield key, json.dumps(to_jsonable_python(raw), separators=(",", ":"))
+
+    def load_value(self, value: Any) -> Any:
+        return self._value_adapter.validate_python(value) if self._value_adapter else value
+
+    def call_item(self, value: Any, ctx: Any) -> Any:
+        if self.item_fn is None:
+            raise UsageError(f"job {self.name!r} has no item function; add one with @{self.name}.item")
+        typed = self.load_value(value)
+        if self._item_wants_ctx:
+            return self.item_fn(typed, ctx)
+        return self.item_fn(typed)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "description": self.description,
+            "builtin": self.builtin,
+            "params": self.params_schema(),
+            "retries": (self.retry.attempts - 1) if self.retry else None,
+            "workers": self.workers,
+            "timeout": self.timeout,
+        }
+
+
+def _params_model(name: str, plan: Callable[..., Any]) -> type[BaseModel]:
+    sig = inspect.signature(plan)
+    try:
+        hints = get_type_hints(plan)
+    except Exception:
+        hints = {}
+    fields: dict[str, Any] = {}
+    for param in sig.parameters.values():
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            continue
+        annotation = hints.get(param.name, Any)
+        default = ... if param.default is inspect.Parameter.empty else param.default
+        fields[param.name] = (annotation, default)
+    model: type[BaseModel] = create_model(  # type: ignore[call-overload]
+        f"{name.title().replace('-', '').replace('_', '')}Params", __config__=_PARAM_CONFIG, **fields
+    )
+    return model
+
+
+def _coerce_text(value: Any, annotation: Any) -> Any:
+    """Turn command-line text into what pydantic can validate: JSON or commas for lists and dicts."""
+    if not isinstance(value, str):
+        return value
+    origin = getattr(annotation, "__origin__", None)
+    if annotation in (list, dict, tuple, set) or origin in (list, dict, tuple, set):
+        stripped = value.strip()
+        if stripped.startswith(("[", "{")):
+            try:
+                return json.loads(stripped)
+            except json.JSONDecodeError as exc:
+                raise ParamError(f"{value!r} is not valid JSON: {exc}") from exc
+        if origin is dict or annotation is dict:
+            return value
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Registry:
+    """The job kinds a project can run: built-in ones, ``jobs.py`` ones and entry-point ones."""
+
+    def __init__(self) -> None:
+        self._kinds: dict[str, JobKind] = {}
+
+    def add(self, kind: JobKind) -> JobKind:
+        existing = self._kinds.get(kind.name)
+        if existing is not None and existing.plan_fn is not kind.plan_fn:
+            if existing.plan_fn.__qualname__ != kind.plan_fn.__qualname__:
+                raise UsageError(f"two job kinds are named {kind.name!r}; rename one")
+        self._kinds[kind.name] = kind
+        return kind
+
+    def get(self, name: str) -> JobKind:
+        try:
+            return self._kinds[name]
+        except KeyError:
+            known = ", ".join(sorted(self._kinds)) or "none"
+            raise UnknownKind(f"unknown job kind or pipeline {name!r} (kinds: {known})") from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._kinds
+
+    def __iter__(self) -> Iterator[JobKind]:
+        return iter(sorted(self._kinds.values(), key=lambda k: k.name))
+
+
+REGISTRY = Registry()
+#: Where ``@job`` registers: the global registry, or a project's while its jobs.py loads.
+ACTIVE: contextvars.ContextVar[Registry] = contextvars.ContextVar("registry", default=REGISTRY)
+
+
+def job(
+    name: str | None = None,
+    *,
+    retries: int | Retry | None = None,
+    workers: int | None = None,
+    timeout: float | None = None,
+    stop_on_error: bool = False,
+    description: str | None = None,
+) -> Callable[[Callable[..., Iterable[Any]]], JobKind]:
+    """Register a job kind. Decorate its plan function, which takes the params and returns items.
+
+    ``retries`` is how many more attempts a failing item gets (or a :class:`Retry`); ``timeout`` is
+    the most seconds one attempt may take.
+    """
+
+    def decorate(plan: Callable[..., Iterable[Any]]) -> JobKind:
+        kind_name = name or plan.__name__.replace("_", "-")
+        return ACTIVE.get().add(
+            JobKind(kind_name, plan, retries=retries, workers=workers, timeout=timeout,
+                    stop_on_error=stop_on_error, description=description)
+        )
+
+    return decorate

@@ -1,0 +1,245 @@
+"""Jobs and items as the store records them: statuses are Enums, records are frozen dataclasses."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+
+class JobStatus(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    PARTIAL = "partial"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def finished(self) -> bool:
+        return self in FINISHED
+
+    @property
+    def resumable(self) -> bool:
+        return self in (JobStatus.PENDING, JobStatus.RUNNING, JobStatus.PAUSED)
+
+
+FINISHED = frozenset(
+    {JobStatus.COMPLETED, JobStatus.PARTIAL, JobStatus.FAILED, JobStatus.CANCELLED}
+)
+
+
+class ItemStatus(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_job_id(kind: str, env: str, now: datetime | None = None) -> str:
+    """``{kind}_{env}_{YYYYMMDD_HHMMSS}_{6 hex}``."""
+    stamp = (now or utcnow()).strftime("%Y%m%d_%H%M%S")
+    return f"{kind}_{env}_{stamp}_{secrets.token_hex(3)}"
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _aware(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    assert isinstance(value, datetime)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _json(value: Any) -> Any:
+    if value is None or not isinstance(value, str):
+        return value
+    return json.loads(value)
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    kind: str
+    env: str
+    status: JobStatus
+    name: str = ""
+    project: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
+    total: int = 0
+    done: int = 0
+    failed: int = 0
+    skipped: int = 0
+    cancelled: int = 0
+    rows_read: int = 0
+    rows_written: int = 0
+    created_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    updated_at: datetime | None = None
+    error: str | None = None
+    retry_of: str | None = None
+    parent_id: str | None = None
+    tags: list[str] = field(default_factory=list)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    progress: dict[str, Any] = field(default_factory=dict)
+    lease_owner: str | None = None
+    lease_expires_at: datetime | None = None
+    heartbeat_at: datetime | None = None
+    control: str | None = None
+
+    @property
+    def remaining(self) -> int:
+        return max(self.total - self.done - self.failed - self.skipped - self.cancelled, 0)
+
+    @property
+    def percent(self) -> float:
+        if not self.total:
+            return 100.0 if self.status.finished else 0.0
+        return 100.0 * (self.done + self.failed + self.skipped + self.cancelled) / self.total
+
+    @property
+    def duration(self) -> float | None:
+        if not self.started_at:
+            return None
+        end = self.finished_at or utcnow()
+        return (end - self.started_at).total_seconds()
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Job:
+        return cls(
+            id=row["id"],
+            kind=row["kind"],
+            env=row["env"],
+            status=JobStatus(row["status"]),
+            name=row["name"] or "",
+            project=row["project"] or "",
+            params=_json(row["params"]) or {},
+            options=_json(row["options"]) or {},
+            total=row["total"],
+            done=row["done"],
+            failed=row["failed"],
+            skipped=row["skipped"],
+            cancelled=row["cancelled"],
+            rows_read=row["rows_read"],
+            rows_written=row["rows_written"],
+            created_at=_aware(row["created_at"]),
+            started_at=_aware(row["started_at"]),
+            finished_at=_aware(row["finished_at"]),
+            updated_at=_aware(row["updated_at"]),
+            error=row["error"],
+            retry_of=row["retry_of"],
+            parent_id=row["parent_id"],
+            tags=_json(row["tags"]) or [],
+            metadata=_json(row["metadata"]) or {},
+            progress=_json(row["progress"]) or {},
+            lease_owner=row["lease_owner"],
+            lease_expires_at=_aware(row["lease_expires_at"]),
+            heartbeat_at=_aware(row["heartbeat_at"]),
+            control=row["control"],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["status"] = self.status.value
+        for key in ("created_at", "started_at", "finished_at", "updated_at", "lease_expires_at",
+                    "heartbeat_at"):
+            data[key] = _iso(getattr(self, key))
+        data["percent"] = round(self.percent, 2)
+        data["duration_s"] = round(self.duration, 3) if self.duration is not None else None
+        return data
+
+
+@dataclass(frozen=True)
+class Item:
+    job_id: str
+    key: str
+    position: int
+    status: ItemStatus
+    value: Any = None
+    attempts: int = 0
+    error: str | None = None
+    traceback: str | None = None
+    result: Any = None
+    cursor: Any = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    duration_s: float | None = None
+    rows_read: int = 0
+    rows_written: int = 0
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Item:
+        return cls(
+            job_id=row["job_id"],
+            key=row["key"],
+            position=row["position"],
+            status=ItemStatus(row["status"]),
+            value=_json(row["value"]),
+            attempts=row["attempts"],
+            error=row["error"],
+            traceback=row["traceback"],
+            result=_json(row["result"]),
+            cursor=_json(row["cursor"]),
+            started_at=_aware(row["started_at"]),
+            finished_at=_aware(row["finished_at"]),
+            duration_s=row["duration_s"],
+            rows_read=row["rows_read"],
+            rows_written=row["rows_written"],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["status"] = self.status.value
+        data["started_at"] = _iso(self.started_at)
+        data["finished_at"] = _iso(self.finished_at)
+        return data
+
+
+@dataclass(frozen=True)
+class Event:
+    id: int
+    job_id: str
+    ts: datetime
+    level: str
+    message: str
+    item_key: str | None = None
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Event:
+        ts = _aware(row["ts"])
+        assert ts is not None
+        return cls(
+            id=row["id"],
+            job_id=row["job_id"],
+            ts=ts,
+            level=row["level"],
+            message=row["message"],
+            item_key=row["item_key"],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "job_id": self.job_id,
+            "ts": self.ts.isoformat(),
+            "level": self.level,
+            "item_key": self.item_key,
+            "message": self.message,
+        }

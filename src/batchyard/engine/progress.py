@@ -1,0 +1,142 @@
+"""Progress figures: %, items/s, rows/s, ETA from a smoothed rate, elapsed, failures, current items.
+
+The runner feeds a :class:`Tracker`; its :class:`Snapshot` is what the CLI draws, what the store
+keeps (so ``batchyard jobs progress`` in another terminal shows the same) and what the API streams.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    job_id: str
+    status: str
+    total: int
+    done: int
+    failed: int
+    skipped: int
+    cancelled: int
+    rows_read: int
+    rows_written: int
+    elapsed_s: float
+    items_per_s: float
+    rows_per_s: float
+    eta_s: float | None
+    current: list[str] = field(default_factory=list)
+    retrying: int = 0
+
+    @property
+    def finished(self) -> int:
+        return self.done + self.failed + self.skipped + self.cancelled
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.finished / self.total if self.total else 100.0
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["percent"] = round(self.percent, 2)
+        data["elapsed_s"] = round(self.elapsed_s, 3)
+        data["items_per_s"] = round(self.items_per_s, 2)
+        data["rows_per_s"] = round(self.rows_per_s, 2)
+        data["eta_s"] = round(self.eta_s, 1) if self.eta_s is not None else None
+        return data
+
+    @classmethod
+    def from_job(cls, job: Any) -> Snapshot:
+        """Rebuild the figures a runner last stored for ``job`` (a :class:`~batchyard.engine.models.Job`)."""
+        p = job.progress or {}
+        return cls(
+            job_id=job.id, status=job.status.value, total=job.total, done=job.done,
+            failed=job.failed, skipped=job.skipped, cancelled=job.cancelled,
+            rows_read=job.rows_read, rows_written=job.rows_written,
+            elapsed_s=float(p.get("elapsed_s") or (job.duration or 0.0)),
+            items_per_s=float(p.get("items_per_s") or 0.0),
+            rows_per_s=float(p.get("rows_per_s") or 0.0),
+            eta_s=p.get("eta_s") if job.status.value in ("running",) else None,
+            current=list(p.get("current") or []) if job.status.value == "running" else [],
+            retrying=int(p.get("retrying") or 0),
+        )
+
+
+class Rate:
+    """An exponentially smoothed rate: steady under bursts, quick to follow a real change."""
+
+    def __init__(self, half_life: float = 5.0) -> None:
+        self.half_life = half_life
+        self.value: float | None = None
+        self._last_t: float | None = None
+        self._last_n = 0
+
+    def update(self, count: int, now: float) -> float:
+        if self._last_t is None:
+            self._last_t, self._last_n = now, count
+            return self.value or 0.0
+        dt = now - self._last_t
+        if dt < 0.25:
+            return self.value or 0.0
+        instant = (count - self._last_n) / dt
+        weight = 0.5 ** (dt / self.half_life)
+        self.value = instant if self.value is None else weight * self.value + (1 - weight) * instant
+        self._last_t, self._last_n = now, count
+        return self.value
+
+
+class Tracker:
+    """Counts what the runner commits and turns it into a :class:`Snapshot`."""
+
+    def __init__(self, job: Any, *, clock: Any = time.monotonic) -> None:
+        self.job_id = job.id
+        self.total = job.total
+        self.done, self.failed, self.skipped = job.done, job.failed, job.skipped
+        self.cancelled = job.cancelled
+        self.rows_read, self.rows_written = job.rows_read, job.rows_written
+        self._clock = clock
+        self._start = clock()
+        # Time spent in earlier runs of this job counts toward elapsed.
+        self._before = float((job.progress or {}).get("elapsed_s") or 0.0)
+        self._items = Rate()
+        self._rows = Rate()
+        self._session_start_count = self.finished
+        self.status = "running"
+        self.current: list[str] = []
+        self.retrying = 0
+
+    @property
+    def finished(self) -> int:
+        return self.done + self.failed + self.skipped + self.cancelled
+
+    def add(self, status: str, rows_read: int = 0, rows_written: int = 0) -> None:
+        if status == "done":
+            self.done += 1
+        elif status == "failed":
+            self.failed += 1
+        elif status == "skipped":
+            self.skipped += 1
+        elif status == "cancelled":
+            self.cancelled += 1
+        self.rows_read += rows_read
+        self.rows_written += rows_written
+
+    def snapshot(self) -> Snapshot:
+        now = self._clock()
+        session = now - self._start
+        items_rate = self._items.update(self.finished, now)
+        rows_rate = self._rows.update(self.rows_read + self.rows_written, now)
+        if not items_rate and session > 0:
+            items_rate = (self.finished - self._session_start_count) / session
+        remaining = max(self.total - self.finished, 0)
+        eta = remaining / items_rate if items_rate > 0 else None
+        if remaining == 0:
+            eta = 0.0
+        return Snapshot(
+            job_id=self.job_id, status=self.status, total=self.total, done=self.done,
+            failed=self.failed, skipped=self.skipped, cancelled=self.cancelled,
+            rows_read=self.rows_read, rows_written=self.rows_written,
+            elapsed_s=self._before + session, items_per_s=items_rate, rows_per_s=rows_rate,
+            eta_s=eta, current=list(self.current), retrying=self.retrying,
+        )

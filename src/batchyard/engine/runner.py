@@ -1,0 +1,381 @@
+"""The runner: executes a job's items, checkpoints each one, retries, and stops gracefully.
+
+One loop owns the job. It claims pending items (marking them running), hands them to the executor,
+and commits every outcome, together with the job's counters, in one store transaction: an item
+counts as done only once that commit returns. No more than ``workers`` items are ever claimed and
+not yet committed, so a crash redoes at most the items that were in flight.
+"""
+
+from __future__ import annotations
+
+import heapq
+import os
+import queue
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from types import FrameType
+from typing import Any
+
+from batchyard.config import Settings
+from batchyard.engine.context import StopFlag
+from batchyard.engine.executors import (
+    Executor,
+    JobSpec,
+    Result,
+    Task,
+    make_executor,
+    timeout_result,
+)
+from batchyard.engine.kinds import JobKind
+from batchyard.engine.models import ItemStatus, Job, JobStatus, utcnow
+from batchyard.engine.progress import Snapshot, Tracker
+from batchyard.engine.retry import Retry
+from batchyard.errors import LeaseHeld, StoreError
+from batchyard.store import Claimed, Outcome, Store
+
+HOST = socket.gethostname()
+
+
+def new_owner() -> str:
+    return f"{HOST}:{os.getpid()}:{os.urandom(2).hex()}"
+
+
+def owner_is_dead(owner: str) -> bool:
+    """True when ``owner`` is a runner process on this host that no longer exists."""
+    try:
+        host, pid_text, _ = owner.rsplit(":", 2)
+        pid = int(pid_text)
+    except ValueError:
+        return False
+    if host != HOST:
+        return False
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    # A zombie (exited, not yet reaped by its parent) holds no lease either.
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    workers: int = 4
+    executor: str = "threads"
+    retry: Retry = Retry()
+    timeout: float | None = None
+    stop_on_error: bool = False
+    heartbeat: float = 1.0
+    lease_ttl: float = 30.0
+
+
+class Runner:
+    """Runs one job to an end (completed, partial, failed, cancelled) or to a pause."""
+
+    def __init__(
+        self,
+        store: Store,
+        kind: JobKind,
+        job: Job,
+        settings: Settings,
+        options: RunOptions,
+        *,
+        params: dict[str, Any] | None = None,
+        on_progress: Callable[[Snapshot], None] | None = None,
+        on_message: Callable[[str], None] | None = None,
+        install_signals: bool = True,
+        stop: StopFlag | None = None,
+    ) -> None:
+        self.store = store
+        self.kind = kind
+        self.job = job
+        self.settings = settings
+        self.options = options
+        self.params = params if params is not None else job.params
+        self.on_progress = on_progress
+        self.on_message = on_message or (lambda _msg: None)
+        self.install_signals = install_signals
+        self.stop = stop or StopFlag()
+        self.owner = new_owner()
+        self._results: queue.SimpleQueue[Result] = queue.SimpleQueue()
+        self._inflight: dict[str, tuple[Task, float, datetime]] = {}
+        self._abandoned: set[str] = set()
+        self._retry_at: list[tuple[float, str]] = []
+        self._after = -1
+        self._exhausted = False
+        self._stop_reason: str | None = None  # "pause", "cancel" or "error"
+        self._hard = False
+        self._lost = False
+        self._first_error: str | None = None
+        self._signals = 0
+
+    # -- public ----------------------------------------------------------------------------------
+
+    def run(self) -> Job:
+        self._acquire()
+        previous: dict[int, Any] = {}
+        try:
+            if self.install_signals and threading.current_thread() is threading.main_thread():
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    previous[sig] = signal.signal(sig, self._on_signal)
+            return self._run()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def request_stop(self, reason: str = "pause") -> None:
+        """Stop dispatching; in-flight items finish or checkpoint; the job ends ``reason``."""
+        if self._stop_reason is None:
+            self._stop_reason = reason
+        self.stop.set()
+
+    # -- lease -----------------------------------------------------------------------------------
+
+    def _acquire(self) -> None:
+        job = self.store.get_job(self.job.id)
+        observed = job.lease_owner
+        stale = bool(observed) and owner_is_dead(observed or "")
+        if not self.store.acquire_lease(self.job.id, self.owner, self.options.lease_ttl,
+                                        observed_owner=observed, stale=stale):
+            job = self.store.get_job(self.job.id)
+            ago = (utcnow() - job.heartbeat_at).total_seconds() if job.heartbeat_at else None
+            raise LeaseHeld(self.job.id, job.lease_owner or "another runner", ago)
+
+    # -- the loop --------------------------------------------------------------------------------
+
+    def _run(self) -> Job:
+        store, job_id = self.store, self.job.id
+        executor: Executor | None = None
+        try:
+            reclaimed = store.reset_running(job_id)
+            if reclaimed:
+                self.on_message(f"{reclaimed} item(s) left running by a stopped runner go back to pending")
+            store.request(job_id, None)
+            store.set_status(job_id, JobStatus.RUNNING)
+            store.log(job_id, f"runner {self.owner} started ({self.options.workers} "
+                              f"{self.options.executor} workers)")
+            self.job = store.get_job(job_id)
+            self.tracker = Tracker(self.job)
+            spec = JobSpec(job_id=job_id, kind_name=self.kind.name, params=self.params,
+                           env=self.job.env, settings=self.settings, store_url=store.url,
+                           retry=self.options.retry)
+            executor = make_executor(self.options.executor)
+            executor.start(spec, self.kind, self.options.workers, store, self.stop,
+                           self._results.put)
+            self._loop(executor)
+        except BaseException:
+            # Whatever broke the loop, leave no item claimed by this runner.
+            self._hard = True
+            raise
+        finally:
+            if executor is not None:
+                executor.shutdown(wait=not self._hard)
+            if not self._lost:
+                try:
+                    self._finish()
+                finally:
+                    store.release_lease(job_id, self.owner)
+        return store.get_job(job_id)
+
+    def _loop(self, executor: Executor) -> None:
+        next_beat = 0.0
+        while True:
+            now = time.monotonic()
+            if now >= next_beat:
+                self._heartbeat()
+                next_beat = now + self.options.heartbeat
+            if self._hard or self._lost:
+                return
+            if self._stop_reason is None and self.stop.is_set():
+                self.request_stop("pause")  # the job that started this one is stopping
+            if self._stop_reason is None:
+                self._dispatch(executor, now)
+            if not self._inflight:
+                if self._stop_reason is not None:
+                    return
+                if self._exhausted and not self._retry_at:
+                    return
+            wait = max(min(next_beat - time.monotonic(), 0.2), 0.0)
+            if self._retry_at and not self._inflight:
+                wait = max(min(wait, self._retry_at[0][0] - time.monotonic()), 0.0)
+            self._collect(wait)
+            self._check_timeouts(executor)
+
+    def _dispatch(self, executor: Executor, now: float) -> None:
+        free = self.options.workers - len(self._inflight)
+        if free <= 0:
+            return
+        claimed: list[Claimed] = []
+        due: list[str] = []
+        while self._retry_at and self._retry_at[0][0] <= now and len(due) < free:
+            due.append(heapq.heappop(self._retry_at)[1])
+        if due:
+            claimed.extend(self.store.claim_keys(self.job.id, due))
+        if len(claimed) < free and not self._exhausted:
+            fresh = self.store.claim(self.job.id, after=self._after, limit=free - len(claimed))
+            if len(fresh) < free - len(claimed):
+                self._exhausted = True
+            if fresh:
+                self._after = fresh[-1].position
+            claimed.extend(fresh)
+        started = utcnow()
+        for c in claimed:
+            task = Task(c.key, c.value, c.attempts, c.cursor)
+            self._inflight[c.key] = (task, time.monotonic(), started)
+            executor.submit(task)
+        self.tracker.current = list(self._inflight)[:10]
+
+    def _collect(self, wait: float) -> None:
+        results: list[Result] = []
+        try:
+            results.append(self._results.get(timeout=wait) if wait > 0 else self._results.get_nowait())
+        except queue.Empty:
+            return
+        while True:
+            try:
+                results.append(self._results.get_nowait())
+            except queue.Empty:
+                break
+        self._commit(results)
+
+    def _commit(self, results: list[Result]) -> None:
+        outcomes: list[Outcome] = []
+        for r in results:
+            if r.key in self._abandoned:
+                # A result that came after its timeout was recorded: ignore it.
+                self._abandoned.discard(r.key)
+                continue
+            if r.key not in self._inflight:
+                continue
+            status = r.status
+            if status is ItemStatus.FAILED and r.retryable and self._stop_reason == "pause":
+                # Stopping: the retry waits for the resume.
+                status = ItemStatus.PENDING
+            elif status is ItemStatus.FAILED and r.retryable and self._stop_reason is None:
+                status = ItemStatus.PENDING
+                task = self._inflight[r.key][0]
+                delay = self.options.retry.wait(task.attempt)
+                heapq.heappush(self._retry_at, (time.monotonic() + delay, r.key))
+                self.store.log(self.job.id, f"attempt {task.attempt} failed: {r.error}; "
+                                            f"retrying in {delay:.1f}s", level="warning",
+                               item_key=r.key)
+            elif status is ItemStatus.FAILED:
+                self._first_error = self._first_error or f"item {r.key}: {r.error}"
+                if self.options.stop_on_error and self._stop_reason is None:
+                    self.request_stop("error")
+            outcomes.append(Outcome(
+                key=r.key, status=status, result=r.result, error=r.error, traceback=r.traceback,
+                started_at=r.started_at, finished_at=r.finished_at, rows_read=r.rows_read,
+                rows_written=r.rows_written, interrupted=r.interrupted,
+            ))
+        if not outcomes:
+            return
+        self.store.commit(self.job.id, outcomes)
+        for o in outcomes:
+            self._inflight.pop(o.key, None)
+            self.tracker.add(o.status.value, o.rows_read, o.rows_written)
+        self.tracker.retrying = len(self._retry_at)
+        self.tracker.current = list(self._inflight)[:10]
+
+    def _check_timeouts(self, executor: Executor) -> None:
+        limit = self.options.timeout
+        if not limit:
+            return
+        now = time.monotonic()
+        expired = [(k, v) for k, v in self._inflight.items() if now - v[1] > limit]
+        if not expired:
+            return
+        results = []
+        for key, (task, _t0, started) in expired:
+            executor.abandon(key)
+            results.append(timeout_result(task, started, limit, self.options.retry))
+        self._commit(results)
+        self._abandoned.update(key for key, _ in expired)
+
+    def _heartbeat(self) -> None:
+        snap = self.tracker.snapshot()
+        try:
+            ours, control = self.store.heartbeat(self.job.id, self.owner, self.options.lease_ttl,
+                                                 progress=snap.to_dict())
+        except StoreError as exc:
+            self.on_message(f"heartbeat failed: {exc}")
+            return
+        if not ours:
+            self._lost = True
+            self.stop.set()
+            self.on_message(f"job {self.job.id} was taken over by another runner; stopping")
+            return
+        if control in ("cancel", "pause") and self._stop_reason is None:
+            self.on_message(f"{control} requested")
+            self.request_stop(control)
+        if self.on_progress:
+            self.on_progress(snap)
+
+    # -- the end ---------------------------------------------------------------------------------
+
+    def _finish(self) -> None:
+        store, job_id = self.store, self.job.id
+        if self._inflight:
+            # A hard stop: in-flight items go back to pending and keep their attempt.
+            store.reset_running(job_id, refund=True)
+            self._inflight.clear()
+        reason = self._stop_reason
+        counts = store.item_counts(job_id)
+        pending = counts.get("pending", 0) + counts.get("running", 0)
+        if reason == "cancel":
+            n = store.cancel_pending(job_id)
+            store.set_status(job_id, JobStatus.CANCELLED)
+            store.log(job_id, f"cancelled; {n} item(s) not run")
+        elif reason == "error":
+            store.set_status(job_id, JobStatus.FAILED, error=self._first_error)
+            store.log(job_id, f"stopped on error: {self._first_error}", level="error")
+        elif reason == "pause" or self._hard or pending:
+            store.set_status(job_id, JobStatus.PAUSED)
+            store.log(job_id, f"paused with {pending} item(s) to go")
+        else:
+            failed = counts.get("failed", 0)
+            finished_ok = counts.get("done", 0) + counts.get("skipped", 0)
+            if failed == 0:
+                status = JobStatus.COMPLETED
+            elif finished_ok == 0:
+                status = JobStatus.FAILED
+            else:
+                status = JobStatus.PARTIAL
+            error = None if failed == 0 else f"{failed} item(s) failed; first: {self._first_error}"
+            store.set_status(job_id, status, error=error)
+            store.log(job_id, f"{status.value}: {counts.get('done', 0)} done, {failed} failed, "
+                              f"{counts.get('skipped', 0)} skipped")
+        self.tracker.status = store.get_job(job_id).status.value
+        snap = self.tracker.snapshot()
+        store.update_job(job_id, progress=snap.to_dict())
+        if self.on_progress:
+            self.on_progress(snap)
+
+    # -- signals ---------------------------------------------------------------------------------
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        self._signals += 1
+        if self._signals == 1 and signum in (signal.SIGINT, signal.SIGTERM):
+            self.request_stop("pause")
+            self.on_message(
+                f"stopping: letting {len(self._inflight)} in-flight item(s) finish or checkpoint "
+                "(Ctrl+C again to stop now)"
+            )
+        else:
+            self._hard = True
+            self.stop.set()
+            if self._stop_reason is None:
+                self._stop_reason = "pause"
+            self.on_message("stopping now")

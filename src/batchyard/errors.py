@@ -1,0 +1,108 @@
+"""The one exception tree of batchyard.
+
+Every error a user can meet is a :class:`BatchyardError`. Its message says what went wrong and, where
+there is one, what to do about it. ``exit_code`` is what the CLI exits with; ``http_status`` is what the
+REST API answers with.
+
+    BatchyardError
+    ├── UsageError                 bad input: exit 2, HTTP 400
+    │   ├── ConfigError            batchyard.toml, env vars, pipelines/*.yaml
+    │   ├── ParamError             job params that do not fit the kind
+    │   ├── UnknownKind            no job kind of that name
+    │   ├── PlanError              a plan that yields bad or duplicate items
+    │   └── WriteError             ctx.write called with rows or options it cannot take
+    ├── NotFound                   unknown job id, pipeline or connection: exit 2, HTTP 404
+    ├── Conflict                   the job is in a state that does not allow this: exit 2, HTTP 409
+    │   └── LeaseHeld              another runner holds the job
+    ├── StoreError                 the store cannot be opened or used: exit 2, HTTP 503
+    └── ItemError                  raised inside an item, recorded on the item (never leaves the runner)
+        ├── ItemTimeout            the item ran longer than its timeout
+        └── Interrupted            the item stopped at a checkpoint because the job is stopping
+"""
+
+from __future__ import annotations
+
+
+class BatchyardError(Exception):
+    """Something went wrong in batchyard."""
+
+    exit_code = 2
+    http_status = 500
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or (self.__doc__ or "").strip())
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+
+class UsageError(BatchyardError):
+    """The input is not valid."""
+
+    http_status = 400
+
+
+class ConfigError(UsageError):
+    """The configuration is not valid: fix the file named in the message."""
+
+
+class ParamError(UsageError):
+    """The job params do not fit the kind: see `batchyard kinds show KIND` for what it takes."""
+
+
+class UnknownKind(UsageError):
+    """No job kind of that name: `batchyard kinds` lists the kinds this project has."""
+
+
+class PlanError(UsageError):
+    """The job's plan yielded items the engine cannot take."""
+
+
+class WriteError(UsageError):
+    """ctx.write cannot write these rows."""
+
+
+class NotFound(BatchyardError):
+    """Nothing of that name: check the id with `batchyard jobs list`."""
+
+    http_status = 404
+
+
+class Conflict(BatchyardError):
+    """The job is in a state that does not allow this."""
+
+    http_status = 409
+
+
+class LeaseHeld(Conflict):
+    """Another runner holds this job; wait for it to finish or stop it first."""
+
+    def __init__(self, job_id: str, owner: str, seconds_ago: float | None = None) -> None:
+        beat = f", last heartbeat {seconds_ago:.1f}s ago" if seconds_ago is not None else ""
+        super().__init__(
+            f"job {job_id} is held by runner {owner}{beat}; "
+            "wait for it to finish, or stop it with Ctrl+C or `batchyard jobs cancel`"
+        )
+        self.job_id = job_id
+        self.owner = owner
+
+
+class StoreError(BatchyardError):
+    """The store cannot be used: check BATCHYARD_STORE or [store] url in batchyard.toml."""
+
+    http_status = 503
+
+
+class ItemError(BatchyardError):
+    """An item failed."""
+
+    exit_code = 1
+
+
+class ItemTimeout(ItemError):
+    """The item ran longer than its timeout."""
+
+
+class Interrupted(ItemError):
+    """The job is stopping: the item stopped at its last checkpoint and will resume from it."""

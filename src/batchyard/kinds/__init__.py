@@ -1,0 +1,5 @@
+"""The built-in job kinds. Each module registers its kind the same way a project's jobs.py does."""
+
+from batchyard.kinds import batch
+
+__all__ = ["batch"]

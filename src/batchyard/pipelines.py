@@ -1,0 +1,132 @@
+"""Pipelines: saved job definitions in ``pipelines/NAME.yaml``.
+
+    kind: daily-scores          # the job kind to run
+    description: Scores for the season
+    env: production             # optional, else the project default
+    workers: 4                  # optional
+    params:
+      start: 2024-04-01
+      end: 2024-09-30
+    tags: [nightly]
+    depends_on: [other-pipeline]
+    schedule: "0 3 * * *"       # read by the scheduler
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from batchyard.errors import ConfigError, NotFound
+
+FOLDER = "pipelines"
+
+
+class _PipelineFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str
+    description: str = ""
+    env: str | None = None
+    workers: int | None = Field(None, ge=1, le=1024)
+    executor: str | None = None
+    retries: int | None = Field(None, ge=0)
+    stop_on_error: bool | None = None
+    params: dict[str, Any] = {}
+    tags: list[str] = []
+    depends_on: list[str] = []
+    schedule: str | None = None
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    name: str
+    path: Path
+    kind: str
+    description: str = ""
+    env: str | None = None
+    workers: int | None = None
+    executor: str | None = None
+    retries: int | None = None
+    stop_on_error: bool | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)
+    depends_on: list[str] = field(default_factory=list)
+    schedule: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "path": str(self.path), "kind": self.kind,
+            "description": self.description, "env": self.env, "workers": self.workers,
+            "executor": self.executor, "retries": self.retries,
+            "stop_on_error": self.stop_on_error, "params": self.params, "tags": self.tags,
+            "depends_on": self.depends_on, "schedule": self.schedule,
+        }
+
+
+def _path(root: Path, name: str) -> Path | None:
+    for suffix in (".yaml", ".yml"):
+        path = root / FOLDER / f"{name}{suffix}"
+        if path.is_file():
+            return path
+    return None
+
+
+def exists(root: Path, name: str) -> bool:
+    return "/" not in name and _path(root, name) is not None
+
+
+def load(root: Path, name: str) -> Pipeline:
+    """Read ``pipelines/NAME.yaml``; errors name the file and line."""
+    path = _path(root, name) if "/" not in name else None
+    if path is None:
+        raise NotFound(f"no pipeline {name!r} in {root / FOLDER}")
+    return load_file(path)
+
+
+def load_file(path: Path) -> Pipeline:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise ConfigError(f"{where}: invalid YAML: {exc.problem}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping with at least 'kind:'")
+    try:
+        spec = _PipelineFile.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        dotted = ".".join(str(p) for p in err["loc"])
+        line = _line_of(text, str(err["loc"][0])) if err["loc"] else None
+        where = f"{path}:{line}" if line else str(path)
+        raise ConfigError(f"{where}: {dotted}: {err['msg']}") from exc
+    # YAML gives dates as dates; params are stored as JSON, so keep their text form.
+    params = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in spec.params.items()}
+    return Pipeline(name=path.stem, path=path, kind=spec.kind, description=spec.description,
+                    env=spec.env, workers=spec.workers, executor=spec.executor,
+                    retries=spec.retries, stop_on_error=spec.stop_on_error, params=params,
+                    tags=spec.tags, depends_on=spec.depends_on, schedule=spec.schedule)
+
+
+def _line_of(text: str, key: str) -> int | None:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.lstrip().startswith(f"{key}:"):
+            return number
+    return None
+
+
+def list_all(root: Path) -> list[Pipeline]:
+    folder = root / FOLDER
+    if not folder.is_dir():
+        return []
+    paths = sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
+    return [load_file(p) for p in paths]

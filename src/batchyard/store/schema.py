@@ -1,0 +1,95 @@
+"""The store's tables, in SQLAlchemy Core. Changes go through an Alembic migration in ``migrations/``."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+TS = DateTime(timezone=True)
+
+jobs = Table(
+    "by_jobs",
+    metadata,
+    Column("id", String(200), primary_key=True),
+    Column("name", String(200), nullable=False, server_default=""),
+    Column("kind", String(100), nullable=False),
+    Column("env", String(100), nullable=False),
+    Column("project", String(200), nullable=False, server_default=""),
+    Column("status", String(20), nullable=False),
+    # JSON documents are kept as text: the same on SQLite and PostgreSQL, and cheap to write.
+    Column("params", Text, nullable=False, server_default="{}"),
+    Column("options", Text, nullable=False, server_default="{}"),
+    Column("total", Integer, nullable=False, server_default="0"),
+    Column("done", Integer, nullable=False, server_default="0"),
+    Column("failed", Integer, nullable=False, server_default="0"),
+    Column("skipped", Integer, nullable=False, server_default="0"),
+    Column("cancelled", Integer, nullable=False, server_default="0"),
+    Column("rows_read", BigInteger, nullable=False, server_default="0"),
+    Column("rows_written", BigInteger, nullable=False, server_default="0"),
+    Column("created_at", TS, nullable=False),
+    Column("started_at", TS),
+    Column("finished_at", TS),
+    Column("updated_at", TS),
+    Column("error", Text),
+    Column("retry_of", String(200)),
+    Column("parent_id", String(200)),
+    Column("tags", Text, nullable=False, server_default="[]"),
+    Column("metadata", Text, nullable=False, server_default="{}"),
+    Column("progress", Text, nullable=False, server_default="{}"),
+    Column("lease_owner", String(200)),
+    Column("lease_expires_at", TS),
+    Column("heartbeat_at", TS),
+    # A request from outside the runner ("cancel" or "pause"), read at each heartbeat.
+    Column("control", String(20)),
+    Index("ix_by_jobs_status", "status"),
+    Index("ix_by_jobs_kind_env", "kind", "env"),
+    Index("ix_by_jobs_created_at", "created_at"),
+    Index("ix_by_jobs_parent_id", "parent_id"),
+)
+
+items = Table(
+    "by_items",
+    metadata,
+    Column("job_id", String(200), ForeignKey("by_jobs.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(500), primary_key=True),
+    Column("position", Integer, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("value", Text),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("error", Text),
+    Column("traceback", Text),
+    Column("result", Text),
+    Column("cursor", Text),
+    Column("started_at", TS),
+    Column("finished_at", TS),
+    Column("duration_s", Float),
+    Column("rows_read", BigInteger, nullable=False, server_default="0"),
+    Column("rows_written", BigInteger, nullable=False, server_default="0"),
+    Index("ix_by_items_job_status_position", "job_id", "status", "position"),
+    Index("ix_by_items_job_position", "job_id", "position"),
+)
+
+events = Table(
+    "by_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("job_id", String(200), ForeignKey("by_jobs.id", ondelete="CASCADE"), nullable=False),
+    Column("ts", TS, nullable=False),
+    Column("level", String(10), nullable=False),
+    Column("item_key", String(500)),
+    Column("message", Text, nullable=False),
+    Index("ix_by_events_job_id_id", "job_id", "id"),
+)

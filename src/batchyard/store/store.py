@@ -1,0 +1,694 @@
+"""The store: where jobs, items and events live. SQLite by default, PostgreSQL for teams.
+
+All SQL the engine runs is here, one method per query, so it can be read in one place.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from batchyard.config import mask_url
+from batchyard.db import create_engine, parse_url, reason
+from batchyard.engine.models import (
+    FINISHED,
+    Event,
+    Item,
+    ItemStatus,
+    Job,
+    JobStatus,
+    utcnow,
+)
+from batchyard.errors import Conflict, NotFound, StoreError
+from batchyard.store.schema import events, items, jobs, metadata
+
+HEAD_REVISION = "0001"
+_MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, default=str, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """An item handed to a runner: what it needs to run it."""
+
+    key: str
+    position: int
+    value: Any
+    attempts: int
+    cursor: Any
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How an attempt at an item ended, as the runner commits it."""
+
+    key: str
+    status: ItemStatus
+    result: Any = None
+    error: str | None = None
+    traceback: str | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    rows_read: int = 0
+    rows_written: int = 0
+    #: True when the attempt did not count (the job stopped before the item ended).
+    interrupted: bool = False
+
+
+@dataclass(frozen=True)
+class JobFilter:
+    status: Sequence[str] = ()
+    kind: str | None = None
+    env: str | None = None
+    project: str | None = None
+    tag: str | None = None
+    search: str | None = None
+    parent_id: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    top_level: bool = False
+
+
+class Store:
+    """Jobs, items and events in a SQLite file or a PostgreSQL database."""
+
+    def __init__(self, engine: Engine, url: str) -> None:
+        self.engine = engine
+        self.url = url
+        self.is_sqlite = engine.dialect.name == "sqlite"
+        self._local = threading.local()
+
+    # -- opening ---------------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, url: str, *, create: bool = True, synchronous: str = "normal") -> Store:
+        """Open (and migrate) the store at ``url``.
+
+        With ``create=False`` a SQLite store that does not exist yet opens as an empty in-memory
+        store, so read-only commands never write a file.
+        """
+        parsed = parse_url(url, error=StoreError)
+        if parsed.get_backend_name() == "sqlite" and not create:
+            database = parsed.database or ""
+            if database not in ("", ":memory:") and not Path(database).exists():
+                url = "sqlite://"
+        engine = create_engine(url, create=create, synchronous=synchronous)
+        store = cls(engine, url)
+        try:
+            store.migrate()
+        except sa.exc.SQLAlchemyError as exc:
+            engine.dispose()
+            raise StoreError(f"cannot open store {mask_url(url)}: {reason(exc)}") from exc
+        return store
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest revision (a no-op when it is already there)."""
+        with self.engine.connect() as conn:
+            insp = sa.inspect(conn)
+            if insp.has_table("alembic_version"):
+                current = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+                if current == HEAD_REVISION:
+                    return
+        from alembic import command
+        from alembic.config import Config
+
+        cfg = Config()
+        cfg.set_main_option("script_location", str(_MIGRATIONS))
+        with self.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def tx(self) -> Iterator[Connection]:
+        """One transaction; store errors leave as :class:`StoreError`."""
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except sa.exc.OperationalError as exc:
+            raise StoreError(f"store {mask_url(self.url)}: {reason(exc)}") from exc
+
+    # -- jobs ------------------------------------------------------------------------------------
+
+    def create_job(self, job: Job, planned: Iterable[tuple[str, Any]]) -> Job:
+        """Insert a job and its items (``(key, value_json)`` pairs) in one transaction."""
+        total = 0
+        with self.tx() as conn:
+            conn.execute(jobs.insert().values(_job_values(job)))
+            batch: list[dict[str, Any]] = []
+            for position, (key, value) in enumerate(planned):
+                batch.append(
+                    {"job_id": job.id, "key": key, "position": position,
+                     "status": ItemStatus.PENDING.value, "value": value}
+                )
+                if len(batch) >= 5000:
+                    conn.execute(items.insert(), batch)
+                    total += len(batch)
+                    batch = []
+            if batch:
+                conn.execute(items.insert(), batch)
+                total += len(batch)
+            conn.execute(jobs.update().where(jobs.c.id == job.id).values(total=total))
+        return self.get_job(job.id)
+
+    def create_retry_job(self, job: Job, source_id: str, statuses: Sequence[str]) -> Job:
+        """Insert ``job`` with copies of the items of ``source_id`` in ``statuses``, renumbered."""
+        with self.tx() as conn:
+            conn.execute(jobs.insert().values(_job_values(job)))
+            src = sa.select(
+                sa.literal(job.id), items.c.key,
+                (sa.func.row_number().over(order_by=items.c.position) - 1),
+                sa.literal("pending"), items.c.value,
+            ).where(items.c.job_id == source_id, items.c.status.in_(list(statuses)))
+            conn.execute(items.insert().from_select(
+                ["job_id", "key", "position", "status", "value"], src))
+            total = conn.execute(
+                sa.select(sa.func.count()).select_from(items).where(items.c.job_id == job.id)
+            ).scalar()
+            conn.execute(jobs.update().where(jobs.c.id == job.id).values(total=total))
+        return self.get_job(job.id)
+
+    def get_job(self, job_id: str) -> Job:
+        with self.tx() as conn:
+            row = conn.execute(sa.select(jobs).where(jobs.c.id == job_id)).mappings().first()
+        if row is None:
+            raise NotFound(f"no job {job_id!r}; `batchyard jobs list` shows the jobs there are")
+        return Job.from_row(row)
+
+    def find_job(self, prefix: str) -> Job:
+        """A job by its id, or by a unique prefix of it."""
+        with self.tx() as conn:
+            row = conn.execute(sa.select(jobs).where(jobs.c.id == prefix)).mappings().first()
+            if row is None:
+                rows = conn.execute(
+                    sa.select(jobs).where(jobs.c.id.startswith(prefix, autoescape=True)).limit(2)
+                ).mappings().all()
+                if len(rows) > 1:
+                    raise NotFound(f"{prefix!r} matches more than one job; give more of the id")
+                row = rows[0] if rows else None
+        if row is None:
+            raise NotFound(f"no job {prefix!r}; `batchyard jobs list` shows the jobs there are")
+        return Job.from_row(row)
+
+    def list_jobs(
+        self,
+        filt: JobFilter = JobFilter(),
+        *,
+        limit: int = 50,
+        offset: int = 0,
+        order: str = "-created_at",
+    ) -> tuple[list[Job], int]:
+        """A page of jobs matching ``filt``, newest first by default, and the total that match."""
+        where = _job_where(filt)
+        desc = order.startswith("-")
+        column = jobs.c[order.lstrip("-+")]
+        ordering = [column.desc() if desc else column.asc(), jobs.c.id.desc()]
+        with self.tx() as conn:
+            total = conn.execute(sa.select(sa.func.count()).select_from(jobs).where(*where)).scalar()
+            rows = conn.execute(
+                sa.select(jobs).where(*where).order_by(*ordering).limit(limit).offset(offset)
+            ).mappings().all()
+        return [Job.from_row(r) for r in rows], int(total or 0)
+
+    def update_job(self, job_id: str, **values: Any) -> None:
+        for key in ("params", "options", "tags", "metadata", "progress"):
+            if key in values and not isinstance(values[key], str):
+                values[key] = dumps(values[key])
+        values["updated_at"] = utcnow()
+        with self.tx() as conn:
+            conn.execute(jobs.update().where(jobs.c.id == job_id).values(**values))
+
+    def set_status(self, job_id: str, status: JobStatus, *, error: str | None = None) -> None:
+        now = utcnow()
+        values: dict[str, Any] = {"status": status.value, "updated_at": now}
+        if status is JobStatus.RUNNING:
+            values["started_at"] = sa.func.coalesce(jobs.c.started_at, now)
+            values["finished_at"] = None
+            values["error"] = None
+        if status in FINISHED:
+            values["finished_at"] = now
+        if error is not None:
+            values["error"] = error
+        with self.tx() as conn:
+            conn.execute(jobs.update().where(jobs.c.id == job_id).values(**values))
+
+    def delete_job(self, job_id: str, *, force: bool = False) -> None:
+        job = self.get_job(job_id)
+        if not force and not job.status.finished:
+            raise Conflict(
+                f"job {job_id} is {job.status.value}; cancel it first (`batchyard jobs cancel`)"
+            )
+        with self.tx() as conn:
+            _delete_jobs(conn, [job_id])
+
+    def cleanup(self, older_than: datetime, *, statuses: Sequence[str] = ()) -> list[str]:
+        """Delete finished jobs created before ``older_than``; return their ids."""
+        wanted = list(statuses) or [s.value for s in FINISHED]
+        with self.tx() as conn:
+            ids = list(
+                conn.execute(
+                    sa.select(jobs.c.id).where(
+                        jobs.c.created_at < older_than,
+                        jobs.c.status.in_(wanted),
+                        jobs.c.status.in_([s.value for s in FINISHED]),
+                    )
+                ).scalars()
+            )
+            _delete_jobs(conn, ids)
+        return ids
+
+    # -- leases ----------------------------------------------------------------------------------
+
+    def acquire_lease(
+        self, job_id: str, owner: str, ttl: float, *, observed_owner: str | None, stale: bool
+    ) -> bool:
+        """Take the job's lease if it is free, expired, or (``stale``) held by ``observed_owner``."""
+        now = utcnow()
+        cond = [jobs.c.lease_owner.is_(None), jobs.c.lease_expires_at < now]
+        if stale and observed_owner is not None:
+            cond.append(jobs.c.lease_owner == observed_owner)
+        with self.tx() as conn:
+            result = conn.execute(
+                jobs.update()
+                .where(jobs.c.id == job_id, sa.or_(*cond))
+                .values(lease_owner=owner, lease_expires_at=now + timedelta(seconds=ttl),
+                        heartbeat_at=now, updated_at=now)
+            )
+        return result.rowcount == 1
+
+    def heartbeat(
+        self, job_id: str, owner: str, ttl: float, progress: dict[str, Any] | None = None
+    ) -> tuple[bool, str | None]:
+        """Extend the lease; return (still ours, pending control request)."""
+        now = utcnow()
+        values: dict[str, Any] = {
+            "lease_expires_at": now + timedelta(seconds=ttl), "heartbeat_at": now,
+            "updated_at": now,
+        }
+        if progress is not None:
+            values["progress"] = dumps(progress)
+        with self.tx() as conn:
+            result = conn.execute(
+                jobs.update().where(jobs.c.id == job_id, jobs.c.lease_owner == owner).values(**values)
+            )
+            if result.rowcount != 1:
+                return False, None
+            control = conn.execute(sa.select(jobs.c.control).where(jobs.c.id == job_id)).scalar()
+        return True, control
+
+    def release_lease(self, job_id: str, owner: str) -> None:
+        with self.tx() as conn:
+            conn.execute(
+                jobs.update()
+                .where(jobs.c.id == job_id, jobs.c.lease_owner == owner)
+                .values(lease_owner=None, lease_expires_at=None, control=None)
+            )
+
+    def request(self, job_id: str, control: str | None) -> None:
+        """Ask the runner holding the job to ``cancel`` or ``pause`` at its next heartbeat."""
+        with self.tx() as conn:
+            conn.execute(jobs.update().where(jobs.c.id == job_id).values(control=control))
+
+    # -- items -----------------------------------------------------------------------------------
+
+    def claim(self, job_id: str, *, after: int, limit: int) -> list[Claimed]:
+        """Mark up to ``limit`` pending items past position ``after`` running, in order."""
+        now = utcnow()
+        with self.tx() as conn:
+            rows = conn.execute(
+                sa.select(items.c.key, items.c.position, items.c.value, items.c.attempts,
+                          items.c.cursor)
+                .where(items.c.job_id == job_id, items.c.status == "pending",
+                       items.c.position > after)
+                .order_by(items.c.position)
+                .limit(limit)
+            ).all()
+            if rows:
+                conn.execute(
+                    items.update()
+                    .where(items.c.job_id == job_id, items.c.key == sa.bindparam("k"))
+                    .values(status="running", started_at=now, attempts=items.c.attempts + 1),
+                    [{"k": r.key} for r in rows],
+                )
+        return [
+            Claimed(r.key, r.position, _loads(r.value), r.attempts + 1, _loads(r.cursor))
+            for r in rows
+        ]
+
+    def claim_keys(self, job_id: str, keys: Sequence[str]) -> list[Claimed]:
+        """Mark the given pending items running again (retries due after their backoff)."""
+        now = utcnow()
+        with self.tx() as conn:
+            rows = conn.execute(
+                sa.select(items.c.key, items.c.position, items.c.value, items.c.attempts,
+                          items.c.cursor)
+                .where(items.c.job_id == job_id, items.c.key.in_(keys),
+                       items.c.status == "pending")
+            ).all()
+            if rows:
+                conn.execute(
+                    items.update()
+                    .where(items.c.job_id == job_id, items.c.key == sa.bindparam("k"))
+                    .values(status="running", started_at=now, attempts=items.c.attempts + 1),
+                    [{"k": r.key} for r in rows],
+                )
+        return [
+            Claimed(r.key, r.position, _loads(r.value), r.attempts + 1, _loads(r.cursor))
+            for r in rows
+        ]
+
+    def commit(self, job_id: str, outcomes: Sequence[Outcome]) -> None:
+        """Record outcomes and the job's counters in one transaction: the checkpoint."""
+        if not outcomes:
+            return
+        counts = {s: 0 for s in ("done", "failed", "skipped", "cancelled")}
+        rows_read = rows_written = 0
+        params = []
+        for o in outcomes:
+            if o.status.value in counts:
+                counts[o.status.value] += 1
+            rows_read += o.rows_read
+            rows_written += o.rows_written
+            duration = (
+                (o.finished_at - o.started_at).total_seconds()
+                if o.finished_at and o.started_at else None
+            )
+            params.append({
+                "k": o.key,
+                "s": o.status.value,
+                "r": dumps(o.result) if o.result is not None else None,
+                "e": o.error,
+                "tb": o.traceback,
+                "f": o.finished_at if o.status is not ItemStatus.PENDING else None,
+                "d": duration,
+                "rr": o.rows_read,
+                "rw": o.rows_written,
+                "dec": 1 if o.interrupted else 0,
+            })
+        with self.tx() as conn:
+            conn.execute(
+                items.update()
+                .where(items.c.job_id == job_id, items.c.key == sa.bindparam("k"))
+                .values(
+                    status=sa.bindparam("s"),
+                    result=sa.bindparam("r"),
+                    error=sa.bindparam("e"),
+                    traceback=sa.bindparam("tb"),
+                    finished_at=sa.bindparam("f"),
+                    duration_s=sa.bindparam("d"),
+                    rows_read=items.c.rows_read + sa.bindparam("rr"),
+                    rows_written=items.c.rows_written + sa.bindparam("rw"),
+                    attempts=items.c.attempts - sa.bindparam("dec"),
+                ),
+                params,
+            )
+            conn.execute(
+                jobs.update()
+                .where(jobs.c.id == job_id)
+                .values(
+                    done=jobs.c.done + counts["done"],
+                    failed=jobs.c.failed + counts["failed"],
+                    skipped=jobs.c.skipped + counts["skipped"],
+                    cancelled=jobs.c.cancelled + counts["cancelled"],
+                    rows_read=jobs.c.rows_read + rows_read,
+                    rows_written=jobs.c.rows_written + rows_written,
+                )
+            )
+
+    def set_cursor(self, job_id: str, key: str, cursor: Any) -> None:
+        with self.tx() as conn:
+            conn.execute(
+                items.update()
+                .where(items.c.job_id == job_id, items.c.key == key)
+                .values(cursor=dumps(cursor))
+            )
+
+    def add_rows(self, job_id: str, key: str, *, read: int = 0, written: int = 0) -> None:
+        """Count rows of an item at once (used where rows are committed with a checkpoint)."""
+        with self.tx() as conn:
+            conn.execute(
+                items.update().where(items.c.job_id == job_id, items.c.key == key).values(
+                    rows_read=items.c.rows_read + read,
+                    rows_written=items.c.rows_written + written,
+                )
+            )
+            conn.execute(
+                jobs.update().where(jobs.c.id == job_id).values(
+                    rows_read=jobs.c.rows_read + read,
+                    rows_written=jobs.c.rows_written + written,
+                )
+            )
+
+    def reset_running(self, job_id: str, *, refund: bool = False) -> int:
+        """Return items left ``running`` to ``pending``.
+
+        ``refund`` gives the attempt back (the runner stopped them on purpose); after a crash the
+        attempt counts, so an item that crashes its runner cannot retry forever.
+        """
+        values: dict[str, Any] = {"status": "pending"}
+        if refund:
+            floor = sa.func.max if self.is_sqlite else sa.func.greatest
+            values["attempts"] = floor(items.c.attempts - 1, 0)
+        with self.tx() as conn:
+            result = conn.execute(
+                items.update()
+                .where(items.c.job_id == job_id, items.c.status == "running")
+                .values(**values)
+            )
+        return int(result.rowcount or 0)
+
+    def cancel_pending(self, job_id: str) -> int:
+        """Mark every pending item cancelled; return how many."""
+        with self.tx() as conn:
+            result = conn.execute(
+                items.update()
+                .where(items.c.job_id == job_id, items.c.status.in_(["pending", "running"]))
+                .values(status="cancelled")
+            )
+            n = int(result.rowcount or 0)
+            conn.execute(
+                jobs.update().where(jobs.c.id == job_id).values(cancelled=jobs.c.cancelled + n)
+            )
+        return n
+
+    def item_counts(self, job_id: str) -> dict[str, int]:
+        with self.tx() as conn:
+            rows = conn.execute(
+                sa.select(items.c.status, sa.func.count())
+                .where(items.c.job_id == job_id)
+                .group_by(items.c.status)
+            ).all()
+        return {r[0]: int(r[1]) for r in rows}
+
+    def list_items(
+        self,
+        job_id: str,
+        *,
+        status: Sequence[str] = (),
+        limit: int | None = 100,
+        offset: int = 0,
+    ) -> tuple[list[Item], int]:
+        where = [items.c.job_id == job_id]
+        if status:
+            where.append(items.c.status.in_(list(status)))
+        with self.tx() as conn:
+            total = conn.execute(sa.select(sa.func.count()).select_from(items).where(*where)).scalar()
+            query = sa.select(items).where(*where).order_by(items.c.position).offset(offset)
+            if limit is not None:
+                query = query.limit(limit)
+            rows = conn.execute(query).mappings().all()
+        return [Item.from_row(r) for r in rows], int(total or 0)
+
+    def iter_items(self, job_id: str, *, status: Sequence[str] = ()) -> Iterator[Item]:
+        """Every item of a job in plan order, read a page at a time."""
+        after = -1
+        while True:
+            where = [items.c.job_id == job_id, items.c.position > after]
+            if status:
+                where.append(items.c.status.in_(list(status)))
+            with self.tx() as conn:
+                rows = conn.execute(
+                    sa.select(items).where(*where).order_by(items.c.position).limit(2000)
+                ).mappings().all()
+            if not rows:
+                return
+            for r in rows:
+                yield Item.from_row(r)
+            after = rows[-1]["position"]
+
+    def running_keys(self, job_id: str, limit: int = 10) -> list[str]:
+        with self.tx() as conn:
+            return list(
+                conn.execute(
+                    sa.select(items.c.key)
+                    .where(items.c.job_id == job_id, items.c.status == "running")
+                    .order_by(items.c.position)
+                    .limit(limit)
+                ).scalars()
+            )
+
+    # -- events ----------------------------------------------------------------------------------
+
+    def log(self, job_id: str, message: str, *, level: str = "info", item_key: str | None = None) -> None:
+        with self.tx() as conn:
+            conn.execute(
+                events.insert().values(
+                    job_id=job_id, ts=utcnow(), level=level, item_key=item_key, message=message
+                )
+            )
+
+    def events(self, job_id: str, *, after: int = 0, limit: int = 1000) -> list[Event]:
+        with self.tx() as conn:
+            rows = conn.execute(
+                sa.select(events)
+                .where(events.c.job_id == job_id, events.c.id > after)
+                .order_by(events.c.id)
+                .limit(limit)
+            ).mappings().all()
+        return [Event.from_row(r) for r in rows]
+
+    # -- statistics ------------------------------------------------------------------------------
+
+    def stats(self, filt: JobFilter = JobFilter()) -> dict[str, Any]:
+        """Totals, success rate and durations by kind and env."""
+        where = _job_where(filt)
+        with self.tx() as conn:
+            rows = conn.execute(
+                sa.select(jobs.c.kind, jobs.c.env, jobs.c.status, jobs.c.started_at,
+                          jobs.c.finished_at, jobs.c.done, jobs.c.rows_written)
+                .where(*where)
+            ).all()
+        return _summarise(rows)
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+
+
+def _loads(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _job_values(job: Job) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "name": job.name,
+        "kind": job.kind,
+        "env": job.env,
+        "project": job.project,
+        "status": job.status.value,
+        "params": dumps(job.params),
+        "options": dumps(job.options),
+        "created_at": job.created_at or utcnow(),
+        "updated_at": utcnow(),
+        "retry_of": job.retry_of,
+        "parent_id": job.parent_id,
+        "tags": dumps(job.tags),
+        "metadata": dumps(job.metadata),
+    }
+
+
+def _job_where(filt: JobFilter) -> list[Any]:
+    where: list[Any] = []
+    if filt.status:
+        where.append(jobs.c.status.in_(list(filt.status)))
+    if filt.kind:
+        where.append(jobs.c.kind == filt.kind)
+    if filt.env:
+        where.append(jobs.c.env == filt.env)
+    if filt.project:
+        where.append(jobs.c.project == filt.project)
+    if filt.tag:
+        where.append(jobs.c.tags.contains(dumps(filt.tag), autoescape=True))
+    if filt.search:
+        pattern = f"%{filt.search.lower()}%"
+        where.append(
+            sa.or_(sa.func.lower(jobs.c.id).like(pattern), sa.func.lower(jobs.c.name).like(pattern))
+        )
+    if filt.parent_id:
+        where.append(jobs.c.parent_id == filt.parent_id)
+    if filt.top_level:
+        where.append(jobs.c.parent_id.is_(None))
+    if filt.created_after:
+        where.append(jobs.c.created_at >= filt.created_after)
+    if filt.created_before:
+        where.append(jobs.c.created_at < filt.created_before)
+    return where
+
+
+def _delete_jobs(conn: Connection, ids: list[str]) -> None:
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        conn.execute(events.delete().where(events.c.job_id.in_(chunk)))
+        conn.execute(items.delete().where(items.c.job_id.in_(chunk)))
+        conn.execute(jobs.delete().where(jobs.c.id.in_(chunk)))
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    index = min(int(round(q * (len(ordered) - 1))), len(ordered) - 1)
+    return round(ordered[index], 3)
+
+
+def _summarise(rows: Sequence[Any]) -> dict[str, Any]:
+    by_status: dict[str, int] = {}
+    groups: dict[tuple[str, str], dict[str, Any]] = {}
+    durations_all: list[float] = []
+    for kind, env, status, started, finished, done, rows_written in rows:
+        by_status[status] = by_status.get(status, 0) + 1
+        g = groups.setdefault((kind, env), {"kind": kind, "env": env, "jobs": 0, "completed": 0,
+                                            "partial": 0, "failed": 0, "durations": [],
+                                            "items_done": 0, "rows_written": 0})
+        g["jobs"] += 1
+        g["items_done"] += done or 0
+        g["rows_written"] += rows_written or 0
+        if status in ("completed", "partial", "failed"):
+            g[status] += 1
+        if started is not None and finished is not None:
+            if isinstance(started, str):
+                started, finished = datetime.fromisoformat(started), datetime.fromisoformat(finished)
+            seconds = (finished - started).total_seconds()
+            g["durations"].append(seconds)
+            durations_all.append(seconds)
+    out_groups = []
+    for g in sorted(groups.values(), key=lambda g: (g["kind"], g["env"])):
+        ended = g["completed"] + g["partial"] + g["failed"]
+        durations = g.pop("durations")
+        g["success_rate"] = round(g["completed"] / ended, 4) if ended else None
+        g["duration_p50_s"] = _percentile(durations, 0.5)
+        g["duration_p95_s"] = _percentile(durations, 0.95)
+        out_groups.append(g)
+    ended = sum(by_status.get(s, 0) for s in ("completed", "partial", "failed"))
+    return {
+        "total": len(rows),
+        "by_status": dict(sorted(by_status.items())),
+        "success_rate": round(by_status.get("completed", 0) / ended, 4) if ended else None,
+        "duration_p50_s": _percentile(durations_all, 0.5),
+        "duration_p95_s": _percentile(durations_all, 0.95),
+        "by_kind_env": out_groups,
+    }
+
+
+
+__all__ = ["Claimed", "JobFilter", "Outcome", "Store", "metadata"]
