@@ -36,7 +36,7 @@ from batchyard.engine.models import ItemStatus, Job, JobStatus, utcnow
 from batchyard.engine.progress import Snapshot, Tracker
 from batchyard.engine.retry import Retry
 from batchyard.errors import LeaseHeld, StoreError
-from batchyard.store import Claimed, Outcome, Store
+from batchyard.store import Outcome, Store
 
 HOST = socket.gethostname()
 
@@ -191,66 +191,75 @@ class Runner:
 
     def _loop(self, executor: Executor) -> None:
         next_beat = 0.0
+        next_view = 0.0
+        wait = 0.0
         while True:
+            results = self._drain(wait)
             now = time.monotonic()
             if now >= next_beat:
                 self._heartbeat()
                 next_beat = now + self.options.heartbeat
+            elif self.on_progress and now >= next_view:
+                self.on_progress(self.tracker.snapshot())
+                next_view = now + 0.25
             if self._hard or self._lost:
                 return
             if self._stop_reason is None and self.stop.is_set():
                 self.request_stop("pause")  # the job that started this one is stopping
-            if self._stop_reason is None:
-                self._dispatch(executor, now)
+            outcomes = self._outcomes(results) + self._timeouts(executor)
+            self._step(executor, outcomes)
             if not self._inflight:
                 if self._stop_reason is not None:
                     return
                 if self._exhausted and not self._retry_at:
                     return
-            wait = max(min(next_beat - time.monotonic(), 0.2), 0.0)
-            if self._retry_at and not self._inflight:
+            wait = max(min(next_beat - time.monotonic(), 0.25), 0.0)
+            if self._retry_at:
                 wait = max(min(wait, self._retry_at[0][0] - time.monotonic()), 0.0)
-            self._collect(wait)
-            self._check_timeouts(executor)
 
-    def _dispatch(self, executor: Executor, now: float) -> None:
-        free = self.options.workers - len(self._inflight)
-        if free <= 0:
-            return
-        claimed: list[Claimed] = []
+    def _drain(self, wait: float) -> list[Result]:
+        results: list[Result] = []
+        try:
+            results.append(self._results.get(timeout=wait) if wait > 0 else self._results.get_nowait())
+        except queue.Empty:
+            return results
+        while True:
+            try:
+                results.append(self._results.get_nowait())
+            except queue.Empty:
+                return results
+
+    def _step(self, executor: Executor, outcomes: list[Outcome]) -> None:
+        """Commit ``outcomes`` and claim the next items, in one store transaction."""
+        free = 0
+        if self._stop_reason is None:
+            free = self.options.workers - (len(self._inflight) - len(outcomes))
+        now = time.monotonic()
         due: list[str] = []
-        while self._retry_at and self._retry_at[0][0] <= now and len(due) < free:
+        while free > len(due) and self._retry_at and self._retry_at[0][0] <= now:
             due.append(heapq.heappop(self._retry_at)[1])
-        if due:
-            claimed.extend(self.store.claim_keys(self.job.id, due))
-        if len(claimed) < free and not self._exhausted:
-            fresh = self.store.claim(self.job.id, after=self._after, limit=free - len(claimed))
-            if len(fresh) < free - len(claimed):
-                self._exhausted = True
-            if fresh:
-                self._after = fresh[-1].position
-            claimed.extend(fresh)
+        limit = 0 if self._exhausted else max(free - len(due), 0)
+        if not outcomes and not due and limit == 0:
+            return
+        claimed = self.store.step(self.job.id, outcomes, after=self._after, limit=limit, keys=due)
+        for o in outcomes:
+            self._inflight.pop(o.key, None)
+            self.tracker.add(o.status.value, o.rows_read, o.rows_written)
+        due_set = set(due)
+        fresh = [c for c in claimed if c.key not in due_set]
+        if limit and len(fresh) < limit:
+            self._exhausted = True
+        if fresh:
+            self._after = fresh[-1].position
         started = utcnow()
         for c in claimed:
             task = Task(c.key, c.value, c.attempts, c.cursor)
             self._inflight[c.key] = (task, time.monotonic(), started)
             executor.submit(task)
+        self.tracker.retrying = len(self._retry_at)
         self.tracker.current = list(self._inflight)[:10]
 
-    def _collect(self, wait: float) -> None:
-        results: list[Result] = []
-        try:
-            results.append(self._results.get(timeout=wait) if wait > 0 else self._results.get_nowait())
-        except queue.Empty:
-            return
-        while True:
-            try:
-                results.append(self._results.get_nowait())
-            except queue.Empty:
-                break
-        self._commit(results)
-
-    def _commit(self, results: list[Result]) -> None:
+    def _outcomes(self, results: list[Result]) -> list[Outcome]:
         outcomes: list[Outcome] = []
         for r in results:
             if r.key in self._abandoned:
@@ -280,29 +289,23 @@ class Runner:
                 started_at=r.started_at, finished_at=r.finished_at, rows_read=r.rows_read,
                 rows_written=r.rows_written, interrupted=r.interrupted,
             ))
-        if not outcomes:
-            return
-        self.store.commit(self.job.id, outcomes)
-        for o in outcomes:
-            self._inflight.pop(o.key, None)
-            self.tracker.add(o.status.value, o.rows_read, o.rows_written)
-        self.tracker.retrying = len(self._retry_at)
-        self.tracker.current = list(self._inflight)[:10]
+        return outcomes
 
-    def _check_timeouts(self, executor: Executor) -> None:
+    def _timeouts(self, executor: Executor) -> list[Outcome]:
         limit = self.options.timeout
         if not limit:
-            return
+            return []
         now = time.monotonic()
         expired = [(k, v) for k, v in self._inflight.items() if now - v[1] > limit]
         if not expired:
-            return
+            return []
         results = []
         for key, (task, _t0, started) in expired:
             executor.abandon(key)
             results.append(timeout_result(task, started, limit, self.options.retry))
-        self._commit(results)
+        outcomes = self._outcomes(results)
         self._abandoned.update(key for key, _ in expired)
+        return outcomes
 
     def _heartbeat(self) -> None:
         snap = self.tracker.snapshot()

@@ -29,6 +29,7 @@ from batchyard.engine.models import (
     utcnow,
 )
 from batchyard.errors import Conflict, NotFound, StoreError
+from batchyard.store.hotpath import HotSQL
 from batchyard.store.schema import events, items, jobs, metadata
 
 HEAD_REVISION = "0001"
@@ -88,6 +89,7 @@ class Store:
         self.engine = engine
         self.url = url
         self.is_sqlite = engine.dialect.name == "sqlite"
+        self._hot = HotSQL(engine.dialect.name)
         self._local = threading.local()
 
     # -- opening ---------------------------------------------------------------------------------
@@ -331,62 +333,60 @@ class Store:
 
     # -- items -----------------------------------------------------------------------------------
 
+    def step(
+        self,
+        job_id: str,
+        outcomes: Sequence[Outcome] = (),
+        *,
+        after: int = -1,
+        limit: int = 0,
+        keys: Sequence[str] = (),
+    ) -> list[Claimed]:
+        """The runner's checkpoint: in one transaction, record ``outcomes`` (with the job's
+        counters), then mark running the pending ``keys`` (retries now due) and up to ``limit``
+        pending items past position ``after``. Returns the items claimed, in that order.
+        """
+        hot = self._hot
+        now = utcnow()
+        claimed: list[Claimed] = []
+        try:
+            with self.engine.begin() as conn:
+                if outcomes:
+                    self._record(conn, job_id, outcomes)
+                rows: list[Any] = []
+                for key in keys:
+                    rows.extend(conn.exec_driver_sql(hot.select_key, {"j": job_id, "k": key}).all())
+                if limit > 0:
+                    rows.extend(conn.exec_driver_sql(
+                        hot.select_pending, {"j": job_id, "after": after, "n": limit}).all())
+                if rows:
+                    conn.exec_driver_sql(
+                        hot.mark_running,
+                        [{"j": job_id, "k": r[0], "now": hot.ts(now)} for r in rows],
+                    )
+                claimed = [Claimed(r[0], r[1], _loads(r[2]), r[3] + 1, _loads(r[4])) for r in rows]
+        except sa.exc.OperationalError as exc:
+            raise StoreError(f"store {mask_url(self.url)}: {reason(exc)}") from exc
+        return claimed
+
     def claim(self, job_id: str, *, after: int, limit: int) -> list[Claimed]:
         """Mark up to ``limit`` pending items past position ``after`` running, in order."""
-        now = utcnow()
-        with self.tx() as conn:
-            rows = conn.execute(
-                sa.select(items.c.key, items.c.position, items.c.value, items.c.attempts,
-                          items.c.cursor)
-                .where(items.c.job_id == job_id, items.c.status == "pending",
-                       items.c.position > after)
-                .order_by(items.c.position)
-                .limit(limit)
-            ).all()
-            if rows:
-                conn.execute(
-                    items.update()
-                    .where(items.c.job_id == job_id, items.c.key == sa.bindparam("k"))
-                    .values(status="running", started_at=now, attempts=items.c.attempts + 1),
-                    [{"k": r.key} for r in rows],
-                )
-        return [
-            Claimed(r.key, r.position, _loads(r.value), r.attempts + 1, _loads(r.cursor))
-            for r in rows
-        ]
-
-    def claim_keys(self, job_id: str, keys: Sequence[str]) -> list[Claimed]:
-        """Mark the given pending items running again (retries due after their backoff)."""
-        now = utcnow()
-        with self.tx() as conn:
-            rows = conn.execute(
-                sa.select(items.c.key, items.c.position, items.c.value, items.c.attempts,
-                          items.c.cursor)
-                .where(items.c.job_id == job_id, items.c.key.in_(keys),
-                       items.c.status == "pending")
-            ).all()
-            if rows:
-                conn.execute(
-                    items.update()
-                    .where(items.c.job_id == job_id, items.c.key == sa.bindparam("k"))
-                    .values(status="running", started_at=now, attempts=items.c.attempts + 1),
-                    [{"k": r.key} for r in rows],
-                )
-        return [
-            Claimed(r.key, r.position, _loads(r.value), r.attempts + 1, _loads(r.cursor))
-            for r in rows
-        ]
+        return self.step(job_id, after=after, limit=limit)
 
     def commit(self, job_id: str, outcomes: Sequence[Outcome]) -> None:
         """Record outcomes and the job's counters in one transaction: the checkpoint."""
-        if not outcomes:
-            return
-        counts = {s: 0 for s in ("done", "failed", "skipped", "cancelled")}
+        if outcomes:
+            self.step(job_id, outcomes)
+
+    def _record(self, conn: Connection, job_id: str, outcomes: Sequence[Outcome]) -> None:
+        hot = self._hot
+        counts = {"done": 0, "failed": 0, "skipped": 0, "cancelled": 0}
         rows_read = rows_written = 0
         params = []
         for o in outcomes:
-            if o.status.value in counts:
-                counts[o.status.value] += 1
+            status = o.status.value
+            if status in counts:
+                counts[status] += 1
             rows_read += o.rows_read
             rows_written += o.rows_written
             duration = (
@@ -394,46 +394,22 @@ class Store:
                 if o.finished_at and o.started_at else None
             )
             params.append({
+                "j": job_id,
                 "k": o.key,
-                "s": o.status.value,
+                "s": status,
                 "r": dumps(o.result) if o.result is not None else None,
                 "e": o.error,
                 "tb": o.traceback,
-                "f": o.finished_at if o.status is not ItemStatus.PENDING else None,
+                "f": hot.ts(o.finished_at) if o.status is not ItemStatus.PENDING else None,
                 "d": duration,
                 "rr": o.rows_read,
                 "rw": o.rows_written,
                 "dec": 1 if o.interrupted else 0,
             })
-        with self.tx() as conn:
-            conn.execute(
-                items.update()
-                .where(items.c.job_id == job_id, items.c.key == sa.bindparam("k"))
-                .values(
-                    status=sa.bindparam("s"),
-                    result=sa.bindparam("r"),
-                    error=sa.bindparam("e"),
-                    traceback=sa.bindparam("tb"),
-                    finished_at=sa.bindparam("f"),
-                    duration_s=sa.bindparam("d"),
-                    rows_read=items.c.rows_read + sa.bindparam("rr"),
-                    rows_written=items.c.rows_written + sa.bindparam("rw"),
-                    attempts=items.c.attempts - sa.bindparam("dec"),
-                ),
-                params,
-            )
-            conn.execute(
-                jobs.update()
-                .where(jobs.c.id == job_id)
-                .values(
-                    done=jobs.c.done + counts["done"],
-                    failed=jobs.c.failed + counts["failed"],
-                    skipped=jobs.c.skipped + counts["skipped"],
-                    cancelled=jobs.c.cancelled + counts["cancelled"],
-                    rows_read=jobs.c.rows_read + rows_read,
-                    rows_written=jobs.c.rows_written + rows_written,
-                )
-            )
+        conn.exec_driver_sql(hot.record_outcome, params)
+        conn.exec_driver_sql(
+            hot.count_outcomes, {"j": job_id, "rr": rows_read, "rw": rows_written, **counts}
+        )
 
     def set_cursor(self, job_id: str, key: str, cursor: Any) -> None:
         with self.tx() as conn:

@@ -1,0 +1,96 @@
+"""The ``batchyard`` command. Each command parses its arguments and calls the Python API.
+
+Exit codes: 0 ok, 1 job failed or partial (or cancelled), 2 bad usage or input, 130 paused.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from typer.core import TyperGroup
+
+from batchyard.app import Batchyard
+from batchyard.cli.output import err
+from batchyard.config import load_settings
+from batchyard.errors import BatchyardError
+
+
+class _Group(TyperGroup):
+    """Turns every :class:`BatchyardError` into one clear line and its exit code, no traceback."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BatchyardError as exc:
+            err.print(f"[red]error:[/] {exc}", markup=True, highlight=False)
+            raise typer.Exit(exc.exit_code) from None
+
+
+app = typer.Typer(
+    name="batchyard",
+    cls=_Group,
+    help="Resumable batch data jobs with item-level checkpoints.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class State:
+    """Global options, resolved into a :class:`Batchyard` on first use."""
+
+    def __init__(self, project: Path | None, store: str | None, env: str | None) -> None:
+        self.project = project
+        self.store = store
+        self.env = env
+        self._app: Batchyard | None = None
+
+    @property
+    def app(self) -> Batchyard:
+        if self._app is None:
+            settings = load_settings(self.project, store=self.store, env=self.env)
+            self._app = Batchyard(settings)
+        return self._app
+
+    def command_prefix(self) -> str:
+        """``batchyard`` with the global flags this run was given, for commands we print."""
+        parts = ["batchyard"]
+        if self.project:
+            parts += ["-C", str(self.project)]
+        if self.store:
+            from batchyard.config import mask_url
+
+            parts += ["--store", mask_url(self.store)]
+        return " ".join(parts)
+
+
+@app.callback()
+def _main(
+    ctx: typer.Context,
+    project: Path | None = typer.Option(
+        None, "--project", "-C", help="Project folder (default: nearest with batchyard.toml).",
+        file_okay=False,
+    ),
+    store: str | None = typer.Option(
+        None, "--store", help="Store URL (default: BATCHYARD_STORE, [store] url, or "
+        ".batchyard/store.db).", envvar=None,
+    ),
+    env: str | None = typer.Option(None, "--env", help="Environment namespace for new jobs."),
+) -> None:
+    ctx.obj = State(project, store, env)
+
+
+from batchyard.cli import jobs, run  # noqa: E402  (commands register on import)
+
+app.add_typer(jobs.app, name="jobs")
+run.register(app)
+
+
+def main() -> None:
+    app(prog_name="batchyard")
+
+
+__all__ = ["app", "main"]

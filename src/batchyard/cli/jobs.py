@@ -1,0 +1,333 @@
+"""``batchyard jobs ...``: list, inspect and steer jobs."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from batchyard.cli.output import (
+    console,
+    err,
+    fmt_duration,
+    jobs_table,
+    print_json,
+    snapshot_line,
+    snapshot_view,
+    status_text,
+)
+from batchyard.cli.run import run_with_display
+from batchyard.config import mask_secrets
+from batchyard.engine.models import JobStatus
+from batchyard.errors import UsageError
+from batchyard.store import JobFilter
+
+app = typer.Typer(help="List, inspect and steer jobs.", no_args_is_help=True)
+
+JSON = typer.Option(False, "--json", help="Print JSON.")
+ACTIVE = ("pending", "running", "paused")
+
+
+def parse_age(text: str) -> timedelta:
+    """``30m``, ``12h``, ``7d`` or ``2w``."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*", text)
+    if not match:
+        raise UsageError(f"--older-than {text!r}: write it like 30m, 12h, 7d or 2w")
+    value, unit = float(match.group(1)), match.group(2)
+    seconds = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[unit]
+    return timedelta(seconds=value * seconds)
+
+
+def _filter(active: bool, status: list[str], kind: str | None, env: str | None,
+            tag: str | None, search: str | None, children: bool) -> JobFilter:
+    valid = {s.value for s in JobStatus}
+    for s in status:
+        if s not in valid:
+            raise UsageError(f"--status {s!r}: use one of {', '.join(sorted(valid))}")
+    return JobFilter(status=tuple(status) or (ACTIVE if active else ()), kind=kind, env=env,
+                     tag=tag, search=search, top_level=not children)
+
+
+@app.command("list")
+def list_jobs(
+    ctx: typer.Context,
+    active: bool = typer.Option(False, "--active", help="Only pending, running and paused jobs."),
+    status: list[str] = typer.Option([], "--status", help="Only jobs with this status (repeatable)."),
+    kind: str | None = typer.Option(None, "--kind", help="Only jobs of this kind."),
+    env: str | None = typer.Option(None, "--env", help="Only jobs of this env."),
+    tag: str | None = typer.Option(None, "--tag", help="Only jobs with this tag."),
+    search: str | None = typer.Option(None, "--search", "-s", help="Text in the id or name."),
+    children: bool = typer.Option(False, "--children", help="Include the jobs a batch started."),
+    limit: int = typer.Option(20, "--limit", "-n", min=1, max=10_000, help="How many to show."),
+    offset: int = typer.Option(0, "--offset", min=0, help="Skip this many first."),
+    as_json: bool = JSON,
+) -> None:
+    """List jobs, newest first."""
+    filt = _filter(active, status, kind, env, tag, search, children)
+    jobs, total = ctx.obj.app.jobs(filt, limit=limit, offset=offset)
+    if as_json:
+        print_json({"total": total, "jobs": [_public(j.to_dict()) for j in jobs]})
+        return
+    console.print(jobs_table(jobs, total))
+
+
+def _public(data: dict[str, object]) -> dict[str, object]:
+    data["params"] = mask_secrets(data["params"])
+    return data
+
+
+@app.command()
+def show(ctx: typer.Context, job_id: str = typer.Argument(..., help="Job id (or a unique prefix)."),
+         as_json: bool = JSON) -> None:
+    """Show one job: status, params, counts, timings and its first failures."""
+    app = ctx.obj.app
+    job = app.job(job_id)
+    failures, _ = app.items(job.id, status=["failed"], limit=5)
+    if as_json:
+        data = _public(job.to_dict())
+        data["failures"] = [{"key": i.key, "error": i.error, "attempts": i.attempts}
+                            for i in failures]
+        print_json(data)
+        return
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column()
+    rows: list[tuple[str, object]] = [
+        ("id", job.id), ("name", job.name), ("kind", job.kind), ("env", job.env),
+        ("status", status_text(job.status.value)),
+        ("items", f"{job.total} total, {job.done} done, {job.failed} failed, "
+                  f"{job.skipped} skipped, {job.cancelled} cancelled, {job.remaining} to go"),
+        ("rows", f"{job.rows_read:,} read, {job.rows_written:,} written"),
+        ("params", ", ".join(f"{k}={v}" for k, v in mask_secrets(job.params).items()) or "-"),
+        ("options", ", ".join(f"{k}={v}" for k, v in job.options.items())),
+        ("created", str(job.created_at)), ("started", str(job.started_at or "-")),
+        ("finished", str(job.finished_at or "-")), ("duration", fmt_duration(job.duration)),
+    ]
+    for label, value in (("tags", ", ".join(job.tags)), ("retry of", job.retry_of),
+                         ("parent", job.parent_id), ("error", job.error),
+                         ("runner", job.lease_owner)):
+        if value:
+            rows.append((label, value))
+    for label, value in rows:
+        table.add_row(label, value if not isinstance(value, str) else value)
+    console.print(table)
+    if failures:
+        console.print("[bold]first failures[/]")
+        for item in failures:
+            console.print(f"  {item.key} (attempt {item.attempts}): {item.error}")
+
+
+@app.command()
+def progress(
+    ctx: typer.Context,
+    job_id: str = typer.Argument(..., help="Job id (or a unique prefix)."),
+    watch: bool = typer.Option(False, "--watch", "-w", help="Refresh until the job stops."),
+    interval: float = typer.Option(1.0, "--interval", min=0.1, help="Seconds between refreshes."),
+    as_json: bool = JSON,
+) -> None:
+    """Show a job's progress as its runner last recorded it: %, rates, ETA, failures."""
+    app = ctx.obj.app
+    snap = app.progress(job_id)
+    if as_json and not watch:
+        print_json(snap.to_dict())
+        return
+    if not watch:
+        console.print(snapshot_view(snap, snap.job_id) if console.is_terminal else snapshot_line(snap))
+        return
+    while True:
+        if as_json:
+            print_json(snap.to_dict())
+        else:
+            console.print(snapshot_line(snap))
+        if snap.status != "running":
+            return
+        time.sleep(interval)
+        snap = app.progress(snap.job_id)
+
+
+@app.command()
+def items(
+    ctx: typer.Context,
+    job_id: str = typer.Argument(..., help="Job id (or a unique prefix)."),
+    status: list[str] = typer.Option([], "--status", help="Only items with this status."),
+    failed: bool = typer.Option(False, "--failed", help="Only failed items."),
+    limit: int = typer.Option(50, "--limit", "-n", min=1, help="How many to show."),
+    offset: int = typer.Option(0, "--offset", min=0, help="Skip this many first."),
+    as_json: bool = JSON,
+) -> None:
+    """List a job's items with their status, attempts, errors and results."""
+    wanted = [*status, *(["failed"] if failed else [])]
+    found, total = ctx.obj.app.items(job_id, status=wanted, limit=limit, offset=offset)
+    if as_json:
+        print_json({"total": total, "items": [i.to_dict() for i in found]})
+        return
+    table = Table(title=f"{len(found)} of {total} item(s)", title_justify="left")
+    for col in ("#", "key", "status", "attempts", "rows", "duration", "error / result"):
+        table.add_column(col)
+    for i in found:
+        detail = i.error or ("" if i.result is None else str(i.result))
+        table.add_row(str(i.position), i.key, status_text(i.status.value), str(i.attempts),
+                      f"{i.rows_written:,}" if i.rows_written else "",
+                      fmt_duration(i.duration_s) if i.duration_s is not None else "",
+                      detail[:120])
+    console.print(table)
+
+
+@app.command()
+def log(
+    ctx: typer.Context,
+    job_id: str = typer.Argument(..., help="Job id (or a unique prefix)."),
+    follow: bool = typer.Option(False, "--follow", "-f", help="Keep printing new lines."),
+    item: str | None = typer.Option(None, "--item", help="Only lines of this item."),
+    as_json: bool = JSON,
+) -> None:
+    """Show a job's log: runner events and ctx.log lines."""
+    app = ctx.obj.app
+    job = app.job(job_id)
+    after = 0
+    while True:
+        events = app.log(job.id, after=after)
+        shown = [e for e in events if item is None or e.item_key == item]
+        if as_json:
+            for e in shown:
+                print_json(e.to_dict())
+        else:
+            for e in shown:
+                where = f" [{e.item_key}]" if e.item_key else ""
+                console.print(f"{e.ts:%Y-%m-%d %H:%M:%S} {e.level:<7}{where} {e.message}",
+                              markup=False)
+        if events:
+            after = events[-1].id
+        if not follow or (not events and app.job(job.id).status.finished):
+            if not follow or app.job(job.id).status.finished:
+                return
+        time.sleep(0.5)
+
+
+@app.command()
+def resume(
+    ctx: typer.Context,
+    job_id: str = typer.Argument(..., help="Job id (or a unique prefix)."),
+    workers: int | None = typer.Option(None, "--workers", "-w", min=1, help="Items at once."),
+) -> None:
+    """Resume a paused or interrupted job from its checkpoints."""
+    state = ctx.obj
+    app = state.app
+    job = app.store.find_job(job_id)
+    err.print(f"resuming job {job.id}: {job.remaining:,} of {job.total:,} item(s) to go")
+    run_with_display(state, job.name, lambda **kw: app.execute(job.id, workers=workers, **kw))
+
+
+@app.command()
+def retry(
+    ctx: typer.Context,
+    job_id: str = typer.Argument(..., help="Job id (or a unique prefix)."),
+    failed_only: bool = typer.Option(True, "--failed-only/--all",
+                                     help="Only the items that did not finish (default), or all."),
+) -> None:
+    """Run a finished job again as a new job: its failed items only, or all of it."""
+    state = ctx.obj
+    app = state.app
+    job = app.retry(job_id, failed_only=failed_only)
+    err.print(f"job {job.id} retries {job.retry_of}: {job.total:,} item(s)")
+    run_with_display(state, job.name, lambda **kw: app.execute(job.id, **kw))
+
+
+@app.command()
+def cancel(ctx: typer.Context,
+           job_id: str = typer.Argument(..., help="Job id (or a unique prefix).")) -> None:
+    """Cancel a job. A running job stops at its runner's next heartbeat."""
+    job = ctx.obj.app.cancel(job_id)
+    if job.status is JobStatus.CANCELLED:
+        console.print(f"job {job.id} cancelled")
+    else:
+        console.print(f"job {job.id}: cancel requested; its runner stops within seconds")
+
+
+@app.command()
+def delete(
+    ctx: typer.Context,
+    job_ids: list[str] = typer.Argument(..., help="Job ids (or unique prefixes)."),
+    force: bool = typer.Option(False, "--force", help="Delete even if the job has not finished."),
+) -> None:
+    """Delete finished jobs with their items and log."""
+    for job_id in job_ids:
+        ctx.obj.app.delete(job_id, force=force)
+        console.print(f"deleted {job_id}")
+
+
+@app.command()
+def cleanup(
+    ctx: typer.Context,
+    older_than: str = typer.Option(..., "--older-than", help="Age such as 12h, 7d or 2w."),
+    status: list[str] = typer.Option([], "--status", help="Only finished jobs with this status."),
+) -> None:
+    """Delete finished jobs older than an age."""
+    ids = ctx.obj.app.cleanup(parse_age(older_than), statuses=status)
+    console.print(f"deleted {len(ids)} job(s) older than {older_than}")
+
+
+@app.command()
+def stats(
+    ctx: typer.Context,
+    kind: str | None = typer.Option(None, "--kind", help="Only jobs of this kind."),
+    env: str | None = typer.Option(None, "--env", help="Only jobs of this env."),
+    as_json: bool = JSON,
+) -> None:
+    """Totals, success rate and durations by kind and env."""
+    data = ctx.obj.app.stats(JobFilter(kind=kind, env=env))
+    if as_json:
+        print_json(data)
+        return
+    rate = data["success_rate"]
+    console.print(
+        f"{data['total']} job(s): "
+        + ", ".join(f"{n} {s}" for s, n in data["by_status"].items())
+        + (f"; success rate {rate:.1%}" if rate is not None else "")
+        + f"; duration p50 {fmt_duration(data['duration_p50_s'])}, "
+          f"p95 {fmt_duration(data['duration_p95_s'])}"
+    )
+    table = Table(title="by kind and env", title_justify="left")
+    for col in ("kind", "env", "jobs", "completed", "partial", "failed", "success",
+                "p50", "p95", "items done", "rows written"):
+        table.add_column(col)
+    for g in data["by_kind_env"]:
+        table.add_row(g["kind"], g["env"], str(g["jobs"]), str(g["completed"]), str(g["partial"]),
+                      str(g["failed"]),
+                      f"{g['success_rate']:.0%}" if g["success_rate"] is not None else "-",
+                      fmt_duration(g["duration_p50_s"]), fmt_duration(g["duration_p95_s"]),
+                      f"{g['items_done']:,}", f"{g['rows_written']:,}")
+    console.print(table)
+
+
+@app.command()
+def export(
+    ctx: typer.Context,
+    job_ids: list[str] = typer.Argument(None, help="Jobs to export (default: all that match)."),
+    fmt: str = typer.Option("json", "--format", "-f", help="json or csv."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write here, not stdout."),
+    status: list[str] = typer.Option([], "--status", help="Only jobs with this status."),
+    kind: str | None = typer.Option(None, "--kind", help="Only jobs of this kind."),
+    env: str | None = typer.Option(None, "--env", help="Only jobs of this env."),
+    limit: int = typer.Option(10_000, "--limit", min=1, help="At most this many jobs."),
+) -> None:
+    """Export jobs (params masked) as JSON or CSV."""
+    app = ctx.obj.app
+    if fmt not in ("json", "csv"):
+        raise UsageError(f"--format {fmt!r}: use json or csv")
+    if job_ids:
+        jobs = [app.job(j) for j in job_ids]
+    else:
+        jobs, _ = app.jobs(_filter(False, status, kind, env, None, None, True), limit=limit)
+    text = app.export(jobs, fmt)
+    if output:
+        output.write_text(text, encoding="utf-8")
+        err.print(f"wrote {len(jobs)} job(s) to {output}")
+    else:
+        typer.echo(text, nl=not text.endswith("\n"))
+
+

@@ -1,0 +1,166 @@
+"""``batchyard init``, ``run``, ``kinds`` and ``pipelines``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from batchyard import pipelines as pipelines_module
+from batchyard.cli.output import ProgressDisplay, console, err, print_json
+from batchyard.cli.templates import write_project
+from batchyard.engine.models import Job, JobStatus
+from batchyard.errors import ParamError, UsageError
+
+
+def exit_code(job: Job) -> int:
+    if job.status is JobStatus.COMPLETED:
+        return 0
+    if job.status is JobStatus.PAUSED:
+        return 130
+    return 1
+
+
+def parse_params(values: list[str]) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for raw in values:
+        name, sep, value = raw.partition("=")
+        if not sep or not name.strip():
+            raise ParamError(f"--param {raw!r}: write it as NAME=VALUE")
+        params[name.strip()] = value
+    return params
+
+
+def run_with_display(state: Any, title: str, start: Callable[..., Job]) -> None:
+    """Run a job with the live display, print how it ended, and exit with its code."""
+    display = ProgressDisplay(title)
+    with display:
+        job = start(on_progress=display.update, on_message=display.message)
+    summarise(state, job)
+    raise typer.Exit(exit_code(job))
+
+
+def summarise(state: Any, job: Job) -> None:
+    line = (
+        f"job {job.id} {job.status.value}: {job.done} done, {job.failed} failed, "
+        f"{job.skipped} skipped of {job.total}; {job.rows_written:,} rows written"
+    )
+    err.print(line, style="green" if job.status is JobStatus.COMPLETED else "yellow")
+    if job.status is JobStatus.PAUSED:
+        err.print(f"Paused. Resume with: {state.command_prefix()} jobs resume {job.id}")
+    elif job.failed:
+        err.print(f"First failure: {job.error}")
+        err.print(f"See them with: {state.command_prefix()} jobs items {job.id} --failed; "
+                  f"run them again with: {state.command_prefix()} jobs retry {job.id} --failed-only")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def init(
+        ctx: typer.Context,
+        folder: Path = typer.Argument(Path("."), help="Where to make the project."),
+        force: bool = typer.Option(False, "--force", help="Overwrite existing files."),
+    ) -> None:
+        """Make a project: batchyard.toml, an example jobs.py and a pipeline."""
+        written = write_project(folder, force=force)
+        for path in written:
+            console.print(f"wrote {path}")
+        console.print("Next: batchyard run daily-scores --param start=2024-04-01 "
+                      "--param end=2024-04-30")
+
+    @app.command(context_settings={"allow_interspersed_args": True})
+    def run(
+        ctx: typer.Context,
+        target: str | None = typer.Argument(None, help="A job kind or a pipeline name."),
+        param: list[str] = typer.Option([], "--param", "-p", help="A param as NAME=VALUE."),
+        workers: int | None = typer.Option(None, "--workers", "-w", min=1, help="Items at once."),
+        executor: str | None = typer.Option(None, "--executor", help="threads or processes."),
+        retries: int | None = typer.Option(None, "--retries", min=0,
+                                           help="Extra attempts for a failing item."),
+        timeout: float | None = typer.Option(None, "--timeout", min=0.001,
+                                             help="Most seconds one attempt may take."),
+        stop_on_error: bool | None = typer.Option(None, "--stop-on-error/--continue-on-error",
+                                                  help="Stop the job at the first failed item."),
+        name: str | None = typer.Option(None, "--name", help="A name for the job."),
+        tag: list[str] = typer.Option([], "--tag", help="Tag the job (repeatable)."),
+        batch: list[str] = typer.Option([], "--batch", help="Run these pipelines as one batch job "
+                                        "(repeatable, or give several after TARGET)."),
+        parallel: int = typer.Option(1, "--parallel", min=1, max=64,
+                                     help="With --batch: pipelines at once."),
+    ) -> None:
+        """Run a job kind or a pipeline, with live progress. Ctrl+C pauses; resume picks up."""
+        state = ctx.obj
+        app = state.app
+        extra = list(ctx.args)
+        if batch or extra:
+            names = [*batch, *([target] if target else []), *extra]
+            missing = [n for n in names if not pipelines_module.exists(app.settings.root, n)]
+            if missing:
+                raise UsageError(f"no pipeline {missing[0]!r} in {app.settings.root / 'pipelines'}")
+            params: dict[str, Any] = {"pipelines": names, "parallel": parallel,
+                                      "stop_on_error": bool(stop_on_error)}
+            target = "batch"
+        else:
+            if target is None:
+                raise UsageError("give a job kind or pipeline to run (`batchyard kinds` lists them)")
+            params = parse_params(param)
+        job = app.submit(target, params, workers=workers, executor=executor, retries=retries,
+                         timeout=timeout, stop_on_error=stop_on_error, name=name, tags=tag)
+        err.print(f"job {job.id}: {job.total:,} item(s)")
+        run_with_display(state, job.name, lambda **kw: app.execute(job.id, **kw))
+
+    @app.command()
+    def kinds(
+        ctx: typer.Context,
+        name: str | None = typer.Argument(None, help="Show one kind's params in full."),
+        as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    ) -> None:
+        """List the job kinds this project can run, with their params."""
+        app = ctx.obj.app
+        found = [app.kind(name)] if name else app.kinds()
+        if as_json:
+            print_json([k.describe() for k in found])
+            return
+        table = Table(title="job kinds", title_justify="left")
+        for col in ("kind", "params", "description"):
+            table.add_column(col)
+        for k in found:
+            schema = k.params_schema()
+            required = set(schema.get("required", []))
+            params = ", ".join(
+                f"{p}{'' if p in required else '?'}: {_type_name(s)}"
+                for p, s in schema.get("properties", {}).items()
+            )
+            table.add_row(k.name, params, k.description.splitlines()[0] if k.description else "")
+        console.print(table)
+
+    @app.command("pipelines")
+    def list_pipelines(
+        ctx: typer.Context,
+        as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    ) -> None:
+        """List the pipelines saved in pipelines/*.yaml."""
+        found = ctx.obj.app.pipelines()
+        if as_json:
+            print_json([p.to_dict() for p in found])
+            return
+        table = Table(title=f"{len(found)} pipeline(s)", title_justify="left")
+        for col in ("name", "kind", "params", "description"):
+            table.add_column(col)
+        for p in found:
+            table.add_row(p.name, p.kind, ", ".join(f"{k}={v}" for k, v in p.params.items()),
+                          p.description)
+        console.print(table)
+
+
+
+def _type_name(schema: dict[str, Any]) -> str:
+    if "type" in schema:
+        fmt = schema.get("format")
+        return f"{schema['type']}{f' ({fmt})' if fmt else ''}"
+    if "anyOf" in schema:
+        return " | ".join(_type_name(s) for s in schema["anyOf"])
+    return "any"

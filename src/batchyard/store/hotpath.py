@@ -1,0 +1,62 @@
+"""The runner's hot path: commit outcomes and claim the next items in one transaction.
+
+This runs once per loop of the runner, thousands of times a second, so its SQL is written out
+once per dialect and sent straight to the driver rather than built as SQLAlchemy expressions.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+SELECT_PENDING = (
+    "SELECT key, position, value, attempts, cursor FROM by_items "
+    "WHERE job_id = :j AND status = 'pending' AND position > :after "
+    "ORDER BY position LIMIT :n"
+)
+SELECT_KEY = (
+    "SELECT key, position, value, attempts, cursor FROM by_items "
+    "WHERE job_id = :j AND key = :k AND status = 'pending'"
+)
+MARK_RUNNING = (
+    "UPDATE by_items SET status = 'running', started_at = :now, attempts = attempts + 1 "
+    "WHERE job_id = :j AND key = :k"
+)
+RECORD_OUTCOME = (
+    "UPDATE by_items SET status = :s, result = :r, error = :e, traceback = :tb, "
+    "finished_at = :f, duration_s = :d, rows_read = rows_read + :rr, "
+    "rows_written = rows_written + :rw, attempts = attempts - :dec "
+    "WHERE job_id = :j AND key = :k"
+)
+COUNT_OUTCOMES = (
+    "UPDATE by_jobs SET done = done + :done, failed = failed + :failed, "
+    "skipped = skipped + :skipped, cancelled = cancelled + :cancelled, "
+    "rows_read = rows_read + :rr, rows_written = rows_written + :rw WHERE id = :j"
+)
+
+_NAMED = re.compile(r":([a-z]+)\b")
+
+
+class HotSQL:
+    """The hot statements in the driver's own parameter style."""
+
+    def __init__(self, dialect: str) -> None:
+        self.sqlite = dialect == "sqlite"
+
+        def convert(sql: str) -> str:
+            # sqlite3 takes :name as is; psycopg wants %(name)s.
+            return sql if self.sqlite else _NAMED.sub(r"%(\1)s", sql)
+
+        self.select_pending = convert(SELECT_PENDING)
+        self.select_key = convert(SELECT_KEY)
+        self.mark_running = convert(MARK_RUNNING)
+        self.record_outcome = convert(RECORD_OUTCOME)
+        self.count_outcomes = convert(COUNT_OUTCOMES)
+
+    def ts(self, value: datetime | None) -> Any:
+        """A timestamp as the column stores it (SQLite: the text SQLAlchemy writes)."""
+        if value is None or not self.sqlite:
+            return value
+        return value.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+
