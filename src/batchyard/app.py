@@ -162,6 +162,12 @@ class Batchyard:
             self._store.close()
             self._store = None
 
+    def __enter__(self) -> Batchyard:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     # -- starting jobs ---------------------------------------------------------------------------
 
     def submit(
