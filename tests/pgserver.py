@@ -55,25 +55,57 @@ class PostgresServer:
     def start(self) -> str:
         if self.as_root:
             shutil.chown(self.dir, "postgres", "postgres")
-        subprocess.run(self._cmd("initdb", "-D", str(self.data), "-U", "postgres",
-                                 "--auth=trust", "-E", "UTF8", "--no-sync"),
-                       check=True, capture_output=True)
-        opts = (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
-                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300")
-        subprocess.run(self._cmd("pg_ctl", "-D", str(self.data), "-l", str(self.dir / "log"),
-                                 "-o", opts, "-w", "-t", "60", "start"),
-                       check=True, capture_output=True)
+        subprocess.run(
+            self._cmd(
+                "initdb",
+                "-D",
+                str(self.data),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ),
+            check=True,
+            capture_output=True,
+        )
+        opts = (
+            f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
+        )
+        subprocess.run(
+            self._cmd(
+                "pg_ctl",
+                "-D",
+                str(self.data),
+                "-l",
+                str(self.dir / "log"),
+                "-o",
+                opts,
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ),
+            check=True,
+            capture_output=True,
+        )
         for _ in range(100):
-            ready = subprocess.run(self._cmd("pg_isready", "-h", "127.0.0.1", "-p",
-                                             str(self.port)), capture_output=True)
+            ready = subprocess.run(
+                self._cmd("pg_isready", "-h", "127.0.0.1", "-p", str(self.port)),
+                capture_output=True,
+            )
             if ready.returncode == 0:
                 break
             time.sleep(0.1)
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
 
     def stop(self) -> None:
-        subprocess.run(self._cmd("pg_ctl", "-D", str(self.data), "-m", "immediate", "stop"),
-                       capture_output=True)
+        subprocess.run(
+            self._cmd("pg_ctl", "-D", str(self.data), "-m", "immediate", "stop"),
+            capture_output=True,
+        )
         shutil.rmtree(self.dir, ignore_errors=True)
 
 

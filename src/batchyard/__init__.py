@@ -1,14 +1,14 @@
 """batchyard: resumable batch data jobs with item-level checkpoints.
 
-    import batchyard as by
+import batchyard as by
 
-    @by.job("daily-scores", retries=3)
-    def daily_scores(start: date, end: date):
-        return by.dates(start, end)
+@by.job("daily-scores", retries=3)
+def daily_scores(start: date, end: date):
+    return by.dates(start, end)
 
-    @daily_scores.item
-    def collect(day: date, ctx: by.Context) -> None:
-        ctx.write("scores", fetch(day), key=["day", "team"])
+@daily_scores.item
+def collect(day: date, ctx: by.Context) -> None:
+    ctx.write("scores", fetch(day), key=["day", "team"])
 """
 
 from __future__ import annotations

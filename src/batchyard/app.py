@@ -33,8 +33,8 @@ from batchyard.engine.kinds import JobKind, Registry
 from batchyard.engine.models import Event, Item, ItemStatus, Job, JobStatus, new_job_id, utcnow
 from batchyard.engine.progress import Snapshot
 from batchyard.engine.retry import Retry
-from batchyard.engine.runner import RunOptions, Runner, owner_is_dead
-from batchyard.errors import Conflict, ConfigError, ParamError, PlanError, UsageError
+from batchyard.engine.runner import Runner, RunOptions, owner_is_dead
+from batchyard.errors import ConfigError, Conflict, ParamError, PlanError, UsageError
 from batchyard.store import JobFilter, Store
 
 JOBS_FILE = "jobs.py"
@@ -138,8 +138,9 @@ class Batchyard:
     def read_store(self) -> Store:
         """The store for reading only: never creates a SQLite file that is not there."""
         if self._store is None:
-            return Store.open(self.settings.store_url, create=False,
-                              synchronous=self.settings.synchronous)
+            return Store.open(
+                self.settings.store_url, create=False, synchronous=self.settings.synchronous
+            )
         return self._store
 
     @property
@@ -194,19 +195,38 @@ class Batchyard:
         else:
             kind = self.kind(target)
         raw = _merge(pipeline.params if pipeline else None, params)
-        extra = kind.options_from_params(kind.parse_params(self._resolve(raw))) if kind.options_from_params else {}
-        retry = _first(retries, pipeline.retries if pipeline else None, kind.retry,
-                       self.settings.retries)
+        extra = (
+            kind.options_from_params(kind.parse_params(self._resolve(raw)))
+            if kind.options_from_params
+            else {}
+        )
+        retry = _first(
+            retries, pipeline.retries if pipeline else None, kind.retry, self.settings.retries
+        )
         options = {
-            "workers": _first(workers, extra.get("workers"), pipeline.workers if pipeline else None,
-                              kind.workers, self.settings.workers),
-            "executor": _first(executor, pipeline.executor if pipeline else None,
-                               kind.executor, self.settings.executor),
+            "workers": _first(
+                workers,
+                extra.get("workers"),
+                pipeline.workers if pipeline else None,
+                kind.workers,
+                self.settings.workers,
+            ),
+            "executor": _first(
+                executor,
+                pipeline.executor if pipeline else None,
+                kind.executor,
+                self.settings.executor,
+            ),
             "retries": retry.attempts - 1 if isinstance(retry, Retry) else retry,
             "timeout": _first(timeout, kind.timeout),
-            "stop_on_error": bool(_first(stop_on_error, extra.get("stop_on_error"),
-                                         pipeline.stop_on_error if pipeline else None,
-                                         kind.stop_on_error)),
+            "stop_on_error": bool(
+                _first(
+                    stop_on_error,
+                    extra.get("stop_on_error"),
+                    pipeline.stop_on_error if pipeline else None,
+                    kind.stop_on_error,
+                )
+            ),
         }
         if isinstance(retries, Retry):
             options["retry"] = {k: v for k, v in retries.to_dict().items() if k != "on"}
@@ -234,7 +254,9 @@ class Batchyard:
         except (UsageError, Conflict):
             raise
         except Exception as exc:
-            raise PlanError(f"job {kind.name!r}: planning failed: {type(exc).__name__}: {exc}") from exc
+            raise PlanError(
+                f"job {kind.name!r}: planning failed: {type(exc).__name__}: {exc}"
+            ) from exc
         if secrets:
             self._secrets[planned.id] = secrets
         return planned
@@ -254,8 +276,13 @@ class Batchyard:
         job = self.submit(target, params, **options)
         if on_message:
             on_message(f"job {job.id}: {job.total} item(s)")
-        return self.execute(job.id, on_progress=on_progress, on_message=on_message,
-                            install_signals=install_signals, stop=stop)
+        return self.execute(
+            job.id,
+            on_progress=on_progress,
+            on_message=on_message,
+            install_signals=install_signals,
+            stop=stop,
+        )
 
     def execute(
         self,
@@ -270,8 +297,11 @@ class Batchyard:
         """Run a pending or paused job (resume), continuing from its checkpoints."""
         job = self.store.find_job(job_id)
         if job.status.finished:
-            hint = "`batchyard jobs retry` runs its failed items again" if job.failed else \
-                "nothing is left to run"
+            hint = (
+                "`batchyard jobs retry` runs its failed items again"
+                if job.failed
+                else "nothing is left to run"
+            )
             raise Conflict(f"job {job.id} is {job.status.value}; {hint}")
         kind = self.kind(job.kind)
         params = self._params_for_run(kind, job)
@@ -288,9 +318,18 @@ class Batchyard:
             timeout=opts.get("timeout"),
             stop_on_error=bool(opts.get("stop_on_error")),
         )
-        runner = Runner(self.store, kind, job, self.settings, run_options,
-                        params=kind.dump_params(params), on_progress=on_progress,
-                        on_message=on_message, install_signals=install_signals, stop=stop)
+        runner = Runner(
+            self.store,
+            kind,
+            job,
+            self.settings,
+            run_options,
+            params=kind.dump_params(params),
+            on_progress=on_progress,
+            on_message=on_message,
+            install_signals=install_signals,
+            stop=stop,
+        )
         return runner.run()
 
     resume = execute
@@ -302,14 +341,30 @@ class Batchyard:
             raise Conflict(f"job {old.id} is {old.status.value}; resume it instead of retrying")
         kind = self.kind(old.kind)
         job = Job(
-            id=new_job_id(kind.name, old.env), kind=old.kind, env=old.env,
-            status=JobStatus.PENDING, name=old.name, project=old.project, params=old.params,
-            options=old.options, tags=old.tags, metadata=old.metadata, retry_of=old.id,
-            parent_id=old.parent_id, created_at=utcnow(),
+            id=new_job_id(kind.name, old.env),
+            kind=old.kind,
+            env=old.env,
+            status=JobStatus.PENDING,
+            name=old.name,
+            project=old.project,
+            params=old.params,
+            options=old.options,
+            tags=old.tags,
+            metadata=old.metadata,
+            retry_of=old.id,
+            parent_id=old.parent_id,
+            created_at=utcnow(),
         )
         if failed_only:
-            wanted = [s.value for s in (ItemStatus.FAILED, ItemStatus.CANCELLED,
-                                        ItemStatus.PENDING, ItemStatus.RUNNING)]
+            wanted = [
+                s.value
+                for s in (
+                    ItemStatus.FAILED,
+                    ItemStatus.CANCELLED,
+                    ItemStatus.PENDING,
+                    ItemStatus.RUNNING,
+                )
+            ]
             new = self.store.create_retry_job(job, old.id, wanted)
         else:
             new = self.store.create_job(job, kind.plan(self._params_for_run(kind, old)))
@@ -358,12 +413,19 @@ class Batchyard:
     def job(self, job_id: str) -> Job:
         return self.read_store().find_job(job_id)
 
-    def jobs(self, filt: JobFilter = JobFilter(), *, limit: int = 50, offset: int = 0,
-             order: str = "-created_at") -> tuple[list[Job], int]:
+    def jobs(
+        self,
+        filt: JobFilter = JobFilter(),
+        *,
+        limit: int = 50,
+        offset: int = 0,
+        order: str = "-created_at",
+    ) -> tuple[list[Job], int]:
         return self.read_store().list_jobs(filt, limit=limit, offset=offset, order=order)
 
-    def items(self, job_id: str, *, status: Sequence[str] = (), limit: int | None = 100,
-              offset: int = 0) -> tuple[list[Item], int]:
+    def items(
+        self, job_id: str, *, status: Sequence[str] = (), limit: int | None = 100, offset: int = 0
+    ) -> tuple[list[Item], int]:
         store = self.read_store()
         job = store.find_job(job_id)
         return store.list_items(job.id, status=status, limit=limit, offset=offset)
@@ -385,12 +447,15 @@ class Batchyard:
             return json.dumps(rows, indent=2, ensure_ascii=False)
         if fmt == "csv":
             out = io.StringIO()
-            fields = list(rows[0]) if rows else list(_export_row(Job("", "", "", JobStatus.PENDING)))
+            fields = (
+                list(rows[0]) if rows else list(_export_row(Job("", "", "", JobStatus.PENDING)))
+            )
             writer = csv.DictWriter(out, fieldnames=fields)
             writer.writeheader()
             for row in rows:
-                writer.writerow({k: json.dumps(v) if isinstance(v, dict | list) else v
-                                 for k, v in row.items()})
+                writer.writerow(
+                    {k: json.dumps(v) if isinstance(v, dict | list) else v for k, v in row.items()}
+                )
             return out.getvalue()
         raise UsageError(f"format {fmt!r}: use json or csv")
 
@@ -402,8 +467,9 @@ class Batchyard:
             for k, v in raw.items()
         }
 
-    def _params_to_store(self, kind: JobKind, raw: Mapping[str, Any],
-                         parsed: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    def _params_to_store(
+        self, kind: JobKind, raw: Mapping[str, Any], parsed: Any
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
         dumped = kind.dump_params(parsed)
         stored: dict[str, Any] = {}
         secrets: dict[str, Any] = {}
@@ -422,7 +488,11 @@ class Batchyard:
         raw = dict(job.params)
         raw.update(self._secrets.get(job.id, {}))
         for name, value in raw.items():
-            if isinstance(value, str) and MASK in value and holds_literal_secret(name, value.replace(MASK, "x")):
+            if (
+                isinstance(value, str)
+                and MASK in value
+                and holds_literal_secret(name, value.replace(MASK, "x"))
+            ):
                 raise ParamError(
                     f"param {name!r} of job {job.id} held a secret, which is never stored; "
                     f"pass it as a ${{ENV_VAR}} reference so a resume can read it from the environment"
@@ -443,4 +513,3 @@ def _export_row(job: Job) -> dict[str, Any]:
         data.pop(key, None)
     data["params"] = mask_secrets(data["params"])
     return data
-

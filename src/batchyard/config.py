@@ -133,7 +133,9 @@ class Settings:
         """The URL of a named connection (or a URL given as is), with ``${VAR}`` resolved."""
         name = name or self.default_connection
         if "://" in name:
-            return _relative_sqlite(interpolate(name, where=f"connection {mask_url(name)}"), self.root)
+            return _relative_sqlite(
+                interpolate(name, where=f"connection {mask_url(name)}"), self.root
+            )
         if name in self.connections:
             url = interpolate(self.connections[name], where=f"[connections] {name}")
             return _relative_sqlite(url, self.root)
@@ -215,7 +217,9 @@ def load_settings(
     workers: int | None = None,
 ) -> Settings:
     """Resolve settings for the project at (or above) ``root``: flags > env vars > toml > defaults."""
-    project_dir = Path(os.environ["BATCHYARD_PROJECT"]) if os.environ.get("BATCHYARD_PROJECT") else None
+    project_dir = (
+        Path(os.environ["BATCHYARD_PROJECT"]) if os.environ.get("BATCHYARD_PROJECT") else None
+    )
     base = find_root(root or project_dir)
     config_path = base / CONFIG_FILE
     has_config = config_path.is_file()

@@ -26,7 +26,9 @@ def parse_url(url: str, *, error: type[Exception] = UsageError) -> sa.URL:
     try:
         parsed = sa.make_url(url)
     except sa.exc.ArgumentError as exc:
-        raise error(f"{mask_url(url)!r} is not a database URL (sqlite:///PATH or postgresql://...)") from exc
+        raise error(
+            f"{mask_url(url)!r} is not a database URL (sqlite:///PATH or postgresql://...)"
+        ) from exc
     backend = parsed.get_backend_name()
     if backend in ("postgresql", "postgres") and parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
@@ -47,8 +49,14 @@ def create_engine(
     parsed = parse_url(url, error=error)
     shown = mask_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite(parsed, create=create, synchronous=synchronous, shown=shown,
-                       pool_size=pool_size, error=error)
+        return _sqlite(
+            parsed,
+            create=create,
+            synchronous=synchronous,
+            shown=shown,
+            pool_size=pool_size,
+            error=error,
+        )
     try:
         return sa.create_engine(parsed, pool_pre_ping=True, pool_size=pool_size, max_overflow=16)
     except ModuleNotFoundError as exc:
@@ -56,7 +64,12 @@ def create_engine(
 
 
 def _sqlite(
-    parsed: sa.URL, *, create: bool, synchronous: str, shown: str, pool_size: int,
+    parsed: sa.URL,
+    *,
+    create: bool,
+    synchronous: str,
+    shown: str,
+    pool_size: int,
     error: type[Exception],
 ) -> Engine:
     database = parsed.database or ""
@@ -74,8 +87,11 @@ def _sqlite(
     if memory:
         kwargs = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
     else:
-        kwargs = {"pool_size": pool_size, "max_overflow": 16,
-                  "connect_args": {"timeout": 60, "check_same_thread": False}}
+        kwargs = {
+            "pool_size": pool_size,
+            "max_overflow": 16,
+            "connect_args": {"timeout": 60, "check_same_thread": False},
+        }
     engine = sa.create_engine(parsed, **kwargs)
 
     @sa_event.listens_for(engine, "connect")

@@ -1,15 +1,15 @@
 """Pipelines: saved job definitions in ``pipelines/NAME.yaml``.
 
-    kind: daily-scores          # the job kind to run
-    description: Scores for the season
-    env: production             # optional, else the project default
-    workers: 4                  # optional
-    params:
-      start: 2024-04-01
-      end: 2024-09-30
-    tags: [nightly]
-    depends_on: [other-pipeline]
-    schedule: "0 3 * * *"       # read by the scheduler
+kind: daily-scores          # the job kind to run
+description: Scores for the season
+env: production             # optional, else the project default
+workers: 4                  # optional
+params:
+  start: 2024-04-01
+  end: 2024-09-30
+tags: [nightly]
+depends_on: [other-pipeline]
+schedule: "0 3 * * *"       # read by the scheduler
 """
 
 from __future__ import annotations
@@ -60,11 +60,19 @@ class Pipeline:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "name": self.name, "path": str(self.path), "kind": self.kind,
-            "description": self.description, "env": self.env, "workers": self.workers,
-            "executor": self.executor, "retries": self.retries,
-            "stop_on_error": self.stop_on_error, "params": self.params, "tags": self.tags,
-            "depends_on": self.depends_on, "schedule": self.schedule,
+            "name": self.name,
+            "path": str(self.path),
+            "kind": self.kind,
+            "description": self.description,
+            "env": self.env,
+            "workers": self.workers,
+            "executor": self.executor,
+            "retries": self.retries,
+            "stop_on_error": self.stop_on_error,
+            "params": self.params,
+            "tags": self.tags,
+            "depends_on": self.depends_on,
+            "schedule": self.schedule,
         }
 
 
@@ -111,10 +119,21 @@ def load_file(path: Path) -> Pipeline:
         raise ConfigError(f"{where}: {dotted}: {err['msg']}") from exc
     # YAML gives dates as dates; params are stored as JSON, so keep their text form.
     params = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in spec.params.items()}
-    return Pipeline(name=path.stem, path=path, kind=spec.kind, description=spec.description,
-                    env=spec.env, workers=spec.workers, executor=spec.executor,
-                    retries=spec.retries, stop_on_error=spec.stop_on_error, params=params,
-                    tags=spec.tags, depends_on=spec.depends_on, schedule=spec.schedule)
+    return Pipeline(
+        name=path.stem,
+        path=path,
+        kind=spec.kind,
+        description=spec.description,
+        env=spec.env,
+        workers=spec.workers,
+        executor=spec.executor,
+        retries=spec.retries,
+        stop_on_error=spec.stop_on_error,
+        params=params,
+        tags=spec.tags,
+        depends_on=spec.depends_on,
+        schedule=spec.schedule,
+    )
 
 
 def _line_of(text: str, key: str) -> int | None:

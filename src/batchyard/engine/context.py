@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("batchyard.job")
 
 
-class Skip(Exception):  # noqa: N818 - a signal, not an error
+class Skip(Exception):
     """Raise inside an item to mark it skipped (with the reason) rather than done or failed."""
 
 
@@ -53,7 +53,13 @@ class ItemLog:
     def _emit(self, level: str, message: str, *args: Any) -> None:
         text = message % args if args else message
         text = str(mask_secrets(text))
-        logger.log(getattr(logging, level.upper()), "[%s %s] %s", self._ctx.job_id, self._ctx.item_key, text)
+        logger.log(
+            getattr(logging, level.upper()),
+            "[%s %s] %s",
+            self._ctx.job_id,
+            self._ctx.item_key,
+            text,
+        )
         self._ctx.store.log(self._ctx.job_id, text, level=level, item_key=self._ctx.item_key)
 
     def debug(self, message: str, *args: Any) -> None:
@@ -143,7 +149,11 @@ class Context:
         """
         url = self.settings.connection_url(connection)
         n = write_rows(
-            url, table, rows, key=key, mode=mode,
+            url,
+            table,
+            rows,
+            key=key,
+            mode=mode,
             lineage={"_job_id": self.job_id, "_item_key": self.item_key},
         )
         self.counters.rows_written += n

@@ -75,34 +75,75 @@ def run_task(kind: JobKind, spec: JobSpec, task: Task, store: Any, stop: StopFla
     """Run one attempt at one item and say how it ended. Never raises."""
     started = utcnow()
     ctx = Context(
-        store=store, settings=spec.settings, job_id=spec.job_id, item_key=task.key,
-        attempt=task.attempt, cursor=task.cursor, params=spec.params, env=spec.env, stop=stop,
+        store=store,
+        settings=spec.settings,
+        job_id=spec.job_id,
+        item_key=task.key,
+        attempt=task.attempt,
+        cursor=task.cursor,
+        params=spec.params,
+        env=spec.env,
+        stop=stop,
     )
     try:
         value = kind.call_item(task.value, ctx)
         result = to_jsonable_python(value, fallback=str) if value is not None else None
         status = ItemStatus.DONE
-        return Result(task.key, status, started, utcnow(), result=result,
-                      rows_read=ctx.counters.rows_read, rows_written=ctx.counters.rows_written)
+        return Result(
+            task.key,
+            status,
+            started,
+            utcnow(),
+            result=result,
+            rows_read=ctx.counters.rows_read,
+            rows_written=ctx.counters.rows_written,
+        )
     except Skip as exc:
-        return Result(task.key, ItemStatus.SKIPPED, started, utcnow(),
-                      result={"skipped": str(exc)} if str(exc) else None,
-                      rows_read=ctx.counters.rows_read, rows_written=ctx.counters.rows_written)
+        return Result(
+            task.key,
+            ItemStatus.SKIPPED,
+            started,
+            utcnow(),
+            result={"skipped": str(exc)} if str(exc) else None,
+            rows_read=ctx.counters.rows_read,
+            rows_written=ctx.counters.rows_written,
+        )
     except Interrupted as exc:
-        return Result(task.key, ItemStatus.PENDING, started, utcnow(), error=describe_error(exc),
-                      interrupted=True, rows_read=ctx.counters.rows_read,
-                      rows_written=ctx.counters.rows_written)
+        return Result(
+            task.key,
+            ItemStatus.PENDING,
+            started,
+            utcnow(),
+            error=describe_error(exc),
+            interrupted=True,
+            rows_read=ctx.counters.rows_read,
+            rows_written=ctx.counters.rows_written,
+        )
     except (Exception, SystemExit) as exc:
         tb = str(mask_secrets("".join(traceback.format_exception(exc))))
-        return Result(task.key, ItemStatus.FAILED, started, utcnow(), error=describe_error(exc),
-                      traceback=tb, retryable=spec.retry.should_retry(exc, task.attempt),
-                      rows_read=ctx.counters.rows_read, rows_written=ctx.counters.rows_written)
+        return Result(
+            task.key,
+            ItemStatus.FAILED,
+            started,
+            utcnow(),
+            error=describe_error(exc),
+            traceback=tb,
+            retryable=spec.retry.should_retry(exc, task.attempt),
+            rows_read=ctx.counters.rows_read,
+            rows_written=ctx.counters.rows_written,
+        )
 
 
 def timeout_result(task: Task, started: datetime, seconds: float, retry: Retry) -> Result:
     exc = ItemTimeout(f"item {task.key} ran longer than its timeout of {seconds:g}s")
-    return Result(task.key, ItemStatus.FAILED, started, utcnow(), error=describe_error(exc),
-                  retryable=retry.should_retry(exc, task.attempt))
+    return Result(
+        task.key,
+        ItemStatus.FAILED,
+        started,
+        utcnow(),
+        error=describe_error(exc),
+        retryable=retry.should_retry(exc, task.attempt),
+    )
 
 
 class Executor(Protocol):
@@ -110,8 +151,15 @@ class Executor(Protocol):
 
     name: str
 
-    def start(self, spec: JobSpec, kind: JobKind, workers: int, store: Any, stop: StopFlag,
-              done: Callable[[Result], None]) -> None: ...
+    def start(
+        self,
+        spec: JobSpec,
+        kind: JobKind,
+        workers: int,
+        store: Any,
+        stop: StopFlag,
+        done: Callable[[Result], None],
+    ) -> None: ...
 
     def submit(self, task: Task) -> None: ...
 
@@ -133,15 +181,23 @@ class ThreadExecutor:
         self._retire: set[int] = set()
         self._lock = threading.Lock()
 
-    def start(self, spec: JobSpec, kind: JobKind, workers: int, store: Any, stop: StopFlag,
-              done: Callable[[Result], None]) -> None:
+    def start(
+        self,
+        spec: JobSpec,
+        kind: JobKind,
+        workers: int,
+        store: Any,
+        stop: StopFlag,
+        done: Callable[[Result], None],
+    ) -> None:
         self._spec, self._kind, self._store, self._stop, self._done = spec, kind, store, stop, done
         for _ in range(workers):
             self._spawn()
 
     def _spawn(self) -> None:
-        thread = threading.Thread(target=self._work, daemon=True,
-                                  name=f"batchyard-worker-{len(self._threads)}")
+        thread = threading.Thread(
+            target=self._work, daemon=True, name=f"batchyard-worker-{len(self._threads)}"
+        )
         self._threads.append(thread)
         thread.start()
 
@@ -208,15 +264,24 @@ class ProcessExecutor:
 
     name = "processes"
 
-    def start(self, spec: JobSpec, kind: JobKind, workers: int, store: Any, stop: StopFlag,
-              done: Callable[[Result], None]) -> None:
+    def start(
+        self,
+        spec: JobSpec,
+        kind: JobKind,
+        workers: int,
+        store: Any,
+        stop: StopFlag,
+        done: Callable[[Result], None],
+    ) -> None:
         ctx = multiprocessing.get_context("spawn")
         self._event = ctx.Event()
         self._stop = stop
         self._done = done
         self._abandoned: set[str] = set()
         self._pool = ProcessPoolExecutor(
-            max_workers=workers, mp_context=ctx, initializer=_child_init,
+            max_workers=workers,
+            mp_context=ctx,
+            initializer=_child_init,
             initargs=(spec, self._event),
         )
         self._spec = spec
@@ -236,9 +301,14 @@ class ProcessExecutor:
             try:
                 result = f.result()
             except BaseException as exc:  # the worker process died or could not pickle
-                result = Result(task.key, ItemStatus.FAILED, started, utcnow(),
-                                error=describe_error(exc),
-                                retryable=self._spec.retry.should_retry(exc, task.attempt))
+                result = Result(
+                    task.key,
+                    ItemStatus.FAILED,
+                    started,
+                    utcnow(),
+                    error=describe_error(exc),
+                    retryable=self._spec.retry.should_retry(exc, task.attempt),
+                )
             self._done(result)
 
         future.add_done_callback(finished)

@@ -118,7 +118,9 @@ class JobKind:
         sig = inspect.signature(fn)
         params = list(sig.parameters.values())
         if not params:
-            raise UsageError(f"job {self.name!r}: the item function must take the item as its first argument")
+            raise UsageError(
+                f"job {self.name!r}: the item function must take the item as its first argument"
+            )
         try:
             hints = get_type_hints(fn)
         except Exception:
@@ -166,14 +168,20 @@ class JobKind:
         """Yield ``(key, value_json)`` for each item, refusing duplicate keys."""
         values = self.plan_fn(**{k: getattr(params, k) for k in self.params_model.model_fields})
         if values is None:
-            raise PlanError(f"job {self.name!r}: the plan function returned nothing; return the items")
+            raise PlanError(
+                f"job {self.name!r}: the plan function returned nothing; return the items"
+            )
         seen: set[str] = set()
         for value in values:
             key = item_key(value)
             if key in seen:
-                raise PlanError(f"job {self.name!r}: the plan yields item {key!r} twice; keys must be unique")
+                raise PlanError(
+                    f"job {self.name!r}: the plan yields item {key!r} twice; keys must be unique"
+                )
             if len(key) > 500:
-                raise PlanError(f"job {self.name!r}: item key {key[:40]!r}... is longer than 500 characters; give Item(key=...)")
+                raise PlanError(
+                    f"job {self.name!r}: item key {key[:40]!r}... is longer than 500 characters; give Item(key=...)"
+                )
             seen.add(key)
             raw = value.value if isinstance(value, Item) else value
             yield key, json.dumps(to_jsonable_python(raw), separators=(",", ":"))
@@ -183,7 +191,9 @@ class JobKind:
 
     def call_item(self, value: Any, ctx: Any) -> Any:
         if self.item_fn is None:
-            raise UsageError(f"job {self.name!r} has no item function; add one with @{self.name}.item")
+            raise UsageError(
+                f"job {self.name!r} has no item function; add one with @{self.name}.item"
+            )
         typed = self.load_value(value)
         if self._item_wants_ctx:
             return self.item_fn(typed, ctx)
@@ -214,8 +224,10 @@ def _params_model(name: str, plan: Callable[..., Any]) -> type[BaseModel]:
         annotation = hints.get(param.name, Any)
         default = ... if param.default is inspect.Parameter.empty else param.default
         fields[param.name] = (annotation, default)
-    model: type[BaseModel] = create_model(  # type: ignore[call-overload]
-        f"{name.title().replace('-', '').replace('_', '')}Params", __config__=_PARAM_CONFIG, **fields
+    model: type[BaseModel] = create_model(
+        f"{name.title().replace('-', '').replace('_', '')}Params",
+        __config__=_PARAM_CONFIG,
+        **fields,
     )
     return model
 
@@ -238,6 +250,10 @@ def _coerce_text(value: Any, annotation: Any) -> Any:
     return value
 
 
+def _origin(fn: Callable[..., Any]) -> str:
+    return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', '?')}"
+
+
 class Registry:
     """The job kinds a project can run: built-in ones, ``jobs.py`` ones and entry-point ones."""
 
@@ -246,9 +262,12 @@ class Registry:
 
     def add(self, kind: JobKind) -> JobKind:
         existing = self._kinds.get(kind.name)
-        if existing is not None and existing.plan_fn is not kind.plan_fn:
-            if existing.plan_fn.__qualname__ != kind.plan_fn.__qualname__:
-                raise UsageError(f"two job kinds are named {kind.name!r}; rename one")
+        # The same plan function loaded again (a reloaded jobs.py) replaces its older self.
+        if existing is not None and _origin(existing.plan_fn) != _origin(kind.plan_fn):
+            raise UsageError(
+                f"two job kinds are named {kind.name!r} ({_origin(existing.plan_fn)} and "
+                f"{_origin(kind.plan_fn)}); rename one"
+            )
         self._kinds[kind.name] = kind
         return kind
 
@@ -289,8 +308,15 @@ def job(
     def decorate(plan: Callable[..., Iterable[Any]]) -> JobKind:
         kind_name = name or plan.__name__.replace("_", "-")
         return ACTIVE.get().add(
-            JobKind(kind_name, plan, retries=retries, workers=workers, timeout=timeout,
-                    stop_on_error=stop_on_error, description=description)
+            JobKind(
+                kind_name,
+                plan,
+                retries=retries,
+                workers=workers,
+                timeout=timeout,
+                stop_on_error=stop_on_error,
+                description=description,
+            )
         )
 
     return decorate

@@ -158,8 +158,14 @@ class Job:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["status"] = self.status.value
-        for key in ("created_at", "started_at", "finished_at", "updated_at", "lease_expires_at",
-                    "heartbeat_at"):
+        for key in (
+            "created_at",
+            "started_at",
+            "finished_at",
+            "updated_at",
+            "lease_expires_at",
+            "heartbeat_at",
+        ):
             data[key] = _iso(getattr(self, key))
         data["percent"] = round(self.percent, 2)
         data["duration_s"] = round(self.duration, 3) if self.duration is not None else None

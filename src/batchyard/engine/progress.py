@@ -51,9 +51,15 @@ class Snapshot:
         """Rebuild the figures a runner last stored for ``job`` (a :class:`~batchyard.engine.models.Job`)."""
         p = job.progress or {}
         return cls(
-            job_id=job.id, status=job.status.value, total=job.total, done=job.done,
-            failed=job.failed, skipped=job.skipped, cancelled=job.cancelled,
-            rows_read=job.rows_read, rows_written=job.rows_written,
+            job_id=job.id,
+            status=job.status.value,
+            total=job.total,
+            done=job.done,
+            failed=job.failed,
+            skipped=job.skipped,
+            cancelled=job.cancelled,
+            rows_read=job.rows_read,
+            rows_written=job.rows_written,
             elapsed_s=float(p.get("elapsed_s") or (job.duration or 0.0)),
             items_per_s=float(p.get("items_per_s") or 0.0),
             rows_per_s=float(p.get("rows_per_s") or 0.0),
@@ -92,9 +98,12 @@ class Tracker:
     def __init__(self, job: Any, *, clock: Any = time.monotonic) -> None:
         self.job_id = job.id
         self.total = job.total
-        self.done, self.failed, self.skipped = job.done, job.failed, job.skipped
-        self.cancelled = job.cancelled
-        self.rows_read, self.rows_written = job.rows_read, job.rows_written
+        self.done: int = job.done
+        self.failed: int = job.failed
+        self.skipped: int = job.skipped
+        self.cancelled: int = job.cancelled
+        self.rows_read: int = job.rows_read
+        self.rows_written: int = job.rows_written
         self._clock = clock
         self._start = clock()
         # Time spent in earlier runs of this job counts toward elapsed.
@@ -134,9 +143,19 @@ class Tracker:
         if remaining == 0:
             eta = 0.0
         return Snapshot(
-            job_id=self.job_id, status=self.status, total=self.total, done=self.done,
-            failed=self.failed, skipped=self.skipped, cancelled=self.cancelled,
-            rows_read=self.rows_read, rows_written=self.rows_written,
-            elapsed_s=self._before + session, items_per_s=items_rate, rows_per_s=rows_rate,
-            eta_s=eta, current=list(self.current), retrying=self.retrying,
+            job_id=self.job_id,
+            status=self.status,
+            total=self.total,
+            done=self.done,
+            failed=self.failed,
+            skipped=self.skipped,
+            cancelled=self.cancelled,
+            rows_read=self.rows_read,
+            rows_written=self.rows_written,
+            elapsed_s=self._before + session,
+            items_per_s=items_rate,
+            rows_per_s=rows_rate,
+            eta_s=eta,
+            current=list(self.current),
+            retrying=self.retrying,
         )

@@ -16,7 +16,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from types import FrameType
 from typing import Any
@@ -74,7 +74,7 @@ def owner_is_dead(owner: str) -> bool:
 class RunOptions:
     workers: int = 4
     executor: str = "threads"
-    retry: Retry = Retry()
+    retry: Retry = field(default_factory=Retry)
     timeout: float | None = None
     stop_on_error: bool = False
     heartbeat: float = 1.0
@@ -125,7 +125,7 @@ class Runner:
 
     def run(self) -> Job:
         self._acquire()
-        previous: dict[int, Any] = {}
+        previous: dict[signal.Signals, Any] = {}
         try:
             if self.install_signals and threading.current_thread() is threading.main_thread():
                 for sig in (signal.SIGINT, signal.SIGTERM):
@@ -147,8 +147,9 @@ class Runner:
         job = self.store.get_job(self.job.id)
         observed = job.lease_owner
         stale = bool(observed) and owner_is_dead(observed or "")
-        if not self.store.acquire_lease(self.job.id, self.owner, self.options.lease_ttl,
-                                        observed_owner=observed, stale=stale):
+        if not self.store.acquire_lease(
+            self.job.id, self.owner, self.options.lease_ttl, observed_owner=observed, stale=stale
+        ):
             job = self.store.get_job(self.job.id)
             ago = (utcnow() - job.heartbeat_at).total_seconds() if job.heartbeat_at else None
             raise LeaseHeld(self.job.id, job.lease_owner or "another runner", ago)
@@ -161,19 +162,31 @@ class Runner:
         try:
             reclaimed = store.reset_running(job_id)
             if reclaimed:
-                self.on_message(f"{reclaimed} item(s) left running by a stopped runner go back to pending")
+                self.on_message(
+                    f"{reclaimed} item(s) left running by a stopped runner go back to pending"
+                )
             store.request(job_id, None)
             store.set_status(job_id, JobStatus.RUNNING)
-            store.log(job_id, f"runner {self.owner} started ({self.options.workers} "
-                              f"{self.options.executor} workers)")
+            store.log(
+                job_id,
+                f"runner {self.owner} started ({self.options.workers} "
+                f"{self.options.executor} workers)",
+            )
             self.job = store.get_job(job_id)
             self.tracker = Tracker(self.job)
-            spec = JobSpec(job_id=job_id, kind_name=self.kind.name, params=self.params,
-                           env=self.job.env, settings=self.settings, store_url=store.url,
-                           retry=self.options.retry)
+            spec = JobSpec(
+                job_id=job_id,
+                kind_name=self.kind.name,
+                params=self.params,
+                env=self.job.env,
+                settings=self.settings,
+                store_url=store.url,
+                retry=self.options.retry,
+            )
             executor = make_executor(self.options.executor)
-            executor.start(spec, self.kind, self.options.workers, store, self.stop,
-                           self._results.put)
+            executor.start(
+                spec, self.kind, self.options.workers, store, self.stop, self._results.put
+            )
             self._loop(executor)
         except BaseException:
             # Whatever broke the loop, leave no item claimed by this runner.
@@ -220,7 +233,9 @@ class Runner:
     def _drain(self, wait: float) -> list[Result]:
         results: list[Result] = []
         try:
-            results.append(self._results.get(timeout=wait) if wait > 0 else self._results.get_nowait())
+            results.append(
+                self._results.get(timeout=wait) if wait > 0 else self._results.get_nowait()
+            )
         except queue.Empty:
             return results
         while True:
@@ -277,18 +292,30 @@ class Runner:
                 task = self._inflight[r.key][0]
                 delay = self.options.retry.wait(task.attempt)
                 heapq.heappush(self._retry_at, (time.monotonic() + delay, r.key))
-                self.store.log(self.job.id, f"attempt {task.attempt} failed: {r.error}; "
-                                            f"retrying in {delay:.1f}s", level="warning",
-                               item_key=r.key)
+                self.store.log(
+                    self.job.id,
+                    f"attempt {task.attempt} failed: {r.error}; retrying in {delay:.1f}s",
+                    level="warning",
+                    item_key=r.key,
+                )
             elif status is ItemStatus.FAILED:
                 self._first_error = self._first_error or f"item {r.key}: {r.error}"
                 if self.options.stop_on_error and self._stop_reason is None:
                     self.request_stop("error")
-            outcomes.append(Outcome(
-                key=r.key, status=status, result=r.result, error=r.error, traceback=r.traceback,
-                started_at=r.started_at, finished_at=r.finished_at, rows_read=r.rows_read,
-                rows_written=r.rows_written, interrupted=r.interrupted,
-            ))
+            outcomes.append(
+                Outcome(
+                    key=r.key,
+                    status=status,
+                    result=r.result,
+                    error=r.error,
+                    traceback=r.traceback,
+                    started_at=r.started_at,
+                    finished_at=r.finished_at,
+                    rows_read=r.rows_read,
+                    rows_written=r.rows_written,
+                    interrupted=r.interrupted,
+                )
+            )
         return outcomes
 
     def _timeouts(self, executor: Executor) -> list[Outcome]:
@@ -310,8 +337,9 @@ class Runner:
     def _heartbeat(self) -> None:
         snap = self.tracker.snapshot()
         try:
-            ours, control = self.store.heartbeat(self.job.id, self.owner, self.options.lease_ttl,
-                                                 progress=snap.to_dict())
+            ours, control = self.store.heartbeat(
+                self.job.id, self.owner, self.options.lease_ttl, progress=snap.to_dict()
+            )
         except StoreError as exc:
             self.on_message(f"heartbeat failed: {exc}")
             return
@@ -358,8 +386,11 @@ class Runner:
                 status = JobStatus.PARTIAL
             error = None if failed == 0 else f"{failed} item(s) failed; first: {self._first_error}"
             store.set_status(job_id, status, error=error)
-            store.log(job_id, f"{status.value}: {counts.get('done', 0)} done, {failed} failed, "
-                              f"{counts.get('skipped', 0)} skipped")
+            store.log(
+                job_id,
+                f"{status.value}: {counts.get('done', 0)} done, {failed} failed, "
+                f"{counts.get('skipped', 0)} skipped",
+            )
         self.tracker.status = store.get_job(job_id).status.value
         snap = self.tracker.snapshot()
         store.update_job(job_id, progress=snap.to_dict())

@@ -57,7 +57,9 @@ def _normalise(rows: Iterable[Mapping[str, Any]] | Mapping[str, Any]) -> list[di
     out = []
     for index, row in enumerate(rows):
         if not isinstance(row, Mapping):
-            raise WriteError(f"row {index} is a {type(row).__name__}, not a mapping of column to value")
+            raise WriteError(
+                f"row {index} is a {type(row).__name__}, not a mapping of column to value"
+            )
         out.append(dict(row))
     return out
 
@@ -67,8 +69,9 @@ def _check_identifier(name: str, what: str) -> None:
         raise WriteError(f"{what} {name!r} is not a usable name")
 
 
-def _table(engine: Engine, url: str, name: str, rows: list[dict[str, Any]],
-           key: Sequence[str]) -> sa.Table:
+def _table(
+    engine: Engine, url: str, name: str, rows: list[dict[str, Any]], key: Sequence[str]
+) -> sa.Table:
     """The target table, created or widened to hold ``rows`` and keyed on ``key``."""
     columns: dict[str, Any] = {}
     for row in rows:
@@ -115,10 +118,11 @@ def _ensure(engine: Engine, name: str, columns: dict[str, Any], key: Sequence[st
             indexes = {i["name"] for i in sa.inspect(conn).get_indexes(name)}
             if index not in indexes:
                 quoted = engine.dialect.identifier_preparer.quote
-                cols = ", ".join(quoted(k) for k in key)
+                key_cols = ", ".join(quoted(k) for k in key)
                 try:
                     conn.exec_driver_sql(
-                        f"CREATE UNIQUE INDEX IF NOT EXISTS {quoted(index)} ON {quoted(name)} ({cols})"
+                        f"CREATE UNIQUE INDEX IF NOT EXISTS {quoted(index)} "
+                        f"ON {quoted(name)} ({key_cols})"
                     )
                 except sa.exc.IntegrityError as exc:
                     raise WriteError(
@@ -153,7 +157,9 @@ def write_rows(
     for index, row in enumerate(batch):
         for k in keys:
             if row.get(k) is None:
-                raise WriteError(f"table {table_name!r}, row {index}: key column {k!r} is missing or null")
+                raise WriteError(
+                    f"table {table_name!r}, row {index}: key column {k!r} is missing or null"
+                )
         for col in row:
             _check_identifier(col, f"table {table_name!r}: column")
         row.update(lineage)

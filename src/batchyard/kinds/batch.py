@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from batchyard.engine.context import Context, StopFlag
-from batchyard.engine.kinds import JobKind, REGISTRY
+from batchyard.engine.kinds import REGISTRY, JobKind
 from batchyard.engine.models import JobStatus
 from batchyard.errors import Interrupted, ItemError, ParamError
 
@@ -26,8 +26,10 @@ def plan(pipelines: list[str], parallel: int = 1, stop_on_error: bool = False) -
 
 
 def _options(params: BaseModel) -> dict[str, Any]:
-    return {"workers": getattr(params, "parallel", 1),
-            "stop_on_error": getattr(params, "stop_on_error", False)}
+    return {
+        "workers": getattr(params, "parallel", 1),
+        "stop_on_error": getattr(params, "stop_on_error", False),
+    }
 
 
 def run_pipeline(name: str, ctx: Context) -> dict[str, Any]:
@@ -46,8 +48,12 @@ def run_pipeline(name: str, ctx: Context) -> dict[str, Any]:
     if child.status is not JobStatus.COMPLETED:
         detail = f": {child.error}" if child.error else ""
         raise ItemError(f"pipeline {name}: job {child.id} ended {child.status.value}{detail}")
-    return {"job_id": child.id, "status": child.status.value, "done": child.done,
-            "rows_written": child.rows_written}
+    return {
+        "job_id": child.id,
+        "status": child.status.value,
+        "done": child.done,
+        "rows_written": child.rows_written,
+    }
 
 
 kind = REGISTRY.add(

@@ -59,4 +59,3 @@ class HotSQL:
         if value is None or not self.sqlite:
             return value
         return value.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
-

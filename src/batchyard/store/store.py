@@ -160,8 +160,13 @@ class Store:
             batch: list[dict[str, Any]] = []
             for position, (key, value) in enumerate(planned):
                 batch.append(
-                    {"job_id": job.id, "key": key, "position": position,
-                     "status": ItemStatus.PENDING.value, "value": value}
+                    {
+                        "job_id": job.id,
+                        "key": key,
+                        "position": position,
+                        "status": ItemStatus.PENDING.value,
+                        "value": value,
+                    }
                 )
                 if len(batch) >= 5000:
                     conn.execute(items.insert(), batch)
@@ -178,12 +183,15 @@ class Store:
         with self.tx() as conn:
             conn.execute(jobs.insert().values(_job_values(job)))
             src = sa.select(
-                sa.literal(job.id), items.c.key,
+                sa.literal(job.id),
+                items.c.key,
                 (sa.func.row_number().over(order_by=items.c.position) - 1),
-                sa.literal("pending"), items.c.value,
+                sa.literal("pending"),
+                items.c.value,
             ).where(items.c.job_id == source_id, items.c.status.in_(list(statuses)))
-            conn.execute(items.insert().from_select(
-                ["job_id", "key", "position", "status", "value"], src))
+            conn.execute(
+                items.insert().from_select(["job_id", "key", "position", "status", "value"], src)
+            )
             total = conn.execute(
                 sa.select(sa.func.count()).select_from(items).where(items.c.job_id == job.id)
             ).scalar()
@@ -195,22 +203,28 @@ class Store:
             row = conn.execute(sa.select(jobs).where(jobs.c.id == job_id)).mappings().first()
         if row is None:
             raise NotFound(f"no job {job_id!r}; `batchyard jobs list` shows the jobs there are")
-        return Job.from_row(row)
+        return Job.from_row(dict(row))
 
     def find_job(self, prefix: str) -> Job:
         """A job by its id, or by a unique prefix of it."""
         with self.tx() as conn:
             row = conn.execute(sa.select(jobs).where(jobs.c.id == prefix)).mappings().first()
             if row is None:
-                rows = conn.execute(
-                    sa.select(jobs).where(jobs.c.id.startswith(prefix, autoescape=True)).limit(2)
-                ).mappings().all()
+                rows = (
+                    conn.execute(
+                        sa.select(jobs)
+                        .where(jobs.c.id.startswith(prefix, autoescape=True))
+                        .limit(2)
+                    )
+                    .mappings()
+                    .all()
+                )
                 if len(rows) > 1:
                     raise NotFound(f"{prefix!r} matches more than one job; give more of the id")
                 row = rows[0] if rows else None
         if row is None:
             raise NotFound(f"no job {prefix!r}; `batchyard jobs list` shows the jobs there are")
-        return Job.from_row(row)
+        return Job.from_row(dict(row))
 
     def list_jobs(
         self,
@@ -226,11 +240,17 @@ class Store:
         column = jobs.c[order.lstrip("-+")]
         ordering = [column.desc() if desc else column.asc(), jobs.c.id.desc()]
         with self.tx() as conn:
-            total = conn.execute(sa.select(sa.func.count()).select_from(jobs).where(*where)).scalar()
-            rows = conn.execute(
-                sa.select(jobs).where(*where).order_by(*ordering).limit(limit).offset(offset)
-            ).mappings().all()
-        return [Job.from_row(r) for r in rows], int(total or 0)
+            total = conn.execute(
+                sa.select(sa.func.count()).select_from(jobs).where(*where)
+            ).scalar()
+            rows = (
+                conn.execute(
+                    sa.select(jobs).where(*where).order_by(*ordering).limit(limit).offset(offset)
+                )
+                .mappings()
+                .all()
+            )
+        return [Job.from_row(dict(r)) for r in rows], int(total or 0)
 
     def update_job(self, job_id: str, **values: Any) -> None:
         for key in ("params", "options", "tags", "metadata", "progress"):
@@ -293,8 +313,12 @@ class Store:
             result = conn.execute(
                 jobs.update()
                 .where(jobs.c.id == job_id, sa.or_(*cond))
-                .values(lease_owner=owner, lease_expires_at=now + timedelta(seconds=ttl),
-                        heartbeat_at=now, updated_at=now)
+                .values(
+                    lease_owner=owner,
+                    lease_expires_at=now + timedelta(seconds=ttl),
+                    heartbeat_at=now,
+                    updated_at=now,
+                )
             )
         return result.rowcount == 1
 
@@ -304,14 +328,17 @@ class Store:
         """Extend the lease; return (still ours, pending control request)."""
         now = utcnow()
         values: dict[str, Any] = {
-            "lease_expires_at": now + timedelta(seconds=ttl), "heartbeat_at": now,
+            "lease_expires_at": now + timedelta(seconds=ttl),
+            "heartbeat_at": now,
             "updated_at": now,
         }
         if progress is not None:
             values["progress"] = dumps(progress)
         with self.tx() as conn:
             result = conn.execute(
-                jobs.update().where(jobs.c.id == job_id, jobs.c.lease_owner == owner).values(**values)
+                jobs.update()
+                .where(jobs.c.id == job_id, jobs.c.lease_owner == owner)
+                .values(**values)
             )
             if result.rowcount != 1:
                 return False, None
@@ -357,8 +384,11 @@ class Store:
                 for key in keys:
                     rows.extend(conn.exec_driver_sql(hot.select_key, {"j": job_id, "k": key}).all())
                 if limit > 0:
-                    rows.extend(conn.exec_driver_sql(
-                        hot.select_pending, {"j": job_id, "after": after, "n": limit}).all())
+                    rows.extend(
+                        conn.exec_driver_sql(
+                            hot.select_pending, {"j": job_id, "after": after, "n": limit}
+                        ).all()
+                    )
                 if rows:
                     conn.exec_driver_sql(
                         hot.mark_running,
@@ -391,21 +421,24 @@ class Store:
             rows_written += o.rows_written
             duration = (
                 (o.finished_at - o.started_at).total_seconds()
-                if o.finished_at and o.started_at else None
+                if o.finished_at and o.started_at
+                else None
             )
-            params.append({
-                "j": job_id,
-                "k": o.key,
-                "s": status,
-                "r": dumps(o.result) if o.result is not None else None,
-                "e": o.error,
-                "tb": o.traceback,
-                "f": hot.ts(o.finished_at) if o.status is not ItemStatus.PENDING else None,
-                "d": duration,
-                "rr": o.rows_read,
-                "rw": o.rows_written,
-                "dec": 1 if o.interrupted else 0,
-            })
+            params.append(
+                {
+                    "j": job_id,
+                    "k": o.key,
+                    "s": status,
+                    "r": dumps(o.result) if o.result is not None else None,
+                    "e": o.error,
+                    "tb": o.traceback,
+                    "f": hot.ts(o.finished_at) if o.status is not ItemStatus.PENDING else None,
+                    "d": duration,
+                    "rr": o.rows_read,
+                    "rw": o.rows_written,
+                    "dec": 1 if o.interrupted else 0,
+                }
+            )
         conn.exec_driver_sql(hot.record_outcome, params)
         conn.exec_driver_sql(
             hot.count_outcomes, {"j": job_id, "rr": rows_read, "rw": rows_written, **counts}
@@ -423,13 +456,17 @@ class Store:
         """Count rows of an item at once (used where rows are committed with a checkpoint)."""
         with self.tx() as conn:
             conn.execute(
-                items.update().where(items.c.job_id == job_id, items.c.key == key).values(
+                items.update()
+                .where(items.c.job_id == job_id, items.c.key == key)
+                .values(
                     rows_read=items.c.rows_read + read,
                     rows_written=items.c.rows_written + written,
                 )
             )
             conn.execute(
-                jobs.update().where(jobs.c.id == job_id).values(
+                jobs.update()
+                .where(jobs.c.id == job_id)
+                .values(
                     rows_read=jobs.c.rows_read + read,
                     rows_written=jobs.c.rows_written + written,
                 )
@@ -488,12 +525,14 @@ class Store:
         if status:
             where.append(items.c.status.in_(list(status)))
         with self.tx() as conn:
-            total = conn.execute(sa.select(sa.func.count()).select_from(items).where(*where)).scalar()
+            total = conn.execute(
+                sa.select(sa.func.count()).select_from(items).where(*where)
+            ).scalar()
             query = sa.select(items).where(*where).order_by(items.c.position).offset(offset)
             if limit is not None:
                 query = query.limit(limit)
             rows = conn.execute(query).mappings().all()
-        return [Item.from_row(r) for r in rows], int(total or 0)
+        return [Item.from_row(dict(r)) for r in rows], int(total or 0)
 
     def iter_items(self, job_id: str, *, status: Sequence[str] = ()) -> Iterator[Item]:
         """Every item of a job in plan order, read a page at a time."""
@@ -503,13 +542,17 @@ class Store:
             if status:
                 where.append(items.c.status.in_(list(status)))
             with self.tx() as conn:
-                rows = conn.execute(
-                    sa.select(items).where(*where).order_by(items.c.position).limit(2000)
-                ).mappings().all()
+                rows = (
+                    conn.execute(
+                        sa.select(items).where(*where).order_by(items.c.position).limit(2000)
+                    )
+                    .mappings()
+                    .all()
+                )
             if not rows:
                 return
             for r in rows:
-                yield Item.from_row(r)
+                yield Item.from_row(dict(r))
             after = rows[-1]["position"]
 
     def running_keys(self, job_id: str, limit: int = 10) -> list[str]:
@@ -525,7 +568,9 @@ class Store:
 
     # -- events ----------------------------------------------------------------------------------
 
-    def log(self, job_id: str, message: str, *, level: str = "info", item_key: str | None = None) -> None:
+    def log(
+        self, job_id: str, message: str, *, level: str = "info", item_key: str | None = None
+    ) -> None:
         with self.tx() as conn:
             conn.execute(
                 events.insert().values(
@@ -535,13 +580,17 @@ class Store:
 
     def events(self, job_id: str, *, after: int = 0, limit: int = 1000) -> list[Event]:
         with self.tx() as conn:
-            rows = conn.execute(
-                sa.select(events)
-                .where(events.c.job_id == job_id, events.c.id > after)
-                .order_by(events.c.id)
-                .limit(limit)
-            ).mappings().all()
-        return [Event.from_row(r) for r in rows]
+            rows = (
+                conn.execute(
+                    sa.select(events)
+                    .where(events.c.job_id == job_id, events.c.id > after)
+                    .order_by(events.c.id)
+                    .limit(limit)
+                )
+                .mappings()
+                .all()
+            )
+        return [Event.from_row(dict(r)) for r in rows]
 
     # -- statistics ------------------------------------------------------------------------------
 
@@ -550,9 +599,15 @@ class Store:
         where = _job_where(filt)
         with self.tx() as conn:
             rows = conn.execute(
-                sa.select(jobs.c.kind, jobs.c.env, jobs.c.status, jobs.c.started_at,
-                          jobs.c.finished_at, jobs.c.done, jobs.c.rows_written)
-                .where(*where)
+                sa.select(
+                    jobs.c.kind,
+                    jobs.c.env,
+                    jobs.c.status,
+                    jobs.c.started_at,
+                    jobs.c.finished_at,
+                    jobs.c.done,
+                    jobs.c.rows_written,
+                ).where(*where)
             ).all()
         return _summarise(rows)
 
@@ -623,7 +678,7 @@ def _percentile(values: list[float], q: float) -> float | None:
     if not values:
         return None
     ordered = sorted(values)
-    index = min(int(round(q * (len(ordered) - 1))), len(ordered) - 1)
+    index = min(round(q * (len(ordered) - 1)), len(ordered) - 1)
     return round(ordered[index], 3)
 
 
@@ -633,9 +688,20 @@ def _summarise(rows: Sequence[Any]) -> dict[str, Any]:
     durations_all: list[float] = []
     for kind, env, status, started, finished, done, rows_written in rows:
         by_status[status] = by_status.get(status, 0) + 1
-        g = groups.setdefault((kind, env), {"kind": kind, "env": env, "jobs": 0, "completed": 0,
-                                            "partial": 0, "failed": 0, "durations": [],
-                                            "items_done": 0, "rows_written": 0})
+        g = groups.setdefault(
+            (kind, env),
+            {
+                "kind": kind,
+                "env": env,
+                "jobs": 0,
+                "completed": 0,
+                "partial": 0,
+                "failed": 0,
+                "durations": [],
+                "items_done": 0,
+                "rows_written": 0,
+            },
+        )
         g["jobs"] += 1
         g["items_done"] += done or 0
         g["rows_written"] += rows_written or 0
@@ -643,7 +709,10 @@ def _summarise(rows: Sequence[Any]) -> dict[str, Any]:
             g[status] += 1
         if started is not None and finished is not None:
             if isinstance(started, str):
-                started, finished = datetime.fromisoformat(started), datetime.fromisoformat(finished)
+                started, finished = (
+                    datetime.fromisoformat(started),
+                    datetime.fromisoformat(finished),
+                )
             seconds = (finished - started).total_seconds()
             g["durations"].append(seconds)
             durations_all.append(seconds)
@@ -664,7 +733,6 @@ def _summarise(rows: Sequence[Any]) -> dict[str, Any]:
         "duration_p95_s": _percentile(durations_all, 0.95),
         "by_kind_env": out_groups,
     }
-
 
 
 __all__ = ["Claimed", "JobFilter", "Outcome", "Store", "metadata"]

@@ -78,9 +78,7 @@ def upgrade() -> None:
         sa.Column("rows_read", sa.BigInteger, nullable=False, server_default="0"),
         sa.Column("rows_written", sa.BigInteger, nullable=False, server_default="0"),
     )
-    op.create_index(
-        "ix_by_items_job_status_position", "by_items", ["job_id", "status", "position"]
-    )
+    op.create_index("ix_by_items_job_status_position", "by_items", ["job_id", "status", "position"])
     op.create_index("ix_by_items_job_position", "by_items", ["job_id", "position"])
 
     op.create_table(
