@@ -81,6 +81,40 @@ def mask_secrets(value: Any, name: str = "") -> Any:
     return value
 
 
+def secret_values(params: dict[str, Any]) -> tuple[str, ...]:
+    """The secret strings inside ``params`` (values of secret-looking names, URL passwords)."""
+    found: set[str] = set()
+
+    def visit(name: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                visit(str(k), v)
+        elif isinstance(value, list | tuple):
+            for v in value:
+                visit(name, v)
+        elif isinstance(value, str) and value:
+            if is_secret_name(name):
+                found.add(value)
+            elif "://" in value:
+                try:
+                    password = urlsplit(value).password
+                except ValueError:
+                    password = None
+                if password:
+                    found.add(password)
+
+    visit("", params)
+    # Very short values would mask ordinary text; they are not worth hiding this way.
+    return tuple(sorted((v for v in found if len(v) >= 4), key=len, reverse=True))
+
+
+def redact(text: str, secrets: tuple[str, ...]) -> str:
+    """``text`` with every one of ``secrets`` replaced by ``***``, and URL passwords masked."""
+    for secret in secrets:
+        text = text.replace(secret, MASK)
+    return str(mask_secrets(text))
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

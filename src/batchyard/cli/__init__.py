@@ -9,12 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.text import Text
 from typer.core import TyperGroup
 
 from batchyard.app import Batchyard
 from batchyard.cli.output import err
 from batchyard.config import load_settings
-from batchyard.errors import BatchyardError
+from batchyard.errors import BatchyardError, UsageError
 
 
 class _Group(TyperGroup):
@@ -24,7 +25,11 @@ class _Group(TyperGroup):
         try:
             return super().invoke(ctx)
         except BatchyardError as exc:
-            err.print(f"[red]error:[/] {exc}", markup=True, highlight=False)
+            # A wrapped batchyard error (say a store that cannot open, met while planning) is
+            # clearer as itself than as the wrapper's "planning failed: StoreError: ...".
+            if isinstance(exc.__cause__, BatchyardError) and not isinstance(exc, type(exc.__cause__)):
+                exc = exc.__cause__
+            err.print(Text.assemble(("error:", "red"), f" {exc}"), highlight=False)
             raise typer.Exit(exc.exit_code) from None
 
 
@@ -51,9 +56,17 @@ class State:
     @property
     def app(self) -> Batchyard:
         if self._app is None:
+            if self.project is not None and not self.project.is_dir():
+                # Otherwise the store would be made in a folder that was never meant to exist.
+                raise UsageError(f"-C {self.project}: no such folder")
             settings = load_settings(self.project, store=self.store, env=self.env)
             self._app = Batchyard(settings)
         return self._app
+
+    def close(self) -> None:
+        if self._app is not None:
+            self._app.close()
+            self._app = None
 
     def command_prefix(self) -> str:
         """``batchyard`` with the global flags this run was given, for commands we print."""
@@ -75,12 +88,18 @@ def _main(
         file_okay=False,
     ),
     store: str | None = typer.Option(
-        None, "--store", help="Store URL (default: BATCHYARD_STORE, [store] url, or "
-        ".batchyard/store.db).", envvar=None,
+        None, "--store", help="Store URL (default: BATCHYARD_STORE, the store url in "
+        "batchyard.toml, or .batchyard/store.db in the project).", envvar=None,
     ),
-    env: str | None = typer.Option(None, "--env", help="Environment namespace for new jobs."),
+    env: str | None = typer.Option(
+        None, "--env", help="Environment namespace for new jobs (default: BATCHYARD_ENV, "
+        "the env in batchyard.toml, or dev).",
+    ),
 ) -> None:
-    ctx.obj = State(project, store, env)
+    """Resumable batch data jobs with item-level checkpoints."""
+    state = State(project, store, env)
+    ctx.obj = state
+    ctx.call_on_close(state.close)
 
 
 from batchyard.cli import jobs, run  # noqa: E402  (commands register on import)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from batchyard.cli.output import (
     console,
@@ -16,14 +17,15 @@ from batchyard.cli.output import (
     fmt_duration,
     jobs_table,
     print_json,
+    print_table,
     snapshot_line,
     snapshot_view,
     status_text,
 )
 from batchyard.cli.run import run_with_display
 from batchyard.config import mask_secrets
-from batchyard.engine.models import JobStatus
-from batchyard.errors import UsageError
+from batchyard.engine.models import FINISHED, ItemStatus, JobStatus
+from batchyard.errors import Conflict, UsageError
 from batchyard.store import JobFilter
 
 app = typer.Typer(help="List, inspect and steer jobs.", no_args_is_help=True)
@@ -72,7 +74,7 @@ def list_jobs(
     if as_json:
         print_json({"total": total, "jobs": [_public(j.to_dict()) for j in jobs]})
         return
-    console.print(jobs_table(jobs, total))
+    print_table(jobs_table(jobs, total))
 
 
 def _public(data: dict[str, object]) -> dict[str, object]:
@@ -113,10 +115,10 @@ def show(ctx: typer.Context, job_id: str = typer.Argument(..., help="Job id (or 
         if value:
             rows.append((label, value))
     for label, value in rows:
-        table.add_row(label, value if not isinstance(value, str) else value)
-    console.print(table)
+        table.add_row(label, value if isinstance(value, Text) else str(value))
+    print_table(table)
     if failures:
-        console.print("[bold]first failures[/]")
+        console.print("first failures", style="bold")
         for item in failures:
             console.print(f"  {item.key} (attempt {item.attempts}): {item.error}")
 
@@ -160,6 +162,10 @@ def items(
     as_json: bool = JSON,
 ) -> None:
     """List a job's items with their status, attempts, errors and results."""
+    valid = {s.value for s in ItemStatus}
+    for s in status:
+        if s not in valid:
+            raise UsageError(f"--status {s!r}: use one of {', '.join(sorted(valid))}")
     wanted = [*status, *(["failed"] if failed else [])]
     found, total = ctx.obj.app.items(job_id, status=wanted, limit=limit, offset=offset)
     if as_json:
@@ -174,7 +180,7 @@ def items(
                       f"{i.rows_written:,}" if i.rows_written else "",
                       fmt_duration(i.duration_s) if i.duration_s is not None else "",
                       detail[:120])
-    console.print(table)
+    print_table(table)
 
 
 @app.command()
@@ -202,9 +208,10 @@ def log(
                               markup=False)
         if events:
             after = events[-1].id
-        if not follow or (not events and app.job(job.id).status.finished):
-            if not follow or app.job(job.id).status.finished:
-                return
+        if not follow:
+            return
+        if not events and app.job(job.id).status.finished:
+            return  # the job ended and every line it wrote has been shown
         time.sleep(0.5)
 
 
@@ -217,7 +224,7 @@ def resume(
     """Resume a paused or interrupted job from its checkpoints."""
     state = ctx.obj
     app = state.app
-    job = app.store.find_job(job_id)
+    job = app.job(job_id)  # read-only first: an unknown id must not create a store
     err.print(f"resuming job {job.id}: {job.remaining:,} of {job.total:,} item(s) to go")
     run_with_display(state, job.name, lambda **kw: app.execute(job.id, workers=workers, **kw))
 
@@ -232,7 +239,7 @@ def retry(
     """Run a finished job again as a new job: its failed items only, or all of it."""
     state = ctx.obj
     app = state.app
-    job = app.retry(job_id, failed_only=failed_only)
+    job = app.retry(app.job(job_id).id, failed_only=failed_only)
     err.print(f"job {job.id} retries {job.retry_of}: {job.total:,} item(s)")
     run_with_display(state, job.name, lambda **kw: app.execute(job.id, **kw))
 
@@ -241,7 +248,8 @@ def retry(
 def cancel(ctx: typer.Context,
            job_id: str = typer.Argument(..., help="Job id (or a unique prefix).")) -> None:
     """Cancel a job. A running job stops at its runner's next heartbeat."""
-    job = ctx.obj.app.cancel(job_id)
+    app = ctx.obj.app
+    job = app.cancel(app.job(job_id).id)
     if job.status is JobStatus.CANCELLED:
         console.print(f"job {job.id} cancelled")
     else:
@@ -255,9 +263,16 @@ def delete(
     force: bool = typer.Option(False, "--force", help="Delete even if the job has not finished."),
 ) -> None:
     """Delete finished jobs with their items and log."""
-    for job_id in job_ids:
-        ctx.obj.app.delete(job_id, force=force)
-        console.print(f"deleted {job_id}")
+    app = ctx.obj.app
+    # Check every id before deleting any, so a typo in the third id deletes nothing.
+    jobs = [app.job(job_id) for job_id in job_ids]
+    for job in jobs:
+        if not force and not job.status.finished:
+            raise Conflict(f"job {job.id} is {job.status.value}; cancel it first "
+                           f"(`batchyard jobs cancel {job.id}`) or pass --force")
+    for job in jobs:
+        app.delete(job.id, force=force)
+        console.print(f"deleted {job.id}")
 
 
 @app.command()
@@ -267,7 +282,13 @@ def cleanup(
     status: list[str] = typer.Option([], "--status", help="Only finished jobs with this status."),
 ) -> None:
     """Delete finished jobs older than an age."""
-    ids = ctx.obj.app.cleanup(parse_age(older_than), statuses=status)
+    age = parse_age(older_than)
+    finished = {s.value for s in FINISHED}
+    for s in status:
+        if s not in finished:
+            raise UsageError(f"--status {s!r}: cleanup deletes finished jobs only; use one of "
+                             f"{', '.join(sorted(finished))}")
+    ids = ctx.obj.app.cleanup(age, statuses=status)
     console.print(f"deleted {len(ids)} job(s) older than {older_than}")
 
 
@@ -301,7 +322,7 @@ def stats(
                       f"{g['success_rate']:.0%}" if g["success_rate"] is not None else "-",
                       fmt_duration(g["duration_p50_s"]), fmt_duration(g["duration_p95_s"]),
                       f"{g['items_done']:,}", f"{g['rows_written']:,}")
-    console.print(table)
+    print_table(table)
 
 
 @app.command()
@@ -325,7 +346,10 @@ def export(
         jobs, _ = app.jobs(_filter(False, status, kind, env, None, None, True), limit=limit)
     text = app.export(jobs, fmt)
     if output:
-        output.write_text(text, encoding="utf-8")
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"--output {output}: cannot write: {exc.strerror or exc}") from exc
         err.print(f"wrote {len(jobs)} job(s) to {output}")
     else:
         typer.echo(text, nl=not text.endswith("\n"))

@@ -16,8 +16,9 @@ from rich.text import Text
 from batchyard.engine.models import Job
 from batchyard.engine.progress import Snapshot
 
-console = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# markup=False: messages carry user text (errors, params, keys) that may hold "[...]".
+console = Console(highlight=False, soft_wrap=True, markup=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 STATUS_STYLE = {
     "pending": "dim", "running": "cyan", "paused": "yellow", "completed": "green",
@@ -58,9 +59,22 @@ def fmt_rate(value: float) -> str:
     return f"{value:.1f}"
 
 
+#: Width for tables when stdout is not a terminal (a pipe, a file, CI): wide enough that job ids
+#: and timestamps are never cut, since nobody reads those at 80 columns and many grep them.
+PIPE_WIDTH = 200
+
+
+def print_table(table: Table) -> None:
+    """Print a table: to the terminal's width, or uncut when stdout is a pipe or a file."""
+    console.print(table, width=None if console.is_terminal else PIPE_WIDTH)
+
+
 def jobs_table(jobs: list[Job], total: int) -> Table:
     table = Table(title=f"{len(jobs)} of {total} job(s)", title_justify="left")
-    for col in ("id", "name", "status", "progress", "failed", "rows", "created", "duration"):
+    id_width = max((len(j.id) for j in jobs), default=2)
+    # The id is what every other command takes: never cut or wrap it.
+    table.add_column("id", no_wrap=True, min_width=id_width)
+    for col in ("name", "status", "progress", "failed", "rows", "created", "duration"):
         table.add_column(col, justify="right" if col in ("progress", "failed", "rows") else "left")
     for j in jobs:
         finished = j.done + j.failed + j.skipped + j.cancelled

@@ -10,8 +10,9 @@ import typer
 from rich.table import Table
 
 from batchyard import pipelines as pipelines_module
-from batchyard.cli.output import ProgressDisplay, console, err, print_json
+from batchyard.cli.output import ProgressDisplay, console, err, print_json, print_table
 from batchyard.cli.templates import write_project
+from batchyard.engine.executors import EXECUTORS
 from batchyard.engine.models import Job, JobStatus
 from batchyard.errors import ParamError, UsageError
 
@@ -61,23 +62,27 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def init(
         ctx: typer.Context,
-        folder: Path = typer.Argument(Path("."), help="Where to make the project."),
+        folder: Path | None = typer.Argument(
+            None, help="Where to make the project (default: the -C folder, else the current one)."
+        ),
         force: bool = typer.Option(False, "--force", help="Overwrite existing files."),
     ) -> None:
         """Make a project: batchyard.toml, an example jobs.py and a pipeline."""
-        written = write_project(folder, force=force)
+        written = write_project(folder or ctx.obj.project or Path("."), force=force)
         for path in written:
             console.print(f"wrote {path}")
         console.print("Next: batchyard run daily-scores --param start=2024-04-01 "
                       "--param end=2024-04-30")
 
-    @app.command(context_settings={"allow_interspersed_args": True})
+    @app.command(context_settings={"allow_interspersed_args": True, "allow_extra_args": True})
     def run(
         ctx: typer.Context,
         target: str | None = typer.Argument(None, help="A job kind or a pipeline name."),
         param: list[str] = typer.Option([], "--param", "-p", help="A param as NAME=VALUE."),
         workers: int | None = typer.Option(None, "--workers", "-w", min=1, help="Items at once."),
-        executor: str | None = typer.Option(None, "--executor", help="threads or processes."),
+        executor: str | None = typer.Option(
+            None, "--executor", help="threads (default) or processes (for CPU-bound items)."
+        ),
         retries: int | None = typer.Option(None, "--retries", min=0,
                                            help="Extra attempts for a failing item."),
         timeout: float | None = typer.Option(None, "--timeout", min=0.001,
@@ -95,10 +100,20 @@ def register(app: typer.Typer) -> None:
         state = ctx.obj
         app = state.app
         extra = list(ctx.args)
+        if executor is not None and executor not in EXECUTORS:
+            # Checked here, before the job is recorded: the runner would only find out later.
+            raise UsageError(f"--executor {executor!r}: use one of {', '.join(sorted(EXECUTORS))}")
         if batch or extra:
             names = [*batch, *([target] if target else []), *extra]
+            if param:
+                raise UsageError("--param does not apply to a batch: set params in the pipelines")
             missing = [n for n in names if not pipelines_module.exists(app.settings.root, n)]
             if missing:
+                if not batch and target is not None and target in app.registry:
+                    raise UsageError(
+                        f"unexpected argument {extra[0]!r}: {target!r} is a job kind; give its "
+                        "params as --param NAME=VALUE (only pipelines run together as a batch)"
+                    )
                 raise UsageError(f"no pipeline {missing[0]!r} in {app.settings.root / 'pipelines'}")
             params: dict[str, Any] = {"pipelines": names, "parallel": parallel,
                                       "stop_on_error": bool(stop_on_error)}
@@ -135,7 +150,7 @@ def register(app: typer.Typer) -> None:
                 for p, s in schema.get("properties", {}).items()
             )
             table.add_row(k.name, params, k.description.splitlines()[0] if k.description else "")
-        console.print(table)
+        print_table(table)
 
     @app.command("pipelines")
     def list_pipelines(
@@ -153,8 +168,7 @@ def register(app: typer.Typer) -> None:
         for p in found:
             table.add_row(p.name, p.kind, ", ".join(f"{k}={v}" for k, v in p.params.items()),
                           p.description)
-        console.print(table)
-
+        print_table(table)
 
 
 def _type_name(schema: dict[str, Any]) -> str:

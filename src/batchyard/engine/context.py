@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from batchyard.config import Settings, mask_secrets
+from batchyard.config import Settings, redact
 from batchyard.engine.writes import write_rows
 from batchyard.errors import Interrupted
 
@@ -52,7 +52,7 @@ class ItemLog:
 
     def _emit(self, level: str, message: str, *args: Any) -> None:
         text = message % args if args else message
-        text = str(mask_secrets(text))
+        text = redact(text, self._ctx.secrets)
         logger.log(
             getattr(logging, level.upper()),
             "[%s %s] %s",
@@ -96,6 +96,7 @@ class Context:
         params: Mapping[str, Any],
         env: str,
         stop: StopFlag,
+        secrets: tuple[str, ...] = (),
     ) -> None:
         self.store = store
         self.settings = settings
@@ -108,6 +109,7 @@ class Context:
         self.log = ItemLog(self)
         self.counters = Counters()
         self._stop = stop
+        self.secrets = secrets
         self._app: Batchyard | None = None
 
     def __repr__(self) -> str:

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from pydantic_core import to_jsonable_python
 
-from batchyard.config import Settings, mask_secrets
+from batchyard.config import Settings, redact
 from batchyard.engine.context import Context, Skip, StopFlag
 from batchyard.engine.kinds import JobKind
 from batchyard.engine.models import ItemStatus, utcnow
@@ -62,13 +62,15 @@ class JobSpec:
     settings: Settings
     store_url: str
     retry: Retry
+    #: Secret values to hide from logs, errors and tracebacks.
+    secrets: tuple[str, ...] = ()
 
 
-def describe_error(exc: BaseException) -> str:
+def describe_error(exc: BaseException, secrets: tuple[str, ...] = ()) -> str:
     text = str(exc).strip()
     name = type(exc).__name__
     message = f"{name}: {text}" if text else name
-    return str(mask_secrets(message))
+    return redact(message, secrets)
 
 
 def run_task(kind: JobKind, spec: JobSpec, task: Task, store: Any, stop: StopFlag) -> Result:
@@ -84,6 +86,7 @@ def run_task(kind: JobKind, spec: JobSpec, task: Task, store: Any, stop: StopFla
         params=spec.params,
         env=spec.env,
         stop=stop,
+        secrets=spec.secrets,
     )
     try:
         value = kind.call_item(task.value, ctx)
@@ -120,13 +123,13 @@ def run_task(kind: JobKind, spec: JobSpec, task: Task, store: Any, stop: StopFla
             rows_written=ctx.counters.rows_written,
         )
     except (Exception, SystemExit) as exc:
-        tb = str(mask_secrets("".join(traceback.format_exception(exc))))
+        tb = redact("".join(traceback.format_exception(exc)), spec.secrets)
         return Result(
             task.key,
             ItemStatus.FAILED,
             started,
             utcnow(),
-            error=describe_error(exc),
+            error=describe_error(exc, spec.secrets),
             traceback=tb,
             retryable=spec.retry.should_retry(exc, task.attempt),
             rows_read=ctx.counters.rows_read,
@@ -232,7 +235,9 @@ class ThreadExecutor:
             self._tasks.put(None)
         if wait:
             for thread in self._threads:
-                thread.join()
+                # A thread stuck past its item's timeout is left behind (it is a daemon).
+                if thread.ident not in self._retire:
+                    thread.join()
 
 
 # -- processes ------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from datetime import datetime
 from types import FrameType
 from typing import Any
 
-from batchyard.config import Settings
+from batchyard.config import Settings, secret_values
 from batchyard.engine.context import StopFlag
 from batchyard.engine.executors import (
     Executor,
@@ -182,6 +182,7 @@ class Runner:
                 settings=self.settings,
                 store_url=store.url,
                 retry=self.options.retry,
+                secrets=secret_values(self.params),
             )
             executor = make_executor(self.options.executor)
             executor.start(
