@@ -1,0 +1,150 @@
+"""Job kinds: params from signatures, plans, item keys, retry policies and progress figures."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+import batchyard as by
+from batchyard.engine.kinds import JobKind, item_key
+from batchyard.engine.progress import Rate, Tracker
+from batchyard.errors import ParamError, PlanError, UsageError
+
+
+def plan(
+    start: date, end: date, teams: list[str] = [], limit: int | None = None, dry: bool = False
+):  # noqa: B006
+    return by.dates(start, end)
+
+
+def test_params_are_parsed_from_text() -> None:
+    kind = JobKind("k", plan)
+    p = kind.parse_params(
+        {"start": "2024-06-01", "end": "2024-06-03", "teams": "a, b", "limit": "5", "dry": "true"}
+    )
+    assert (p.start, p.end, p.teams, p.limit, p.dry) == (
+        date(2024, 6, 1),
+        date(2024, 6, 3),
+        ["a", "b"],
+        5,
+        True,
+    )
+    assert kind.parse_params(
+        {"start": "2024-06-01", "end": "2024-06-01", "teams": '["x"]'}
+    ).teams == ["x"]
+    schema = kind.params_schema()
+    assert schema["required"] == ["start", "end"]
+    assert schema["properties"]["start"]["format"] == "date"
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"start": "2024-13-01", "end": "2024-06-01"}, r"param 'start': .*date.*got '2024-13-01'"),
+        ({"end": "2024-06-01"}, r"needs param 'start'"),
+        ({"start": "2024-06-01", "end": "2024-06-01", "colour": "red"}, r"has no param 'colour'"),
+        ({"start": "2024-06-01", "end": "2024-06-01", "limit": "x"}, r"param 'limit'"),
+        ({"start": "2024-06-01", "end": "2024-06-01", "teams": "[1,"}, r"not valid JSON"),
+    ],
+)
+def test_bad_params(raw: dict[str, str], message: str) -> None:
+    with pytest.raises(ParamError, match=message):
+        JobKind("k", plan).parse_params(raw)
+
+
+def test_plan_keys_and_values() -> None:
+    kind = JobKind("k", plan)
+    planned = list(kind.plan(kind.parse_params({"start": "2024-02-28", "end": "2024-03-01"})))
+    assert planned == [
+        ("2024-02-28", '"2024-02-28"'),
+        ("2024-02-29", '"2024-02-29"'),
+        ("2024-03-01", '"2024-03-01"'),
+    ]
+    assert item_key(by.Item("k1", {"a": 1})) == "k1"
+    assert item_key({"b": 2, "a": 1}) == '{"a":1,"b":2}'
+    assert item_key(7) == "7"
+
+
+def test_plan_must_return_items() -> None:
+    kind = JobKind("none", lambda: None)
+    with pytest.raises(PlanError, match="returned nothing"):
+        list(kind.plan(kind.parse_params({})))
+
+
+def test_item_values_come_back_typed() -> None:
+    kind = JobKind("k", plan)
+    seen = []
+    kind.item(lambda day, ctx: seen.append(day))
+
+    @kind.item
+    def typed(day: date, ctx: object) -> None:
+        seen.append(day)
+
+    kind.call_item("2024-06-01", None)
+    assert seen == [date(2024, 6, 1)]
+
+
+def test_dates() -> None:
+    assert by.dates("2024-01-30", "2024-02-02") == [
+        date(2024, 1, 30),
+        date(2024, 1, 31),
+        date(2024, 2, 1),
+        date(2024, 2, 2),
+    ]
+    assert by.dates("2024-01-01", "2024-01-15", every="week") == [
+        date(2024, 1, 1),
+        date(2024, 1, 8),
+        date(2024, 1, 15),
+    ]
+    assert by.dates("2024-11-15", "2025-02-01", every="month") == [
+        date(2024, 11, 15),
+        date(2024, 12, 1),
+        date(2025, 1, 1),
+        date(2025, 2, 1),
+    ]
+    with pytest.raises(ParamError):
+        by.dates("2024-01-02", "2024-01-01")
+    with pytest.raises(ParamError):
+        by.dates("2024-01-01", "2024-01-02", every="hour")
+
+
+def test_retry_policy() -> None:
+    assert by.Retry.of(3).attempts == 4
+    assert by.Retry.of(None).attempts == 1
+    with pytest.raises(UsageError):
+        by.Retry.of(-1)
+    policy = by.Retry(
+        attempts=3, delay=1.0, backoff=2.0, max_delay=3.0, jitter=False, on=(ConnectionError,)
+    )
+    assert [policy.wait(n) for n in (1, 2, 3)] == [1.0, 2.0, 3.0]
+    assert policy.should_retry(ConnectionError(), 1)
+    assert not policy.should_retry(ConnectionError(), 3)
+    assert not policy.should_retry(KeyError(), 1)
+    assert not by.Retry(attempts=5).should_retry(ParamError("bad"), 1)
+    jittered = by.Retry(attempts=3, delay=1.0)
+    assert all(0.5 <= jittered.wait(1) <= 1.0 for _ in range(50))
+
+
+def test_rate_is_smoothed_and_eta_follows() -> None:
+    rate = Rate(half_life=5.0)
+    rate.update(0, 0.0)
+    assert rate.update(100, 1.0) == pytest.approx(100.0)
+    # A sudden burst moves the rate only part of the way.
+    assert 100 < rate.update(1100, 2.0) < 1000
+
+    class FakeJob:
+        id, total, done, failed, skipped, cancelled = "j", 1000, 0, 0, 0, 0
+        rows_read = rows_written = 0
+        progress: dict[str, float] = {}
+
+    clock = iter([0.0, 0.0, 10.0, 20.0]).__next__
+    tracker = Tracker(FakeJob(), clock=clock)
+    tracker.snapshot()
+    for _ in range(100):
+        tracker.add("done", rows_written=2)
+    snap = tracker.snapshot()
+    assert snap.items_per_s == pytest.approx(10.0)
+    assert snap.eta_s == pytest.approx(90.0)
+    assert snap.percent == pytest.approx(10.0)
+    assert snap.rows_written == 200
