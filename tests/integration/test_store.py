@@ -183,3 +183,15 @@ def test_plain_sql_can_read_the_store(store: Store) -> None:
             ).scalar()
             == 2
         )
+
+
+def test_a_key_planned_twice_far_apart_is_refused_whole(store: Store) -> None:
+    from batchyard.errors import PlanError
+
+    job = Job(id=new_job_id("k", "dev"), kind="k", env="dev", status=JobStatus.PENDING,
+              created_at=utcnow())
+    planned = [(str(i), "null") for i in range(7000)] + [("42", "null")]
+    with pytest.raises(PlanError, match="yields item '42' twice"):
+        store.create_job(job, iter(planned))
+    assert store.list_jobs()[1] == 0
+    assert store.item_counts(job.id) == {}

@@ -52,6 +52,7 @@ class State:
         self.store = store
         self.env = env
         self._app: Batchyard | None = None
+        self._reader: Batchyard | None = None
 
     @property
     def app(self) -> Batchyard:
@@ -63,10 +64,23 @@ class State:
             self._app = Batchyard(settings)
         return self._app
 
+    @property
+    def reader(self) -> Batchyard:
+        """The API on one read-only view of the store, for commands that only look.
+
+        It never creates a store that is not there, and it is opened once per command (and closed
+        at its end) rather than once per query.
+        """
+        if self._reader is None:
+            app = self.app
+            self._reader = Batchyard(app.settings, store=app.read_store())
+        return self._reader
+
     def close(self) -> None:
-        if self._app is not None:
-            self._app.close()
-            self._app = None
+        for api in (self._reader, self._app):
+            if api is not None:
+                api.close()
+        self._reader = self._app = None
 
     def command_prefix(self) -> str:
         """``batchyard`` with the global flags this run was given, for commands we print."""

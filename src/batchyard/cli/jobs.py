@@ -17,6 +17,7 @@ from batchyard.cli.output import (
     fmt_duration,
     jobs_table,
     print_json,
+    print_json_line,
     print_table,
     snapshot_line,
     snapshot_view,
@@ -25,7 +26,7 @@ from batchyard.cli.output import (
 from batchyard.cli.run import run_with_display
 from batchyard.config import mask_secrets
 from batchyard.engine.models import FINISHED, ItemStatus, JobStatus
-from batchyard.errors import Conflict, UsageError
+from batchyard.errors import Conflict, ParamError, UsageError
 from batchyard.store import JobFilter
 
 app = typer.Typer(help="List, inspect and steer jobs.", no_args_is_help=True)
@@ -70,7 +71,7 @@ def list_jobs(
 ) -> None:
     """List jobs, newest first."""
     filt = _filter(active, status, kind, env, tag, search, children)
-    jobs, total = ctx.obj.app.jobs(filt, limit=limit, offset=offset)
+    jobs, total = ctx.obj.reader.jobs(filt, limit=limit, offset=offset)
     if as_json:
         print_json({"total": total, "jobs": [_public(j.to_dict()) for j in jobs]})
         return
@@ -86,7 +87,7 @@ def _public(data: dict[str, object]) -> dict[str, object]:
 def show(ctx: typer.Context, job_id: str = typer.Argument(..., help="Job id (or a unique prefix)."),
          as_json: bool = JSON) -> None:
     """Show one job: status, params, counts, timings and its first failures."""
-    app = ctx.obj.app
+    app = ctx.obj.reader
     job = app.job(job_id)
     failures, _ = app.items(job.id, status=["failed"], limit=5)
     if as_json:
@@ -132,7 +133,7 @@ def progress(
     as_json: bool = JSON,
 ) -> None:
     """Show a job's progress as its runner last recorded it: %, rates, ETA, failures."""
-    app = ctx.obj.app
+    app = ctx.obj.reader
     snap = app.progress(job_id)
     if as_json and not watch:
         print_json(snap.to_dict())
@@ -167,7 +168,7 @@ def items(
         if s not in valid:
             raise UsageError(f"--status {s!r}: use one of {', '.join(sorted(valid))}")
     wanted = [*status, *(["failed"] if failed else [])]
-    found, total = ctx.obj.app.items(job_id, status=wanted, limit=limit, offset=offset)
+    found, total = ctx.obj.reader.items(job_id, status=wanted, limit=limit, offset=offset)
     if as_json:
         print_json({"total": total, "items": [i.to_dict() for i in found]})
         return
@@ -189,10 +190,10 @@ def log(
     job_id: str = typer.Argument(..., help="Job id (or a unique prefix)."),
     follow: bool = typer.Option(False, "--follow", "-f", help="Keep printing new lines."),
     item: str | None = typer.Option(None, "--item", help="Only lines of this item."),
-    as_json: bool = JSON,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON lines, one event a line."),
 ) -> None:
     """Show a job's log: runner events and ctx.log lines."""
-    app = ctx.obj.app
+    app = ctx.obj.reader
     job = app.job(job_id)
     after = 0
     while True:
@@ -200,7 +201,7 @@ def log(
         shown = [e for e in events if item is None or e.item_key == item]
         if as_json:
             for e in shown:
-                print_json(e.to_dict())
+                print_json_line(e.to_dict())
         else:
             for e in shown:
                 where = f" [{e.item_key}]" if e.item_key else ""
@@ -223,8 +224,8 @@ def resume(
 ) -> None:
     """Resume a paused or interrupted job from its checkpoints."""
     state = ctx.obj
+    job = state.reader.job(job_id)  # read-only first: an unknown id must not create a store
     app = state.app
-    job = app.job(job_id)  # read-only first: an unknown id must not create a store
     err.print(f"resuming job {job.id}: {job.remaining:,} of {job.total:,} item(s) to go")
     run_with_display(state, job.name, lambda **kw: app.execute(job.id, workers=workers, **kw))
 
@@ -238,18 +239,26 @@ def retry(
 ) -> None:
     """Run a finished job again as a new job: its failed items only, or all of it."""
     state = ctx.obj
+    old = state.reader.job(job_id)  # read-only first: an unknown id must not create a store
     app = state.app
-    job = app.retry(app.job(job_id).id, failed_only=failed_only)
+    job = app.retry(old.id, failed_only=failed_only)
     err.print(f"job {job.id} retries {job.retry_of}: {job.total:,} item(s)")
-    run_with_display(state, job.name, lambda **kw: app.execute(job.id, **kw))
+    try:
+        run_with_display(state, job.name, lambda **kw: app.execute(job.id, **kw))
+    except ParamError:
+        # The new job could not start (say a secret param that was never stored): leave no
+        # pending job behind for a retry that never ran.
+        if app.job(job.id).status is JobStatus.PENDING:
+            app.delete(job.id, force=True)
+        raise
 
 
 @app.command()
 def cancel(ctx: typer.Context,
            job_id: str = typer.Argument(..., help="Job id (or a unique prefix).")) -> None:
     """Cancel a job. A running job stops at its runner's next heartbeat."""
-    app = ctx.obj.app
-    job = app.cancel(app.job(job_id).id)
+    found = ctx.obj.reader.job(job_id)  # read-only first: an unknown id must not create a store
+    job = ctx.obj.app.cancel(found.id)
     if job.status is JobStatus.CANCELLED:
         console.print(f"job {job.id} cancelled")
     else:
@@ -263,13 +272,13 @@ def delete(
     force: bool = typer.Option(False, "--force", help="Delete even if the job has not finished."),
 ) -> None:
     """Delete finished jobs with their items and log."""
-    app = ctx.obj.app
     # Check every id before deleting any, so a typo in the third id deletes nothing.
-    jobs = [app.job(job_id) for job_id in job_ids]
+    jobs = [ctx.obj.reader.job(job_id) for job_id in job_ids]
     for job in jobs:
         if not force and not job.status.finished:
             raise Conflict(f"job {job.id} is {job.status.value}; cancel it first "
                            f"(`batchyard jobs cancel {job.id}`) or pass --force")
+    app = ctx.obj.app
     for job in jobs:
         app.delete(job.id, force=force)
         console.print(f"deleted {job.id}")
@@ -300,7 +309,7 @@ def stats(
     as_json: bool = JSON,
 ) -> None:
     """Totals, success rate and durations by kind and env."""
-    data = ctx.obj.app.stats(JobFilter(kind=kind, env=env))
+    data = ctx.obj.reader.stats(JobFilter(kind=kind, env=env))
     if as_json:
         print_json(data)
         return
@@ -337,7 +346,7 @@ def export(
     limit: int = typer.Option(10_000, "--limit", min=1, help="At most this many jobs."),
 ) -> None:
     """Export jobs (params masked) as JSON or CSV."""
-    app = ctx.obj.app
+    app = ctx.obj.reader
     if fmt not in ("json", "csv"):
         raise UsageError(f"--format {fmt!r}: use json or csv")
     if job_ids:

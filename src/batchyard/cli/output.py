@@ -31,6 +31,12 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
 
 
+def print_json_line(data: Any) -> None:
+    """One compact JSON object on one line: for streams (``jobs log --json``), read line by line."""
+    sys.stdout.write(json.dumps(data, default=str, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
 def status_text(status: str) -> Text:
     return Text(status, style=STATUS_STYLE.get(status, ""))
 
@@ -66,7 +72,12 @@ PIPE_WIDTH = 200
 
 def print_table(table: Table) -> None:
     """Print a table: to the terminal's width, or uncut when stdout is a pipe or a file."""
-    console.print(table, width=None if console.is_terminal else PIPE_WIDTH)
+    if console.is_terminal:
+        console.print(table)
+        return
+    wide = Console(file=console.file, width=PIPE_WIDTH, highlight=False, soft_wrap=True,
+                   markup=False)
+    wide.print(table)
 
 
 def jobs_table(jobs: list[Job], total: int) -> Table:

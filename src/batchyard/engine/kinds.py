@@ -165,24 +165,18 @@ class JobKind:
     # -- plan and run ----------------------------------------------------------------------------
 
     def plan(self, params: BaseModel) -> Iterator[tuple[str, str]]:
-        """Yield ``(key, value_json)`` for each item, refusing duplicate keys."""
+        """Yield ``(key, value_json)`` for each item. (The store refuses a key planned twice.)"""
         values = self.plan_fn(**{k: getattr(params, k) for k in self.params_model.model_fields})
         if values is None:
             raise PlanError(
                 f"job {self.name!r}: the plan function returned nothing; return the items"
             )
-        seen: set[str] = set()
         for value in values:
             key = item_key(value)
-            if key in seen:
-                raise PlanError(
-                    f"job {self.name!r}: the plan yields item {key!r} twice; keys must be unique"
-                )
             if len(key) > 500:
                 raise PlanError(
                     f"job {self.name!r}: item key {key[:40]!r}... is longer than 500 characters; give Item(key=...)"
                 )
-            seen.add(key)
             raw = value.value if isinstance(value, Item) else value
             yield key, json.dumps(to_jsonable_python(raw), separators=(",", ":"))
 

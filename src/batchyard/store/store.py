@@ -28,7 +28,7 @@ from batchyard.engine.models import (
     JobStatus,
     utcnow,
 )
-from batchyard.errors import Conflict, NotFound, StoreError
+from batchyard.errors import Conflict, NotFound, PlanError, StoreError
 from batchyard.store.hotpath import HotSQL
 from batchyard.store.schema import events, items, jobs, metadata
 
@@ -169,12 +169,10 @@ class Store:
                     }
                 )
                 if len(batch) >= 5000:
-                    conn.execute(items.insert(), batch)
-                    total += len(batch)
+                    total += _insert_items(conn, job.id, batch)
                     batch = []
             if batch:
-                conn.execute(items.insert(), batch)
-                total += len(batch)
+                total += _insert_items(conn, job.id, batch)
             conn.execute(jobs.update().where(jobs.c.id == job.id).values(total=total))
         return self.get_job(job.id)
 
@@ -636,6 +634,34 @@ def _job_values(job: Job) -> dict[str, Any]:
         "tags": dumps(job.tags),
         "metadata": dumps(job.metadata),
     }
+
+
+def _insert_items(conn: Connection, job_id: str, batch: list[dict[str, Any]]) -> int:
+    """Insert a batch of planned items; a key planned twice is a :class:`PlanError`.
+
+    The primary key finds duplicates, so a plan of millions of items needs no set of keys in memory.
+    """
+    savepoint = conn.begin_nested()
+    try:
+        conn.execute(items.insert(), batch)
+    except sa.exc.IntegrityError:
+        savepoint.rollback()
+        keys = [row["key"] for row in batch]
+        seen: set[str] = set()
+        for key in keys:
+            if key in seen:
+                raise PlanError(
+                    f"the plan yields item {key!r} twice; item keys must be unique"
+                ) from None
+            seen.add(key)
+        earlier = conn.execute(
+            sa.select(items.c.key).where(items.c.job_id == job_id, items.c.key.in_(keys)).limit(1)
+        ).scalar()
+        raise PlanError(
+            f"the plan yields item {earlier!r} twice; item keys must be unique"
+        ) from None
+    savepoint.commit()
+    return len(batch)
 
 
 def _job_where(filt: JobFilter) -> list[Any]:
