@@ -26,6 +26,7 @@ DEFAULT_ENV = "dev"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _SECRET_NAME = re.compile(r"(pass(word|wd)?|secret|token|api[_-]?key|credential|auth)", re.I)
 MASK = "***"
+SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 
 
 def interpolate(value: str, *, where: str = "value") -> str:
@@ -178,6 +179,21 @@ class Settings:
         known = ", ".join(sorted(self.connections)) or "none defined"
         raise ConfigError(
             f"unknown connection {name!r} ({known}); add it under [connections] in {CONFIG_FILE}"
+        )
+
+    def resolve(self, target: str) -> str:
+        """A database URL from what a user typed: a connection name, a URL or a SQLite file path."""
+        if "://" in target or target in self.connections or target == "default":
+            return self.connection_url(target)
+        path = Path(target)
+        if not path.is_absolute():
+            path = Path.cwd() / path
+        if path.suffix.lower() in SQLITE_SUFFIXES or path.is_file():
+            return f"sqlite:///{path.resolve()}"
+        known = ", ".join(sorted(self.connections)) or "none defined"
+        raise ConfigError(
+            f"{target!r} is not a connection ({known}), a URL or a SQLite file "
+            f"(*{', *'.join(SQLITE_SUFFIXES)})"
         )
 
     def masked_connections(self) -> dict[str, str]:

@@ -1,5 +1,5 @@
 """The built-in job kinds. Each module registers its kind the same way a project's jobs.py does."""
 
-from batchyard.kinds import batch
+from batchyard.kinds import batch, generate, migrate, verify
 
-__all__ = ["batch"]
+__all__ = ["batch", "generate", "migrate", "verify"]

@@ -1,0 +1,1 @@
+"""The built-in `generate` job kind (being built)."""

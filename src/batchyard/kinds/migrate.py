@@ -1,0 +1,1 @@
+"""The built-in `migrate` job kind (being built)."""

@@ -1,0 +1,1 @@
+"""Moving data between databases: schema reflection, type mapping, migrate and verify."""
