@@ -362,3 +362,56 @@ def test_batch_runs_pipelines_as_child_jobs(jobs_app: by.Batchyard, project: Pat
     assert total == 2 and {c.name for c in children} == {"ok", "bad"}
     top, _ = jobs_app.jobs(by.JobFilter(top_level=True))
     assert [j.id for j in top] == [job.id]
+
+
+HOOKS = """
+import batchyard as by
+from pathlib import Path
+
+HERE = Path(__file__).parent
+
+@by.job("hooked")
+def hooked(n: int, fail_setup: bool = False, fail_finish: bool = False):
+    return range(n)
+
+@hooked.setup
+def prepare(ctx):
+    if ctx.params["fail_setup"]:
+        raise RuntimeError("target unreachable")
+    with open(HERE / "hooks.log", "a") as fh:
+        fh.write(f"setup {ctx.item_key}\\n")
+
+@hooked.item
+def one(i: int, ctx):
+    with open(HERE / "hooks.log", "a") as fh:
+        fh.write(f"item {i}\\n")
+
+@hooked.finish
+def done(ctx):
+    if ctx.params["fail_finish"]:
+        raise RuntimeError("indexes failed")
+    with open(HERE / "hooks.log", "a") as fh:
+        fh.write(f"finish {ctx.item_key}\\n")
+"""
+
+
+def test_setup_and_finish_hooks(project: Path, app: by.Batchyard) -> None:
+    (project / "jobs.py").write_text(HOOKS)
+    log = project / "hooks.log"
+    job = app.run("hooked", {"n": "3"}, install_signals=False)
+    assert job.status is by.JobStatus.COMPLETED
+    lines = log.read_text().splitlines()
+    assert lines[0] == "setup @setup" and lines[-1] == "finish @finish"
+    assert sorted(lines[1:-1]) == ["item 0", "item 1", "item 2"]
+
+    log.unlink()
+    job = app.run("hooked", {"n": "3", "fail_setup": "true"}, install_signals=False)
+    assert job.status is by.JobStatus.FAILED
+    assert job.error == "setup: RuntimeError: target unreachable"
+    assert not log.exists()  # no item ran
+    assert app.store.item_counts(job.id) == {"pending": 3}
+
+    job = app.run("hooked", {"n": "2", "fail_finish": "true"}, install_signals=False)
+    assert job.status is by.JobStatus.FAILED
+    assert job.error == "finishing: RuntimeError: indexes failed"
+    assert job.done == 2

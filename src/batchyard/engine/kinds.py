@@ -105,6 +105,8 @@ class JobKind:
         self.executor = executor
         self.options_from_params = options_from_params
         self.item_fn: Callable[..., Any] | None = None
+        self.setup_fn: Callable[[Any], Any] | None = None
+        self.finish_fn: Callable[[Any], Any] | None = None
         self._value_adapter: TypeAdapter[Any] | None = None
         self._item_wants_ctx = False
         self.params_model = _params_model(name, plan)
@@ -128,6 +130,22 @@ class JobKind:
         annotation = hints.get(params[0].name)
         self._value_adapter = TypeAdapter(annotation) if annotation not in (None, Any) else None
         self._item_wants_ctx = len(params) > 1
+        return fn
+
+    def setup(self, fn: F) -> F:
+        """Register ``fn(ctx)``, run at the start of every run of a job before its items.
+
+        It must be idempotent: a resumed job runs it again (``ctx.item_key`` is ``"@setup"``).
+        """
+        self.setup_fn = fn
+        return fn
+
+    def finish(self, fn: F) -> F:
+        """Register ``fn(ctx)``, run once every item is done, before the job is marked completed.
+
+        If it raises, the job ends ``failed`` with that error (``ctx.item_key`` is ``"@finish"``).
+        """
+        self.finish_fn = fn
         return fn
 
     # -- params ----------------------------------------------------------------------------------

@@ -22,12 +22,13 @@ from types import FrameType
 from typing import Any
 
 from batchyard.config import Settings, secret_values
-from batchyard.engine.context import StopFlag
+from batchyard.engine.context import Context, StopFlag
 from batchyard.engine.executors import (
     Executor,
     JobSpec,
     Result,
     Task,
+    describe_error,
     make_executor,
     timeout_result,
 )
@@ -119,6 +120,7 @@ class Runner:
         self._hard = False
         self._lost = False
         self._first_error: str | None = None
+        self._setup_error: str | None = None
         self._signals = 0
 
     # -- public ----------------------------------------------------------------------------------
@@ -184,11 +186,18 @@ class Runner:
                 retry=self.options.retry,
                 secrets=secret_values(self.params),
             )
-            executor = make_executor(self.options.executor)
-            executor.start(
-                spec, self.kind, self.options.workers, store, self.stop, self._results.put
-            )
-            self._loop(executor)
+            self._spec = spec
+            if self.kind.setup_fn is not None:
+                try:
+                    self._hook(self.kind.setup_fn, "@setup")
+                except Exception as exc:
+                    self._setup_error = describe_error(exc, spec.secrets)
+            if self._setup_error is None:  # else _finish (below) records the failure
+                executor = make_executor(self.options.executor)
+                executor.start(
+                    spec, self.kind, self.options.workers, store, self.stop, self._results.put
+                )
+                self._loop(executor)
         except BaseException:
             # Whatever broke the loop, leave no item claimed by this runner.
             self._hard = True
@@ -363,6 +372,12 @@ class Runner:
             # A hard stop: in-flight items go back to pending and keep their attempt.
             store.reset_running(job_id, refund=True)
             self._inflight.clear()
+        if self._setup_error is not None:
+            store.reset_running(job_id, refund=True)
+            store.set_status(job_id, JobStatus.FAILED, error=f"setup: {self._setup_error}")
+            store.log(job_id, f"setup failed: {self._setup_error}", level="error")
+            self._end()
+            return
         reason = self._stop_reason
         counts = store.item_counts(job_id)
         pending = counts.get("pending", 0) + counts.get("running", 0)
@@ -379,6 +394,15 @@ class Runner:
         else:
             failed = counts.get("failed", 0)
             finished_ok = counts.get("done", 0) + counts.get("skipped", 0)
+            if failed == 0 and self.kind.finish_fn is not None:
+                try:
+                    self._hook(self.kind.finish_fn, "@finish")
+                except Exception as exc:
+                    failed_finish = describe_error(exc, self._spec.secrets)
+                    store.set_status(job_id, JobStatus.FAILED, error=f"finishing: {failed_finish}")
+                    store.log(job_id, f"finishing failed: {failed_finish}", level="error")
+                    self._end()
+                    return
             if failed == 0:
                 status = JobStatus.COMPLETED
             elif finished_ok == 0:
@@ -392,11 +416,36 @@ class Runner:
                 f"{status.value}: {counts.get('done', 0)} done, {failed} failed, "
                 f"{counts.get('skipped', 0)} skipped",
             )
+        self._end()
+
+    def _end(self) -> None:
+        store, job_id = self.store, self.job.id
         self.tracker.status = store.get_job(job_id).status.value
         snap = self.tracker.snapshot()
         store.update_job(job_id, progress=snap.to_dict())
         if self.on_progress:
             self.on_progress(snap)
+
+    def _hook(self, fn: Callable[[Any], Any], name: str) -> None:
+        """Run a kind's setup or finish function with a context of its own."""
+        spec = self._spec
+        ctx = Context(
+            store=self.store,
+            settings=spec.settings,
+            job_id=spec.job_id,
+            item_key=name,
+            attempt=1,
+            cursor=None,
+            params=spec.params,
+            env=spec.env,
+            stop=self.stop,
+            secrets=spec.secrets,
+        )
+        fn(ctx)
+        if ctx.counters.rows_read or ctx.counters.rows_written:
+            self.store.add_job_rows(
+                self.job.id, read=ctx.counters.rows_read, written=ctx.counters.rows_written
+            )
 
     # -- signals ---------------------------------------------------------------------------------
 

@@ -470,6 +470,16 @@ class Store:
                 )
             )
 
+    def add_job_rows(self, job_id: str, *, read: int = 0, written: int = 0) -> None:
+        with self.tx() as conn:
+            conn.execute(
+                jobs.update()
+                .where(jobs.c.id == job_id)
+                .values(
+                    rows_read=jobs.c.rows_read + read, rows_written=jobs.c.rows_written + written
+                )
+            )
+
     def reset_running(self, job_id: str, *, refund: bool = False) -> int:
         """Return items left ``running`` to ``pending``.
 
