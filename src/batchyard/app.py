@@ -250,7 +250,7 @@ class Batchyard:
             created_at=utcnow(),
         )
         try:
-            planned = self.store.create_job(job, kind.plan(parsed))
+            planned = self.store.create_job(job, kind.plan(parsed, self.settings))
         except (UsageError, Conflict):
             raise
         except Exception as exc:
@@ -367,7 +367,9 @@ class Batchyard:
             ]
             new = self.store.create_retry_job(job, old.id, wanted)
         else:
-            new = self.store.create_job(job, kind.plan(self._params_for_run(kind, old)))
+            new = self.store.create_job(
+                job, kind.plan(self._params_for_run(kind, old), self.settings)
+            )
         if old.id in self._secrets:
             self._secrets[new.id] = self._secrets[old.id]
         return new

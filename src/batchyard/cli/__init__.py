@@ -37,6 +37,8 @@ app = typer.Typer(
     name="batchyard",
     cls=_Group,
     help="Resumable batch data jobs with item-level checkpoints.",
+    epilog="Exit codes: 0 ok; 1 the job failed, ended partial or was cancelled; 2 bad usage or "
+    "input; 130 paused (Ctrl+C), resume with `batchyard jobs resume ID`.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -120,6 +122,9 @@ from batchyard.cli import jobs, run  # noqa: E402  (commands register on import)
 
 app.add_typer(jobs.app, name="jobs")
 run.register(app)
+from batchyard.cli import migrate as migrate_cli  # noqa: E402
+
+migrate_cli.register(app)
 
 
 def main() -> None:

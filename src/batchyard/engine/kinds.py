@@ -110,6 +110,7 @@ class JobKind:
         self._value_adapter: TypeAdapter[Any] | None = None
         self._item_wants_ctx = False
         self.params_model = _params_model(name, plan)
+        self._settings_arg = _settings_arg(plan)
 
     def __repr__(self) -> str:
         return f"<JobKind {self.name}>"
@@ -182,13 +183,23 @@ class JobKind:
 
     # -- plan and run ----------------------------------------------------------------------------
 
-    def plan(self, params: BaseModel) -> Iterator[tuple[str, str]]:
-        """Yield ``(key, value_json)`` for each item. (The store refuses a key planned twice.)"""
-        values = self.plan_fn(**{k: getattr(params, k) for k in self.params_model.model_fields})
+    def plan(self, params: BaseModel, settings: Any = None) -> Iterator[tuple[str, str]]:
+        """Call the plan function now; yield ``(key, value_json)`` for each item it returns.
+
+        A plan function may take the project's :class:`~batchyard.config.Settings` as a parameter
+        annotated with that type (it is passed in, not a param). The store refuses a key planned twice.
+        """
+        kwargs = {k: getattr(params, k) for k in self.params_model.model_fields}
+        if self._settings_arg:
+            kwargs[self._settings_arg] = settings
+        values = self.plan_fn(**kwargs)
         if values is None:
             raise PlanError(
                 f"job {self.name!r}: the plan function returned nothing; return the items"
             )
+        return self._keyed(values)
+
+    def _keyed(self, values: Iterable[Any]) -> Iterator[tuple[str, str]]:
         for value in values:
             key = item_key(value)
             if len(key) > 500:
@@ -223,6 +234,16 @@ class JobKind:
         }
 
 
+def _settings_arg(plan: Callable[..., Any]) -> str | None:
+    from batchyard.config import Settings
+
+    try:
+        hints = get_type_hints(plan)
+    except Exception:
+        return None
+    return next((n for n, t in hints.items() if t is Settings), None)
+
+
 def _params_model(name: str, plan: Callable[..., Any]) -> type[BaseModel]:
     sig = inspect.signature(plan)
     try:
@@ -234,6 +255,8 @@ def _params_model(name: str, plan: Callable[..., Any]) -> type[BaseModel]:
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             continue
         annotation = hints.get(param.name, Any)
+        if getattr(annotation, "__name__", "") == "Settings" and annotation.__module__ == "batchyard.config":
+            continue  # passed in by the engine, not a param
         default = ... if param.default is inspect.Parameter.empty else param.default
         fields[param.name] = (annotation, default)
     model: type[BaseModel] = create_model(

@@ -1,0 +1,98 @@
+"""``batchyard migrate SRC DST``: copy tables between databases, exactly once, with progress."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from batchyard.cli.output import err
+from batchyard.cli.run import run_with_display
+from batchyard.config import SQLITE_SUFFIXES
+
+
+def _target(text: str, connections: dict[str, str]) -> str:
+    """Keep names and URLs; make SQLite paths absolute so a resume from elsewhere finds them."""
+    if "://" in text or text in connections:
+        return text
+    path = Path(text)
+    if path.suffix.lower() in SQLITE_SUFFIXES or path.exists():
+        return str(path.resolve())
+    return text
+
+
+def _split(values: list[str]) -> list[str]:
+    return [v.strip() for value in values for v in value.split(",") if v.strip()]
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def migrate(
+        ctx: typer.Context,
+        source: str = typer.Argument(
+            ..., help="Source: a connection name, a URL or a SQLite file."
+        ),
+        target: str = typer.Argument(
+            ..., help="Target: a connection name, a URL or a SQLite file."
+        ),
+        tables: list[str] = typer.Option(
+            [], "--tables", "-t", help="Only these tables (repeat or comma-separate)."
+        ),
+        exclude: list[str] = typer.Option([], "--exclude", help="Leave these tables out."),
+        if_exists: str = typer.Option(
+            "fail",
+            "--if-exists",
+            help="When a target table exists: fail, replace, append or resume.",
+        ),
+        types: list[str] = typer.Option(
+            [],
+            "--type",
+            help="Override a column's type: table.column=TYPE "
+            "(integer, float, decimal, text, blob, date, datetime, ...).",
+        ),
+        skip_bad: list[str] = typer.Option(
+            [], "--skip-bad", help="Leave out rows whose table.column value does not fit its type."
+        ),
+        verify: bool = typer.Option(False, "--verify", help="Run verify after the copy."),
+        workers: int | None = typer.Option(
+            None,
+            "--workers",
+            "-w",
+            min=1,
+            help="Chunks at once (default: 1 into SQLite, 2 into PostgreSQL).",
+        ),
+        chunk_rows: int = typer.Option(
+            500_000, "--chunk-rows", min=1, help="Rows per item: big tables split into key ranges."
+        ),
+        batch_rows: int = typer.Option(
+            0, "--batch-rows", min=0, help="Rows per committed batch (0: automatic)."
+        ),
+    ) -> None:
+        """Copy tables from SOURCE to TARGET (SQLite or PostgreSQL, either way), exactly once.
+
+        Checks everything first (connections, tables, stored values that do not fit their types),
+        creates the tables, copies them in checkpointed chunks, then builds keys, indexes and
+        foreign keys. Ctrl+C pauses; `jobs resume` continues without losing or repeating a row.
+        """
+        state = ctx.obj
+        app = state.app
+        connections = app.settings.connections
+        params: dict[str, Any] = {
+            "source": _target(source, connections),
+            "target": _target(target, connections),
+            "tables": _split(tables),
+            "exclude": _split(exclude),
+            "if_exists": if_exists,
+            "types": types,
+            "skip_bad": skip_bad,
+            "chunk_rows": chunk_rows,
+            "batch_rows": batch_rows,
+            "verify": verify,
+        }
+        if workers is None:
+            into_sqlite = app.settings.resolve(params["target"]).startswith("sqlite")
+            workers = 1 if into_sqlite else 2
+        job = app.submit("migrate", params, workers=workers)
+        err.print(f"job {job.id}: {job.total:,} chunk(s)")
+        run_with_display(state, "migrate", lambda **kw: app.execute(job.id, **kw))

@@ -1,0 +1,484 @@
+"""Copying one chunk of a table, exactly once, on the fastest path each pair of databases allows.
+
+A chunk is a key range ``(lo, hi]`` of a table's chunk key (its integer primary key or SQLite's
+rowid), or the whole table. It is copied in batches; each batch and its checkpoint row in the target's
+``_batchyard_migrate`` table commit in one target transaction, so after a crash at any instant the
+target holds each row once and the chunk resumes after the last committed batch.
+
+| source → target       | path                                                                    |
+|-----------------------|-------------------------------------------------------------------------|
+| SQLite → SQLite       | ``ATTACH`` the source, ``INSERT ... SELECT`` per batch, inside SQLite      |
+| SQLite → PostgreSQL   | a reader thread fetches batches while the writer streams ``COPY``        |
+| PostgreSQL → PostgreSQL | ``COPY (SELECT ...) TO STDOUT`` streamed into ``COPY ... FROM STDIN``  |
+| PostgreSQL → SQLite   | a server-side cursor, values converted, ``executemany`` per batch         |
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+
+from batchyard.move.profile import fits_condition
+from batchyard.move.reflect import STATE_TABLE, Table, qi
+
+STATE_DDL = {
+    "sqlite": f"CREATE TABLE IF NOT EXISTS {STATE_TABLE} (chunk TEXT PRIMARY KEY, "
+    "table_name TEXT NOT NULL, done_upto INTEGER, rows INTEGER NOT NULL DEFAULT 0, "
+    "finished INTEGER NOT NULL DEFAULT 0)",
+    "postgresql": f"CREATE TABLE IF NOT EXISTS {STATE_TABLE} (chunk TEXT PRIMARY KEY, "
+    "table_name TEXT NOT NULL, done_upto BIGINT, rows BIGINT NOT NULL DEFAULT 0, "
+    "finished BOOLEAN NOT NULL DEFAULT false)",
+}
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A key range ``(lo, hi]`` of ``table`` (both None: the whole table)."""
+
+    id: str
+    table: str
+    lo: int | None = None
+    hi: int | None = None
+
+    @property
+    def ranged(self) -> bool:
+        return self.lo is not None and self.hi is not None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How one chunk is read: the source and target tables and the rules for odd values."""
+
+    source: Table
+    target_columns: tuple[str, ...]
+    skip_bad: tuple[str, ...] = ()
+    #: Rows per committed batch; None: 250,000 inside SQLite, 20,000 where rows pass through Python.
+    batch_rows: int | None = None
+
+    def rows_per_batch(self, pair: tuple[str, str]) -> int:
+        if self.batch_rows:
+            return self.batch_rows
+        if pair == ("sqlite", "sqlite"):
+            return 250_000
+        # PostgreSQL to PostgreSQL streams COPY without holding rows: big batches cost nothing.
+        return 200_000 if pair == ("postgresql", "postgresql") else 20_000
+
+
+def sqlite_path(url: str) -> str:
+    return sa.make_url(url).database or ""
+
+
+def pg_dsn(url: str) -> str:
+    return sa.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _skip_where(plan: Plan) -> str:
+    """SQL that leaves out rows whose values the user chose to skip (``--skip-bad``)."""
+    conds = []
+    for col in plan.source.columns:
+        if f"{plan.source.name}.{col.name}" in plan.skip_bad:
+            cond = fits_condition(col.type.logical, qi(col.name))
+            if cond:
+                conds.append(cond)
+    return " AND ".join(conds)
+
+
+def _range_where(key: str | None, chunk: Chunk, lo: int | None, hi: int | None) -> str:
+    if not chunk.ranged or key is None:
+        return ""
+    column = "rowid" if key == "rowid" else qi(key)
+    return f"{column} > {int(lo if lo is not None else 0)} AND {column} <= {int(hi or 0)}"
+
+
+def _batches(
+    plan: Plan, chunk: Chunk, start: int | None, batch_rows: int = 20_000
+) -> Iterator[tuple[int | None, int | None]]:
+    """Key sub-ranges of about ``batch_rows`` rows each, from ``start`` to the end of the chunk."""
+    if not chunk.ranged:
+        yield None, None
+        return
+    assert chunk.lo is not None and chunk.hi is not None
+    lo = chunk.lo if start is None else start
+    span_keys = max(chunk.hi - chunk.lo, 1)
+    rows = max(plan.source.rows, 1)
+    density = min(rows / max(plan.source.extra.get("key_span", span_keys), 1), 1.0) or 1.0
+    step = max(int(batch_rows / density), 1)
+    while lo < chunk.hi:
+        hi = min(lo + step, chunk.hi)
+        yield lo, hi
+        lo = hi
+
+
+def _where(*parts: str) -> str:
+    conds = [p for p in parts if p]
+    return f" WHERE {' AND '.join(conds)}" if conds else ""
+
+
+# -- state -------------------------------------------------------------------------------------
+
+
+def read_state_sqlite(con: sqlite3.Connection, chunk: Chunk) -> tuple[int | None, bool]:
+    row = con.execute(
+        f"SELECT done_upto, finished FROM {STATE_TABLE} WHERE chunk = ?", (chunk.id,)
+    ).fetchone()
+    return (None, False) if row is None else (row[0], bool(row[1]))
+
+
+def _state_sql_sqlite() -> str:
+    return (
+        f"INSERT INTO {STATE_TABLE} (chunk, table_name, done_upto, rows, finished) "
+        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (chunk) DO UPDATE SET done_upto = excluded.done_upto, "
+        "rows = rows + excluded.rows, finished = excluded.finished"
+    )
+
+
+def _state_sql_pg() -> str:
+    return (
+        f"INSERT INTO {STATE_TABLE} (chunk, table_name, done_upto, rows, finished) "
+        "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (chunk) DO UPDATE SET done_upto = "
+        f"excluded.done_upto, rows = {STATE_TABLE}.rows + excluded.rows, finished = excluded.finished"
+    )
+
+
+# -- SQLite → SQLite ---------------------------------------------------------------------------
+
+
+def _sqlite_target(url: str) -> sqlite3.Connection:
+    """A connection for loading: rollback journal (a bulk load appends pages, so it journals next
+    to nothing, where WAL would write every page twice), foreign keys off until the load is done."""
+    con = sqlite3.connect(sqlite_path(url), isolation_level=None, timeout=120)
+    try:
+        con.execute("PRAGMA journal_mode=DELETE")
+    except sqlite3.OperationalError:
+        pass  # another connection has the file open in WAL mode: load in WAL then
+    con.execute("PRAGMA synchronous=NORMAL")
+    con.execute("PRAGMA foreign_keys=OFF")
+    con.execute("PRAGMA cache_size=-100000")
+    return con
+
+
+def sqlite_to_sqlite(
+    src_url: str, dst_url: str, plan: Plan, chunk: Chunk, progress: Callable[[int], None]
+) -> int:
+    con = _sqlite_target(dst_url)
+    try:
+        con.execute("ATTACH DATABASE ? AS src", (sqlite_path(src_url),))
+        done_upto, finished = read_state_sqlite(con, chunk)
+        if finished:
+            return 0
+        source = plan.source
+        cols = ", ".join(qi(c) for c in plan.target_columns)
+        select = ", ".join(qi(c) for c in plan.target_columns)
+        total = 0
+        skip = _skip_where(plan)
+        for lo, hi in _batches(plan, chunk, done_upto, plan.rows_per_batch(("sqlite", "sqlite"))):
+            where = _where(_range_where(source.chunk_key, chunk, lo, hi), skip)
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                cur = con.execute(
+                    f"INSERT INTO main.{qi(source.name)} ({cols}) SELECT {select} "
+                    f"FROM src.{qi(source.name)}{where}"
+                )
+                n = cur.rowcount
+                last = hi is None or (chunk.hi is not None and hi >= chunk.hi)
+                con.execute(_state_sql_sqlite(), (chunk.id, source.name, hi, n, int(last)))
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            total += n
+            progress(n)
+        return total
+    finally:
+        con.close()
+
+
+# -- SQLite → PostgreSQL -----------------------------------------------------------------------
+
+
+def _b64(value: bytes) -> str:
+    return base64.b64encode(value).decode("ascii")
+
+
+def _sqlite_select(
+    plan: Plan, target_dialect: str
+) -> tuple[str, Callable[[sqlite3.Connection], None]]:
+    """The select list that reads each column in the form the target loads without loss."""
+    exprs = []
+    for name in plan.target_columns:
+        col = plan.source.column(name)
+        q = qi(name)
+        logical = col.type.logical
+        if target_dialect == "postgresql" and logical == "any":
+            # Any storage class, as a typed JSON scalar (blobs as base64), so it comes back as it was.
+            exprs.append(
+                f"CASE typeof({q}) WHEN 'null' THEN NULL "
+                f"WHEN 'blob' THEN json_object('$b64', by_b64({q})) "
+                f"WHEN 'real' THEN CASE WHEN {q} = CAST({q} AS INTEGER) AND abs({q}) < 1e15 "
+                f"THEN printf('%.1f', {q}) ELSE printf('%!.17g', {q}) END "
+                f"ELSE json_quote({q}) END"
+            )
+        elif target_dialect == "postgresql" and logical == "text":
+            exprs.append(f"CASE typeof({q}) WHEN 'blob' THEN CAST({q} AS TEXT) ELSE {q} END")
+        else:
+            exprs.append(q)
+
+    def prepare(con: sqlite3.Connection) -> None:
+        con.create_function("by_b64", 1, _b64, deterministic=True)
+
+    return ", ".join(exprs), prepare
+
+
+def sqlite_to_postgres(
+    src_url: str, dst_url: str, plan: Plan, chunk: Chunk, progress: Callable[[int], None]
+) -> int:
+    import psycopg
+
+    source = plan.source
+    select, prepare = _sqlite_select(plan, "postgresql")
+    skip = _skip_where(plan)
+    cols = ", ".join(qi(c) for c in plan.target_columns)
+    with psycopg.connect(pg_dsn(dst_url)) as pg:
+        row = pg.execute(
+            f"SELECT done_upto, finished FROM {STATE_TABLE} WHERE chunk = %s", (chunk.id,)
+        ).fetchone()
+        pg.commit()
+        done_upto, finished = (row[0], bool(row[1])) if row else (None, False)
+        if finished:
+            return 0
+        batches: queue.Queue[Any] = queue.Queue(maxsize=2)
+        stop = threading.Event()
+
+        def read() -> None:
+            try:
+                con = sqlite3.connect(
+                    f"file:{sqlite_path(src_url)}?mode=ro", uri=True, check_same_thread=False
+                )
+                prepare(con)
+                try:
+                    for lo, hi in _batches(
+                        plan, chunk, done_upto, plan.rows_per_batch(("sqlite", "postgresql"))
+                    ):
+                        if stop.is_set():
+                            return
+                        where = _where(_range_where(source.chunk_key, chunk, lo, hi), skip)
+                        rows = con.execute(
+                            f"SELECT {select} FROM {qi(source.name)}{where}"
+                        ).fetchall()
+                        batches.put((hi, rows))
+                finally:
+                    con.close()
+                batches.put(None)
+            except BaseException as exc:
+                batches.put(exc)
+
+        reader = threading.Thread(target=read, name="batchyard-migrate-reader", daemon=True)
+        reader.start()
+        total = 0
+        try:
+            while True:
+                got = batches.get()
+                if got is None:
+                    break
+                if isinstance(got, BaseException):
+                    raise got
+                hi, rows = got
+                last = hi is None or (chunk.hi is not None and hi >= chunk.hi)
+                with pg.transaction():
+                    with pg.cursor().copy(f"COPY {qi(source.name)} ({cols}) FROM STDIN") as cp:
+                        for r in rows:
+                            cp.write_row(r)
+                    pg.execute(_state_sql_pg(), (chunk.id, source.name, hi, len(rows), last))
+                total += len(rows)
+                progress(len(rows))
+        finally:
+            stop.set()
+            while reader.is_alive():
+                with contextlib.suppress(queue.Empty):
+                    batches.get(timeout=0.1)
+        return total
+
+
+# -- PostgreSQL → PostgreSQL -------------------------------------------------------------------
+
+
+def postgres_to_postgres(
+    src_url: str, dst_url: str, plan: Plan, chunk: Chunk, progress: Callable[[int], None]
+) -> int:
+    import psycopg
+
+    source = plan.source
+    cols = ", ".join(qi(c) for c in plan.target_columns)
+    with psycopg.connect(pg_dsn(src_url)) as src, psycopg.connect(pg_dsn(dst_url)) as dst:
+        row = dst.execute(
+            f"SELECT done_upto, finished FROM {STATE_TABLE} WHERE chunk = %s", (chunk.id,)
+        ).fetchone()
+        dst.commit()
+        done_upto, finished = (row[0], bool(row[1])) if row else (None, False)
+        if finished:
+            return 0
+        total = 0
+        for lo, hi in _batches(
+            plan, chunk, done_upto, plan.rows_per_batch(("postgresql", "postgresql"))
+        ):
+            where = _where(_range_where(source.chunk_key, chunk, lo, hi))
+            last = hi is None or (chunk.hi is not None and hi >= chunk.hi)
+            with dst.transaction():
+                n = 0
+                with (
+                    src.cursor().copy(
+                        f"COPY (SELECT {cols} FROM {qi(source.name)}{where}) TO STDOUT"
+                    ) as out,
+                    dst.cursor().copy(f"COPY {qi(source.name)} ({cols}) FROM STDIN") as into,
+                ):
+                    for block in out:
+                        into.write(block)
+                        n += bytes(block).count(b"\n")
+                dst.execute(_state_sql_pg(), (chunk.id, source.name, hi, n, last))
+            src.commit()
+            total += n
+            progress(n)
+        return total
+
+
+# -- PostgreSQL → SQLite -----------------------------------------------------------------------
+
+
+def _to_sqlite(logical: str) -> Callable[[Any], Any] | None:
+    def temporal(v: Any) -> Any:
+        if isinstance(v, datetime):
+            return v.isoformat(sep=" ")
+        if isinstance(v, date | time):
+            return v.isoformat()
+        return v
+
+    def decimal(v: Any) -> Any:
+        if isinstance(v, Decimal):
+            exponent = v.as_tuple().exponent
+            integral = isinstance(exponent, int) and exponent >= 0
+            return int(v) if integral else str(v)
+        return v
+
+    def anything(v: Any) -> Any:
+        if isinstance(v, dict) and set(v) == {"$b64"}:
+            return base64.b64decode(v["$b64"])
+        if isinstance(v, dict | list):
+            return json.dumps(v, ensure_ascii=False)
+        return v
+
+    def as_json(v: Any) -> Any:
+        return v if v is None or isinstance(v, str) else json.dumps(v, ensure_ascii=False)
+
+    return {
+        "datetime": temporal,
+        "date": temporal,
+        "time": temporal,
+        "decimal": decimal,
+        "any": anything,
+        "json": as_json,
+        "uuid": lambda v: v if v is None else str(v),
+        "blob": lambda v: v if v is None else bytes(v),
+    }.get(logical)
+
+
+def postgres_to_sqlite(
+    src_url: str, dst_url: str, plan: Plan, chunk: Chunk, progress: Callable[[int], None]
+) -> int:
+    import psycopg
+
+    source = plan.source
+    con = _sqlite_target(dst_url)
+    try:
+        done_upto, finished = read_state_sqlite(con, chunk)
+        if finished:
+            return 0
+        names = list(plan.target_columns)
+        converters = [_to_sqlite(source.column(c).type.logical) for c in names]
+        cols = ", ".join(qi(c) for c in names)
+        marks = ", ".join("?" for _ in names)
+        insert = f"INSERT INTO {qi(source.name)} ({cols}) VALUES ({marks})"
+        total = 0
+        with psycopg.connect(pg_dsn(src_url)) as pg:
+            for lo, hi in _batches(
+                plan, chunk, done_upto, plan.rows_per_batch(("postgresql", "sqlite"))
+            ):
+                where = _where(_range_where(source.chunk_key, chunk, lo, hi))
+                rows = pg.execute(f"SELECT {cols} FROM {qi(source.name)}{where}").fetchall()
+                pg.commit()
+                if any(converters):
+                    rows = [
+                        tuple(
+                            f(v) if f and v is not None else v
+                            for f, v in zip(converters, r, strict=True)
+                        )
+                        for r in rows
+                    ]
+                last = hi is None or (chunk.hi is not None and hi >= chunk.hi)
+                con.execute("BEGIN IMMEDIATE")
+                try:
+                    con.executemany(insert, rows)
+                    con.execute(
+                        _state_sql_sqlite(), (chunk.id, source.name, hi, len(rows), int(last))
+                    )
+                    con.execute("COMMIT")
+                except BaseException:
+                    con.execute("ROLLBACK")
+                    raise
+                total += len(rows)
+                progress(len(rows))
+        return total
+    finally:
+        con.close()
+
+
+COPIERS: dict[tuple[str, str], Callable[[str, str, Plan, Chunk, Callable[[int], None]], int]] = {
+    ("sqlite", "sqlite"): sqlite_to_sqlite,
+    ("sqlite", "postgresql"): sqlite_to_postgres,
+    ("postgresql", "postgresql"): postgres_to_postgres,
+    ("postgresql", "sqlite"): postgres_to_sqlite,
+}
+
+
+def copy_chunk(
+    src_url: str,
+    dst_url: str,
+    plan: Plan,
+    chunk: Chunk,
+    progress: Callable[[int], None] = lambda n: None,
+) -> int:
+    """Copy ``chunk`` exactly once; return the rows this call committed."""
+    pair = (sa.make_url(src_url).get_backend_name(), sa.make_url(dst_url).get_backend_name())
+    return COPIERS[pair](src_url, dst_url, plan, chunk, progress)
+
+
+def chunks_for(table: Table, chunk_rows: int, key_range: Sequence[int | None]) -> list[Chunk]:
+    """Split ``table`` into key ranges of about ``chunk_rows`` rows (or one chunk, whole)."""
+    lo, hi = key_range
+    if table.chunk_key is None or lo is None or hi is None:
+        return [Chunk(f"{table.name}#whole", table.name)]
+    span = hi - lo + 1
+    pieces = max(
+        1,
+        min(table.rows // max(chunk_rows, 1) + (1 if table.rows % max(chunk_rows, 1) else 0), 1000),
+    )
+    step = -(-span // pieces)
+    out = []
+    start = lo - 1
+    n = 0
+    while start < hi:
+        end = min(start + step, hi)
+        out.append(Chunk(f"{table.name}#{n:04d}", table.name, start, end))
+        start = end
+        n += 1
+    return out

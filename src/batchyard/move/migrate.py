@@ -1,0 +1,271 @@
+"""Migrate: check everything before a row moves, create the schema, copy chunks, build constraints.
+
+The job's items are table chunks (see :mod:`batchyard.move.copy`). Its setup creates the target
+tables (in dependency order, with primary keys in SQLite and without them in PostgreSQL, where they
+build faster after the load); its finish builds keys, indexes and foreign keys, resets sequences, and
+runs ``verify`` when asked.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from batchyard.config import mask_url
+from batchyard.db import create_engine, reason
+from batchyard.errors import UsageError
+from batchyard.move import profile as profiler
+from batchyard.move.copy import STATE_DDL, Chunk, Plan, chunks_for
+from batchyard.move.reflect import (
+    STATE_TABLE,
+    Table,
+    after_load_sql,
+    create_table_sql,
+    qi,
+    reflect,
+)
+from batchyard.move.types import override
+
+IF_EXISTS = ("fail", "replace", "append", "resume")
+
+_cache: dict[tuple[str, tuple[str, ...], tuple[str, ...]], list[Table]] = {}
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Options:
+    source: str
+    target: str
+    tables: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    if_exists: str = "fail"
+    types: dict[str, str] | None = None
+    skip_bad: tuple[str, ...] = ()
+    chunk_rows: int = 500_000
+    batch_rows: int | None = None
+
+
+def connect(url: str, role: str) -> Engine:
+    """An engine for the source or target, checked by connecting: a clear error if it cannot."""
+    try:
+        engine = create_engine(url, create=role == "target", error=UsageError)
+        if engine.dialect.name == "sqlite" and role == "source":
+            database = sa.make_url(url).database or ""
+            import os
+
+            if not os.path.exists(database):
+                raise UsageError(f"source {mask_url(url)}: no such SQLite file {database!r}")
+        with engine.connect():
+            pass
+        return engine
+    except UsageError:
+        raise
+    except sa.exc.SQLAlchemyError as exc:
+        raise UsageError(f"cannot connect to the {role} {mask_url(url)}: {reason(exc)}") from exc
+    except ModuleNotFoundError as exc:
+        raise UsageError(f"the {role} needs a driver that is not installed: {exc}") from exc
+
+
+def source_tables(
+    url: str, tables: Sequence[str], exclude: Sequence[str], types: dict[str, str] | None = None
+) -> list[Table]:
+    """The source tables to move (cached per process), with type overrides applied."""
+    key = (url, tuple(tables), tuple(exclude))
+    with _lock:
+        found = _cache.get(key)
+    if found is None:
+        engine = connect(url, "source")
+        try:
+            found = reflect(engine, tables=tables, exclude=exclude)
+            bounds = []
+            for t in found:
+                if t.chunk_key:
+                    col = "rowid" if t.chunk_key == "rowid" else qi(t.chunk_key)
+                    with engine.connect() as conn:
+                        lo, hi = conn.exec_driver_sql(
+                            f"SELECT min({col}), max({col}) FROM {qi(t.name)}"
+                        ).one()
+                    extra = {
+                        "key_min": lo,
+                        "key_max": hi,
+                        "key_span": (hi - lo + 1) if lo is not None else 0,
+                    }
+                    bounds.append(replace(t, extra=extra))
+                else:
+                    bounds.append(t)
+            found = bounds
+        finally:
+            engine.dispose()
+        with _lock:
+            _cache[key] = found
+    return [_apply_types(t, types or {}) for t in found]
+
+
+def _apply_types(table: Table, types: dict[str, str]) -> Table:
+    wanted = {k.split(".", 1)[1]: v for k, v in types.items() if k.split(".", 1)[0] == table.name}
+    if not wanted:
+        return table
+    unknown = [c for c in wanted if c not in table.column_names]
+    if unknown:
+        raise UsageError(f"--type {table.name}.{unknown[0]}: the table has no such column")
+    cols = tuple(
+        replace(c, type=override(wanted[c.name])) if c.name in wanted else c for c in table.columns
+    )
+    return replace(table, columns=cols)
+
+
+def preflight(opts: Options) -> list[Table]:
+    """Everything that can be checked before a row moves; raises :class:`UsageError`."""
+    if opts.if_exists not in IF_EXISTS:
+        raise UsageError(f"--if-exists {opts.if_exists!r}: use one of {', '.join(IF_EXISTS)}")
+    for rule in [*(opts.types or {}), *opts.skip_bad]:
+        if "." not in rule:
+            raise UsageError(f"{rule!r}: name the column as table.column")
+    tables = source_tables(opts.source, opts.tables, opts.exclude, opts.types)
+    if not tables:
+        raise UsageError(f"the source {mask_url(opts.source)} has no tables to move")
+    target = connect(opts.target, "target")
+    try:
+        existing = set(sa.inspect(target).get_table_names())
+        clash = [t.name for t in tables if t.name in existing]
+        if clash and opts.if_exists == "fail":
+            raise UsageError(
+                f"the target already has table {clash[0]!r}"
+                f"{f' (and {len(clash) - 1} more)' if len(clash) > 1 else ''}; "
+                "choose --if-exists replace, append or resume"
+            )
+        if opts.if_exists in ("append", "resume"):
+            for t in tables:
+                if t.name not in existing:
+                    continue
+                have = [c["name"] for c in sa.inspect(target).get_columns(t.name)]
+                if sorted(have) != sorted(t.column_names):
+                    missing = sorted(set(t.column_names) - set(have))
+                    extra = sorted(set(have) - set(t.column_names))
+                    raise UsageError(
+                        f"target table {t.name!r} has other columns than the source "
+                        f"(missing: {', '.join(missing) or '-'}; extra: {', '.join(extra) or '-'})"
+                    )
+    finally:
+        target.dispose()
+    source_engine = connect(opts.source, "source")
+    try:
+        # Between two SQLite files values copy as stored; elsewhere they must fit their types.
+        if source_engine.dialect.name == "sqlite" and not opts.target.startswith("sqlite"):
+            profiler.check(source_engine, tables, skip=opts.skip_bad)
+    finally:
+        source_engine.dispose()
+    return tables
+
+
+def plan_chunks(tables: Sequence[Table], chunk_rows: int) -> list[Chunk]:
+    out: list[Chunk] = []
+    for t in tables:
+        out.extend(chunks_for(t, chunk_rows, (t.extra.get("key_min"), t.extra.get("key_max"))))
+    return out
+
+
+def copy_plan(table: Table, opts: Options) -> Plan:
+    return Plan(
+        source=table,
+        target_columns=tuple(table.column_names),
+        skip_bad=opts.skip_bad,
+        batch_rows=opts.batch_rows,
+    )
+
+
+def create_schema(opts: Options, tables: Sequence[Table], job_id: str) -> None:
+    """Create the target tables once per job (idempotent on resume), honouring ``if_exists``."""
+    target = connect(opts.target, "target")
+    dialect = target.dialect.name
+    marker = f"@schema:{job_id}"
+    try:
+        with target.begin() as conn:
+            conn.exec_driver_sql(STATE_DDL[dialect])
+            done = conn.exec_driver_sql(
+                f"SELECT 1 FROM {STATE_TABLE} WHERE chunk = '{marker}'"
+            ).first()
+            if done:
+                return
+            existing = set(sa.inspect(conn).get_table_names())
+            if opts.if_exists == "replace":
+                for t in reversed(list(tables)):
+                    if t.name in existing:
+                        conn.exec_driver_sql(
+                            f"DROP TABLE {qi(t.name)}"
+                            + (" CASCADE" if dialect == "postgresql" else "")
+                        )
+                        existing.discard(t.name)
+                names = [t.name for t in tables]
+                marks = ", ".join(f"'{n.replace(chr(39), chr(39) * 2)}'" for n in names)
+                conn.exec_driver_sql(f"DELETE FROM {STATE_TABLE} WHERE table_name IN ({marks})")
+            for t in tables:
+                if t.name in existing:
+                    continue
+                conn.exec_driver_sql(create_table_sql(t, dialect, with_key=False))
+                if dialect == "postgresql":
+                    for c in t.columns:
+                        if c.type.logical == "any":
+                            conn.exec_driver_sql(
+                                f"COMMENT ON COLUMN {qi(t.name)}.{qi(c.name)} IS 'batchyard:any'"
+                            )
+            conn.exec_driver_sql(
+                f"INSERT INTO {STATE_TABLE} (chunk, table_name, rows) VALUES ('{marker}', '', 0)"
+            )
+    finally:
+        target.dispose()
+
+
+def finish_schema(opts: Options, tables: Sequence[Table], job_id: str) -> list[str]:
+    """Keys, indexes, foreign keys and sequences after the load (once per job)."""
+    target = connect(opts.target, "target")
+    dialect = target.dialect.name
+    marker = f"@constraints:{job_id}"
+    done: list[str] = []
+    try:
+        with target.begin() as conn:
+            if conn.exec_driver_sql(
+                f"SELECT 1 FROM {STATE_TABLE} WHERE chunk = '{marker}'"
+            ).first():
+                return done
+            known = {t.name for t in tables}
+            existing_idx = {i["name"] for t in tables for i in sa.inspect(conn).get_indexes(t.name)}
+            has_pk = {
+                t.name: bool(sa.inspect(conn).get_pk_constraint(t.name).get("constrained_columns"))
+                for t in tables
+            }
+            for t in tables:
+                for stmt in after_load_sql(t, dialect, with_key=has_pk[t.name], known=known):
+                    if " INDEX " in stmt and any(
+                        f'"{n}"' in stmt.split(" ON ")[0] for n in existing_idx
+                    ):
+                        continue
+                    conn.exec_driver_sql(stmt)
+                    done.append(stmt)
+            conn.exec_driver_sql(
+                f"INSERT INTO {STATE_TABLE} (chunk, table_name, rows) VALUES ('{marker}', '', 0)"
+            )
+    except sa.exc.IntegrityError as exc:
+        raise UsageError(f"building constraints on the target failed: {reason(exc)}") from exc
+    finally:
+        target.dispose()
+    return done
+
+
+def parse_types(raw: Any) -> dict[str, str]:
+    if not raw:
+        return {}
+    if isinstance(raw, dict):
+        return {str(k): str(v) for k, v in raw.items()}
+    out: dict[str, str] = {}
+    for part in raw:
+        name, sep, value = str(part).partition("=")
+        if not sep:
+            raise UsageError(f"--type {part!r}: write it as table.column=TYPE")
+        out[name.strip()] = value.strip()
+    return out

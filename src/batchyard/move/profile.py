@@ -1,0 +1,105 @@
+"""Profiling SQLite columns: stored values that do not fit their declared type stop a migration.
+
+SQLite keeps whatever is stored, whatever the column's declared type. Before copying, every column is
+checked against its logical type; values that would not load into the target (or would change on the
+way) are reported by table, column, row key and value, unless a rule says what to do with them:
+``cast`` (``--type table.column=text``) or ``skip`` (``--skip-bad table.column``: leave those rows out).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+
+from batchyard.errors import UsageError
+from batchyard.move.reflect import Table, qi
+
+# The condition under which a stored value fits each logical type (NULLs always fit).
+_FITS = {
+    "integer": "typeof({c}) = 'integer'",
+    "boolean": "typeof({c}) = 'integer' AND {c} IN (0, 1)",
+    "float": "typeof({c}) IN ('integer', 'real')",
+    "decimal": "typeof({c}) IN ('integer', 'real')",
+    "text": "typeof({c}) = 'text'",
+    "blob": "typeof({c}) = 'blob'",
+    "date": "typeof({c}) = 'text' AND date({c}) = {c}",
+    "datetime": "typeof({c}) = 'text' AND julianday({c}) IS NOT NULL AND length({c}) >= 10",
+    "time": "typeof({c}) = 'text' AND time({c}) IS NOT NULL",
+    "json": "typeof({c}) = 'text' AND json_valid({c})",
+    "uuid": "typeof({c}) = 'text' AND length({c}) = 36 AND {c} GLOB "
+    "'[0-9a-fA-F]*-[0-9a-fA-F]*-[0-9a-fA-F]*-[0-9a-fA-F]*-[0-9a-fA-F]*'",
+}
+
+
+@dataclass(frozen=True)
+class Misfit:
+    table: str
+    column: str
+    logical: str
+    count: int
+    samples: tuple[tuple[str, str, str], ...]  # (row key, stored type, value)
+
+    def describe(self) -> str:
+        shown = "; ".join(f"{k}: {t} {v}" for k, t, v in self.samples)
+        return (
+            f"{self.table}.{self.column} ({self.logical}): {self.count} value(s) do not fit, "
+            f"e.g. {shown}"
+        )
+
+
+def fits_condition(logical: str, column_sql: str) -> str | None:
+    template = _FITS.get(logical)
+    return (
+        None if template is None else f"({column_sql} IS NULL OR ({template.format(c=column_sql)}))"
+    )
+
+
+def profile(engine: Engine, tables: Sequence[Table], *, skip: Sequence[str] = ()) -> list[Misfit]:
+    """Columns of SQLite ``tables`` holding values that do not fit their type (``skip``ped ones aside)."""
+    found: list[Misfit] = []
+    with engine.connect() as conn:
+        for table in tables:
+            q = qi
+            checks = []
+            for col in table.columns:
+                if f"{table.name}.{col.name}" in skip:
+                    continue
+                cond = fits_condition(col.type.logical, q(col.name))
+                if cond is not None:
+                    checks.append((col, cond))
+            if not checks or not table.rows:
+                continue
+            counts = conn.exec_driver_sql(
+                "SELECT "
+                + ", ".join(f"sum(CASE WHEN {cond} THEN 0 ELSE 1 END)" for _, cond in checks)
+                + f" FROM {q(table.name)}"
+            ).one()
+            key = ", ".join(q(k) for k in table.primary_key) or "rowid"
+            for (col, cond), bad in zip(checks, counts, strict=True):
+                if not bad:
+                    continue
+                rows = conn.exec_driver_sql(
+                    f"SELECT {key}, typeof({q(col.name)}), quote({q(col.name)}) "
+                    f"FROM {q(table.name)} WHERE NOT {cond} LIMIT 5"
+                ).all()
+                samples = tuple(
+                    (", ".join(str(v) for v in r[:-2]), str(r[-2]), str(r[-1])[:60]) for r in rows
+                )
+                found.append(Misfit(table.name, col.name, col.type.logical, int(bad), samples))
+    return found
+
+
+def check(engine: Engine, tables: Sequence[Table], *, skip: Sequence[str] = ()) -> None:
+    """Raise a :class:`UsageError` listing every misfit column, with what to do."""
+    misfits = profile(engine, tables, skip=skip)
+    if not misfits:
+        return
+    lines = "\n  ".join(m.describe() for m in misfits)
+    first = misfits[0]
+    raise UsageError(
+        f"stored values do not fit their declared types:\n  {lines}\n"
+        f"cast the column (--type {first.table}.{first.column}=text) or leave those rows out "
+        f"(--skip-bad {first.table}.{first.column})"
+    )

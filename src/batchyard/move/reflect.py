@@ -1,0 +1,265 @@
+"""Schema reflection into a neutral model, and the DDL that recreates it in another database."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from batchyard.errors import UsageError
+from batchyard.move.types import ColumnType, from_postgres, from_sqlite
+
+#: The target table where migrate records each committed batch (the exactly-once checkpoint).
+STATE_TABLE = "_batchyard_migrate"
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: ColumnType
+    nullable: bool = True
+    default: str | None = None
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    columns: tuple[str, ...]
+    ref_table: str
+    ref_columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    columns: tuple[str, ...]
+    unique: bool = False
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    columns: tuple[Column, ...]
+    primary_key: tuple[str, ...] = ()
+    uniques: tuple[tuple[str, ...], ...] = ()
+    indexes: tuple[Index, ...] = ()
+    foreign_keys: tuple[ForeignKey, ...] = ()
+    #: A SQLite rowid table: its rows can be read in rowid ranges whatever its key.
+    has_rowid: bool = False
+    #: The single integer column that orders and chunks the table (the rowid, or an integer key).
+    chunk_key: str | None = None
+    rows: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+
+def qi(name: str) -> str:
+    """A quoted identifier, the same on SQLite and PostgreSQL."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote(engine_or_dialect: Any, name: str) -> str:
+    dialect = getattr(engine_or_dialect, "dialect", engine_or_dialect)
+    return str(dialect.identifier_preparer.quote_identifier(name))
+
+
+def reflect(
+    engine: Engine, *, tables: Sequence[str] = (), exclude: Sequence[str] = ()
+) -> list[Table]:
+    """The user tables of a database (all, or those named), in dependency order."""
+    with engine.connect() as conn:
+        insp = sa.inspect(conn)
+        names = [
+            n for n in insp.get_table_names() if n != STATE_TABLE and not n.startswith("sqlite_")
+        ]
+        missing = [t for t in tables if t not in names]
+        if missing:
+            raise UsageError(
+                f"table {missing[0]!r} does not exist in the source (it has: "
+                f"{', '.join(sorted(names)) or 'no tables'})"
+            )
+        wanted = [n for n in names if (not tables or n in tables) and n not in exclude]
+        found = [_reflect_table(conn, insp, name) for name in wanted]
+    return dependency_order(found)
+
+
+def _reflect_table(conn: Connection, insp: Any, name: str) -> Table:
+    sqlite = conn.dialect.name == "sqlite"
+    q = quote(conn, name)
+    if sqlite:
+        info = conn.exec_driver_sql(f"PRAGMA table_info({q})").all()
+        columns = tuple(
+            Column(r[1], from_sqlite(r[2]), nullable=not r[3] and not r[5], default=r[4])
+            for r in info
+        )
+        pk = tuple(r[1] for r in sorted((r for r in info if r[5]), key=lambda r: r[5]))
+        ddl = (
+            conn.exec_driver_sql(
+                "SELECT sql FROM sqlite_master WHERE type='table' AND name=?", (name,)
+            ).scalar()
+            or ""
+        )
+        has_rowid = "WITHOUT ROWID" not in ddl.upper()
+    else:
+        columns = tuple(
+            Column(
+                c["name"],
+                from_postgres(c["type"].compile(dialect=conn.dialect)),
+                nullable=bool(c["nullable"]),
+                default=c.get("default"),
+            )
+            for c in insp.get_columns(name)
+        )
+        pk = tuple(insp.get_pk_constraint(name).get("constrained_columns") or ())
+        has_rowid = False
+    uniques = tuple(tuple(u["column_names"]) for u in insp.get_unique_constraints(name))
+    indexes = tuple(
+        Index(i["name"], tuple(c for c in i["column_names"] if c), bool(i["unique"]))
+        for i in insp.get_indexes(name)
+        if i.get("name") and all(i["column_names"])
+    )
+    fks = tuple(
+        ForeignKey(
+            tuple(f["constrained_columns"]), f["referred_table"], tuple(f["referred_columns"])
+        )
+        for f in insp.get_foreign_keys(name)
+        if f.get("referred_columns")
+    )
+    chunk_key = None
+    if len(pk) == 1 and next(c for c in columns if c.name == pk[0]).type.logical == "integer":
+        chunk_key = pk[0]
+    elif sqlite and has_rowid:
+        chunk_key = "rowid"
+    rows = int(conn.exec_driver_sql(f"SELECT count(*) FROM {q}").scalar() or 0)
+    return Table(name, columns, pk, uniques, indexes, fks, has_rowid, chunk_key, rows)
+
+
+def dependency_order(tables: list[Table]) -> list[Table]:
+    """Tables so that each comes after the tables its foreign keys refer to (cycles kept stable)."""
+    by_name = {t.name: t for t in tables}
+    ordered: list[Table] = []
+    state: dict[str, int] = {}
+
+    def visit(t: Table) -> None:
+        if state.get(t.name) == 2:
+            return
+        if state.get(t.name) == 1:
+            return  # a cycle: foreign keys are added after the load anyway
+        state[t.name] = 1
+        for fk in t.foreign_keys:
+            ref = by_name.get(fk.ref_table)
+            if ref is not None and ref.name != t.name:
+                visit(ref)
+        state[t.name] = 2
+        ordered.append(t)
+
+    for t in sorted(tables, key=lambda t: t.name):
+        visit(t)
+    return ordered
+
+
+def create_table_sql(table: Table, dialect: str, *, with_key: bool) -> str:
+    """``CREATE TABLE`` for ``table`` in ``dialect``. Without ``with_key`` the primary key is left for
+    after the load (PostgreSQL builds it faster then); SQLite always gets it in the table."""
+    q = qi
+    parts = []
+    for c in table.columns:
+        ddl = f"{q(c.name)} {c.type.render(dialect)}".rstrip()
+        if not c.nullable:
+            ddl += " NOT NULL"
+        default = _portable_default(c.default)
+        if default is not None:
+            ddl += f" DEFAULT {default}"
+        parts.append(ddl)
+    if table.primary_key and (with_key or dialect == "sqlite"):
+        parts.append(f"PRIMARY KEY ({', '.join(q(k) for k in table.primary_key)})")
+    if dialect == "sqlite":
+        # SQLite cannot add foreign keys later; the load runs with them off.
+        for fk in table.foreign_keys:
+            parts.append(
+                f"FOREIGN KEY ({', '.join(q(c) for c in fk.columns)}) REFERENCES "
+                f"{q(fk.ref_table)} ({', '.join(q(c) for c in fk.ref_columns)})"
+            )
+    return f"CREATE TABLE {q(table.name)} (\n  " + ",\n  ".join(parts) + "\n)"
+
+
+def _portable_default(default: str | None) -> str | None:
+    """Keep defaults both databases read the same way: literals and CURRENT_TIMESTAMP."""
+    if default is None:
+        return None
+    text = str(default).strip()
+    upper = text.upper()
+    if upper in ("CURRENT_TIMESTAMP", "CURRENT_DATE", "CURRENT_TIME", "NULL", "TRUE", "FALSE"):
+        return upper
+    try:
+        float(text.strip("()"))
+        return text.strip("()")
+    except ValueError:
+        pass
+    if text.startswith("'") and text.endswith("'") and "::" not in text:
+        return text
+    if "::" in text and text.startswith("'"):
+        return text.split("::", 1)[0]
+    return None  # an expression of one database (nextval(...), functions): not carried over
+
+
+def after_load_sql(table: Table, dialect: str, *, with_key: bool, known: set[str]) -> list[str]:
+    """Primary key (if not built in), unique constraints, indexes, foreign keys: after the rows."""
+    q = qi
+    out = []
+    if dialect == "postgresql" and table.primary_key and not with_key:
+        out.append(
+            f"ALTER TABLE {q(table.name)} ADD PRIMARY KEY "
+            f"({', '.join(q(k) for k in table.primary_key)})"
+        )
+    pk = set(table.primary_key)
+    unique_sets = {tuple(u) for u in table.uniques}
+    for cols in unique_sets:
+        name = f"uq_{table.name}_{'_'.join(cols)}"[:63]
+        out.append(
+            f"CREATE UNIQUE INDEX {q(name)} ON {q(table.name)} ({', '.join(q(c) for c in cols)})"
+        )
+    for idx in table.indexes:
+        if tuple(idx.columns) in unique_sets or (idx.unique and set(idx.columns) == pk):
+            continue
+        unique = "UNIQUE " if idx.unique else ""
+        out.append(
+            f"CREATE {unique}INDEX {q(idx.name)} ON {q(table.name)} "
+            f"({', '.join(q(c) for c in idx.columns)})"
+        )
+    if dialect == "postgresql":
+        for n, fk in enumerate(table.foreign_keys):
+            if fk.ref_table not in known:
+                continue
+            name = f"fk_{table.name}_{n}"[:63]
+            out.append(
+                f"ALTER TABLE {q(table.name)} ADD CONSTRAINT {q(name)} FOREIGN KEY "
+                f"({', '.join(q(c) for c in fk.columns)}) REFERENCES {q(fk.ref_table)} "
+                f"({', '.join(q(c) for c in fk.ref_columns)})"
+            )
+        if (
+            len(table.primary_key) == 1
+            and table.column(table.primary_key[0]).type.logical == "integer"
+        ):
+            col = table.primary_key[0]
+            seq = f"{table.name}_{col}_seq"[:63]
+            out.append(f"CREATE SEQUENCE IF NOT EXISTS {q(seq)} OWNED BY {q(table.name)}.{q(col)}")
+            out.append(
+                f"ALTER TABLE {q(table.name)} ALTER COLUMN {q(col)} SET DEFAULT nextval('{q(seq)}')"
+            )
+            out.append(
+                f"SELECT setval('{q(seq)}', COALESCE((SELECT max({q(col)}) FROM "
+                f"{q(table.name)}), 0) + 1, false)"
+            )
+    return out
