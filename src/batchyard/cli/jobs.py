@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -25,7 +26,8 @@ from batchyard.cli.output import (
 )
 from batchyard.cli.run import run_with_display
 from batchyard.config import mask_secrets
-from batchyard.engine.models import FINISHED, ItemStatus, JobStatus
+from batchyard.engine.models import FINISHED, ItemStatus, Job, JobStatus
+from batchyard.engine.progress import Snapshot
 from batchyard.errors import Conflict, ParamError, UsageError
 from batchyard.store import JobFilter
 
@@ -59,7 +61,10 @@ def _filter(active: bool, status: list[str], kind: str | None, env: str | None,
 def list_jobs(
     ctx: typer.Context,
     active: bool = typer.Option(False, "--active", help="Only pending, running and paused jobs."),
-    status: list[str] = typer.Option([], "--status", help="Only jobs with this status (repeatable)."),
+    status: list[str] = typer.Option(
+        [], "--status", help="Only jobs with this status: pending, running, paused, completed, "
+        "partial, failed or cancelled (repeatable).",
+    ),
     kind: str | None = typer.Option(None, "--kind", help="Only jobs of this kind."),
     env: str | None = typer.Option(None, "--env", help="Only jobs of this env."),
     tag: str | None = typer.Option(None, "--tag", help="Only jobs with this tag."),
@@ -156,8 +161,11 @@ def progress(
 def items(
     ctx: typer.Context,
     job_id: str = typer.Argument(..., help="Job id (or a unique prefix)."),
-    status: list[str] = typer.Option([], "--status", help="Only items with this status."),
-    failed: bool = typer.Option(False, "--failed", help="Only failed items."),
+    status: list[str] = typer.Option(
+        [], "--status", help="Only items with this status: pending, running, done, failed, "
+        "skipped or cancelled (repeatable).",
+    ),
+    failed: bool = typer.Option(False, "--failed", help="Only failed items (as --status failed)."),
     limit: int = typer.Option(50, "--limit", "-n", min=1, help="How many to show."),
     offset: int = typer.Option(0, "--offset", min=0, help="Skip this many first."),
     as_json: bool = JSON,
@@ -188,8 +196,9 @@ def items(
 def log(
     ctx: typer.Context,
     job_id: str = typer.Argument(..., help="Job id (or a unique prefix)."),
-    follow: bool = typer.Option(False, "--follow", "-f", help="Keep printing new lines."),
-    item: str | None = typer.Option(None, "--item", help="Only lines of this item."),
+    follow: bool = typer.Option(False, "--follow", "-f",
+                                help="Keep printing new lines until the job ends."),
+    item: str | None = typer.Option(None, "--item", help="Only lines of the item with this key."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON lines, one event a line."),
 ) -> None:
     """Show a job's log: runner events and ctx.log lines."""
@@ -220,14 +229,39 @@ def log(
 def resume(
     ctx: typer.Context,
     job_id: str = typer.Argument(..., help="Job id (or a unique prefix)."),
-    workers: int | None = typer.Option(None, "--workers", "-w", min=1, help="Items at once."),
+    workers: int | None = typer.Option(
+        None, "--workers", "-w", min=1, help="Items at once (default: as the job was started)."
+    ),
 ) -> None:
     """Resume a paused or interrupted job from its checkpoints."""
     state = ctx.obj
     job = state.reader.job(job_id)  # read-only first: an unknown id must not create a store
     app = state.app
-    err.print(f"resuming job {job.id}: {job.remaining:,} of {job.total:,} item(s) to go")
-    run_with_display(state, job.name, lambda **kw: app.execute(job.id, workers=workers, **kw))
+    announced = False
+
+    def announce() -> None:
+        # Said once the runner holds the job (its first message or figures), so a resume that is
+        # turned away (another runner holds it, or it has finished) prints its error line only.
+        nonlocal announced
+        if not announced:
+            announced = True
+            err.print(f"resuming job {job.id}: {job.remaining:,} of {job.total:,} item(s) to go")
+
+    def start(*, on_progress: Callable[[Snapshot], None],
+              on_message: Callable[[str], None]) -> Job:
+        def progress(snap: Snapshot) -> None:
+            announce()
+            on_progress(snap)
+
+        def message(text: str) -> None:
+            announce()
+            on_message(text)
+
+        ended: Job = app.execute(job.id, workers=workers, on_progress=progress,
+                                 on_message=message)
+        return ended
+
+    run_with_display(state, job.name, start)
 
 
 @app.command()
@@ -287,8 +321,12 @@ def delete(
 @app.command()
 def cleanup(
     ctx: typer.Context,
-    older_than: str = typer.Option(..., "--older-than", help="Age such as 12h, 7d or 2w."),
-    status: list[str] = typer.Option([], "--status", help="Only finished jobs with this status."),
+    older_than: str = typer.Option(..., "--older-than",
+                                   help="Age such as 30m, 12h, 7d or 2w (s, m, h, d, w)."),
+    status: list[str] = typer.Option(
+        [], "--status", help="Only jobs with this status: completed, partial, failed or cancelled "
+        "(repeatable; default: all four).",
+    ),
 ) -> None:
     """Delete finished jobs older than an age."""
     age = parse_age(older_than)
@@ -297,7 +335,9 @@ def cleanup(
         if s not in finished:
             raise UsageError(f"--status {s!r}: cleanup deletes finished jobs only; use one of "
                              f"{', '.join(sorted(finished))}")
-    ids = ctx.obj.app.cleanup(age, statuses=status)
+    state = ctx.obj
+    # Nothing to clean in a store with no jobs (or none yet): do not make one just to say so.
+    ids = state.app.cleanup(age, statuses=status) if state.reader.jobs(limit=1)[1] else []
     console.print(f"deleted {len(ids)} job(s) older than {older_than}")
 
 
@@ -338,9 +378,10 @@ def stats(
 def export(
     ctx: typer.Context,
     job_ids: list[str] = typer.Argument(None, help="Jobs to export (default: all that match)."),
-    fmt: str = typer.Option("json", "--format", "-f", help="json or csv."),
+    fmt: str = typer.Option("json", "--format", "-f", help="json (an array) or csv (a header row)."),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write here, not stdout."),
-    status: list[str] = typer.Option([], "--status", help="Only jobs with this status."),
+    status: list[str] = typer.Option([], "--status",
+                                     help="Only jobs with this status (repeatable)."),
     kind: str | None = typer.Option(None, "--kind", help="Only jobs of this kind."),
     env: str | None = typer.Option(None, "--env", help="Only jobs of this env."),
     limit: int = typer.Option(10_000, "--limit", min=1, help="At most this many jobs."),

@@ -53,7 +53,8 @@ def summarise(state: Any, job: Job) -> None:
     if job.status is JobStatus.PAUSED:
         err.print(f"Paused. Resume with: {state.command_prefix()} jobs resume {job.id}")
     elif job.failed:
-        err.print(f"First failure: {job.error}")
+        if job.error:
+            err.print(job.error)  # "N item(s) failed; first: item KEY: Error: message"
         err.print(f"See them with: {state.command_prefix()} jobs items {job.id} --failed; "
                   f"run them again with: {state.command_prefix()} jobs retry {job.id} --failed-only")
 
@@ -78,31 +79,50 @@ def register(app: typer.Typer) -> None:
     def run(
         ctx: typer.Context,
         target: str | None = typer.Argument(None, help="A job kind or a pipeline name."),
-        param: list[str] = typer.Option([], "--param", "-p", help="A param as NAME=VALUE."),
-        workers: int | None = typer.Option(None, "--workers", "-w", min=1, help="Items at once."),
+        param: list[str] = typer.Option(
+            [], "--param", "-p",
+            help="A param as NAME=VALUE; a list param takes a,b,c or JSON. Repeat for each param.",
+        ),
+        workers: int | None = typer.Option(
+            None, "--workers", "-w", min=1,
+            help="Items at once (default: the pipeline's, the kind's, BATCHYARD_WORKERS, or "
+            "defaults.workers in batchyard.toml).",
+        ),
         executor: str | None = typer.Option(
             None, "--executor", help="threads (default) or processes (for CPU-bound items)."
         ),
-        retries: int | None = typer.Option(None, "--retries", min=0,
-                                           help="Extra attempts for a failing item."),
-        timeout: float | None = typer.Option(None, "--timeout", min=0.001,
-                                             help="Most seconds one attempt may take."),
-        stop_on_error: bool | None = typer.Option(None, "--stop-on-error/--continue-on-error",
-                                                  help="Stop the job at the first failed item."),
-        name: str | None = typer.Option(None, "--name", help="A name for the job."),
-        tag: list[str] = typer.Option([], "--tag", help="Tag the job (repeatable)."),
-        batch: list[str] = typer.Option([], "--batch", help="Run these pipelines as one batch job "
-                                        "(repeatable, or give several after TARGET)."),
+        retries: int | None = typer.Option(
+            None, "--retries", min=0,
+            help="Extra attempts for a failing item (default: the kind's, else defaults.retries).",
+        ),
+        timeout: float | None = typer.Option(
+            None, "--timeout", min=0.001,
+            help="Most seconds one attempt may take; a slower one fails (and may be retried).",
+        ),
+        stop_on_error: bool | None = typer.Option(
+            None, "--stop-on-error/--continue-on-error",
+            help="Stop the job at the first failed item, or run the others on (the default).",
+        ),
+        name: str | None = typer.Option(
+            None, "--name", help="A name for the job (default: the pipeline's or kind's name)."
+        ),
+        tag: list[str] = typer.Option([], "--tag", help="Tag the job; repeat for more tags."),
+        batch: list[str] = typer.Option(
+            [], "--batch",
+            help="Run pipelines as one batch job, each as a child job: --batch A B, or repeat "
+            "--batch A --batch B.",
+        ),
         parallel: int = typer.Option(1, "--parallel", min=1, max=64,
-                                     help="With --batch: pipelines at once."),
+                                     help="With --batch: how many pipelines run at once."),
     ) -> None:
         """Run a job kind or a pipeline, with live progress. Ctrl+C pauses; resume picks up."""
         state = ctx.obj
         app = state.app
         extra = list(ctx.args)
-        if executor is not None and executor not in EXECUTORS:
-            # Checked here, before the job is recorded: the runner would only find out later.
-            raise UsageError(f"--executor {executor!r}: use one of {', '.join(sorted(EXECUTORS))}")
+        # Executors are checked here, before the job is recorded: the runner would only find out
+        # once the job exists, and leave it paused.
+        _check_executor(executor, "--executor")
+        _check_executor(app.settings.executor, "BATCHYARD_EXECUTOR")
         if batch or extra:
             names = [*batch, *([target] if target else []), *extra]
             if param:
@@ -115,6 +135,12 @@ def register(app: typer.Typer) -> None:
                         "params as --param NAME=VALUE (only pipelines run together as a batch)"
                     )
                 raise UsageError(f"no pipeline {missing[0]!r} in {app.settings.root / 'pipelines'}")
+            for pipeline_name in names:
+                # Read each pipeline now, so a broken file or an unknown kind stops the batch
+                # before it is recorded, rather than failing as one of its items later.
+                pipeline = pipelines_module.load(app.settings.root, pipeline_name)
+                app.kind(pipeline.kind)
+                _check_executor(pipeline.executor, f"{pipeline.path}: executor")
             params: dict[str, Any] = {"pipelines": names, "parallel": parallel,
                                       "stop_on_error": bool(stop_on_error)}
             target = "batch"
@@ -122,6 +148,9 @@ def register(app: typer.Typer) -> None:
             if target is None:
                 raise UsageError("give a job kind or pipeline to run (`batchyard kinds` lists them)")
             params = parse_params(param)
+            if executor is None and pipelines_module.exists(app.settings.root, target):
+                pipeline = pipelines_module.load(app.settings.root, target)
+                _check_executor(pipeline.executor, f"{pipeline.path}: executor")
         job = app.submit(target, params, workers=workers, executor=executor, retries=retries,
                          timeout=timeout, stop_on_error=stop_on_error, name=name, tags=tag)
         err.print(f"job {job.id}: {job.total:,} item(s)")
@@ -130,7 +159,9 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def kinds(
         ctx: typer.Context,
-        name: str | None = typer.Argument(None, help="Show one kind's params in full."),
+        name: str | None = typer.Argument(
+            None, help="Show only this kind (with --json, the JSON Schema of its params)."
+        ),
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     ) -> None:
         """List the job kinds this project can run, with their params."""
@@ -169,6 +200,11 @@ def register(app: typer.Typer) -> None:
             table.add_row(p.name, p.kind, ", ".join(f"{k}={v}" for k, v in p.params.items()),
                           p.description)
         print_table(table)
+
+
+def _check_executor(name: str | None, where: str) -> None:
+    if name is not None and name not in EXECUTORS:
+        raise UsageError(f"{where} {name!r}: use one of {', '.join(sorted(EXECUTORS))}")
 
 
 def _type_name(schema: dict[str, Any]) -> str:

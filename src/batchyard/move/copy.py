@@ -158,10 +158,9 @@ def _sqlite_target(url: str) -> sqlite3.Connection:
     """A connection for loading: rollback journal (a bulk load appends pages, so it journals next
     to nothing, where WAL would write every page twice), foreign keys off until the load is done."""
     con = sqlite3.connect(sqlite_path(url), isolation_level=None, timeout=120)
-    try:
+    # If another connection has the file open in WAL mode, the load runs in WAL.
+    with contextlib.suppress(sqlite3.OperationalError):
         con.execute("PRAGMA journal_mode=DELETE")
-    except sqlite3.OperationalError:
-        pass  # another connection has the file open in WAL mode: load in WAL then
     con.execute("PRAGMA synchronous=NORMAL")
     con.execute("PRAGMA foreign_keys=OFF")
     con.execute("PRAGMA cache_size=-100000")
