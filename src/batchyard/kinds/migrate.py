@@ -78,7 +78,9 @@ def setup(ctx: Context) -> None:
 def copy(value: dict[str, Any], ctx: Context) -> dict[str, Any]:
     opts, tables = _tables(ctx)
     table = next(t for t in tables if t.name == value["table"])
-    chunk = Chunk(ctx.item_key, table.name, value.get("lo"), value.get("hi"))
+    # Checkpoints belong to this job, unless it continues a copy an earlier job left half done.
+    scope = "" if opts.if_exists == "resume" else f"{ctx.job_id}:"
+    chunk = Chunk(f"{scope}{ctx.item_key}", table.name, value.get("lo"), value.get("hi"))
 
     def progress(n: int) -> None:
         ctx.add_rows(read=n, written=n)
