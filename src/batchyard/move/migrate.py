@@ -22,6 +22,7 @@ from batchyard.errors import UsageError
 from batchyard.move import profile as profiler
 from batchyard.move.copy import STATE_DDL, Chunk, Plan, chunks_for
 from batchyard.move.reflect import (
+    ANY_COMMENT,
     STATE_TABLE,
     Table,
     after_load_sql,
@@ -212,7 +213,7 @@ def create_schema(opts: Options, tables: Sequence[Table], job_id: str) -> None:
                     for c in t.columns:
                         if c.type.logical == "any":
                             conn.exec_driver_sql(
-                                f"COMMENT ON COLUMN {qi(t.name)}.{qi(c.name)} IS 'batchyard:any'"
+                                f"COMMENT ON COLUMN {qi(t.name)}.{qi(c.name)} IS '{ANY_COMMENT}'"
                             )
             conn.exec_driver_sql(
                 f"INSERT INTO {STATE_TABLE} (chunk, table_name, rows) VALUES ('{marker}', '', 0)"

@@ -14,6 +14,8 @@ from batchyard.move.types import ColumnType, from_postgres, from_sqlite
 
 #: The target table where migrate records each committed batch (the exactly-once checkpoint).
 STATE_TABLE = "_batchyard_migrate"
+#: The comment on a PostgreSQL jsonb column holding the values of an untyped SQLite column.
+ANY_COMMENT = "batchyard:any"
 
 
 @dataclass(frozen=True)
@@ -115,7 +117,10 @@ def _reflect_table(conn: Connection, insp: Any, name: str) -> Table:
         columns = tuple(
             Column(
                 c["name"],
-                from_postgres(c["type"].compile(dialect=conn.dialect)),
+                # A column migrate made from an untyped SQLite column says so in its comment.
+                ColumnType("any", "jsonb")
+                if c.get("comment") == ANY_COMMENT
+                else from_postgres(c["type"].compile(dialect=conn.dialect)),
                 nullable=bool(c["nullable"]),
                 default=c.get("default"),
             )
