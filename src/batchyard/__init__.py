@@ -31,7 +31,8 @@ __version__ = "0.1.0"
 
 def run(target: str, params: Mapping[str, Any] | None = None, **options: Any) -> Job:
     """Run a job kind or pipeline of the project in the working folder to its end."""
-    return Batchyard().run(target, params, **options)
+    with Batchyard() as app:
+        return app.run(target, params, **options)
 
 
 __all__ = [

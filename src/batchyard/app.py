@@ -29,18 +29,26 @@ from batchyard.config import (
 )
 from batchyard.engine import kinds as kinds_module
 from batchyard.engine.context import StopFlag
+from batchyard.engine.executors import EXECUTORS
 from batchyard.engine.kinds import JobKind, Registry
 from batchyard.engine.models import Event, Item, ItemStatus, Job, JobStatus, new_job_id, utcnow
 from batchyard.engine.progress import Snapshot
 from batchyard.engine.retry import Retry
 from batchyard.engine.runner import Runner, RunOptions, owner_is_dead
-from batchyard.errors import ConfigError, Conflict, ParamError, PlanError, UsageError
+from batchyard.errors import (
+    BatchyardError,
+    ConfigError,
+    Conflict,
+    ParamError,
+    PlanError,
+    UsageError,
+)
 from batchyard.store import JobFilter, Store
 
 JOBS_FILE = "jobs.py"
 ENTRY_POINT_GROUP = "batchyard.jobs"
 
-_registries: dict[tuple[Path, float], Registry] = {}
+_registries: dict[tuple[Path, float, int], Registry] = {}
 _builtins_loaded = False
 
 
@@ -63,7 +71,9 @@ def load_registry(root: Path) -> Registry:
     _load_builtins()
     path = root / JOBS_FILE
     mtime = path.stat().st_mtime if path.is_file() else 0.0
-    cached = _registries.get((root, mtime))
+    # Kinds registered in this process since (by code outside jobs.py) make a new registry.
+    key = (root, mtime, kinds_module.REGISTRY.version)
+    cached = _registries.get(key)
     if cached is not None:
         return cached
     registry = Registry()
@@ -71,7 +81,7 @@ def load_registry(root: Path) -> Registry:
         registry.add(kind)
     if path.is_file():
         _exec_jobs_file(path, registry)
-    _registries[(root, mtime)] = registry
+    _registries[key] = registry
     return registry
 
 
@@ -124,6 +134,7 @@ class Batchyard:
         self.settings = settings
         self._store = store if isinstance(store, Store) else None
         self._registry: Registry | None = None
+        self._read_store: Store | None = None
         # Secrets typed in as literal params: used by runs in this process, never stored.
         self._secrets: dict[str, dict[str, Any]] = {}
 
@@ -137,11 +148,21 @@ class Batchyard:
 
     def read_store(self) -> Store:
         """The store for reading only: never creates a SQLite file that is not there."""
-        if self._store is None:
-            return Store.open(
+        if self._store is not None:
+            return self._store
+        if self._read_store is None:
+            self._read_store = Store.open(
                 self.settings.store_url, create=False, synchronous=self.settings.synchronous
             )
-        return self._store
+        return self._read_store
+
+    def _find(self, job_id: str) -> Job:
+        """The job, looked up without creating a store; then the store opened for writing."""
+        job = self.read_store().find_job(job_id)
+        if self._read_store is not None:
+            self._read_store.close()
+            self._read_store = None
+        return self.store.get_job(job.id)
 
     @property
     def registry(self) -> Registry:
@@ -159,9 +180,10 @@ class Batchyard:
         return pipelines.list_all(self.settings.root)
 
     def close(self) -> None:
-        if self._store is not None:
-            self._store.close()
-            self._store = None
+        for store in (self._store, self._read_store):
+            if store is not None:
+                store.close()
+        self._store = self._read_store = None
 
     def __enter__(self) -> Batchyard:
         return self
@@ -230,6 +252,11 @@ class Batchyard:
         }
         if isinstance(retries, Retry):
             options["retry"] = {k: v for k, v in retries.to_dict().items() if k != "on"}
+        if options["executor"] not in EXECUTORS:
+            raise ParamError(
+                f"unknown executor {options['executor']!r} "
+                f"(choose from: {', '.join(sorted(EXECUTORS))})"
+            )
         if not isinstance(options["workers"], int) or options["workers"] < 1:
             raise ParamError(f"workers={options['workers']!r}: give a number of workers >= 1")
         job_env = env or (pipeline.env if pipeline else None) or self.settings.env
@@ -249,9 +276,10 @@ class Batchyard:
             parent_id=parent_id,
             created_at=utcnow(),
         )
+        store = self.store
         try:
-            planned = self.store.create_job(job, kind.plan(parsed, self.settings))
-        except (UsageError, Conflict):
+            planned = store.create_job(job, kind.plan(parsed, self.settings))
+        except BatchyardError:
             raise
         except Exception as exc:
             raise PlanError(
@@ -295,7 +323,7 @@ class Batchyard:
         stop: StopFlag | None = None,
     ) -> Job:
         """Run a pending or paused job (resume), continuing from its checkpoints."""
-        job = self.store.find_job(job_id)
+        job = self._find(job_id)
         if job.status.finished:
             hint = (
                 "`batchyard jobs retry` runs its failed items again"
@@ -336,7 +364,7 @@ class Batchyard:
 
     def retry(self, job_id: str, *, failed_only: bool = True) -> Job:
         """A new job (``retry_of`` the old one) for the old job's unfinished items, or all of it."""
-        old = self.store.find_job(job_id)
+        old = self._find(job_id)
         if not old.status.finished:
             raise Conflict(f"job {old.id} is {old.status.value}; resume it instead of retrying")
         kind = self.kind(old.kind)
@@ -355,6 +383,7 @@ class Batchyard:
             parent_id=old.parent_id,
             created_at=utcnow(),
         )
+        self._params_for_run(kind, old)  # a retry that could not run is never recorded
         if failed_only:
             wanted = [
                 s.value
@@ -378,7 +407,7 @@ class Batchyard:
 
     def cancel(self, job_id: str) -> Job:
         """Cancel a job: a running one stops at its runner's next heartbeat."""
-        job = self.store.find_job(job_id)
+        job = self._find(job_id)
         if job.status.finished:
             raise Conflict(f"job {job.id} is already {job.status.value}")
         if self._held(job):
@@ -391,14 +420,14 @@ class Batchyard:
 
     def pause(self, job_id: str) -> Job:
         """Ask the runner of a running job to pause it (in-flight items finish or checkpoint)."""
-        job = self.store.find_job(job_id)
+        job = self._find(job_id)
         if not self._held(job):
             raise Conflict(f"job {job.id} is {job.status.value}, not running")
         self.store.request(job.id, "pause")
         return self.store.get_job(job.id)
 
     def delete(self, job_id: str, *, force: bool = False) -> None:
-        job = self.store.find_job(job_id)
+        job = self._find(job_id)
         self.store.delete_job(job.id, force=force)
 
     def cleanup(self, older_than: timedelta, *, statuses: Sequence[str] = ()) -> list[str]:

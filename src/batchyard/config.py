@@ -13,7 +13,7 @@ import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -24,7 +24,14 @@ STATE_DIR = ".batchyard"
 DEFAULT_ENV = "dev"
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-_SECRET_NAME = re.compile(r"(pass(word|wd)?|secret|token|api[_-]?key|credential|auth)", re.I)
+# Whole parts of a name only: "db_password" and "apiKey"-style "api_key" are secrets, "author" is not.
+_SECRET_NAME = re.compile(
+    r"(?:^|[_\-.])(pass(word|wd)?|pwd|secret|token|api[_\-]?key|credentials?|auth)(?:$|[_\-.])",
+    re.I,
+)
+_URL_PASSWORD = re.compile(
+    r"(?P<head>[a-z][a-z0-9+.\-]*://[^\s/:@]*:)(?P<pw>[^\s@/]+)(?P<at>@)", re.I
+)
 MASK = "***"
 SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 
@@ -43,19 +50,17 @@ def interpolate(value: str, *, where: str = "value") -> str:
     return _ENV_REF.sub(sub, value)
 
 
-def mask_url(url: str) -> str:
-    """Return ``url`` with any password replaced by ``***``."""
-    if "://" not in url:
-        return url
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    if parts.password is None or _ENV_REF.fullmatch(parts.password or ""):
-        return url
-    netloc = parts.netloc.rsplit("@", 1)
-    user = netloc[0].split(":", 1)[0]
-    return urlunsplit(parts._replace(netloc=f"{user}:{MASK}@{netloc[1]}"))
+def mask_url(text: str) -> str:
+    """Return ``text`` with the password of every URL in it replaced by ``***``."""
+    if "://" not in text:
+        return text
+
+    def sub(m: re.Match[str]) -> str:
+        if _ENV_REF.fullmatch(m.group("pw")):
+            return m.group(0)
+        return f"{m.group('head')}{MASK}{m.group('at')}"
+
+    return _URL_PASSWORD.sub(sub, text)
 
 
 def is_secret_name(name: str) -> bool:
@@ -288,12 +293,33 @@ def load_settings(
         store_url=store_url,
         synchronous=file.store.synchronous,
         env=env or os.environ.get("BATCHYARD_ENV") or d.env,
-        workers=workers or _env_int("BATCHYARD_WORKERS") or d.workers,
-        executor=os.environ.get("BATCHYARD_EXECUTOR") or d.executor,
+        workers=_positive(workers, _env_int("BATCHYARD_WORKERS"), d.workers),
+        executor=_executor(os.environ.get("BATCHYARD_EXECUTOR") or d.executor),
         default_connection=d.connection,
         retries=d.retries,
         connections=dict(file.connections),
     )
+
+
+def _positive(*values: int | None) -> int:
+    for value in values:
+        if value is not None:
+            if value < 1:
+                raise ConfigError(f"workers={value}: give at least 1 worker")
+            return value
+    return 4
+
+
+EXECUTOR_NAMES = ("threads", "processes")
+
+
+def _executor(name: str) -> str:
+    if name not in EXECUTOR_NAMES:
+        raise ConfigError(
+            f"executor {name!r} (BATCHYARD_EXECUTOR or [defaults] executor): "
+            f"use one of {', '.join(EXECUTOR_NAMES)}"
+        )
+    return name
 
 
 def _relative_sqlite(url: str, base: Path) -> str:

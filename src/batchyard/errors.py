@@ -48,7 +48,7 @@ class ConfigError(UsageError):
 
 
 class ParamError(UsageError):
-    """The job params do not fit the kind: see `batchyard kinds show KIND` for what it takes."""
+    """The job params do not fit the kind: see `batchyard kinds KIND` for what it takes."""
 
 
 class UnknownKind(UsageError):

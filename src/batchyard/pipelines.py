@@ -33,7 +33,7 @@ class _PipelineFile(BaseModel):
     description: str = ""
     env: str | None = None
     workers: int | None = Field(None, ge=1, le=1024)
-    executor: str | None = None
+    executor: str | None = Field(None, pattern="^(threads|processes)$")
     retries: int | None = Field(None, ge=0)
     stop_on_error: bool | None = None
     params: dict[str, Any] = {}

@@ -244,11 +244,11 @@ def test_unknown_executor_from_the_environment_or_a_pipeline(sqlite_project: Pat
     # Found before the job is recorded (the runner would only find out once it exists).
     before = files(sqlite_project)
     refused(sqlite_project, "run", "nums", "-p", "n=1", env={"BATCHYARD_EXECUTOR": "dask"},
-            match=r"BATCHYARD_EXECUTOR 'dask': use one of processes, threads")
+            match=r"executor 'dask' \(BATCHYARD_EXECUTOR or \[defaults\] executor\): use one of")
     path = sqlite_project / "pipelines" / "x.yaml"
     path.write_text("kind: nums\nexecutor: dask\nparams:\n  n: 1\n")
     for args in (["run", "x"], ["run", "--batch", "small", "x"]):
-        refused(sqlite_project, *args, match=rf"{re.escape(str(path))}: executor 'dask'")
+        refused(sqlite_project, *args, match=rf"{re.escape(str(path))}:2: executor: .*threads")
     path.unlink()
     assert files(sqlite_project) == before
 

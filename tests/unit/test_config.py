@@ -111,3 +111,25 @@ def test_bad_env_var(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BATCHYARD_WORKERS", "lots")
     with pytest.raises(ConfigError, match="BATCHYARD_WORKERS='lots' is not an integer"):
         load_settings(tmp_path)
+
+
+def test_secret_names_are_whole_parts() -> None:
+    from batchyard.config import is_secret_name
+
+    assert all(is_secret_name(n) for n in ("password", "db_password", "api-key", "TOKEN", "auth"))
+    assert not any(is_secret_name(n) for n in ("author", "passenger", "compass", "tokens_used"))
+
+
+def test_urls_inside_text_are_masked() -> None:
+    assert mask_url("cannot reach postgresql://u:pw@h/db now") == (
+        "cannot reach postgresql://u:***@h/db now"
+    )
+    assert mask_url("postgresql://app:${PGPW}@db/x") == "postgresql://app:${PGPW}@db/x"
+
+
+def test_workers_and_executor_are_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ConfigError, match="at least 1 worker"):
+        load_settings(tmp_path, workers=0)
+    monkeypatch.setenv("BATCHYARD_EXECUTOR", "dask")
+    with pytest.raises(ConfigError, match="executor 'dask'"):
+        load_settings(tmp_path)

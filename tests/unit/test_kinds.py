@@ -148,3 +148,19 @@ def test_rate_is_smoothed_and_eta_follows() -> None:
     assert snap.eta_s == pytest.approx(90.0)
     assert snap.percent == pytest.approx(10.0)
     assert snap.rows_written == 200
+
+
+def test_kinds_registered_later_are_found(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from batchyard.app import load_registry
+
+    root = Path(str(tmp_path))
+    first = load_registry(root)
+
+    @by.job("registered-late")
+    def late() -> list[int]:
+        return [1]
+
+    assert "registered-late" in load_registry(root)
+    assert "registered-late" not in first

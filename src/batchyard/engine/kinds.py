@@ -255,7 +255,10 @@ def _params_model(name: str, plan: Callable[..., Any]) -> type[BaseModel]:
         if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             continue
         annotation = hints.get(param.name, Any)
-        if getattr(annotation, "__name__", "") == "Settings" and annotation.__module__ == "batchyard.config":
+        if (
+            getattr(annotation, "__name__", "") == "Settings"
+            and annotation.__module__ == "batchyard.config"
+        ):
             continue  # passed in by the engine, not a param
         default = ... if param.default is inspect.Parameter.empty else param.default
         fields[param.name] = (annotation, default)
@@ -294,6 +297,8 @@ class Registry:
 
     def __init__(self) -> None:
         self._kinds: dict[str, JobKind] = {}
+        #: Grows with every kind added, so caches built from this registry can tell they are old.
+        self.version = 0
 
     def add(self, kind: JobKind) -> JobKind:
         existing = self._kinds.get(kind.name)
@@ -304,6 +309,7 @@ class Registry:
                 f"{_origin(kind.plan_fn)}); rename one"
             )
         self._kinds[kind.name] = kind
+        self.version += 1
         return kind
 
     def get(self, name: str) -> JobKind:
