@@ -20,7 +20,7 @@ import batchyard as by
 from batchyard.db import ENGINES
 
 sys.path.insert(0, str(Path(__file__).parent))
-from pgserver import PostgresServer  # noqa: E402
+from pgserver import PostgresServer
 
 REPO = Path(__file__).resolve().parent.parent
 

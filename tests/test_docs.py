@@ -32,7 +32,9 @@ CONFIG_MD = (DOCS / "configuration.md").read_text(encoding="utf-8")
 def commands() -> Iterator[tuple[str, typer.main.TyperGroup | typer.main.TyperCommand]]:
     """Every command of the CLI, groups included, as ("batchyard jobs list", command)."""
 
-    def walk(cmd: typer.main.TyperCommand, path: str) -> Iterator[tuple[str, typer.main.TyperCommand]]:
+    def walk(
+        cmd: typer.main.TyperCommand, path: str
+    ) -> Iterator[tuple[str, typer.main.TyperCommand]]:
         yield path, cmd
         for name, sub in sorted(getattr(cmd, "commands", {}).items()):
             yield from walk(sub, f"{path} {name}")
@@ -114,8 +116,10 @@ def test_docs_link_to_files_that_exist() -> None:
 def test_all_is_exactly_what_the_package_exports() -> None:
     """Like httpx's test_exported_members: nothing public is left out of ``__all__``."""
     exported = {
-        name for name, value in vars(batchyard).items()
-        if not name.startswith("_") and not inspect.ismodule(value)
+        name
+        for name, value in vars(batchyard).items()
+        if not name.startswith("_")
+        and not inspect.ismodule(value)
         and (getattr(value, "__module__", "") or "").startswith("batchyard")
     }
     assert exported == set(batchyard.__all__) - {"__version__"}
@@ -138,14 +142,25 @@ def test_every_public_name_has_an_example(name: str) -> None:
     examples = re.findall(r"```python\n(.*?)```", section, flags=re.S)
     assert examples, f"`{name}` has no runnable example"
     assert any(re.search(rf"\bby\.{re.escape(name)}\b", code) for code in examples), (
-        f"the example of `{name}` does not use by.{name}")
+        f"the example of `{name}` does not use by.{name}"
+    )
 
 
 def test_the_ctx_api_is_documented() -> None:
     table = API_MD.split("## The `ctx` API", 1)[1].split("\n## ", 1)[0]
     documented = set(re.findall(r"^\| `ctx\.(\w+)", table, re.M))
-    assert {"job_id", "item_key", "attempt", "cursor", "params", "log", "checkpoint", "write",
-            "add_rows", "should_stop"} <= documented
+    assert {
+        "job_id",
+        "item_key",
+        "attempt",
+        "cursor",
+        "params",
+        "log",
+        "checkpoint",
+        "write",
+        "add_rows",
+        "should_stop",
+    } <= documented
     init = inspect.getsource(batchyard.Context.__init__)
     real = {n for n in dir(batchyard.Context) if not n.startswith("_")}
     real |= set(re.findall(r"self\.([a-z]\w*) =", init))
@@ -154,8 +169,11 @@ def test_the_ctx_api_is_documented() -> None:
 
 def test_every_batchyard_method_is_documented() -> None:
     section = sections("\n" + API_MD.split("\n## Reference\n", 1)[1], "###")["Batchyard"]
-    public = [n for n, _ in inspect.getmembers(batchyard.Batchyard)
-              if not n.startswith("_") and n not in {"registry", "read_store"}]
+    public = [
+        n
+        for n, _ in inspect.getmembers(batchyard.Batchyard)
+        if not n.startswith("_") and n not in {"registry", "read_store"}
+    ]
     for name in public:
         assert f"`{name}(" in section or f"`{name}`" in section or f", `{name}" in section, name
 
@@ -191,7 +209,10 @@ def test_python_examples_run(tmp_path: Path) -> None:
     """
     proc = subprocess.run(
         [sys.executable, "-c", PYTHON_RUNNER, str(DOCS / "python-api.md"), str(tmp_path)],
-        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert int(proc.stdout.split()[-1]) == API_MD.count("```python\n")
@@ -235,4 +256,6 @@ def test_pipeline_example_is_a_valid_file(tmp_path: Path) -> None:
     (tmp_path / "pipelines" / "season.yaml").write_text(example)
     loaded = pipelines.load(tmp_path, "season")
     assert json.loads(json.dumps(loaded.to_dict()))["params"] == {
-        "start": "2024-04-01", "end": "2024-09-30"}
+        "start": "2024-04-01",
+        "end": "2024-09-30",
+    }

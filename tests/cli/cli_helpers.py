@@ -69,9 +69,11 @@ def write_project(root: Path, store_url: str, warehouse_url: str) -> Path:
     (root / "jobs.py").write_text(JOBS, encoding="utf-8")
     (root / "pipelines").mkdir(exist_ok=True)
     (root / "pipelines" / "small.yaml").write_text(
-        PIPELINE.format(description="Two numbers", n=2), encoding="utf-8")
+        PIPELINE.format(description="Two numbers", n=2), encoding="utf-8"
+    )
     (root / "pipelines" / "large.yaml").write_text(
-        PIPELINE.format(description="Three numbers", n=3), encoding="utf-8")
+        PIPELINE.format(description="Three numbers", n=3), encoding="utf-8"
+    )
     return root
 
 

@@ -33,8 +33,11 @@ def sqlite_project(tmp_path: Path) -> Iterator[Path]:
 
 def files(root: Path) -> dict[str, bytes]:
     """Every file under ``root`` with its content (Python's bytecode caches aside)."""
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file() and "__pycache__" not in p.parts}
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and "__pycache__" not in p.parts
+    }
 
 
 def one_error_line(stderr: str) -> str:
@@ -46,8 +49,12 @@ def one_error_line(stderr: str) -> str:
     return lines[0]
 
 
-def refused(project: Path | None, *args: str, match: str, env: dict[str, str] | None = None,
-            ) -> str:
+def refused(
+    project: Path | None,
+    *args: str,
+    match: str,
+    env: dict[str, str] | None = None,
+) -> str:
     """Run in-process; check exit 2, one error line matching ``match``, nothing on stdout."""
     result: Result = invoke(project, *args, env=env)
     assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr)
@@ -70,29 +77,46 @@ def store_counts(project: Path) -> tuple[int, int, int]:
 # -- params and targets ----------------------------------------------------------------------------
 
 RUN_CASES = {
-    "unknown kind": (["run", "nope"],
-                     r"unknown job kind or pipeline 'nope' \(kinds: .*\bbatch\b.*\bnums\b.*\)"),
-    "wrong param type": (["run", "nums", "-p", "n=abc"],
-                         r"param 'n': .*integer.*\(got 'abc'\)"),
-    "wrong param type, not first": (["run", "nums", "-p", "n=1", "-p", "pause_at=soon"],
-                                    r"param 'pause_at': .*integer"),
+    "unknown kind": (
+        ["run", "nope"],
+        r"unknown job kind or pipeline 'nope' \(kinds: .*\bbatch\b.*\bnums\b.*\)",
+    ),
+    "wrong param type": (["run", "nums", "-p", "n=abc"], r"param 'n': .*integer.*\(got 'abc'\)"),
+    "wrong param type, not first": (
+        ["run", "nums", "-p", "n=1", "-p", "pause_at=soon"],
+        r"param 'pause_at': .*integer",
+    ),
     "missing param": (["run", "nums"], r"kind 'nums' needs param 'n' \(--param n=\.\.\.\)"),
-    "unknown param": (["run", "nums", "-p", "n=1", "-p", "colour=red"],
-                      r"kind 'nums' has no param 'colour' \(it takes: n, pause_at, password, url\)"),
+    "unknown param": (
+        ["run", "nums", "-p", "n=1", "-p", "colour=red"],
+        r"kind 'nums' has no param 'colour' \(it takes: n, pause_at, password, url\)",
+    ),
     "param without =": (["run", "nums", "-p", "n"], r"--param 'n': write it as NAME=VALUE"),
-    "param without a name": (["run", "nums", "--param", "=3"],
-                             r"--param '=3': write it as NAME=VALUE"),
+    "param without a name": (
+        ["run", "nums", "--param", "=3"],
+        r"--param '=3': write it as NAME=VALUE",
+    ),
     "no target": (["run"], r"give a job kind or pipeline to run"),
-    "unknown executor": (["run", "nums", "-p", "n=1", "--executor", "dask"],
-                         r"--executor 'dask': use one of processes, threads"),
-    "unknown pipeline in a batch": (["run", "--batch", "small", "nope"],
-                                    r"no pipeline 'nope' in .*pipelines"),
-    "param with a batch": (["run", "--batch", "small", "large", "-p", "n=1"],
-                           r"--param does not apply to a batch"),
-    "extra argument after a kind": (["run", "nums", "n=1"],
-                                    r"unexpected argument 'n=1': 'nums' is a job kind"),
-    "unset variable in a param": (["run", "nums", "-p", "n=1", "-p", "password=${NO_SUCH_VAR}"],
-                                  r"param 'password': environment variable NO_SUCH_VAR is not set"),
+    "unknown executor": (
+        ["run", "nums", "-p", "n=1", "--executor", "dask"],
+        r"--executor 'dask': use one of processes, threads",
+    ),
+    "unknown pipeline in a batch": (
+        ["run", "--batch", "small", "nope"],
+        r"no pipeline 'nope' in .*pipelines",
+    ),
+    "param with a batch": (
+        ["run", "--batch", "small", "large", "-p", "n=1"],
+        r"--param does not apply to a batch",
+    ),
+    "extra argument after a kind": (
+        ["run", "nums", "n=1"],
+        r"unexpected argument 'n=1': 'nums' is a job kind",
+    ),
+    "unset variable in a param": (
+        ["run", "nums", "-p", "n=1", "-p", "password=${NO_SUCH_VAR}"],
+        r"param 'password': environment variable NO_SUCH_VAR is not set",
+    ),
 }
 
 ID_COMMANDS = ["show", "resume", "cancel", "items", "log", "progress", "retry", "delete", "export"]
@@ -119,8 +143,13 @@ def test_bad_run_leaves_an_existing_store_as_it_was(sqlite_project: Path) -> Non
 @pytest.mark.parametrize("command", ID_COMMANDS)
 def test_unknown_job_id(sqlite_project: Path, command: str) -> None:
     before = files(sqlite_project)
-    refused(sqlite_project, "jobs", command, "no_such_job",
-            match=r"no job 'no_such_job'; `batchyard jobs list` shows the jobs there are")
+    refused(
+        sqlite_project,
+        "jobs",
+        command,
+        "no_such_job",
+        match=r"no job 'no_such_job'; `batchyard jobs list` shows the jobs there are",
+    )
     assert files(sqlite_project) == before  # no store made just to say "no such job"
 
 
@@ -146,8 +175,13 @@ def test_store_that_is_a_folder(sqlite_project: Path, tmp_path: Path) -> None:
     folder.mkdir()
     before = files(tmp_path)
     for args in (["run", "nums", "-p", "n=1"], ["jobs", "list"], ["jobs", "show", "x"]):
-        line = refused(sqlite_project, "--store", f"sqlite:///{folder}", *args,
-                       match=rf"cannot open sqlite:///{folder}: {folder} is a folder, not a file")
+        line = refused(
+            sqlite_project,
+            "--store",
+            f"sqlite:///{folder}",
+            *args,
+            match=rf"cannot open sqlite:///{folder}: {folder} is a folder, not a file",
+        )
         assert "planning failed" not in line
     assert files(tmp_path) == before
 
@@ -156,18 +190,38 @@ def test_store_under_a_file(sqlite_project: Path, tmp_path: Path) -> None:
     # The store's folder would have to be made where a file (jobs.py) is.
     url = f"sqlite:///{sqlite_project / 'jobs.py' / 'store.db'}"
     before = files(tmp_path)
-    refused(sqlite_project, "--store", url, "run", "nums", "-p", "n=1",
-            match=rf"cannot open sqlite:///{sqlite_project}/jobs.py/store.db: .*jobs.py")
+    refused(
+        sqlite_project,
+        "--store",
+        url,
+        "run",
+        "nums",
+        "-p",
+        "n=1",
+        match=rf"cannot open sqlite:///{sqlite_project}/jobs.py/store.db: .*jobs.py",
+    )
     assert files(tmp_path) == before
 
 
 def test_store_from_the_environment(sqlite_project: Path, tmp_path: Path) -> None:
     folder = tmp_path / "a-folder"
     folder.mkdir()
-    refused(sqlite_project, "run", "nums", "-p", "n=1", env={"BATCHYARD_STORE": str(folder)},
-            match=r"is not a database URL")
-    refused(sqlite_project, "jobs", "list", env={"BATCHYARD_STORE": f"sqlite:///{folder}"},
-            match=r"is a folder, not a file")
+    refused(
+        sqlite_project,
+        "run",
+        "nums",
+        "-p",
+        "n=1",
+        env={"BATCHYARD_STORE": str(folder)},
+        match=r"is not a database URL",
+    )
+    refused(
+        sqlite_project,
+        "jobs",
+        "list",
+        env={"BATCHYARD_STORE": f"sqlite:///{folder}"},
+        match=r"is a folder, not a file",
+    )
     assert not store_file(sqlite_project).exists()
 
 
@@ -179,8 +233,14 @@ def test_store_url_batchyard_does_not_speak(sqlite_project: Path, url: str) -> N
 
 
 def test_store_password_is_masked_in_errors(sqlite_project: Path) -> None:
-    line = refused(sqlite_project, "--store", "mysql://scott:tiger-pw@h/db", "jobs", "list",
-                   match=r"mysql://scott:\*\*\*@h/db")
+    line = refused(
+        sqlite_project,
+        "--store",
+        "mysql://scott:tiger-pw@h/db",
+        "jobs",
+        "list",
+        match=r"mysql://scott:\*\*\*@h/db",
+    )
     assert "tiger-pw" not in line
 
 
@@ -199,27 +259,47 @@ def test_toml_syntax_error(sqlite_project: Path) -> None:
     toml.write_text('[project]\nname = "x"\n\n[defaults]\nworkers = \n')
     before = files(sqlite_project)
     for args in (["run", "nums", "-p", "n=1"], ["jobs", "list"], ["kinds"]):
-        refused(sqlite_project, *args,
-                match=rf"^error: {re.escape(str(toml))}: invalid TOML: .*line 5, column \d+")
+        refused(
+            sqlite_project,
+            *args,
+            match=rf"^error: {re.escape(str(toml))}: invalid TOML: .*line 5, column \d+",
+        )
     assert files(sqlite_project) == before
 
 
-@pytest.mark.parametrize(("text", "match"), [
-    ('[project]\nname = "x"\n\n[defaults]\nworkers = "many"\n',
-     r"batchyard\.toml:5: defaults\.workers: .*integer"),
-    ('[project]\nname = "x"\n\n[defaults]\nworkers = 0\n',
-     r"batchyard\.toml:5: defaults\.workers: .*greater than or equal to 1"),
-    ('[project]\nname = "x"\n\n[defaults]\nexecutor = "dask"\n',
-     r"batchyard\.toml:5: defaults\.executor"),
-    ('[project]\nname = "x"\n[defaults]\nenv = "dev"\ncolour = "red"\n',
-     r"batchyard\.toml:5: defaults\.colour: Extra inputs are not permitted"),
-    ('[project]\nname = "x"\n\n[store]\nsynchronous = "sometimes"\n',
-     r"batchyard\.toml:5: store\.synchronous"),
-    ('[project]\nname = "x"\n[connections]\nwarehouse = 3\n',
-     r"batchyard\.toml:4: connections\.warehouse: .*string"),
-    ('[project]\nname = "x"\n\n[stores]\nurl = "sqlite:///x.db"\n',
-     r"batchyard\.toml:4: stores: Extra inputs are not permitted"),
-])
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        (
+            '[project]\nname = "x"\n\n[defaults]\nworkers = "many"\n',
+            r"batchyard\.toml:5: defaults\.workers: .*integer",
+        ),
+        (
+            '[project]\nname = "x"\n\n[defaults]\nworkers = 0\n',
+            r"batchyard\.toml:5: defaults\.workers: .*greater than or equal to 1",
+        ),
+        (
+            '[project]\nname = "x"\n\n[defaults]\nexecutor = "dask"\n',
+            r"batchyard\.toml:5: defaults\.executor",
+        ),
+        (
+            '[project]\nname = "x"\n[defaults]\nenv = "dev"\ncolour = "red"\n',
+            r"batchyard\.toml:5: defaults\.colour: Extra inputs are not permitted",
+        ),
+        (
+            '[project]\nname = "x"\n\n[store]\nsynchronous = "sometimes"\n',
+            r"batchyard\.toml:5: store\.synchronous",
+        ),
+        (
+            '[project]\nname = "x"\n[connections]\nwarehouse = 3\n',
+            r"batchyard\.toml:4: connections\.warehouse: .*string",
+        ),
+        (
+            '[project]\nname = "x"\n\n[stores]\nurl = "sqlite:///x.db"\n',
+            r"batchyard\.toml:4: stores: Extra inputs are not permitted",
+        ),
+    ],
+)
 def test_toml_wrong_value(sqlite_project: Path, text: str, match: str) -> None:
     (sqlite_project / "batchyard.toml").write_text(text)
     before = files(sqlite_project)
@@ -229,22 +309,40 @@ def test_toml_wrong_value(sqlite_project: Path, text: str, match: str) -> None:
 
 def test_toml_unset_variable(sqlite_project: Path) -> None:
     (sqlite_project / "batchyard.toml").write_text('[store]\nurl = "${NO_SUCH_STORE_VAR}"\n')
-    refused(sqlite_project, "jobs", "list",
-            match=r"store url: environment variable NO_SUCH_STORE_VAR is not set")
+    refused(
+        sqlite_project,
+        "jobs",
+        "list",
+        match=r"store url: environment variable NO_SUCH_STORE_VAR is not set",
+    )
 
 
 def test_environment_variable_that_is_not_a_number(sqlite_project: Path) -> None:
     before = files(sqlite_project)
-    refused(sqlite_project, "run", "nums", "-p", "n=1", env={"BATCHYARD_WORKERS": "many"},
-            match=r"environment variable BATCHYARD_WORKERS='many' is not an integer")
+    refused(
+        sqlite_project,
+        "run",
+        "nums",
+        "-p",
+        "n=1",
+        env={"BATCHYARD_WORKERS": "many"},
+        match=r"environment variable BATCHYARD_WORKERS='many' is not an integer",
+    )
     assert files(sqlite_project) == before
 
 
 def test_unknown_executor_from_the_environment_or_a_pipeline(sqlite_project: Path) -> None:
     # Found before the job is recorded (the runner would only find out once it exists).
     before = files(sqlite_project)
-    refused(sqlite_project, "run", "nums", "-p", "n=1", env={"BATCHYARD_EXECUTOR": "dask"},
-            match=r"executor 'dask' \(BATCHYARD_EXECUTOR or \[defaults\] executor\): use one of")
+    refused(
+        sqlite_project,
+        "run",
+        "nums",
+        "-p",
+        "n=1",
+        env={"BATCHYARD_EXECUTOR": "dask"},
+        match=r"executor 'dask' \(BATCHYARD_EXECUTOR or \[defaults\] executor\): use one of",
+    )
     path = sqlite_project / "pipelines" / "x.yaml"
     path.write_text("kind: nums\nexecutor: dask\nparams:\n  n: 1\n")
     for args in (["run", "x"], ["run", "--batch", "small", "x"]):
@@ -253,15 +351,18 @@ def test_unknown_executor_from_the_environment_or_a_pipeline(sqlite_project: Pat
     assert files(sqlite_project) == before
 
 
-@pytest.mark.parametrize(("text", "match"), [
-    ("kind: nums\nparams:\n  n: [1, 2\n", r"x\.yaml:4:1: invalid YAML: "),
-    ("kind: nums\nparams:\n\tn: 1\n", r"x\.yaml:3:1: invalid YAML: "),
-    ("kind: nums\nparams: 3\n", r"x\.yaml:2: params: .*dictionary"),
-    ("kind: nums\nworkers: lots\n", r"x\.yaml:2: workers: .*integer"),
-    ("params:\n  n: 1\n", r"x\.yaml: kind: Field required"),
-    ("kind: nums\ncolour: red\n", r"x\.yaml:2: colour: Extra inputs are not permitted"),
-    ("- just\n- a list\n", r"x\.yaml: expected a mapping"),
-])
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("kind: nums\nparams:\n  n: [1, 2\n", r"x\.yaml:4:1: invalid YAML: "),
+        ("kind: nums\nparams:\n\tn: 1\n", r"x\.yaml:3:1: invalid YAML: "),
+        ("kind: nums\nparams: 3\n", r"x\.yaml:2: params: .*dictionary"),
+        ("kind: nums\nworkers: lots\n", r"x\.yaml:2: workers: .*integer"),
+        ("params:\n  n: 1\n", r"x\.yaml: kind: Field required"),
+        ("kind: nums\ncolour: red\n", r"x\.yaml:2: colour: Extra inputs are not permitted"),
+        ("- just\n- a list\n", r"x\.yaml: expected a mapping"),
+    ],
+)
 def test_broken_pipeline(sqlite_project: Path, text: str, match: str) -> None:
     path = sqlite_project / "pipelines" / "x.yaml"
     path.write_text(text)
@@ -285,13 +386,21 @@ def test_pipeline_with_a_bad_param(sqlite_project: Path) -> None:
     assert not store_file(sqlite_project).exists()
 
 
-@pytest.mark.parametrize(("text", "match"), [
-    ("import batchyard as by\n\n@by.job('a')\ndef a(n: int)\n    return range(n)\n",
-     r"jobs\.py:4:\d+: expected ':'"),
-    ("import batchyard as by\n\nx = (\n", r"jobs\.py:3:\d+: '\(' was never closed"),
-    ("import batchyard as by\n\nx = 1 / 0\n", r"jobs\.py:3: ZeroDivisionError: division by zero"),
-    ("import no_such_module_here\n", r"jobs\.py:1: ModuleNotFoundError: .*no_such_module_here"),
-])
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        (
+            "import batchyard as by\n\n@by.job('a')\ndef a(n: int)\n    return range(n)\n",
+            r"jobs\.py:4:\d+: expected ':'",
+        ),
+        ("import batchyard as by\n\nx = (\n", r"jobs\.py:3:\d+: '\(' was never closed"),
+        (
+            "import batchyard as by\n\nx = 1 / 0\n",
+            r"jobs\.py:3: ZeroDivisionError: division by zero",
+        ),
+        ("import no_such_module_here\n", r"jobs\.py:1: ModuleNotFoundError: .*no_such_module_here"),
+    ],
+)
 def test_broken_jobs_file(sqlite_project: Path, text: str, match: str) -> None:
     (sqlite_project / "jobs.py").write_text(text)
     before = files(sqlite_project)
@@ -306,25 +415,42 @@ SUBPROCESS_CASES = {
     "unknown kind": (["run", "nope"], None, r"unknown job kind or pipeline 'nope'"),
     "wrong param type": (["run", "nums", "--param", "n=abc"], None, r"param 'n': .*\(got 'abc'\)"),
     "unknown job id": (["jobs", "show", "nope"], None, r"no job 'nope'"),
-    "store is a folder": (["--store", "sqlite:///{root}", "run", "nums", "-p", "n=1"], None,
-                          r"is a folder, not a file"),
-    "broken toml": (["jobs", "list"], ("batchyard.toml", '[project]\nname = "x\n'),
-                    r"batchyard\.toml: invalid TOML: .*line 2, column \d+"),
-    "toml wrong type": (["run", "nums", "-p", "n=1"],
-                        ("batchyard.toml", '[project]\nname = "x"\n[defaults]\nworkers = "many"\n'),
-                        r"batchyard\.toml:4: defaults\.workers"),
-    "broken pipeline": (["run", "x"], ("pipelines/x.yaml", "kind: nums\nparams: [\n"),
-                        r"x\.yaml:3:1: invalid YAML"),
-    "jobs.py syntax error": (["kinds"], ("jobs.py", "def f(:\n    pass\n"),
-                             r"jobs\.py:1:\d+: invalid syntax"),
+    "store is a folder": (
+        ["--store", "sqlite:///{root}", "run", "nums", "-p", "n=1"],
+        None,
+        r"is a folder, not a file",
+    ),
+    "broken toml": (
+        ["jobs", "list"],
+        ("batchyard.toml", '[project]\nname = "x\n'),
+        r"batchyard\.toml: invalid TOML: .*line 2, column \d+",
+    ),
+    "toml wrong type": (
+        ["run", "nums", "-p", "n=1"],
+        ("batchyard.toml", '[project]\nname = "x"\n[defaults]\nworkers = "many"\n'),
+        r"batchyard\.toml:4: defaults\.workers",
+    ),
+    "broken pipeline": (
+        ["run", "x"],
+        ("pipelines/x.yaml", "kind: nums\nparams: [\n"),
+        r"x\.yaml:3:1: invalid YAML",
+    ),
+    "jobs.py syntax error": (
+        ["kinds"],
+        ("jobs.py", "def f(:\n    pass\n"),
+        r"jobs\.py:1:\d+: invalid syntax",
+    ),
 }
 
 
 @pytest.mark.parametrize("case", SUBPROCESS_CASES)
 def test_in_a_subprocess(tmp_path: Path, case: str) -> None:
     args, broken, match = SUBPROCESS_CASES[case]
-    root = write_project(tmp_path / "proj", f"sqlite:///{tmp_path / 'proj/.batchyard/store.db'}",
-                         f"sqlite:///{tmp_path / 'proj/warehouse.db'}")
+    root = write_project(
+        tmp_path / "proj",
+        f"sqlite:///{tmp_path / 'proj/.batchyard/store.db'}",
+        f"sqlite:///{tmp_path / 'proj/warehouse.db'}",
+    )
     if broken:
         (root / broken[0]).write_text(broken[1])
     before = files(root)

@@ -37,8 +37,9 @@ def runs_of(warehouse_url: str, job_id: str) -> list[int]:
     engine = sa.create_engine(warehouse_url)
     try:
         with engine.connect() as conn:
-            rows = conn.execute(sa.text('SELECT i FROM runs WHERE "_job_id" = :j ORDER BY i'),
-                                {"j": job_id}).scalars()
+            rows = conn.execute(
+                sa.text('SELECT i FROM runs WHERE "_job_id" = :j ORDER BY i'), {"j": job_id}
+            ).scalars()
             return list(rows)
     finally:
         engine.dispose()
@@ -62,8 +63,9 @@ def test_init_writes_a_project_that_runs(tmp_path: Path) -> None:
     kinds = {k["name"]: k["builtin"] for k in as_json(ok(folder, "kinds", "--json"))}
     assert kinds["daily-scores"] is False and kinds["batch"] is True
     assert [p["name"] for p in as_json(ok(folder, "pipelines", "--json"))] == ["june"]
-    run_job(folder, "daily-scores", "-p", "start=2024-04-01", "-p", "end=2024-04-03",
-            "-p", "latency=0")
+    run_job(
+        folder, "daily-scores", "-p", "start=2024-04-01", "-p", "end=2024-04-03", "-p", "latency=0"
+    )
     assert store_file(folder).is_file()
 
 
@@ -96,7 +98,12 @@ def test_run_completed_exits_0(sqlite_project: Path) -> None:
     assert "completed: 4 done, 0 failed, 0 skipped of 4" in result.stderr
     assert "retry" not in result.stderr  # no hint when nothing failed
     job = as_json(ok(sqlite_project, "jobs", "list", "--json"))["jobs"][0]
-    assert (job["name"], job["tags"], job["status"], job["done"]) == ("four", ["t1"], "completed", 4)
+    assert (job["name"], job["tags"], job["status"], job["done"]) == (
+        "four",
+        ["t1"],
+        "completed",
+        4,
+    )
     assert runs_of(warehouse(sqlite_project), job["id"]) == [0, 1, 2, 3]
 
 
@@ -115,26 +122,59 @@ def test_run_with_a_failing_item_is_partial_and_exits_1(sqlite_project: Path) ->
 
 
 def test_run_options_reach_the_job(sqlite_project: Path) -> None:
-    job_id = run_job(sqlite_project, "nums", "-p", "n=2", "--workers", "3", "--retries", "2",
-                     "--timeout", "30", "--stop-on-error", "--executor", "threads")
+    job_id = run_job(
+        sqlite_project,
+        "nums",
+        "-p",
+        "n=2",
+        "--workers",
+        "3",
+        "--retries",
+        "2",
+        "--timeout",
+        "30",
+        "--stop-on-error",
+        "--executor",
+        "threads",
+    )
     options = as_json(ok(sqlite_project, "jobs", "show", job_id, "--json"))["options"]
-    assert options == {"workers": 3, "executor": "threads", "retries": 2, "timeout": 30.0,
-                       "stop_on_error": True}
+    assert options == {
+        "workers": 3,
+        "executor": "threads",
+        "retries": 2,
+        "timeout": 30.0,
+        "stop_on_error": True,
+    }
 
 
 def test_run_on_processes(sqlite_project: Path) -> None:
-    job_id = run_job(sqlite_project, "nums", "-p", "n=3", "--executor", "processes",
-                     "--workers", "2", code=1, env={"NUMS_FAIL": "1"})
+    job_id = run_job(
+        sqlite_project,
+        "nums",
+        "-p",
+        "n=3",
+        "--executor",
+        "processes",
+        "--workers",
+        "2",
+        code=1,
+        env={"NUMS_FAIL": "1"},
+    )
     job = as_json(ok(sqlite_project, "jobs", "show", job_id, "--json"))
     assert (job["options"]["executor"], job["status"], job["done"], job["failed"]) == (
-        "processes", "partial", 2, 1)
+        "processes",
+        "partial",
+        2,
+        1,
+    )
     assert runs_of(warehouse(sqlite_project), job_id) == [0, 1, 2]
 
 
 def test_run_retries_a_failing_item(sqlite_project: Path) -> None:
     # --retries 1: the failing item gets a second attempt (and fails again).
-    job_id = run_job(sqlite_project, "nums", "-p", "n=2", "--retries", "1", code=1,
-                     env={"NUMS_FAIL": "1"})
+    job_id = run_job(
+        sqlite_project, "nums", "-p", "n=2", "--retries", "1", code=1, env={"NUMS_FAIL": "1"}
+    )
     items = as_json(ok(sqlite_project, "jobs", "items", job_id, "--failed", "--json"))["items"]
     assert [(i["key"], i["attempts"]) for i in items] == [("1", 2)]
 
@@ -142,7 +182,12 @@ def test_run_retries_a_failing_item(sqlite_project: Path) -> None:
 def test_run_a_pipeline(sqlite_project: Path) -> None:
     job_id = run_job(sqlite_project, "small")
     job = as_json(ok(sqlite_project, "jobs", "show", job_id, "--json"))
-    assert (job["kind"], job["name"], job["total"], job["tags"]) == ("nums", "small", 2, ["nightly"])
+    assert (job["kind"], job["name"], job["total"], job["tags"]) == (
+        "nums",
+        "small",
+        2,
+        ["nightly"],
+    )
     assert job["metadata"] == {"pipeline": "small"}
 
 
@@ -161,7 +206,11 @@ def test_run_several_pipelines_as_a_batch(sqlite_project: Path) -> None:
     for name, total in (("small", 2), ("large", 3)):
         child = as_json(ok(sqlite_project, "jobs", "show", children[name], "--json"))
         assert (child["parent_id"], child["name"], child["status"], child["done"]) == (
-            batch_id, name, "completed", total)
+            batch_id,
+            name,
+            "completed",
+            total,
+        )
 
     # Children stay out of the default list, and come in with --children.
     top = as_json(ok(sqlite_project, "jobs", "list", "--json"))
@@ -182,14 +231,16 @@ def test_batch_forms(sqlite_project: Path) -> None:
 
 def test_pause_exits_130_then_resume_and_cancel(sqlite_project: Path) -> None:
     # The item at pause_at stops the job as a first Ctrl+C does: the job pauses, exit 130.
-    result = ok(sqlite_project, "run", "nums", "-p", "n=5", "-p", "pause_at=1", "--workers", "1",
-                code=130)
+    result = ok(
+        sqlite_project, "run", "nums", "-p", "n=5", "-p", "pause_at=1", "--workers", "1", code=130
+    )
     job_id = result.stderr.split()[1].rstrip(":")
     assert f"Resume with: batchyard -C {sqlite_project} jobs resume {job_id}" in result.stderr
     job = as_json(ok(sqlite_project, "jobs", "show", job_id, "--json"))
     assert (job["status"], job["done"]) == ("paused", 2)
-    assert [j["id"] for j in as_json(ok(sqlite_project, "jobs", "list", "--active",
-                                         "--json"))["jobs"]] == [job_id]
+    assert [
+        j["id"] for j in as_json(ok(sqlite_project, "jobs", "list", "--active", "--json"))["jobs"]
+    ] == [job_id]
 
     # Resume runs only what was left.
     result = ok(sqlite_project, "jobs", "resume", job_id)
@@ -198,8 +249,9 @@ def test_pause_exits_130_then_resume_and_cancel(sqlite_project: Path) -> None:
     assert runs_of(warehouse(sqlite_project), job_id) == [0, 1, 2, 3, 4]
 
     # A paused job can be cancelled: its items that did not run are cancelled too.
-    result = ok(sqlite_project, "run", "nums", "-p", "n=4", "-p", "pause_at=0", "--workers", "1",
-                code=130)
+    result = ok(
+        sqlite_project, "run", "nums", "-p", "n=4", "-p", "pause_at=0", "--workers", "1", code=130
+    )
     paused = result.stderr.split()[1].rstrip(":")
     result = ok(sqlite_project, "jobs", "cancel", paused)
     assert result.stdout.strip() == f"job {paused} cancelled"
@@ -248,8 +300,9 @@ def test_jobs_list_filters(sqlite_project: Path) -> None:
     partial = run_job(sqlite_project, "nums", "-p", "n=2", code=1, env={"NUMS_FAIL": "0"})
     prod = run_job(sqlite_project, "small", "--name", "beta-load")  # pipeline: tagged nightly
     ok(sqlite_project, "--env", "prod", "run", "nums", "-p", "n=1", "--name", "in-prod")
-    paused = run_job(sqlite_project, "nums", "-p", "n=3", "-p", "pause_at=0", "--workers", "1",
-                     code=130)
+    paused = run_job(
+        sqlite_project, "nums", "-p", "n=3", "-p", "pause_at=0", "--workers", "1", code=130
+    )
     listed = as_json(ok(sqlite_project, "jobs", "list", "--json"))
     assert listed["total"] == 5 and len(listed["jobs"]) == 5
     in_prod = listed["jobs"][1]["id"]
@@ -280,16 +333,22 @@ def test_jobs_list_filters(sqlite_project: Path) -> None:
     assert "5 of 5 job(s)" in table
     for job_id in (done, partial, prod, paused):
         assert job_id in table  # ids in full, never cut, even when piped
-    assert "--status 'bogus'" in ok(sqlite_project, "jobs", "list", "--status", "bogus",
-                                    code=2).stderr
+    assert (
+        "--status 'bogus'" in ok(sqlite_project, "jobs", "list", "--status", "bogus", code=2).stderr
+    )
 
 
 def test_jobs_list_on_a_fresh_project_writes_nothing(sqlite_project: Path) -> None:
     data = as_json(ok(sqlite_project, "jobs", "list", "--json"))
     assert data == {"total": 0, "jobs": []}
     assert "0 of 0 job(s)" in ok(sqlite_project, "jobs", "list").stdout
-    for args in (["jobs", "stats", "--json"], ["jobs", "export"], ["kinds"], ["pipelines"],
-                 ["jobs", "cleanup", "--older-than", "1d"]):
+    for args in (
+        ["jobs", "stats", "--json"],
+        ["jobs", "export"],
+        ["kinds"],
+        ["pipelines"],
+        ["jobs", "cleanup", "--older-than", "1d"],
+    ):
         ok(sqlite_project, *args)
     assert not store_file(sqlite_project).exists()  # reading never creates a store
 
@@ -298,16 +357,29 @@ def test_jobs_list_on_a_fresh_project_writes_nothing(sqlite_project: Path) -> No
 
 
 def test_show(sqlite_project: Path) -> None:
-    job_id = run_job(sqlite_project, "nums", "-p", "n=3", "--tag", "x", code=1,
-                     env={"NUMS_FAIL": "2"})
+    job_id = run_job(
+        sqlite_project, "nums", "-p", "n=3", "--tag", "x", code=1, env={"NUMS_FAIL": "2"}
+    )
     text = ok(sqlite_project, "jobs", "show", job_id).stdout
-    for expected in (job_id, "partial", "3 total, 2 done, 1 failed, 0 skipped, 0 cancelled",
-                     "n=3", "workers=2", "tags", "first failures",
-                     "2 (attempt 1): ValueError: boom on 2"):
+    for expected in (
+        job_id,
+        "partial",
+        "3 total, 2 done, 1 failed, 0 skipped, 0 cancelled",
+        "n=3",
+        "workers=2",
+        "tags",
+        "first failures",
+        "2 (attempt 1): ValueError: boom on 2",
+    ):
         assert expected in text, expected
     data = as_json(ok(sqlite_project, "jobs", "show", job_id, "--json"))
     assert (data["id"], data["status"], data["total"], data["done"], data["failed"]) == (
-        job_id, "partial", 3, 2, 1)
+        job_id,
+        "partial",
+        3,
+        2,
+        1,
+    )
     assert data["params"] == {"n": 3, "pause_at": -1, "password": "", "url": ""}
     assert data["failures"] == [{"key": "2", "error": "ValueError: boom on 2", "attempts": 1}]
     assert data["percent"] == 100.0
@@ -319,8 +391,13 @@ def test_progress(sqlite_project: Path) -> None:
     job_id = run_job(sqlite_project, "nums", "-p", "n=4", code=1, env={"NUMS_FAIL": "3"})
     snap = as_json(ok(sqlite_project, "jobs", "progress", job_id, "--json"))
     assert {k: snap[k] for k in ("job_id", "status", "total", "done", "failed", "percent")} == {
-        "job_id": job_id, "status": "partial", "total": 4, "done": 3, "failed": 1,
-        "percent": 100.0}
+        "job_id": job_id,
+        "status": "partial",
+        "total": 4,
+        "done": 3,
+        "failed": 1,
+        "percent": 100.0,
+    }
     assert snap["eta_s"] is None and snap["current"] == []
     assert {"items_per_s", "rows_per_s", "elapsed_s"} <= set(snap)
     line = ok(sqlite_project, "jobs", "progress", job_id).stdout
@@ -335,21 +412,30 @@ def test_items(sqlite_project: Path) -> None:
     data = as_json(ok(sqlite_project, "jobs", "items", job_id, "--json"))
     assert data["total"] == 5
     assert [(i["key"], i["status"], i["result"]) for i in data["items"]] == [
-        ("0", "done", 0), ("1", "failed", None), ("2", "done", 4), ("3", "failed", None),
-        ("4", "done", 16)]
+        ("0", "done", 0),
+        ("1", "failed", None),
+        ("2", "done", 4),
+        ("3", "failed", None),
+        ("4", "done", 16),
+    ]
     failed = as_json(ok(sqlite_project, "jobs", "items", job_id, "--failed", "--json"))
     assert failed["total"] == 2
     assert [(i["key"], i["error"]) for i in failed["items"]] == [
-        ("1", "ValueError: boom on 1"), ("3", "ValueError: boom on 3")]
+        ("1", "ValueError: boom on 1"),
+        ("3", "ValueError: boom on 3"),
+    ]
     assert "Traceback" in failed["items"][0]["traceback"]  # kept for the JSON reader
-    done = as_json(ok(sqlite_project, "jobs", "items", job_id, "--status", "done", "--limit", "2",
-                      "--json"))
+    done = as_json(
+        ok(sqlite_project, "jobs", "items", job_id, "--status", "done", "--limit", "2", "--json")
+    )
     assert done["total"] == 3 and [i["key"] for i in done["items"]] == ["0", "2"]
 
     table = ok(sqlite_project, "jobs", "items", job_id, "--failed").stdout
     assert "2 of 2 item(s)" in table and "ValueError: boom on 3" in table
-    assert "--status 'bogus'" in ok(sqlite_project, "jobs", "items", job_id, "--status", "bogus",
-                                    code=2).stderr
+    assert (
+        "--status 'bogus'"
+        in ok(sqlite_project, "jobs", "items", job_id, "--status", "bogus", code=2).stderr
+    )
 
 
 def test_log(sqlite_project: Path) -> None:
@@ -375,16 +461,35 @@ def test_secrets_never_shown(sqlite_project: Path) -> None:
     """A param named password, or a URL with a password, is masked in every output and the store."""
     secret, url_secret = "hunter2-pw", "s3cret-in-url"
     url = f"postgresql://scott:{url_secret}@db.example.com/sales"
-    run = ok(sqlite_project, "run", "nums", "-p", "n=2", "-p", f"password={secret}",
-             "-p", f"url={url}", code=1, env={"NUMS_FAIL": "1"})
+    run = ok(
+        sqlite_project,
+        "run",
+        "nums",
+        "-p",
+        "n=2",
+        "-p",
+        f"password={secret}",
+        "-p",
+        f"url={url}",
+        code=1,
+        env={"NUMS_FAIL": "1"},
+    )
     job_id = run.stderr.split()[1].rstrip(":")
     outputs = [run.stdout, run.stderr]
-    for args in (["jobs", "list"], ["jobs", "list", "--json"], ["jobs", "show", job_id],
-                 ["jobs", "show", job_id, "--json"], ["jobs", "items", job_id, "--json"],
-                 ["jobs", "items", job_id], ["jobs", "log", job_id], ["jobs", "log", job_id, "--json"],
-                 ["jobs", "progress", job_id, "--json"],
-                 ["jobs", "export", "--format", "json"], ["jobs", "export", "--format", "csv"],
-                 ["jobs", "stats", "--json"]):
+    for args in (
+        ["jobs", "list"],
+        ["jobs", "list", "--json"],
+        ["jobs", "show", job_id],
+        ["jobs", "show", job_id, "--json"],
+        ["jobs", "items", job_id, "--json"],
+        ["jobs", "items", job_id],
+        ["jobs", "log", job_id],
+        ["jobs", "log", job_id, "--json"],
+        ["jobs", "progress", job_id, "--json"],
+        ["jobs", "export", "--format", "json"],
+        ["jobs", "export", "--format", "csv"],
+        ["jobs", "stats", "--json"],
+    ):
         result = ok(sqlite_project, *args)
         outputs += [result.stdout, result.stderr]
     for text in outputs:
@@ -394,9 +499,12 @@ def test_secrets_never_shown(sqlite_project: Path) -> None:
     assert shown["params"]["url"] == "postgresql://scott:***@db.example.com/sales"
     # The item's own error and log line still say what happened, with the secrets masked.
     assert shown["failures"][0]["error"] == (
-        "ValueError: boom on 1 (postgresql://scott:***@db.example.com/sales, ***)")
-    assert "connecting to postgresql://scott:***@db.example.com/sales as ***" in ok(
-        sqlite_project, "jobs", "log", job_id).stdout
+        "ValueError: boom on 1 (postgresql://scott:***@db.example.com/sales, ***)"
+    )
+    assert (
+        "connecting to postgresql://scott:***@db.example.com/sales as ***"
+        in ok(sqlite_project, "jobs", "log", job_id).stdout
+    )
     # Nor is either written to the store.
     ENGINES.dispose()
     for path in store_file(sqlite_project).parent.iterdir():
@@ -405,8 +513,15 @@ def test_secrets_never_shown(sqlite_project: Path) -> None:
 
 
 def test_secret_from_the_environment_is_kept_as_a_reference(sqlite_project: Path) -> None:
-    job_id = run_job(sqlite_project, "nums", "-p", "n=1", "-p", "password=${NUMS_PW}",
-                     env={"NUMS_PW": "from-env-123"})
+    job_id = run_job(
+        sqlite_project,
+        "nums",
+        "-p",
+        "n=1",
+        "-p",
+        "password=${NUMS_PW}",
+        env={"NUMS_PW": "from-env-123"},
+    )
     result = ok(sqlite_project, "jobs", "show", job_id, "--json")
     assert as_json(result)["params"]["password"] == "${NUMS_PW}"
     assert "from-env-123" not in result.stdout
@@ -435,8 +550,9 @@ def test_retry_failed_only(sqlite_project: Path) -> None:
 
 
 def test_retry_of_an_unfinished_job_is_refused(sqlite_project: Path) -> None:
-    paused = run_job(sqlite_project, "nums", "-p", "n=3", "-p", "pause_at=0", "--workers", "1",
-                     code=130)
+    paused = run_job(
+        sqlite_project, "nums", "-p", "n=3", "-p", "pause_at=0", "--workers", "1", code=130
+    )
     result = ok(sqlite_project, "jobs", "retry", paused, code=2)
     assert "resume it instead" in result.stderr
     assert as_json(ok(sqlite_project, "jobs", "list", "--json"))["total"] == 1
@@ -445,8 +561,16 @@ def test_retry_of_an_unfinished_job_is_refused(sqlite_project: Path) -> None:
 def test_retry_needs_a_secret_that_was_never_stored(sqlite_project: Path) -> None:
     # A literal password lives only in the process that ran the job: a retry from another
     # command cannot have it, says so, and leaves no half-made job behind.
-    old = run_job(sqlite_project, "nums", "-p", "n=2", "-p", "password=hunter2", code=1,
-                  env={"NUMS_FAIL": "0"})
+    old = run_job(
+        sqlite_project,
+        "nums",
+        "-p",
+        "n=2",
+        "-p",
+        "password=hunter2",
+        code=1,
+        env={"NUMS_FAIL": "0"},
+    )
     result = ok(sqlite_project, "jobs", "retry", old, code=2)
     assert "${ENV_VAR}" in result.stderr and "hunter2" not in result.output
     assert [j["id"] for j in as_json(ok(sqlite_project, "jobs", "list", "--json"))["jobs"]] == [old]
@@ -466,8 +590,9 @@ def test_cancel_a_pending_job(sqlite_project: Path) -> None:
 def test_delete(sqlite_project: Path) -> None:
     first = run_job(sqlite_project, "nums", "-p", "n=1")
     second = run_job(sqlite_project, "nums", "-p", "n=1")
-    paused = run_job(sqlite_project, "nums", "-p", "n=3", "-p", "pause_at=0", "--workers", "1",
-                     code=130)
+    paused = run_job(
+        sqlite_project, "nums", "-p", "n=3", "-p", "pause_at=0", "--workers", "1", code=130
+    )
 
     result = ok(sqlite_project, "jobs", "delete", first, second)
     assert result.stdout.splitlines() == [f"deleted {first}", f"deleted {second}"]
@@ -495,8 +620,9 @@ def test_delete_checks_every_id_first(sqlite_project: Path) -> None:
 def test_cleanup(sqlite_project: Path) -> None:
     done = run_job(sqlite_project, "nums", "-p", "n=1")
     partial = run_job(sqlite_project, "nums", "-p", "n=2", code=1, env={"NUMS_FAIL": "0"})
-    paused = run_job(sqlite_project, "nums", "-p", "n=3", "-p", "pause_at=0", "--workers", "1",
-                     code=130)
+    paused = run_job(
+        sqlite_project, "nums", "-p", "n=3", "-p", "pause_at=0", "--workers", "1", code=130
+    )
 
     result = ok(sqlite_project, "jobs", "cleanup", "--older-than", "7d")
     assert result.stdout.strip() == "deleted 0 job(s) older than 7d"
@@ -519,8 +645,9 @@ def test_cleanup_bad_age(sqlite_project: Path, age: str) -> None:
 
 
 def test_cleanup_status_must_be_a_finished_one(sqlite_project: Path) -> None:
-    result = ok(sqlite_project, "jobs", "cleanup", "--older-than", "1d", "--status", "running",
-                code=2)
+    result = ok(
+        sqlite_project, "jobs", "cleanup", "--older-than", "1d", "--status", "running", code=2
+    )
     assert "finished jobs only" in result.stderr
 
 
@@ -543,7 +670,12 @@ def test_stats(sqlite_project: Path) -> None:
     assert set(groups) == {("nums", "dev"), ("nums", "prod")}
     dev = groups[("nums", "dev")]
     assert (dev["jobs"], dev["completed"], dev["partial"], dev["failed"], dev["items_done"]) == (
-        4, 2, 1, 1, 5)
+        4,
+        2,
+        1,
+        1,
+        5,
+    )
     assert dev["success_rate"] == 0.5
 
     only_prod = as_json(ok(sqlite_project, "jobs", "stats", "--env", "prod", "--json"))
@@ -569,7 +701,9 @@ def test_export(sqlite_project: Path, tmp_path: Path) -> None:
     assert result.stdout == "" and f"wrote 2 job(s) to {out}" in result.stderr
     table = list(csv.DictReader(io.StringIO(out.read_text())))
     assert [(r["id"], r["status"], r["done"]) for r in table] == [
-        (partial, "partial", "1"), (done, "completed", "2")]
+        (partial, "partial", "1"),
+        (done, "completed", "2"),
+    ]
     assert json.loads(table[1]["params"])["n"] == 2
 
     out = tmp_path / "one.json"
@@ -577,10 +711,12 @@ def test_export(sqlite_project: Path, tmp_path: Path) -> None:
     assert [r["id"] for r in json.loads(out.read_text())] == [done]
     only = json.loads(ok(sqlite_project, "jobs", "export", "--status", "partial").stdout)
     assert [r["id"] for r in only] == [partial]
-    assert "use json or csv" in ok(sqlite_project, "jobs", "export", "--format", "xml",
-                                   code=2).stderr
-    result = ok(sqlite_project, "jobs", "export", "-o", str(tmp_path / "no" / "such" / "x.json"),
-                code=2)
+    assert (
+        "use json or csv" in ok(sqlite_project, "jobs", "export", "--format", "xml", code=2).stderr
+    )
+    result = ok(
+        sqlite_project, "jobs", "export", "-o", str(tmp_path / "no" / "such" / "x.json"), code=2
+    )
     assert result.stderr.startswith("error: --output ") and "cannot write" in result.stderr
 
 
@@ -591,8 +727,9 @@ def test_broad_flow(project: Path, store_url: str, target_url: str) -> None:
     """run → partial → list → show → items → retry → stats → export → cleanup, on each backend."""
     write_project(project, store_url, target_url)
     try:
-        old = run_job(project, "nums", "-p", "n=6", "--workers", "3", code=1,
-                      env={"NUMS_FAIL": "2,5"})
+        old = run_job(
+            project, "nums", "-p", "n=6", "--workers", "3", code=1, env={"NUMS_FAIL": "2,5"}
+        )
         listed = as_json(ok(project, "jobs", "list", "--status", "partial", "--json"))
         assert [j["id"] for j in listed["jobs"]] == [old] and listed["total"] == 1
         failed = as_json(ok(project, "jobs", "items", old, "--failed", "--json"))
@@ -614,6 +751,8 @@ def test_broad_flow(project: Path, store_url: str, target_url: str) -> None:
         assert {j["id"] for j in exported} >= {old, new, batch}
         ok(project, "jobs", "cleanup", "--older-than", "0s", "--status", "partial")
         assert [j["id"] for j in as_json(ok(project, "jobs", "list", "--json"))["jobs"]] == [
-            batch, new]
+            batch,
+            new,
+        ]
     finally:
         ENGINES.dispose()

@@ -138,8 +138,9 @@ def reap_spawned() -> Iterator[None]:
             proc.kill()
 
 
-def spawn(project: Path, *args: str, env: dict[str, str] | None = None,
-          cwd: Path | None = None) -> Proc:
+def spawn(
+    project: Path, *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> Proc:
     """Start ``python -m batchyard ARGS`` in ``project`` (or ``cwd``); its output goes to files
     beside the project."""
     global _seq
@@ -149,15 +150,27 @@ def spawn(project: Path, *args: str, env: dict[str, str] | None = None,
     out, err = logs / f"{_seq:03d}.out", logs / f"{_seq:03d}.err"
     full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     with out.open("wb") as fo, err.open("wb") as fe:
-        popen = subprocess.Popen([sys.executable, "-m", "batchyard", *args], cwd=cwd or project,
-                                 env=full_env, stdout=fo, stderr=fe, stdin=subprocess.DEVNULL)
+        popen = subprocess.Popen(
+            [sys.executable, "-m", "batchyard", *args],
+            cwd=cwd or project,
+            env=full_env,
+            stdout=fo,
+            stderr=fe,
+            stdin=subprocess.DEVNULL,
+        )
     proc = Proc(popen, out, err)
     SPAWNED.append(proc)
     return proc
 
 
-def wait_until(cond: Callable[[], bool], *, timeout: float, what: str,
-               proc: Proc | None = None, every: float = 0.005) -> None:
+def wait_until(
+    cond: Callable[[], bool],
+    *,
+    timeout: float,
+    what: str,
+    proc: Proc | None = None,
+    every: float = 0.005,
+) -> None:
     """Poll ``cond`` until true; fail naming ``what`` (and the process's output) on timeout or
     when ``proc`` exits first."""
     deadline = time.monotonic() + timeout
@@ -248,4 +261,3 @@ def is_zombie(pid: int) -> bool:
             return fh.read().rsplit(")", 1)[1].split()[0] == "Z"
     except OSError:
         return False
-

@@ -70,8 +70,16 @@ def test_sigkill_loop_loses_nothing_and_reruns_only_in_flight_items(
                 break
             if job_id is None:
                 args: tuple[str, ...] = (
-                    "run", "many", "-p", f"n={N}", "-p", "sleep=0.0025", "-p", f"log={log}",
-                    "--workers", str(WORKERS),
+                    "run",
+                    "many",
+                    "-p",
+                    f"n={N}",
+                    "-p",
+                    "sleep=0.0025",
+                    "-p",
+                    f"log={log}",
+                    "--workers",
+                    str(WORKERS),
                 )
             else:
                 args = ("jobs", "resume", job_id)
@@ -89,8 +97,12 @@ def test_sigkill_loop_loses_nothing_and_reruns_only_in_flight_items(
                     time.sleep(0.002)
             else:
                 how, delay = "after-start", rng.uniform(0.0, 0.15 if remaining > 800 else 0.04)
-                wait_until(lambda s=size: log_size(log) > s, timeout=30,
-                           what=f"items to start {where}", proc=proc)
+                wait_until(
+                    lambda s=size: log_size(log) > s,
+                    timeout=30,
+                    what=f"items to start {where}",
+                    proc=proc,
+                )
                 time.sleep(delay)
             proc.signal(signal.SIGKILL)
             rc = proc.wait()
@@ -106,17 +118,22 @@ def test_sigkill_loop_loses_nothing_and_reruns_only_in_flight_items(
                 job_id = ids[0]
             statuses = reader.statuses(job_id)
             assert len(statuses) == N
-            kills.append(Kill(
-                attempt=attempt, how=how, delay=delay,
-                executions_before=len(lines(log)),
-                ran_items=log_size(log) > size,
-                done=frozenset(k for k, s in statuses.items() if s == "done"),
-                running=frozenset(k for k, s in statuses.items() if s == "running"),
-                job_status=reader.job(job_id).status.value,
-            ))
+            kills.append(
+                Kill(
+                    attempt=attempt,
+                    how=how,
+                    delay=delay,
+                    executions_before=len(lines(log)),
+                    ran_items=log_size(log) > size,
+                    done=frozenset(k for k, s in statuses.items() if s == "done"),
+                    running=frozenset(k for k, s in statuses.items() if s == "running"),
+                    job_status=reader.job(job_id).status.value,
+                )
+            )
         landed = [k for k in kills if k.ran_items and len(k.done) < N]
         assert len(landed) >= WANT_KILLS, (
-            f"only {len(landed)} of {len(kills)} kills landed mid-run {where}")
+            f"only {len(landed)} of {len(kills)} kills landed mid-run {where}"
+        )
         assert job_id is not None
 
         final = cli("jobs", "resume", job_id, cwd=project)
@@ -131,16 +148,18 @@ def test_sigkill_loop_loses_nothing_and_reruns_only_in_flight_items(
             # Never more in flight than workers: at most `workers` claimed, uncommitted items.
             assert len(k.running) <= WORKERS, (k.attempt, sorted(k.running))
             assert k.job_status == "running", k
-            later = executions[k.executions_before:]
+            later = executions[k.executions_before :]
             redone = k.done.intersection(later)
             assert not redone, (
                 f"kill {k.attempt} ({k.how}, {k.delay:.3f}s): {len(redone)} item(s) done at the "
-                f"kill ran again afterwards: {sorted(redone, key=int)[:10]} {where}")
+                f"kill ran again afterwards: {sorted(redone, key=int)[:10]} {where}"
+            )
         in_flight_total = sum(len(k.running) for k in kills)
         extra = len(executions) - N
         assert extra <= in_flight_total, (
             f"{extra} extra executions, but only {in_flight_total} items were in flight at the "
-            f"{len(kills)} kills {where}")
+            f"{len(kills)} kills {where}"
+        )
         # Per item: one execution, plus at most one per kill that found it in flight.
         for key, count in runs.items():
             allowed = 1 + sum(key in k.running for k in kills)
@@ -161,5 +180,7 @@ def test_sigkill_loop_loses_nothing_and_reruns_only_in_flight_items(
     finally:
         reader.close()
     elapsed = time.monotonic() - t0
-    print(f"{len(kills)} kills ({len(landed)} mid-run, the last at {len(kills[-1].done)}/{N} "
-          f"done), {extra} extra executions of {in_flight_total} in flight, {elapsed:.1f}s {where}")
+    print(
+        f"{len(kills)} kills ({len(landed)} mid-run, the last at {len(kills[-1].done)}/{N} "
+        f"done), {extra} extra executions of {in_flight_total} in flight, {elapsed:.1f}s {where}"
+    )

@@ -56,8 +56,9 @@ def test_two_resumes_at_once_one_runs_the_other_is_turned_away(
     assert loser.stdout() == ""
     held = [line for line in err.splitlines() if "held by runner" in line]
     assert len(held) == 1, err
-    assert re.search(rf"\bjob {re.escape(job.id)} is held by runner \S+:{winner.pid}:[0-9a-f]+",
-                     held[0]), held[0]
+    assert re.search(
+        rf"\bjob {re.escape(job.id)} is held by runner \S+:{winner.pid}:[0-9a-f]+", held[0]
+    ), held[0]
     assert held[0].startswith("error: "), held[0]
 
     # The winner ran the whole job, once per item.

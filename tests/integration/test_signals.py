@@ -53,8 +53,11 @@ def _assert_no_traceback(text: str) -> None:
     assert "KeyboardInterrupt" not in text, text
 
 
-@pytest.mark.parametrize(("sig", "elsewhere"), [(signal.SIGINT, False), (signal.SIGTERM, True)],
-                         ids=["sigint", "sigterm"])
+@pytest.mark.parametrize(
+    ("sig", "elsewhere"),
+    [(signal.SIGINT, False), (signal.SIGTERM, True)],
+    ids=["sigint", "sigterm"],
+)
 def test_one_signal_pauses_after_in_flight_items_finish(
     project: Path, store_url: str, target_url: str, sig: signal.Signals, elsewhere: bool
 ) -> None:
@@ -68,8 +71,21 @@ def test_one_signal_pauses_after_in_flight_items_finish(
     log = project.parent / "executions.log"
     flags = ("-C", str(project)) if elsewhere else ()
     cwd = project.parent if elsewhere else project
-    proc = spawn(project, *flags, "run", "many", "-p", f"n={n}", "-p", "sleep=0.25",
-                 "-p", f"log={log}", "--workers", str(workers), cwd=cwd)
+    proc = spawn(
+        project,
+        *flags,
+        "run",
+        "many",
+        "-p",
+        f"n={n}",
+        "-p",
+        "sleep=0.25",
+        "-p",
+        f"log={log}",
+        "--workers",
+        str(workers),
+        cwd=cwd,
+    )
     wait_until(lambda: len(lines(log)) >= workers, timeout=30, what="items to start", proc=proc)
     time.sleep(0.1)
     sent = time.monotonic()
@@ -119,8 +135,19 @@ def test_second_sigint_stops_at_once(project: Path, store_url: str, target_url: 
     write_jobs(project)
     n, workers, sleep = 8, 4, 5.0
     log = project.parent / "executions.log"
-    proc = spawn(project, "run", "many", "-p", f"n={n}", "-p", f"sleep={sleep}",
-                 "-p", f"log={log}", "--workers", str(workers))
+    proc = spawn(
+        project,
+        "run",
+        "many",
+        "-p",
+        f"n={n}",
+        "-p",
+        f"sleep={sleep}",
+        "-p",
+        f"log={log}",
+        "--workers",
+        str(workers),
+    )
     wait_until(lambda: len(lines(log)) >= workers, timeout=30, what="items to start", proc=proc)
     started = time.monotonic()  # the in-flight items end no sooner than started + sleep
     time.sleep(0.1)
@@ -131,7 +158,8 @@ def test_second_sigint_stops_at_once(project: Path, store_url: str, target_url: 
     ended = time.monotonic()
     assert rc == 130, proc.describe()
     assert ended - started < sleep / 2, (
-        f"exited {ended - started:.1f}s after the items started: it waited for them")
+        f"exited {ended - started:.1f}s after the items started: it waited for them"
+    )
     _assert_no_traceback(proc.stderr())
 
     with StoreReader(store_url) as reader:
@@ -168,8 +196,21 @@ def test_sigint_stops_long_item_at_checkpoint_and_resume_starts_at_cursor(
     write_jobs(project)
     count, length, sleep = 2, 400, 0.01
     log = project.parent / "steps.log"
-    proc = spawn(project, "run", "steps", "-p", f"count={count}", "-p", f"length={length}",
-                 "-p", f"sleep={sleep}", "-p", f"log={log}", "--workers", str(count))
+    proc = spawn(
+        project,
+        "run",
+        "steps",
+        "-p",
+        f"count={count}",
+        "-p",
+        f"length={length}",
+        "-p",
+        f"sleep={sleep}",
+        "-p",
+        f"log={log}",
+        "--workers",
+        str(count),
+    )
 
     def steps_logged() -> dict[int, list[int]]:
         out: dict[int, list[int]] = {i: [] for i in range(count)}
@@ -179,8 +220,12 @@ def test_sigint_stops_long_item_at_checkpoint_and_resume_starts_at_cursor(
                 out[int(rest[0])].append(int(rest[1]))
         return out
 
-    wait_until(lambda: all(len(s) >= 20 for s in steps_logged().values()), timeout=30,
-               what="both items to take 20 steps", proc=proc)
+    wait_until(
+        lambda: all(len(s) >= 20 for s in steps_logged().values()),
+        timeout=30,
+        what="both items to take 20 steps",
+        proc=proc,
+    )
     sent = time.monotonic()
     proc.signal(signal.SIGINT)
     rc = proc.wait(30)
@@ -215,7 +260,7 @@ def test_sigint_stops_long_item_at_checkpoint_and_resume_starts_at_cursor(
     resumed = cli(*args, cwd=project, env={"BY_TEST_SLEEP": "0"})
     assert resumed.returncode == 0, resumed.stderr
     _assert_no_traceback(resumed.stderr)
-    second_run = lines(log)[len(first_run):]
+    second_run = lines(log)[len(first_run) :]
     for i in range(count):
         # The resumed attempt saw ctx.cursor and started right after it.
         assert f"start {i} {cursors[i] + 1}" in second_run, second_run[:5]

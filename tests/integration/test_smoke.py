@@ -3,7 +3,7 @@ from pathlib import Path
 import batchyard as by
 from conftest import count_rows
 
-JOBS = '''
+JOBS = """
 import batchyard as by
 
 @by.job("squares")
@@ -14,7 +14,7 @@ def squares(n: int):
 def run(i: int, ctx: by.Context):
     ctx.write("squares", {"i": i, "sq": i * i}, key="i")
     return i * i
-'''
+"""
 
 
 def test_run_writes_rows_once(project: Path, app: by.Batchyard, target_url: str) -> None:

@@ -96,7 +96,7 @@ def test_list_filters_sorts_and_pages(store: Store) -> None:
     assert [j.id for j in store.list_jobs(JobFilter(search="SEASON"))[0]] == [c.id]
     page, total = store.list_jobs(limit=1, offset=1)
     assert total == 3 and [j.id for j in page] == [b.id]
-    assert [j.id for j in store.list_jobs(order="created_at")[0]][0] == a.id
+    assert store.list_jobs(order="created_at")[0][0].id == a.id
     assert store.list_jobs(JobFilter(created_after=utcnow() - timedelta(days=1)))[1] == 2
     assert store.find_job(c.id[:-2]).id == c.id
     with pytest.raises(NotFound):
@@ -188,8 +188,13 @@ def test_plain_sql_can_read_the_store(store: Store) -> None:
 def test_a_key_planned_twice_far_apart_is_refused_whole(store: Store) -> None:
     from batchyard.errors import PlanError
 
-    job = Job(id=new_job_id("k", "dev"), kind="k", env="dev", status=JobStatus.PENDING,
-              created_at=utcnow())
+    job = Job(
+        id=new_job_id("k", "dev"),
+        kind="k",
+        env="dev",
+        status=JobStatus.PENDING,
+        created_at=utcnow(),
+    )
     planned = [(str(i), "null") for i in range(7000)] + [("42", "null")]
     with pytest.raises(PlanError, match="yields item '42' twice"):
         store.create_job(job, iter(planned))

@@ -112,7 +112,7 @@ def test_killed_ten_times_and_resumed(
             args = ["jobs", "resume", job_id]
         proc = start(args, tmp_path)
         if kills >= 10:
-            out, errs = proc.communicate(timeout=180)
+            _, errs = proc.communicate(timeout=180)
             assert proc.returncode == 0, (seed, errs)
             continue
         # Kill once the copy has moved on by a random number of chunks, plus a random moment

@@ -13,8 +13,10 @@ from batchyard.errors import ParamError, PlanError, UsageError
 
 
 def plan(
-    start: date, end: date, teams: list[str] = [], limit: int | None = None, dry: bool = False
-):  # noqa: B006
+    start: date,
+    end: date,
+    teams: list[str] = [],  # noqa: B006 limit: int | None = None, dry: bool = False
+):
     return by.dates(start, end)
 
 

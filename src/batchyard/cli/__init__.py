@@ -27,7 +27,9 @@ class _Group(TyperGroup):
         except BatchyardError as exc:
             # A wrapped batchyard error (say a store that cannot open, met while planning) is
             # clearer as itself than as the wrapper's "planning failed: StoreError: ...".
-            if isinstance(exc.__cause__, BatchyardError) and not isinstance(exc, type(exc.__cause__)):
+            if isinstance(exc.__cause__, BatchyardError) and not isinstance(
+                exc, type(exc.__cause__)
+            ):
                 exc = exc.__cause__
             err.print(Text.assemble(("error:", "red"), f" {exc}"), highlight=False)
             raise typer.Exit(exc.exit_code) from None
@@ -100,15 +102,23 @@ class State:
 def _main(
     ctx: typer.Context,
     project: Path | None = typer.Option(
-        None, "--project", "-C", help="Project folder (default: nearest with batchyard.toml).",
+        None,
+        "--project",
+        "-C",
+        help="Project folder (default: nearest with batchyard.toml).",
         file_okay=False,
     ),
     store: str | None = typer.Option(
-        None, "--store", help="Store URL (default: BATCHYARD_STORE, the store url in "
-        "batchyard.toml, or .batchyard/store.db in the project).", envvar=None,
+        None,
+        "--store",
+        help="Store URL (default: BATCHYARD_STORE, the store url in "
+        "batchyard.toml, or .batchyard/store.db in the project).",
+        envvar=None,
     ),
     env: str | None = typer.Option(
-        None, "--env", help="Environment namespace for new jobs (default: BATCHYARD_ENV, "
+        None,
+        "--env",
+        help="Environment namespace for new jobs (default: BATCHYARD_ENV, "
         "the env in batchyard.toml, or dev).",
     ),
 ) -> None:

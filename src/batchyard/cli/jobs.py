@@ -47,14 +47,27 @@ def parse_age(text: str) -> timedelta:
     return timedelta(seconds=value * seconds)
 
 
-def _filter(active: bool, status: list[str], kind: str | None, env: str | None,
-            tag: str | None, search: str | None, children: bool) -> JobFilter:
+def _filter(
+    active: bool,
+    status: list[str],
+    kind: str | None,
+    env: str | None,
+    tag: str | None,
+    search: str | None,
+    children: bool,
+) -> JobFilter:
     valid = {s.value for s in JobStatus}
     for s in status:
         if s not in valid:
             raise UsageError(f"--status {s!r}: use one of {', '.join(sorted(valid))}")
-    return JobFilter(status=tuple(status) or (ACTIVE if active else ()), kind=kind, env=env,
-                     tag=tag, search=search, top_level=not children)
+    return JobFilter(
+        status=tuple(status) or (ACTIVE if active else ()),
+        kind=kind,
+        env=env,
+        tag=tag,
+        search=search,
+        top_level=not children,
+    )
 
 
 @app.command("list")
@@ -62,7 +75,9 @@ def list_jobs(
     ctx: typer.Context,
     active: bool = typer.Option(False, "--active", help="Only pending, running and paused jobs."),
     status: list[str] = typer.Option(
-        [], "--status", help="Only jobs with this status: pending, running, paused, completed, "
+        [],
+        "--status",
+        help="Only jobs with this status: pending, running, paused, completed, "
         "partial, failed or cancelled (repeatable).",
     ),
     kind: str | None = typer.Option(None, "--kind", help="Only jobs of this kind."),
@@ -89,35 +104,51 @@ def _public(data: dict[str, object]) -> dict[str, object]:
 
 
 @app.command()
-def show(ctx: typer.Context, job_id: str = typer.Argument(..., help="Job id (or a unique prefix)."),
-         as_json: bool = JSON) -> None:
+def show(
+    ctx: typer.Context,
+    job_id: str = typer.Argument(..., help="Job id (or a unique prefix)."),
+    as_json: bool = JSON,
+) -> None:
     """Show one job: status, params, counts, timings and its first failures."""
     app = ctx.obj.reader
     job = app.job(job_id)
     failures, _ = app.items(job.id, status=["failed"], limit=5)
     if as_json:
         data = _public(job.to_dict())
-        data["failures"] = [{"key": i.key, "error": i.error, "attempts": i.attempts}
-                            for i in failures]
+        data["failures"] = [
+            {"key": i.key, "error": i.error, "attempts": i.attempts} for i in failures
+        ]
         print_json(data)
         return
     table = Table(show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold")
     table.add_column()
     rows: list[tuple[str, object]] = [
-        ("id", job.id), ("name", job.name), ("kind", job.kind), ("env", job.env),
+        ("id", job.id),
+        ("name", job.name),
+        ("kind", job.kind),
+        ("env", job.env),
         ("status", status_text(job.status.value)),
-        ("items", f"{job.total} total, {job.done} done, {job.failed} failed, "
-                  f"{job.skipped} skipped, {job.cancelled} cancelled, {job.remaining} to go"),
+        (
+            "items",
+            f"{job.total} total, {job.done} done, {job.failed} failed, "
+            f"{job.skipped} skipped, {job.cancelled} cancelled, {job.remaining} to go",
+        ),
         ("rows", f"{job.rows_read:,} read, {job.rows_written:,} written"),
         ("params", ", ".join(f"{k}={v}" for k, v in mask_secrets(job.params).items()) or "-"),
         ("options", ", ".join(f"{k}={v}" for k, v in job.options.items())),
-        ("created", str(job.created_at)), ("started", str(job.started_at or "-")),
-        ("finished", str(job.finished_at or "-")), ("duration", fmt_duration(job.duration)),
+        ("created", str(job.created_at)),
+        ("started", str(job.started_at or "-")),
+        ("finished", str(job.finished_at or "-")),
+        ("duration", fmt_duration(job.duration)),
     ]
-    for label, value in (("tags", ", ".join(job.tags)), ("retry of", job.retry_of),
-                         ("parent", job.parent_id), ("error", job.error),
-                         ("runner", job.lease_owner)):
+    for label, value in (
+        ("tags", ", ".join(job.tags)),
+        ("retry of", job.retry_of),
+        ("parent", job.parent_id),
+        ("error", job.error),
+        ("runner", job.lease_owner),
+    ):
         if value:
             rows.append((label, value))
     for label, value in rows:
@@ -144,7 +175,9 @@ def progress(
         print_json(snap.to_dict())
         return
     if not watch:
-        console.print(snapshot_view(snap, snap.job_id) if console.is_terminal else snapshot_line(snap))
+        console.print(
+            snapshot_view(snap, snap.job_id) if console.is_terminal else snapshot_line(snap)
+        )
         return
     while True:
         if as_json:
@@ -162,7 +195,9 @@ def items(
     ctx: typer.Context,
     job_id: str = typer.Argument(..., help="Job id (or a unique prefix)."),
     status: list[str] = typer.Option(
-        [], "--status", help="Only items with this status: pending, running, done, failed, "
+        [],
+        "--status",
+        help="Only items with this status: pending, running, done, failed, "
         "skipped or cancelled (repeatable).",
     ),
     failed: bool = typer.Option(False, "--failed", help="Only failed items (as --status failed)."),
@@ -185,10 +220,15 @@ def items(
         table.add_column(col)
     for i in found:
         detail = i.error or ("" if i.result is None else str(i.result))
-        table.add_row(str(i.position), i.key, status_text(i.status.value), str(i.attempts),
-                      f"{i.rows_written:,}" if i.rows_written else "",
-                      fmt_duration(i.duration_s) if i.duration_s is not None else "",
-                      detail[:120])
+        table.add_row(
+            str(i.position),
+            i.key,
+            status_text(i.status.value),
+            str(i.attempts),
+            f"{i.rows_written:,}" if i.rows_written else "",
+            fmt_duration(i.duration_s) if i.duration_s is not None else "",
+            detail[:120],
+        )
     print_table(table)
 
 
@@ -196,8 +236,9 @@ def items(
 def log(
     ctx: typer.Context,
     job_id: str = typer.Argument(..., help="Job id (or a unique prefix)."),
-    follow: bool = typer.Option(False, "--follow", "-f",
-                                help="Keep printing new lines until the job ends."),
+    follow: bool = typer.Option(
+        False, "--follow", "-f", help="Keep printing new lines until the job ends."
+    ),
     item: str | None = typer.Option(None, "--item", help="Only lines of the item with this key."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON lines, one event a line."),
 ) -> None:
@@ -214,8 +255,9 @@ def log(
         else:
             for e in shown:
                 where = f" [{e.item_key}]" if e.item_key else ""
-                console.print(f"{e.ts:%Y-%m-%d %H:%M:%S} {e.level:<7}{where} {e.message}",
-                              markup=False)
+                console.print(
+                    f"{e.ts:%Y-%m-%d %H:%M:%S} {e.level:<7}{where} {e.message}", markup=False
+                )
         if events:
             after = events[-1].id
         if not follow:
@@ -247,8 +289,7 @@ def resume(
             announced = True
             err.print(f"resuming job {job.id}: {job.remaining:,} of {job.total:,} item(s) to go")
 
-    def start(*, on_progress: Callable[[Snapshot], None],
-              on_message: Callable[[str], None]) -> Job:
+    def start(*, on_progress: Callable[[Snapshot], None], on_message: Callable[[str], None]) -> Job:
         def progress(snap: Snapshot) -> None:
             announce()
             on_progress(snap)
@@ -257,8 +298,7 @@ def resume(
             announce()
             on_message(text)
 
-        ended: Job = app.execute(job.id, workers=workers, on_progress=progress,
-                                 on_message=message)
+        ended: Job = app.execute(job.id, workers=workers, on_progress=progress, on_message=message)
         return ended
 
     run_with_display(state, job.name, start)
@@ -268,8 +308,9 @@ def resume(
 def retry(
     ctx: typer.Context,
     job_id: str = typer.Argument(..., help="Job id (or a unique prefix)."),
-    failed_only: bool = typer.Option(True, "--failed-only/--all",
-                                     help="Only the items that did not finish (default), or all."),
+    failed_only: bool = typer.Option(
+        True, "--failed-only/--all", help="Only the items that did not finish (default), or all."
+    ),
 ) -> None:
     """Run a finished job again as a new job: its failed items only, or all of it."""
     state = ctx.obj
@@ -288,8 +329,9 @@ def retry(
 
 
 @app.command()
-def cancel(ctx: typer.Context,
-           job_id: str = typer.Argument(..., help="Job id (or a unique prefix).")) -> None:
+def cancel(
+    ctx: typer.Context, job_id: str = typer.Argument(..., help="Job id (or a unique prefix).")
+) -> None:
     """Cancel a job. A running job stops at its runner's next heartbeat."""
     found = ctx.obj.reader.job(job_id)  # read-only first: an unknown id must not create a store
     job = ctx.obj.app.cancel(found.id)
@@ -310,8 +352,10 @@ def delete(
     jobs = [ctx.obj.reader.job(job_id) for job_id in job_ids]
     for job in jobs:
         if not force and not job.status.finished:
-            raise Conflict(f"job {job.id} is {job.status.value}; cancel it first "
-                           f"(`batchyard jobs cancel {job.id}`) or pass --force")
+            raise Conflict(
+                f"job {job.id} is {job.status.value}; cancel it first "
+                f"(`batchyard jobs cancel {job.id}`) or pass --force"
+            )
     app = ctx.obj.app
     for job in jobs:
         app.delete(job.id, force=force)
@@ -321,10 +365,13 @@ def delete(
 @app.command()
 def cleanup(
     ctx: typer.Context,
-    older_than: str = typer.Option(..., "--older-than",
-                                   help="Age such as 30m, 12h, 7d or 2w (s, m, h, d, w)."),
+    older_than: str = typer.Option(
+        ..., "--older-than", help="Age such as 30m, 12h, 7d or 2w (s, m, h, d, w)."
+    ),
     status: list[str] = typer.Option(
-        [], "--status", help="Only jobs with this status: completed, partial, failed or cancelled "
+        [],
+        "--status",
+        help="Only jobs with this status: completed, partial, failed or cancelled "
         "(repeatable; default: all four).",
     ),
 ) -> None:
@@ -333,8 +380,10 @@ def cleanup(
     finished = {s.value for s in FINISHED}
     for s in status:
         if s not in finished:
-            raise UsageError(f"--status {s!r}: cleanup deletes finished jobs only; use one of "
-                             f"{', '.join(sorted(finished))}")
+            raise UsageError(
+                f"--status {s!r}: cleanup deletes finished jobs only; use one of "
+                f"{', '.join(sorted(finished))}"
+            )
     state = ctx.obj
     # Nothing to clean in a store with no jobs (or none yet): do not make one just to say so.
     ids = state.app.cleanup(age, statuses=status) if state.reader.jobs(limit=1)[1] else []
@@ -359,18 +408,37 @@ def stats(
         + ", ".join(f"{n} {s}" for s, n in data["by_status"].items())
         + (f"; success rate {rate:.1%}" if rate is not None else "")
         + f"; duration p50 {fmt_duration(data['duration_p50_s'])}, "
-          f"p95 {fmt_duration(data['duration_p95_s'])}"
+        f"p95 {fmt_duration(data['duration_p95_s'])}"
     )
     table = Table(title="by kind and env", title_justify="left")
-    for col in ("kind", "env", "jobs", "completed", "partial", "failed", "success",
-                "p50", "p95", "items done", "rows written"):
+    for col in (
+        "kind",
+        "env",
+        "jobs",
+        "completed",
+        "partial",
+        "failed",
+        "success",
+        "p50",
+        "p95",
+        "items done",
+        "rows written",
+    ):
         table.add_column(col)
     for g in data["by_kind_env"]:
-        table.add_row(g["kind"], g["env"], str(g["jobs"]), str(g["completed"]), str(g["partial"]),
-                      str(g["failed"]),
-                      f"{g['success_rate']:.0%}" if g["success_rate"] is not None else "-",
-                      fmt_duration(g["duration_p50_s"]), fmt_duration(g["duration_p95_s"]),
-                      f"{g['items_done']:,}", f"{g['rows_written']:,}")
+        table.add_row(
+            g["kind"],
+            g["env"],
+            str(g["jobs"]),
+            str(g["completed"]),
+            str(g["partial"]),
+            str(g["failed"]),
+            f"{g['success_rate']:.0%}" if g["success_rate"] is not None else "-",
+            fmt_duration(g["duration_p50_s"]),
+            fmt_duration(g["duration_p95_s"]),
+            f"{g['items_done']:,}",
+            f"{g['rows_written']:,}",
+        )
     print_table(table)
 
 
@@ -378,10 +446,13 @@ def stats(
 def export(
     ctx: typer.Context,
     job_ids: list[str] = typer.Argument(None, help="Jobs to export (default: all that match)."),
-    fmt: str = typer.Option("json", "--format", "-f", help="json (an array) or csv (a header row)."),
+    fmt: str = typer.Option(
+        "json", "--format", "-f", help="json (an array) or csv (a header row)."
+    ),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write here, not stdout."),
-    status: list[str] = typer.Option([], "--status",
-                                     help="Only jobs with this status (repeatable)."),
+    status: list[str] = typer.Option(
+        [], "--status", help="Only jobs with this status (repeatable)."
+    ),
     kind: str | None = typer.Option(None, "--kind", help="Only jobs of this kind."),
     env: str | None = typer.Option(None, "--env", help="Only jobs of this env."),
     limit: int = typer.Option(10_000, "--limit", min=1, help="At most this many jobs."),
@@ -403,5 +474,3 @@ def export(
         err.print(f"wrote {len(jobs)} job(s) to {output}")
     else:
         typer.echo(text, nl=not text.endswith("\n"))
-
-

@@ -21,8 +21,14 @@ console = Console(highlight=False, soft_wrap=True, markup=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 STATUS_STYLE = {
-    "pending": "dim", "running": "cyan", "paused": "yellow", "completed": "green",
-    "partial": "yellow", "failed": "red", "cancelled": "magenta", "done": "green",
+    "pending": "dim",
+    "running": "cyan",
+    "paused": "yellow",
+    "completed": "green",
+    "partial": "yellow",
+    "failed": "red",
+    "cancelled": "magenta",
+    "done": "green",
     "skipped": "dim",
 }
 
@@ -75,8 +81,9 @@ def print_table(table: Table) -> None:
     if console.is_terminal:
         console.print(table)
         return
-    wide = Console(file=console.file, width=PIPE_WIDTH, highlight=False, soft_wrap=True,
-                   markup=False)
+    wide = Console(
+        file=console.file, width=PIPE_WIDTH, highlight=False, soft_wrap=True, markup=False
+    )
     wide.print(table)
 
 
@@ -90,8 +97,12 @@ def jobs_table(jobs: list[Job], total: int) -> Table:
     for j in jobs:
         finished = j.done + j.failed + j.skipped + j.cancelled
         table.add_row(
-            j.id, j.name, status_text(j.status.value), f"{finished}/{j.total}",
-            str(j.failed) if j.failed else "", f"{j.rows_written:,}" if j.rows_written else "",
+            j.id,
+            j.name,
+            status_text(j.status.value),
+            f"{finished}/{j.total}",
+            str(j.failed) if j.failed else "",
+            f"{j.rows_written:,}" if j.rows_written else "",
             j.created_at.strftime("%Y-%m-%d %H:%M:%S") if j.created_at else "",
             fmt_duration(j.duration),
         )
@@ -110,7 +121,9 @@ def snapshot_line(s: Snapshot) -> str:
 def snapshot_view(s: Snapshot, title: str) -> Group:
     bar = ProgressBar(total=max(s.total, 1), completed=s.finished, width=40)
     head = Text.assemble(
-        (f"{title} ", "bold"), status_text(s.status), f"  {s.percent:5.1f}%  ",
+        (f"{title} ", "bold"),
+        status_text(s.status),
+        f"  {s.percent:5.1f}%  ",
         f"{s.finished:,}/{s.total:,} items",
     )
     eta = fmt_duration(s.eta_s) if s.eta_s is not None else "-"

@@ -55,8 +55,10 @@ def summarise(state: Any, job: Job) -> None:
     elif job.failed:
         if job.error:
             err.print(job.error)  # "N item(s) failed; first: item KEY: Error: message"
-        err.print(f"See them with: {state.command_prefix()} jobs items {job.id} --failed; "
-                  f"run them again with: {state.command_prefix()} jobs retry {job.id} --failed-only")
+        err.print(
+            f"See them with: {state.command_prefix()} jobs items {job.id} --failed; "
+            f"run them again with: {state.command_prefix()} jobs retry {job.id} --failed-only"
+        )
 
 
 def register(app: typer.Typer) -> None:
@@ -72,19 +74,25 @@ def register(app: typer.Typer) -> None:
         written = write_project(folder or ctx.obj.project or Path("."), force=force)
         for path in written:
             console.print(f"wrote {path}")
-        console.print("Next: batchyard run daily-scores --param start=2024-04-01 "
-                      "--param end=2024-04-30")
+        console.print(
+            "Next: batchyard run daily-scores --param start=2024-04-01 --param end=2024-04-30"
+        )
 
     @app.command(context_settings={"allow_interspersed_args": True, "allow_extra_args": True})
     def run(
         ctx: typer.Context,
         target: str | None = typer.Argument(None, help="A job kind or a pipeline name."),
         param: list[str] = typer.Option(
-            [], "--param", "-p",
+            [],
+            "--param",
+            "-p",
             help="A param as NAME=VALUE; a list param takes a,b,c or JSON. Repeat for each param.",
         ),
         workers: int | None = typer.Option(
-            None, "--workers", "-w", min=1,
+            None,
+            "--workers",
+            "-w",
+            min=1,
             help="Items at once (default: the pipeline's, the kind's, BATCHYARD_WORKERS, or "
             "defaults.workers in batchyard.toml).",
         ),
@@ -92,15 +100,20 @@ def register(app: typer.Typer) -> None:
             None, "--executor", help="threads (default) or processes (for CPU-bound items)."
         ),
         retries: int | None = typer.Option(
-            None, "--retries", min=0,
+            None,
+            "--retries",
+            min=0,
             help="Extra attempts for a failing item (default: the kind's, else defaults.retries).",
         ),
         timeout: float | None = typer.Option(
-            None, "--timeout", min=0.001,
+            None,
+            "--timeout",
+            min=0.001,
             help="Most seconds one attempt may take; a slower one fails (and may be retried).",
         ),
         stop_on_error: bool | None = typer.Option(
-            None, "--stop-on-error/--continue-on-error",
+            None,
+            "--stop-on-error/--continue-on-error",
             help="Stop the job at the first failed item, or run the others on (the default).",
         ),
         name: str | None = typer.Option(
@@ -108,12 +121,14 @@ def register(app: typer.Typer) -> None:
         ),
         tag: list[str] = typer.Option([], "--tag", help="Tag the job; repeat for more tags."),
         batch: list[str] = typer.Option(
-            [], "--batch",
+            [],
+            "--batch",
             help="Run pipelines as one batch job, each as a child job: --batch A B, or repeat "
             "--batch A --batch B.",
         ),
-        parallel: int = typer.Option(1, "--parallel", min=1, max=64,
-                                     help="With --batch: how many pipelines run at once."),
+        parallel: int = typer.Option(
+            1, "--parallel", min=1, max=64, help="With --batch: how many pipelines run at once."
+        ),
     ) -> None:
         """Run a job kind or a pipeline, with live progress. Ctrl+C pauses; resume picks up."""
         state = ctx.obj
@@ -141,18 +156,32 @@ def register(app: typer.Typer) -> None:
                 pipeline = pipelines_module.load(app.settings.root, pipeline_name)
                 app.kind(pipeline.kind)
                 _check_executor(pipeline.executor, f"{pipeline.path}: executor")
-            params: dict[str, Any] = {"pipelines": names, "parallel": parallel,
-                                      "stop_on_error": bool(stop_on_error)}
+            params: dict[str, Any] = {
+                "pipelines": names,
+                "parallel": parallel,
+                "stop_on_error": bool(stop_on_error),
+            }
             target = "batch"
         else:
             if target is None:
-                raise UsageError("give a job kind or pipeline to run (`batchyard kinds` lists them)")
+                raise UsageError(
+                    "give a job kind or pipeline to run (`batchyard kinds` lists them)"
+                )
             params = parse_params(param)
             if executor is None and pipelines_module.exists(app.settings.root, target):
                 pipeline = pipelines_module.load(app.settings.root, target)
                 _check_executor(pipeline.executor, f"{pipeline.path}: executor")
-        job = app.submit(target, params, workers=workers, executor=executor, retries=retries,
-                         timeout=timeout, stop_on_error=stop_on_error, name=name, tags=tag)
+        job = app.submit(
+            target,
+            params,
+            workers=workers,
+            executor=executor,
+            retries=retries,
+            timeout=timeout,
+            stop_on_error=stop_on_error,
+            name=name,
+            tags=tag,
+        )
         err.print(f"job {job.id}: {job.total:,} item(s)")
         run_with_display(state, job.name, lambda **kw: app.execute(job.id, **kw))
 
@@ -197,8 +226,9 @@ def register(app: typer.Typer) -> None:
         for col in ("name", "kind", "params", "description"):
             table.add_column(col)
         for p in found:
-            table.add_row(p.name, p.kind, ", ".join(f"{k}={v}" for k, v in p.params.items()),
-                          p.description)
+            table.add_row(
+                p.name, p.kind, ", ".join(f"{k}={v}" for k, v in p.params.items()), p.description
+            )
         print_table(table)
 
 
