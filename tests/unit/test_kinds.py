@@ -15,7 +15,9 @@ from batchyard.errors import ParamError, PlanError, UsageError
 def plan(
     start: date,
     end: date,
-    teams: list[str] = [],  # noqa: B006 limit: int | None = None, dry: bool = False
+    teams: list[str] = [],  # noqa: B006 - pydantic copies defaults
+    limit: int | None = None,
+    dry: bool = False,
 ):
     return by.dates(start, end)
 

@@ -1,1 +1,123 @@
-"""The built-in `generate` job kind (being built)."""
+"""``generate``: deterministic synthetic datasets into a database or a folder of files.
+
+Setup creates the tables; items are chunks of rows, parents before children, each written with its
+key range in one transaction (so a rerun replaces, never duplicates); finish builds indexes and
+foreign keys, joins file parts and writes the defect manifest.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from batchyard.config import Settings
+from batchyard.data.generate import DEFAULT_CHUNK_ROWS, DEFAULT_SEED, IF_EXISTS, Spec
+from batchyard.data.targets import Target, open_target
+from batchyard.engine.context import Context
+from batchyard.engine.kinds import REGISTRY, Item, JobKind
+from batchyard.errors import ParamError
+
+
+def plan(
+    dataset: str,
+    settings: Settings,
+    to: str | None = None,
+    format: str | None = None,  # noqa: A002 - the name users type (--format)
+    scale: str = "1",
+    rows: int | None = None,
+    table: str | None = None,
+    seed: int = DEFAULT_SEED,
+    inject_errors: float = 0.0,
+    manifest: str | None = None,
+    if_exists: str = "fail",
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+) -> list[Item]:
+    """Generate a synthetic dataset (sports, retail, finance, healthcare) into a database or files."""
+    spec = _spec(locals())
+    if if_exists not in IF_EXISTS:
+        raise ParamError(f"if_exists={if_exists!r}: use fail or replace")
+    target = open_target(to, format, dataset, settings)
+    _manifest_path(target, manifest, spec)
+    if if_exists == "fail":
+        found = target.existing([t.name for t in spec.dataset.tables])
+        if found:
+            raise ParamError(
+                f"{target.name} already has {', '.join(found)}; pass --if-exists replace to "
+                "replace them"
+            )
+    return [
+        Item(f"{t.name}:{start}-{stop}", {"table": t.name, "start": start, "stop": stop})
+        for t, start, stop in spec.chunks()
+    ]
+
+
+def _spec(params: dict[str, Any]) -> Spec:
+    return Spec.from_params(
+        params["dataset"],
+        scale=params.get("scale") or "1",
+        rows=params.get("rows"),
+        table=params.get("table"),
+        seed=int(params.get("seed", DEFAULT_SEED)),
+        inject_errors=float(params.get("inject_errors") or 0.0),
+        chunk_rows=int(params.get("chunk_rows") or DEFAULT_CHUNK_ROWS),
+    )
+
+
+def _target(ctx: Context) -> Target:
+    p = ctx.params
+    return open_target(p.get("to"), p.get("format"), p["dataset"], ctx.settings)
+
+
+def _manifest_path(target: Target, manifest: str | None, spec: Spec) -> Path | None:
+    if manifest:
+        return Path(manifest).expanduser().absolute()
+    if not spec.injected:
+        return None
+    default = target.default_manifest()
+    if default is None:
+        raise ParamError(
+            f"--inject-errors into {target.name}: say where the manifest goes with --manifest PATH"
+        )
+    return default
+
+
+def setup(ctx: Context) -> None:
+    """Create the tables (a first run with if_exists=replace drops the old ones first)."""
+    spec, target = _spec(ctx.params), _target(ctx)
+    first_run = ctx.store.item_counts(ctx.job_id).get("done", 0) == 0
+    target.create(spec, replace=first_run and ctx.params.get("if_exists") == "replace")
+
+
+def write(value: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    spec, target = _spec(ctx.params), _target(ctx)
+    table = spec.dataset.table(value["table"])
+    rows = target.write(spec, table, int(value["start"]), int(value["stop"]))
+    ctx.add_rows(written=rows)
+    return {"table": table.name, "rows": rows}
+
+
+def finish(ctx: Context) -> None:
+    spec, target = _spec(ctx.params), _target(ctx)
+    done = target.finish(spec)
+    ctx.log.info("finished %s: %d step(s)", target.name, len(done))
+    path = _manifest_path(target, ctx.params.get("manifest"), spec)
+    if path is not None:
+        spec.write_manifest(path)
+        ctx.log.info("wrote the defect manifest to %s", path)
+
+
+def _options(params: BaseModel) -> dict[str, Any]:
+    # SQLite takes one writer at a time; PostgreSQL and files gain from a second.
+    to = str(getattr(params, "to", "") or "")
+    parallel = to.startswith("postgres") or getattr(params, "format", None) in ("csv", "jsonl")
+    return {"workers": 2 if parallel else 1}
+
+
+kind = REGISTRY.add(
+    JobKind("generate", plan, builtin=True, executor="threads", options_from_params=_options)
+)
+kind.item(write)
+kind.setup(setup)
+kind.finish(finish)
