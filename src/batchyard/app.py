@@ -217,11 +217,7 @@ class Batchyard:
         else:
             kind = self.kind(target)
         raw = _merge(pipeline.params if pipeline else None, params)
-        extra = (
-            kind.options_from_params(kind.parse_params(self._resolve(raw)))
-            if kind.options_from_params
-            else {}
-        )
+        extra = kind.options_for(kind.parse_params(self._resolve(raw)), self.settings)
         retry = _first(
             retries, pipeline.retries if pipeline else None, kind.retry, self.settings.retries
         )
@@ -236,6 +232,7 @@ class Batchyard:
             "executor": _first(
                 executor,
                 pipeline.executor if pipeline else None,
+                extra.get("executor"),
                 kind.executor,
                 self.settings.executor,
             ),

@@ -107,7 +107,7 @@ def test_killed_ten_times_and_resumed(
         if status == "completed":
             break
         if job_id is None:
-            args = ["migrate", str(src), target, "--chunk-rows", "40000", "--batch-rows", "1000"]
+            args = ["migrate", str(src), target, "--chunk-rows", "10000", "--batch-rows", "1000"]
         else:
             args = ["jobs", "resume", job_id]
         proc = start(args, tmp_path)
@@ -122,7 +122,7 @@ def test_killed_ten_times_and_resumed(
         deadline = time.monotonic() + (rng.uniform(0.05, 0.6) if early else 60)
         while time.monotonic() < deadline and proc.poll() is None:
             if not early and chunks_done(store) >= goal and job_state(store)[1] == "running":
-                time.sleep(rng.uniform(0.0, 0.15))
+                time.sleep(rng.uniform(0.0, 0.05))
                 break
             time.sleep(0.005)
         proc.send_signal(signal.SIGKILL)

@@ -162,9 +162,14 @@ def test_kinds_registered_later_are_found(tmp_path: object) -> None:
     root = Path(str(tmp_path))
     first = load_registry(root)
 
+    from batchyard.engine.kinds import REGISTRY
+
     @by.job("registered-late")
     def late() -> list[int]:
         return [1]
 
-    assert "registered-late" in load_registry(root)
-    assert "registered-late" not in first
+    try:
+        assert "registered-late" in load_registry(root)
+        assert "registered-late" not in first
+    finally:
+        REGISTRY._kinds.pop("registered-late")  # leave the process's registry as it was

@@ -132,6 +132,12 @@ from batchyard.cli import jobs, run  # noqa: E402  (commands register on import)
 
 app.add_typer(jobs.app, name="jobs")
 run.register(app)
+from batchyard.cli import verify as verify_cli  # noqa: E402
+
+verify_cli.register(app)
+from batchyard.cli import generate as generate_cli  # noqa: E402
+
+generate_cli.register(app)
 from batchyard.cli import migrate as migrate_cli  # noqa: E402
 
 migrate_cli.register(app)

@@ -245,7 +245,29 @@ class ThreadExecutor:
 _child: dict[str, Any] = {}
 
 
-def _child_init(spec: JobSpec, event: Any) -> None:
+def _die_with_parent(parent: int) -> None:
+    """A worker must not outlive its runner: killed with it, it would go on writing while a
+    resumed runner redoes the same items."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+    def watch() -> None:  # where prctl is missing: notice the parent is gone within a second
+        while os.getppid() == parent:
+            threading.Event().wait(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="batchyard-parent-watch").start()
+
+
+def _child_init(spec: JobSpec, event: Any, parent: int) -> None:
+    _die_with_parent(parent)
     # The parent handles Ctrl+C and SIGTERM for the whole job; children finish what they hold.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -287,7 +309,7 @@ class ProcessExecutor:
             max_workers=workers,
             mp_context=ctx,
             initializer=_child_init,
-            initargs=(spec, self._event),
+            initargs=(spec, self._event, os.getpid()),
         )
         self._spec = spec
         self._watch = threading.Thread(target=self._relay_stop, daemon=True)

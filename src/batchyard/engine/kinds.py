@@ -92,7 +92,7 @@ class JobKind:
         description: str | None = None,
         builtin: bool = False,
         executor: str | None = None,
-        options_from_params: Callable[[BaseModel], dict[str, Any]] | None = None,
+        options_from_params: Callable[..., dict[str, Any]] | None = None,
     ) -> None:
         self.name = name
         self.plan_fn = plan
@@ -148,6 +148,18 @@ class JobKind:
         """
         self.finish_fn = fn
         return fn
+
+    def options_for(self, params: BaseModel, settings: Any) -> dict[str, Any]:
+        """Run options the kind derives from its params (workers, executor, stop_on_error).
+
+        ``options_from_params`` takes the params, and the settings too if it has a second argument.
+        """
+        fn = self.options_from_params
+        if fn is None:
+            return {}
+        if len(inspect.signature(fn).parameters) >= 2:
+            return fn(params, settings)
+        return fn(params)
 
     # -- params ----------------------------------------------------------------------------------
 

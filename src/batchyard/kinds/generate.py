@@ -24,8 +24,8 @@ def plan(
     dataset: str,
     settings: Settings,
     to: str | None = None,
-    format: str | None = None,  # noqa: A002 - the name users type (--format)
-    scale: str = "1",
+    format: str | None = None,
+    scale: str | float = "1",
     rows: int | None = None,
     table: str | None = None,
     seed: int = DEFAULT_SEED,
@@ -38,8 +38,7 @@ def plan(
     spec = _spec(locals())
     if if_exists not in IF_EXISTS:
         raise ParamError(f"if_exists={if_exists!r}: use fail or replace")
-    target = open_target(to, format, dataset, settings)
-    _manifest_path(target, manifest, spec)
+    target, _ = destination(locals(), settings)
     if if_exists == "fail":
         found = target.existing([t.name for t in spec.dataset.tables])
         if found:
@@ -65,33 +64,35 @@ def _spec(params: dict[str, Any]) -> Spec:
     )
 
 
-def _target(ctx: Context) -> Target:
-    p = ctx.params
-    return open_target(p.get("to"), p.get("format"), p["dataset"], ctx.settings)
-
-
-def _manifest_path(target: Target, manifest: str | None, spec: Spec) -> Path | None:
-    if manifest:
-        return Path(manifest).expanduser().absolute()
-    if not spec.injected:
-        return None
+def destination(params: dict[str, Any], settings: Settings) -> tuple[Target, Path | None]:
+    """The target of a generate job's params, and where its manifest goes (None: nowhere)."""
+    target = open_target(params.get("to"), params.get("format"), params["dataset"], settings)
+    if params.get("manifest"):
+        return target, Path(params["manifest"]).expanduser().absolute()
+    if not float(params.get("inject_errors") or 0):
+        return target, None
     default = target.default_manifest()
     if default is None:
         raise ParamError(
             f"--inject-errors into {target.name}: say where the manifest goes with --manifest PATH"
         )
-    return default
+    return target, default
 
 
 def setup(ctx: Context) -> None:
-    """Create the tables (a first run with if_exists=replace drops the old ones first)."""
-    spec, target = _spec(ctx.params), _target(ctx)
-    first_run = ctx.store.item_counts(ctx.job_id).get("done", 0) == 0
-    target.create(spec, replace=first_run and ctx.params.get("if_exists") == "replace")
+    """Create the tables. The first run of a job with if_exists=replace drops the old ones first;
+    a resume (some chunks done) or a retry job keeps what is there."""
+    spec, (target, _) = _spec(ctx.params), destination(ctx.params, ctx.settings)
+    first_run = (
+        ctx.store.get_job(ctx.job_id).retry_of is None
+        and ctx.store.item_counts(ctx.job_id).get("done", 0) == 0
+    )
+    replace = first_run and ctx.params.get("if_exists") == "replace"
+    target.create(spec, replace=replace, fresh=first_run)
 
 
 def write(value: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    spec, target = _spec(ctx.params), _target(ctx)
+    spec, (target, _) = _spec(ctx.params), destination(ctx.params, ctx.settings)
     table = spec.dataset.table(value["table"])
     rows = target.write(spec, table, int(value["start"]), int(value["stop"]))
     ctx.add_rows(written=rows)
@@ -99,10 +100,9 @@ def write(value: dict[str, Any], ctx: Context) -> dict[str, Any]:
 
 
 def finish(ctx: Context) -> None:
-    spec, target = _spec(ctx.params), _target(ctx)
+    spec, (target, path) = _spec(ctx.params), destination(ctx.params, ctx.settings)
     done = target.finish(spec)
     ctx.log.info("finished %s: %d step(s)", target.name, len(done))
-    path = _manifest_path(target, ctx.params.get("manifest"), spec)
     if path is not None:
         spec.write_manifest(path)
         ctx.log.info("wrote the defect manifest to %s", path)

@@ -103,7 +103,20 @@ def finish(ctx: Context) -> None:
         run(opts.source, opts.target, [t.name for t in tables], ctx)
 
 
-kind = REGISTRY.add(JobKind("migrate", plan, builtin=True, executor="threads"))
+def _run_options(params: Any, settings: Settings) -> dict[str, Any]:
+    """Where rows pass through Python (SQLite and PostgreSQL on either side), each worker gets a
+    process of its own; inside SQLite, or COPY to COPY, threads do as well."""
+    try:
+        pair = {
+            settings.resolve(params.source).split(":")[0].split("+")[0],
+            settings.resolve(params.target).split(":")[0].split("+")[0],
+        }
+    except Exception:
+        return {}
+    return {"executor": "processes" if pair == {"sqlite", "postgresql"} else "threads"}
+
+
+kind = REGISTRY.add(JobKind("migrate", plan, builtin=True, options_from_params=_run_options))
 kind.item(copy)
 kind.setup(setup)
 kind.finish(finish)

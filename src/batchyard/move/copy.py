@@ -143,6 +143,49 @@ def _state_sql_sqlite() -> str:
     )
 
 
+class ChunkMoved(RuntimeError):
+    """The chunk's checkpoint moved under this writer: another one is copying it. Stop."""
+
+
+def _check_sqlite(con: sqlite3.Connection, chunk: Chunk, lo: int | None) -> None:
+    """Inside the batch's transaction: the checkpoint is still where this writer left it."""
+    row = con.execute(
+        f"SELECT done_upto, finished FROM {STATE_TABLE} WHERE chunk = ?", (chunk.id,)
+    ).fetchone()
+    _check(chunk, row, lo)
+
+
+def _check_pg(pg: Any, chunk: Chunk, lo: int | None) -> None:
+    row = pg.execute(
+        f"SELECT done_upto, finished FROM {STATE_TABLE} WHERE chunk = %s FOR UPDATE", (chunk.id,)
+    ).fetchone()
+    _check(chunk, row, lo)
+
+
+def _check(chunk: Chunk, row: Any, lo: int | None) -> None:
+    done_upto, finished = (row[0], bool(row[1])) if row else (None, False)
+    expected = None if lo == chunk.lo else lo
+    if finished or done_upto != expected:
+        raise ChunkMoved(
+            f"chunk {chunk.id} was copied further by another writer (at {done_upto}, "
+            f"expected {expected}); stopping so no row is written twice"
+        )
+
+
+def _open_state_pg(pg: Any, chunk: Chunk) -> Any:
+    """The chunk's checkpoint row, made if missing, so each batch can lock it (FOR UPDATE)."""
+    pg.execute(
+        f"INSERT INTO {STATE_TABLE} (chunk, table_name, done_upto, rows, finished) "
+        "VALUES (%s, %s, NULL, 0, false) ON CONFLICT (chunk) DO NOTHING",
+        (chunk.id, chunk.table),
+    )
+    row = pg.execute(
+        f"SELECT done_upto, finished FROM {STATE_TABLE} WHERE chunk = %s", (chunk.id,)
+    ).fetchone()
+    pg.commit()
+    return row
+
+
 def _state_sql_pg() -> str:
     return (
         f"INSERT INTO {STATE_TABLE} (chunk, table_name, done_upto, rows, finished) "
@@ -185,6 +228,7 @@ def sqlite_to_sqlite(
             where = _where(_range_where(source.chunk_key, chunk, lo, hi), skip)
             con.execute("BEGIN IMMEDIATE")
             try:
+                _check_sqlite(con, chunk, lo)
                 cur = con.execute(
                     f"INSERT INTO main.{qi(source.name)} ({cols}) SELECT {select} "
                     f"FROM src.{qi(source.name)}{where}"
@@ -249,10 +293,7 @@ def sqlite_to_postgres(
     skip = _skip_where(plan)
     cols = ", ".join(qi(c) for c in plan.target_columns)
     with psycopg.connect(pg_dsn(dst_url)) as pg:
-        row = pg.execute(
-            f"SELECT done_upto, finished FROM {STATE_TABLE} WHERE chunk = %s", (chunk.id,)
-        ).fetchone()
-        pg.commit()
+        row = _open_state_pg(pg, chunk)
         done_upto, finished = (row[0], bool(row[1])) if row else (None, False)
         if finished:
             return 0
@@ -275,7 +316,7 @@ def sqlite_to_postgres(
                         rows = con.execute(
                             f"SELECT {select} FROM {qi(source.name)}{where}"
                         ).fetchall()
-                        batches.put((hi, rows))
+                        batches.put((lo, hi, rows))
                 finally:
                     con.close()
                 batches.put(None)
@@ -292,9 +333,10 @@ def sqlite_to_postgres(
                     break
                 if isinstance(got, BaseException):
                     raise got
-                hi, rows = got
+                lo, hi, rows = got
                 last = hi is None or (chunk.hi is not None and hi >= chunk.hi)
                 with pg.transaction():
+                    _check_pg(pg, chunk, lo)
                     with pg.cursor().copy(f"COPY {qi(source.name)} ({cols}) FROM STDIN") as cp:
                         for r in rows:
                             cp.write_row(r)
@@ -320,10 +362,7 @@ def postgres_to_postgres(
     source = plan.source
     cols = ", ".join(qi(c) for c in plan.target_columns)
     with psycopg.connect(pg_dsn(src_url)) as src, psycopg.connect(pg_dsn(dst_url)) as dst:
-        row = dst.execute(
-            f"SELECT done_upto, finished FROM {STATE_TABLE} WHERE chunk = %s", (chunk.id,)
-        ).fetchone()
-        dst.commit()
+        row = _open_state_pg(dst, chunk)
         done_upto, finished = (row[0], bool(row[1])) if row else (None, False)
         if finished:
             return 0
@@ -334,6 +373,7 @@ def postgres_to_postgres(
             where = _where(_range_where(source.chunk_key, chunk, lo, hi))
             last = hi is None or (chunk.hi is not None and hi >= chunk.hi)
             with dst.transaction():
+                _check_pg(dst, chunk, lo)
                 n = 0
                 with (
                     src.cursor().copy(
@@ -426,6 +466,7 @@ def postgres_to_sqlite(
                 last = hi is None or (chunk.hi is not None and hi >= chunk.hi)
                 con.execute("BEGIN IMMEDIATE")
                 try:
+                    _check_sqlite(con, chunk, lo)
                     con.executemany(insert, rows)
                     con.execute(
                         _state_sql_sqlite(), (chunk.id, source.name, hi, len(rows), int(last))

@@ -1,0 +1,179 @@
+"""``batchyard verify SRC DST``: prove two databases hold the same rows, or show where they differ."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from batchyard.cli.output import ProgressDisplay, err, print_json, print_table
+from batchyard.config import SQLITE_SUFFIXES, mask_url
+from batchyard.engine.models import JobStatus
+from batchyard.errors import UsageError
+from batchyard.kinds.verify import summary
+from batchyard.move.verify import IDENTICAL, endpoints, table_names
+
+STYLE = {IDENTICAL: "green", "different": "red"}
+
+
+def _place(text: str, connections: dict[str, str]) -> str:
+    """Names and URLs as given; SQLite paths made absolute, so a resume from elsewhere finds them."""
+    if "://" in text or text in connections:
+        return text
+    path = Path(text)
+    if path.suffix.lower() in SQLITE_SUFFIXES or path.exists():
+        return str(path.resolve())
+    return text
+
+
+def _split(values: list[str]) -> list[str]:
+    return [v.strip() for value in values for v in value.split(",") if v.strip()]
+
+
+def _value(v: Any) -> str:
+    return v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
+
+
+def _results_table(results: list[dict[str, Any]]) -> Table:
+    table = Table(title=f"{len(results)} table(s)", title_justify="left")
+    for col in (
+        "table",
+        "status",
+        "source rows",
+        "target rows",
+        "source checksum",
+        "target checksum",
+        "differences",
+    ):
+        table.add_column(col, justify="right" if col.endswith("rows") else "left")
+    for r in results:
+        rows = r.get("rows") or {}
+        sums = r.get("checksum") or {}
+        status = str(r.get("status"))
+        table.add_row(
+            str(r.get("table")),
+            Text(status, style=STYLE.get(status, "yellow")),
+            f"{rows['source']:,}" if rows.get("source") is not None else "-",
+            f"{rows['target']:,}" if rows.get("target") is not None else "-",
+            sums.get("source") or "-",
+            sums.get("target") or "-",
+            "" if status == IDENTICAL else summary(r).partition(": ")[2],
+        )
+    return table
+
+
+def _diff_table(result: dict[str, Any]) -> Table | None:
+    diff = result.get("diff") or {}
+    rows = diff.get("rows") or []
+    if not rows:
+        return None
+    more = " (more not shown: raise --max-diff)" if diff.get("truncated") else ""
+    table = Table(title=f"{result['table']}: {len(rows)} row(s) differ{more}", title_justify="left")
+    for col in ("kind", "key", "columns", "source", "target"):
+        table.add_column(col)
+    for d in rows:
+        key = ", ".join(f"{k}={_value(v)}" for k, v in d["key"].items())
+        table.add_row(
+            d["kind"] + (f" x{d['count']}" if d.get("count", 1) != 1 else ""),
+            key,
+            ", ".join(d.get("columns") or []),
+            ", ".join(f"{k}={_value(v)}" for k, v in (d.get("source") or {}).items()),
+            ", ".join(f"{k}={_value(v)}" for k, v in (d.get("target") or {}).items()),
+        )
+    return table
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def verify(
+        ctx: typer.Context,
+        source: str = typer.Argument(
+            ..., help="Source: a connection name, a URL or a SQLite file."
+        ),
+        target: str = typer.Argument(
+            ..., help="Target: a connection name, a URL or a SQLite file."
+        ),
+        tables: list[str] = typer.Option(
+            [], "--tables", "-t", help="Only these tables (repeat or comma-separate)."
+        ),
+        diff: bool = typer.Option(
+            False, "--diff", help="Find the rows that differ: missing, extra and changed, by key."
+        ),
+        fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
+        max_diff: int = typer.Option(
+            100, "--max-diff", min=1, help="With --diff: report at most this many rows per table."
+        ),
+        workers: int | None = typer.Option(
+            None, "--workers", "-w", min=1, help="Tables at once (default: the project's workers)."
+        ),
+    ) -> None:
+        """Prove SOURCE and TARGET hold the same rows: per table, row counts and checksums.
+
+        Checksums are order-independent and taken of the same value forms on both sides, so a
+        SQLite table and its PostgreSQL copy agree when their values do. Tables on one side only are
+        reported. Exit 0: identical; 1: something differs; 2: bad input.
+        """
+        if fmt not in ("table", "json"):
+            raise UsageError(f"--format {fmt!r}: use table or json")
+        state = ctx.obj
+        api = state.app
+        connections = api.settings.connections
+        params: dict[str, Any] = {
+            "source": _place(source, connections),
+            "target": _place(target, connections),
+            "tables": _split(tables),
+            "diff": diff,
+            "max_diff": max_diff,
+        }
+        # Both databases are opened (and the tables checked) before the job is recorded, so bad
+        # input leaves nothing behind, not even a store.
+        table_names(
+            *endpoints(
+                api.settings.resolve(params["source"]), api.settings.resolve(params["target"])
+            ),
+            params["tables"],
+        )
+        job = api.submit("verify", params, workers=workers)
+        err.print(f"job {job.id}: {job.total:,} table(s)")
+        display = ProgressDisplay("verify")
+        with display:
+            job = api.execute(job.id, on_progress=display.update, on_message=display.message)
+        items, _ = api.items(job.id, limit=None)
+        results = [i.result for i in items if isinstance(i.result, dict)]
+        failed = [i for i in items if i.error]
+        if fmt == "json":
+            print_json(
+                {
+                    "job": job.id,
+                    "source": mask_url(api.settings.resolve(params["source"])),
+                    "target": mask_url(api.settings.resolve(params["target"])),
+                    "identical": job.status is JobStatus.COMPLETED,
+                    "tables": results,
+                    "errors": [{"table": i.key, "error": i.error} for i in failed],
+                }
+            )
+        else:
+            if results:
+                print_table(_results_table(results))
+            for r in results:
+                found = _diff_table(r)
+                if found is not None:
+                    print_table(found)
+            for i in failed:
+                err.print(f"{i.key}: {i.error}")
+        if job.status is JobStatus.PAUSED:
+            err.print(f"Paused. Resume with: {state.command_prefix()} jobs resume {job.id}")
+            raise typer.Exit(130)
+        if job.status is JobStatus.COMPLETED:
+            err.print(f"job {job.id}: all {len(results)} table(s) identical", style="green")
+            raise typer.Exit(0)
+        err.print(f"job {job.id} {job.status.value}: {job.error}", style="red")
+        if not diff and results:
+            err.print(
+                f"See the rows with: {state.command_prefix()} verify {source} {target} --diff"
+            )
+        raise typer.Exit(1)

@@ -1,0 +1,293 @@
+"""One value, one form: what a stored value means, whichever database it was read from.
+
+``canonical(value, logical)`` turns a value as a driver returns it (``sqlite3`` or psycopg, for a column
+of the given logical type of :mod:`batchyard.move.types`) into a plain Python value that compares
+equal across databases exactly when the two stored values mean the same thing:
+
+| logical   | SQLite stores                    | PostgreSQL returns          | canonical                    |
+|-----------|----------------------------------|-----------------------------|------------------------------|
+| boolean   | 0 / 1                            | bool                        | bool                         |
+| integer   | int                              | int                         | int                          |
+| decimal   | int, real or text                | Decimal                     | Decimal (real: its repr)     |
+| float     | real                             | float                       | float (-0.0 ≠ 0.0, NaN = NaN)|
+| datetime  | ISO text (``T`` or space)        | timestamp (read as text)    | datetime                     |
+| date/time | ISO text                         | date / time (read as text)  | date / time                  |
+| json      | JSON text                        | jsonb (read as text)        | compact JSON, sorted keys    |
+| uuid      | text or 16 bytes                 | UUID                        | UUID                         |
+| blob      | bytes                            | bytes                       | bytes                        |
+| text      | text (a blob: its UTF-8 text)    | str                         | str                          |
+| any       | int, real, text or blob          | jsonb scalar, blobs as      | int, float, str or bytes     |
+|           |                                  | ``{"$b64": ...}``           |                              |
+
+A value that does not parse as its type stays as it is, so it compares unequal to any value that does.
+NULL is ``None`` and never equals ``""``. Compare with :func:`same` (exact for floats); use
+:func:`fingerprint` where a hashable identity is needed (multisets, dict keys).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import struct
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import date, datetime, time
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+__all__ = [
+    "canonical",
+    "canonical_json",
+    "canonical_row",
+    "decode_any",
+    "display",
+    "fingerprint",
+    "same",
+    "same_row",
+]
+
+
+def _boolean(v: Any) -> Any:
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, int | float) and v in (0, 1):
+        return bool(v)
+    return v
+
+
+def _integer(v: Any) -> Any:
+    if isinstance(v, bool):
+        return int(v)
+    if isinstance(v, Decimal) and v.is_finite() and v == v.to_integral_value():
+        return int(v)
+    return v
+
+
+def _decimal(v: Any) -> Any:
+    if isinstance(v, Decimal):
+        return v
+    if isinstance(v, bool):
+        return Decimal(int(v))
+    if isinstance(v, int):
+        return Decimal(v)
+    if isinstance(v, float):
+        if math.isnan(v):
+            return Decimal("NaN")
+        return (
+            Decimal(repr(v)) if math.isfinite(v) else Decimal("Infinity" if v > 0 else "-Infinity")
+        )
+    if isinstance(v, str):
+        try:
+            return Decimal(v.strip())
+        except InvalidOperation:
+            return v
+    return v
+
+
+def _float(v: Any) -> Any:
+    if isinstance(v, float):
+        return v
+    if isinstance(v, int | Decimal) and not isinstance(v, bool):
+        return float(v)
+    return v
+
+
+def _text(v: Any) -> Any:
+    # migrate writes a blob found in a text column as its text (SQLite's CAST(blob AS TEXT)).
+    if isinstance(v, bytes | bytearray | memoryview):
+        return bytes(v).decode("utf-8", "replace")
+    return v
+
+
+def _blob(v: Any) -> Any:
+    return bytes(v) if isinstance(v, bytearray | memoryview) else v
+
+
+def _datetime(v: Any) -> Any:
+    if isinstance(v, datetime):
+        return v
+    if isinstance(v, date):
+        return datetime(v.year, v.month, v.day)
+    if isinstance(v, str):
+        try:
+            return datetime.fromisoformat(v.strip())
+        except ValueError:
+            return v
+    return v
+
+
+def _date(v: Any) -> Any:
+    if isinstance(v, datetime):
+        return v.date() if v.time() == time() and v.tzinfo is None else v
+    if isinstance(v, date):
+        return v
+    if isinstance(v, str):
+        text = v.strip()
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            pass
+        parsed = _datetime(text)
+        return _date(parsed) if isinstance(parsed, datetime) else v
+    return v
+
+
+def _time(v: Any) -> Any:
+    if isinstance(v, time):
+        return v
+    if isinstance(v, str):
+        try:
+            return time.fromisoformat(v.strip())
+        except ValueError:
+            return v
+    return v
+
+
+def _uuid(v: Any) -> Any:
+    if isinstance(v, uuid.UUID):
+        return v
+    if isinstance(v, str):
+        try:
+            return uuid.UUID(v.strip())
+        except ValueError:
+            return v
+    if isinstance(v, bytes | bytearray | memoryview) and len(v) == 16:
+        return uuid.UUID(bytes=bytes(v))
+    return v
+
+
+def _json_number(d: Decimal) -> str:
+    return "0" if d == 0 else str(d.normalize())
+
+
+def _json_text(obj: Any) -> str:
+    if obj is None:
+        return "null"
+    if obj is True:
+        return "true"
+    if obj is False:
+        return "false"
+    if isinstance(obj, Decimal):
+        return _json_number(obj)
+    if isinstance(obj, int | float):
+        return _json_number(Decimal(repr(obj)) if isinstance(obj, float) else Decimal(obj))
+    if isinstance(obj, str):
+        return json.dumps(obj, ensure_ascii=False)
+    if isinstance(obj, list):
+        return "[" + ",".join(_json_text(x) for x in obj) + "]"
+    if isinstance(obj, dict):
+        items = sorted(obj.items())
+        return (
+            "{"
+            + ",".join(f"{json.dumps(k, ensure_ascii=False)}:{_json_text(x)}" for k, x in items)
+            + "}"
+        )
+    return json.dumps(obj, ensure_ascii=False, default=str)
+
+
+def canonical_json(v: Any) -> Any:
+    """JSON text (or a decoded document) as compact JSON with sorted keys and exact numbers.
+
+    ``{"b": 1e2, "a": [1.50]}`` and ``{"a":[1.5],"b":100}`` (how jsonb prints it) give the same text.
+    Text that is not JSON stays as it is.
+    """
+    if v is None:
+        return None
+    if isinstance(v, bytes | bytearray | memoryview):
+        v = bytes(v).decode("utf-8", "replace")
+    if isinstance(v, str):
+        try:
+            doc = json.loads(v, parse_float=Decimal, parse_int=Decimal)
+        except ValueError:
+            return v
+        return _json_text(doc)
+    return _json_text(v)
+
+
+def decode_any(v: Any) -> Any:
+    """A value of an untyped SQLite column from its jsonb copy: a JSON scalar, a blob as
+    ``{"$b64": "..."}``. Other documents become their canonical JSON text, tagged so that they never
+    equal a string."""
+    if isinstance(v, dict):
+        if set(v) == {"$b64"} and isinstance(v["$b64"], str):
+            try:
+                return base64.b64decode(v["$b64"], validate=True)
+            except ValueError:
+                pass
+        return ("json", _json_text(v))
+    if isinstance(v, list):
+        return ("json", _json_text(v))
+    return _blob(v)
+
+
+_CANONICAL: dict[str, Callable[[Any], Any]] = {
+    "boolean": _boolean,
+    "integer": _integer,
+    "decimal": _decimal,
+    "float": _float,
+    "datetime": _datetime,
+    "date": _date,
+    "time": _time,
+    "json": canonical_json,
+    "uuid": _uuid,
+    "blob": _blob,
+    "any": decode_any,
+    "text": _text,
+}
+
+
+def canonical(value: Any, logical: str) -> Any:
+    """The canonical form of ``value`` read from a column of logical type ``logical``."""
+    if value is None:
+        return None
+    return _CANONICAL.get(logical, _blob)(value)
+
+
+def canonical_row(values: Sequence[Any], logicals: Sequence[str]) -> tuple[Any, ...]:
+    return tuple(canonical(v, t) for v, t in zip(values, logicals, strict=True))
+
+
+def same(a: Any, b: Any) -> bool:
+    """Canonical values equal: same type and value; -0.0 differs from 0.0; NaN equals NaN."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, float):
+        if a != a:
+            return bool(b != b)
+        return bool(a == b) and math.copysign(1.0, a) == math.copysign(1.0, b)
+    if isinstance(a, Decimal) and a.is_nan():
+        return bool(b.is_nan())
+    return bool(a == b)
+
+
+def same_row(a: Sequence[Any], b: Sequence[Any]) -> bool:
+    return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+
+
+def fingerprint(value: Any) -> Any:
+    """A hashable identity of a canonical value that agrees with :func:`same`."""
+    if isinstance(value, float):
+        return ("float", "nan" if value != value else struct.pack("<d", value))
+    if isinstance(value, Decimal) and value.is_nan():
+        return ("Decimal", "NaN")
+    if isinstance(value, tuple):
+        return ("tuple", tuple(fingerprint(v) for v in value))
+    return (type(value).__name__, value)
+
+
+def display(value: Any) -> Any:
+    """A canonical value as JSON: numbers and text as they are, the rest as text (blobs as base64)."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return value
+        return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, bytes):
+        return {"$b64": base64.b64encode(value).decode("ascii")}
+    if isinstance(value, datetime | date | time):
+        return value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat()
+    if isinstance(value, tuple) and len(value) == 2 and value[0] == "json":
+        return {"$json": value[1]}
+    return str(value)

@@ -1,0 +1,137 @@
+"""The processes that read and checksum row ranges for verify, shared by every verification here.
+
+Reading rows into Python is what verify spends its time on, and one process reads at the speed of one
+core whatever its threads do. So both databases are read by worker processes (two per core, as one
+side often waits on its server), each keeping its connections between tasks.
+
+Checksums use Python's ``hash()`` of bytes, which is seeded per process: the workers all come from one
+``forkserver`` started with ``PYTHONHASHSEED=0``, so they agree with each other and from run to run.
+Where processes cannot be started, both sides are read by threads of this process instead (they agree
+with each other then too), never a mix of the two within one table.
+"""
+
+from __future__ import annotations
+
+import atexit
+import multiprocessing
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    Executor,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+    wait,
+)
+from concurrent.futures.process import BrokenProcessPool
+
+from batchyard.errors import Interrupted
+from batchyard.move.endpoint import Query, Range, checksum_ranges
+
+Task = tuple[Query, Sequence[Range]]
+
+_lock = threading.Lock()
+_pool: ProcessPoolExecutor | None = None
+_setting = os.environ.get("BATCHYARD_VERIFY_PROCESSES", "").strip().lower()
+_disabled = _setting in ("0", "no", "off", "false")
+
+
+def worker_count() -> int:
+    """``BATCHYARD_VERIFY_PROCESSES`` if it is a number, else two per core."""
+    return int(_setting) if _setting.isdigit() else max(2, 2 * (os.cpu_count() or 1))
+
+
+def _start_pool() -> ProcessPoolExecutor | None:
+    global _pool, _disabled
+    if _disabled:
+        return None
+    if _pool is None:
+        try:
+            ctx = multiprocessing.get_context("forkserver")
+            ctx.set_forkserver_preload(["batchyard.move.endpoint"])
+            saved = os.environ.get("PYTHONHASHSEED")
+            os.environ["PYTHONHASHSEED"] = "0"
+            try:
+                from multiprocessing import forkserver
+
+                forkserver.ensure_running()
+            finally:
+                if saved is None:
+                    os.environ.pop("PYTHONHASHSEED", None)
+                else:
+                    os.environ["PYTHONHASHSEED"] = saved
+            _pool = ProcessPoolExecutor(max_workers=worker_count(), mp_context=ctx)
+        except (OSError, ValueError, AssertionError, RuntimeError):
+            # A daemonic process (an executor's worker) may not start processes of its own.
+            _disabled = True
+            return None
+    return _pool
+
+
+def shutdown() -> None:
+    """Stop the worker processes (they start again when needed)."""
+    global _pool
+    with _lock:
+        if _pool is not None:
+            _pool.shutdown(wait=True, cancel_futures=True)
+            _pool = None
+
+
+atexit.register(shutdown)
+
+
+def run(
+    tasks: Sequence[Task],
+    should_stop: Callable[[], bool] = lambda: False,
+    progress: Callable[[int], None] = lambda rows: None,
+) -> list[list[tuple[int, int]]]:
+    """``(rows, checksum)`` for every range of every task, in order, read in parallel.
+
+    ``progress(rows)`` is called as each task ends; ``should_stop()`` is asked while they run.
+    """
+    if not tasks:
+        return []
+    with _lock:
+        pool = _start_pool()
+    if pool is not None:
+        try:
+            return _gather(pool, tasks, should_stop, progress)
+        except BrokenProcessPool:
+            shutdown()  # a worker died (killed, out of memory): read this table in threads
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="batchyard-verify") as threads:
+        return _gather(threads, tasks, should_stop, progress, keep=False)
+
+
+def _gather(
+    executor: Executor,
+    tasks: Sequence[Task],
+    should_stop: Callable[[], bool],
+    progress: Callable[[int], None],
+    keep: bool = True,
+) -> list[list[tuple[int, int]]]:
+    futures: list[Future[list[tuple[int, int]]]] = [
+        executor.submit(checksum_ranges, query, ranges, keep) for query, ranges in tasks
+    ]
+    try:
+        pending = set(futures)
+        while pending:
+            if should_stop():
+                raise Interrupted("verify stopped; it starts the table again on resume")
+            done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            for future in done:
+                progress(sum(rows for rows, _ in future.result()))
+        return [f.result() for f in futures]
+    finally:
+        for f in futures:
+            f.cancel()
+
+
+def warm() -> None:
+    """Start the workers now (a benchmark does, so their start is not counted)."""
+    with _lock:
+        pool = _start_pool()
+    if pool is not None:
+        list(pool.map(time.sleep, [0.0] * worker_count()))
