@@ -63,7 +63,11 @@ def register(app: typer.Typer) -> None:
             help="Chunks at once (default: 1 into SQLite, 2 into PostgreSQL).",
         ),
         chunk_rows: int = typer.Option(
-            500_000, "--chunk-rows", min=1, help="Rows per item: big tables split into key ranges."
+            0,
+            "--chunk-rows",
+            min=0,
+            help="Rows per item: bigger tables split into key ranges (0: automatic, 5,000,000 "
+            "between SQLite files, 500,000 otherwise).",
         ),
         batch_rows: int = typer.Option(
             0, "--batch-rows", min=0, help="Rows per committed batch (0: automatic)."

@@ -25,7 +25,7 @@ def _options(params: dict[str, Any], settings: Settings) -> m.Options:
         if_exists=params.get("if_exists") or "fail",
         types=m.parse_types(params.get("types")),
         skip_bad=tuple(params.get("skip_bad") or ()),
-        chunk_rows=int(params.get("chunk_rows") or 500_000),
+        chunk_rows=int(params.get("chunk_rows") or 0),
         batch_rows=int(params["batch_rows"]) if params.get("batch_rows") else None,
     )
 
@@ -39,13 +39,13 @@ def plan(
     if_exists: str = "fail",
     types: list[str] = [],  # noqa: B006
     skip_bad: list[str] = [],  # noqa: B006
-    chunk_rows: int = 500_000,
+    chunk_rows: int = 0,
     batch_rows: int = 0,
     verify: bool = False,
 ) -> list[Item]:
     """Copy tables from SOURCE to TARGET (connection names, URLs or SQLite files)."""
-    if chunk_rows < 1 or batch_rows < 0:
-        raise ParamError("chunk_rows must be at least 1 and batch_rows at least 0 (0: automatic)")
+    if chunk_rows < 0 or batch_rows < 0:
+        raise ParamError("chunk_rows and batch_rows must be at least 0 (0: automatic)")
     params = {
         "source": source,
         "target": target,
@@ -61,7 +61,7 @@ def plan(
     found = m.preflight(opts)
     return [
         Item(c.id, {"table": c.table, "lo": c.lo, "hi": c.hi})
-        for c in m.plan_chunks(found, opts.chunk_rows)
+        for c in m.plan_chunks(found, m.default_chunk_rows(opts))
     ]
 
 

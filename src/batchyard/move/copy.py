@@ -206,7 +206,7 @@ def _sqlite_target(url: str) -> sqlite3.Connection:
         con.execute("PRAGMA journal_mode=DELETE")
     con.execute("PRAGMA synchronous=NORMAL")
     con.execute("PRAGMA foreign_keys=OFF")
-    con.execute("PRAGMA cache_size=-100000")
+    con.execute("PRAGMA cache_size=-32000")
     return con
 
 
@@ -224,13 +224,20 @@ def sqlite_to_sqlite(
         select = ", ".join(qi(c) for c in plan.target_columns)
         total = 0
         skip = _skip_where(plan)
+        target_cols = [r[1] for r in con.execute(f"PRAGMA main.table_info({qi(source.name)})")]
+        if not chunk.ranged and not skip and target_cols == list(plan.target_columns):
+            # A whole table into a table of the same shape: plain "INSERT ... SELECT *" lets SQLite
+            # move whole records between the files without decoding them (its transfer
+            # optimisation), about twice as fast as any filtered copy.
+            cols, select = "", "*"
         for lo, hi in _batches(plan, chunk, done_upto, plan.rows_per_batch(("sqlite", "sqlite"))):
             where = _where(_range_where(source.chunk_key, chunk, lo, hi), skip)
             con.execute("BEGIN IMMEDIATE")
             try:
                 _check_sqlite(con, chunk, lo)
+                into = f"({cols}) " if cols else ""
                 cur = con.execute(
-                    f"INSERT INTO main.{qi(source.name)} ({cols}) SELECT {select} "
+                    f"INSERT INTO main.{qi(source.name)} {into}SELECT {select} "
                     f"FROM src.{qi(source.name)}{where}"
                 )
                 n = cur.rowcount
@@ -506,6 +513,8 @@ def chunks_for(table: Table, chunk_rows: int, key_range: Sequence[int | None]) -
     """Split ``table`` into key ranges of about ``chunk_rows`` rows (or one chunk, whole)."""
     lo, hi = key_range
     if table.chunk_key is None or lo is None or hi is None:
+        return [Chunk(f"{table.name}#whole", table.name)]
+    if table.rows <= chunk_rows:
         return [Chunk(f"{table.name}#whole", table.name)]
     span = hi - lo + 1
     pieces = max(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 from collections import Counter
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from batchyard.move.canonical import canonical, display, fingerprint, same
@@ -19,14 +20,23 @@ if TYPE_CHECKING:
     from batchyard.move.spans import Span
     from batchyard.move.verify import Pair
 
-MISSING, EXTRA, CHANGED = "missing", "extra", "changed"
+
+class Kind(StrEnum):
+    """How a row differs."""
+
+    MISSING = "missing"  # in the source, not in the target
+    EXTRA = "extra"  # in the target, not in the source
+    CHANGED = "changed"  # in both, with other values
+
+
+MISSING, EXTRA, CHANGED = Kind.MISSING, Kind.EXTRA, Kind.CHANGED
 
 
 @dataclass(frozen=True)
 class RowDiff:
     """One row that differs: by key (a keyless table: the row itself, and how many copies)."""
 
-    kind: str
+    kind: Kind
     key: dict[str, Any]
     columns: list[str] = field(default_factory=list)
     source: dict[str, Any] | None = None
@@ -34,7 +44,7 @@ class RowDiff:
     count: int = 1
 
     def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"kind": self.kind, "key": self.key}
+        data: dict[str, Any] = {"kind": self.kind.value, "key": self.key}
         if self.columns:
             data["columns"] = self.columns
         if self.source is not None:

@@ -47,7 +47,7 @@ class Options:
     if_exists: str = "fail"
     types: dict[str, str] | None = None
     skip_bad: tuple[str, ...] = ()
-    chunk_rows: int = 500_000
+    chunk_rows: int = 0
     batch_rows: int | None = None
 
 
@@ -164,6 +164,14 @@ def preflight(opts: Options) -> list[Table]:
     return tables
 
 
+def default_chunk_rows(opts: Options) -> int:
+    """Rows per chunk: inside SQLite whole tables up to 5M rows (one transfer each), else 500K."""
+    if opts.chunk_rows:
+        return opts.chunk_rows
+    both_sqlite = opts.source.startswith("sqlite") and opts.target.startswith("sqlite")
+    return 5_000_000 if both_sqlite else 500_000
+
+
 def plan_chunks(tables: Sequence[Table], chunk_rows: int) -> list[Chunk]:
     out: list[Chunk] = []
     for t in tables:
@@ -208,7 +216,11 @@ def create_schema(opts: Options, tables: Sequence[Table], job_id: str) -> None:
             for t in tables:
                 if t.name in existing:
                     continue
-                conn.exec_driver_sql(create_table_sql(t, dialect, with_key=False))
+                # Between two SQLite files declared types stay as they are, letter for letter.
+                same = dialect == "sqlite" and opts.source.startswith("sqlite")
+                conn.exec_driver_sql(
+                    create_table_sql(t, dialect, with_key=False, keep_declared=same)
+                )
                 if dialect == "postgresql":
                     for c in t.columns:
                         if c.type.logical == "any":

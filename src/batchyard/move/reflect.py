@@ -174,13 +174,16 @@ def dependency_order(tables: list[Table]) -> list[Table]:
     return ordered
 
 
-def create_table_sql(table: Table, dialect: str, *, with_key: bool) -> str:
+def create_table_sql(
+    table: Table, dialect: str, *, with_key: bool, keep_declared: bool = False
+) -> str:
     """``CREATE TABLE`` for ``table`` in ``dialect``. Without ``with_key`` the primary key is left for
     after the load (PostgreSQL builds it faster then); SQLite always gets it in the table."""
     q = qi
     parts = []
     for c in table.columns:
-        ddl = f"{q(c.name)} {c.type.render(dialect)}".rstrip()
+        kind = c.type.declared if keep_declared else c.type.render(dialect)
+        ddl = f"{q(c.name)} {kind}".rstrip()
         if not c.nullable:
             ddl += " NOT NULL"
         default = _portable_default(c.default)

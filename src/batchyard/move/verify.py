@@ -1,7 +1,7 @@
 """verify: prove two databases hold the same rows, and find the rows where they do not.
 
-For each table, both databases are read in ranges of its key (``CHUNK_ROWS`` rows or so, cut on the
-first key column when it is an integer); each range gets a row count and an order-independent checksum
+For each table, both databases are read in ranges of its key (about 4,096 rows each, cut on the
+first key column when it is an integer, see :mod:`batchyard.move.spans`); each range gets a row count and an order-independent checksum
 (the sum of 64-bit row hashes) computed from the same value forms on both sides (see
 :func:`batchyard.move.endpoint.fast_exprs`). Ranges whose counts or checksums differ are bisected down
 to a few hundred rows, which are then compared value by value in canonical form
@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from batchyard.errors import ItemError, UsageError
@@ -36,8 +37,18 @@ SEGMENT = 24
 #: A range with at most this many rows a side is compared row by row rather than bisected.
 LEAF_ROWS = 512
 
-IDENTICAL, DIFFERENT = "identical", "different"
-ONLY_SOURCE, ONLY_TARGET = "only in source", "only in target"
+
+class Status(StrEnum):
+    """What verify says of a table."""
+
+    IDENTICAL = "identical"
+    DIFFERENT = "different"
+    ONLY_SOURCE = "only in source"
+    ONLY_TARGET = "only in target"
+
+
+IDENTICAL, DIFFERENT = Status.IDENTICAL, Status.DIFFERENT
+ONLY_SOURCE, ONLY_TARGET = Status.ONLY_SOURCE, Status.ONLY_TARGET
 
 
 @dataclass
@@ -50,9 +61,9 @@ class Pair:
     columns: list[tuple[ColumnInfo, ColumnInfo]]
     key: list[int]
     range_column: int | None
+    dialects: tuple[str, str]
     only_source: list[str] = field(default_factory=list)
     only_target: list[str] = field(default_factory=list)
-    dialects: tuple[str, str] = ("sqlite", "sqlite")
 
     def fast_query(self, endpoint: Endpoint, side: int) -> Query:
         """The query that reads one side's rows in the form its checksum is taken of."""
@@ -79,7 +90,7 @@ class TableResult:
     """What verify found for one table; ``to_dict`` is the item's stored result."""
 
     table: str
-    status: str
+    status: Status
     source_rows: int | None = None
     target_rows: int | None = None
     source_checksum: str | None = None
@@ -107,7 +118,7 @@ class TableResult:
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "table": self.table,
-            "status": self.status,
+            "status": self.status.value,
             "rows": {"source": self.source_rows, "target": self.target_rows},
             "checksum": {"source": self.source_checksum, "target": self.target_checksum},
             "key": self.key,
@@ -207,7 +218,7 @@ def pair_table(name: str, source: TableInfo, target: TableInfo, dialects: tuple[
         ):
             range_column = key[0]
     return Pair(
-        name, source, target, columns, key, range_column, only_source, only_target, dialects
+        name, source, target, columns, key, range_column, dialects, only_source, only_target
     )
 
 
