@@ -225,11 +225,20 @@ def sqlite_to_sqlite(
         total = 0
         skip = _skip_where(plan)
         target_cols = [r[1] for r in con.execute(f"PRAGMA main.table_info({qi(source.name)})")]
-        if not chunk.ranged and not skip and target_cols == list(plan.target_columns):
+        kmin, kmax = source.extra.get("key_min"), source.extra.get("key_max")
+        covers = not chunk.ranged or (
+            done_upto is None
+            and kmin is not None
+            and kmax is not None
+            and (chunk.lo or 0) < kmin
+            and (chunk.hi or 0) >= kmax
+        )
+        if covers and not skip and target_cols == list(plan.target_columns):
             # A whole table into a table of the same shape: plain "INSERT ... SELECT *" lets SQLite
             # move whole records between the files without decoding them (its transfer
             # optimisation), about twice as fast as any filtered copy.
             cols, select = "", "*"
+            chunk = Chunk(chunk.id, chunk.table)  # one batch, no key range
         for lo, hi in _batches(plan, chunk, done_upto, plan.rows_per_batch(("sqlite", "sqlite"))):
             where = _where(_range_where(source.chunk_key, chunk, lo, hi), skip)
             con.execute("BEGIN IMMEDIATE")
@@ -460,30 +469,35 @@ def postgres_to_sqlite(
                 plan, chunk, done_upto, plan.rows_per_batch(("postgresql", "sqlite"))
             ):
                 where = _where(_range_where(source.chunk_key, chunk, lo, hi))
-                rows = pg.execute(f"SELECT {cols} FROM {qi(source.name)}{where}").fetchall()
-                pg.commit()
-                if any(converters):
-                    rows = [
-                        tuple(
-                            f(v) if f and v is not None else v
-                            for f, v in zip(converters, r, strict=True)
-                        )
-                        for r in rows
-                    ]
                 last = hi is None or (chunk.hi is not None and hi >= chunk.hi)
+                n = 0
                 con.execute("BEGIN IMMEDIATE")
                 try:
                     _check_sqlite(con, chunk, lo)
-                    con.executemany(insert, rows)
-                    con.execute(
-                        _state_sql_sqlite(), (chunk.id, source.name, hi, len(rows), int(last))
-                    )
+                    # A server-side cursor: a table copied whole (no key to range on) streams
+                    # through in pieces, inside the one target transaction that makes it whole.
+                    with pg.cursor(name="batchyard_migrate") as cur:
+                        cur.itersize = 20_000
+                        cur.execute(f"SELECT {cols} FROM {qi(source.name)}{where}")
+                        while rows := cur.fetchmany(20_000):
+                            if any(converters):
+                                rows = [
+                                    tuple(
+                                        f(v) if f and v is not None else v
+                                        for f, v in zip(converters, r, strict=True)
+                                    )
+                                    for r in rows
+                                ]
+                            con.executemany(insert, rows)
+                            n += len(rows)
+                    pg.commit()
+                    con.execute(_state_sql_sqlite(), (chunk.id, source.name, hi, n, int(last)))
                     con.execute("COMMIT")
                 except BaseException:
                     con.execute("ROLLBACK")
                     raise
-                total += len(rows)
-                progress(len(rows))
+                total += n
+                progress(n)
         return total
     finally:
         con.close()
@@ -513,8 +527,6 @@ def chunks_for(table: Table, chunk_rows: int, key_range: Sequence[int | None]) -
     """Split ``table`` into key ranges of about ``chunk_rows`` rows (or one chunk, whole)."""
     lo, hi = key_range
     if table.chunk_key is None or lo is None or hi is None:
-        return [Chunk(f"{table.name}#whole", table.name)]
-    if table.rows <= chunk_rows:
         return [Chunk(f"{table.name}#whole", table.name)]
     span = hi - lo + 1
     pieces = max(
