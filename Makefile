@@ -37,9 +37,12 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
-## bench: the engine benchmark (prints figures and ratios)
+## bench: the benchmarks, each printing its figures and ratios against its peer
 bench: $(VENV)/.installed-dev
+	scripts/ensure-postgres
 	$(BIN)/python bench/engine.py
+	$(BIN)/python bench/generate.py
+	$(BIN)/python bench/migrate.py
 
 clean:
 	rm -rf $(VENV) demo .pytest_cache .mypy_cache .ruff_cache
