@@ -21,7 +21,6 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -39,7 +38,7 @@ MEASURE = (
     "  'stderr': p.stderr[-2000:]}))\n"
 )
 
-PLAIN_LOOP = '''
+PLAIN_LOOP = """
 import sqlite3, sys
 src, dst = sqlite3.connect(sys.argv[1]), sqlite3.connect(sys.argv[2])
 for (name, ddl) in src.execute("SELECT name, sql FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'").fetchall():
@@ -56,12 +55,13 @@ for (name, ddl) in src.execute("SELECT name, sql FROM sqlite_master WHERE type='
 for (ddl,) in src.execute("SELECT sql FROM sqlite_master WHERE type='index' AND sql IS NOT NULL").fetchall():
     dst.execute(ddl)
 dst.commit()
-'''
+"""
 
 
 def measure(cmd: list[str], cwd: Path) -> dict[str, float]:
-    out = subprocess.run([sys.executable, "-c", MEASURE, *cmd], cwd=cwd, capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", MEASURE, *cmd], cwd=cwd, capture_output=True, text=True, check=True
+    )
     result = json.loads(out.stdout)
     if result["code"] != 0:
         raise SystemExit(f"{' '.join(cmd[:3])} ... failed:\n{result['stderr']}")
@@ -70,8 +70,12 @@ def measure(cmd: list[str], cwd: Path) -> dict[str, float]:
 
 def total_rows(path: Path) -> int:
     con = sqlite3.connect(path)
-    names = [r[0] for r in con.execute(
-        "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")]
+    names = [
+        r[0]
+        for r in con.execute(
+            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"
+        )
+    ]
     n = sum(con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in names)
     con.close()
     return n
@@ -93,14 +97,20 @@ def main() -> None:
     try:
         src = work / "sports.db"
         print(f"generating sports --scale {args.scale} ...", flush=True)
-        subprocess.run(by("generate", "sports", "--to", str(src), "--scale", args.scale),
-                       cwd=work, check=True, capture_output=True)
+        subprocess.run(
+            by("generate", "sports", "--to", str(src), "--scale", args.scale),
+            cwd=work,
+            check=True,
+            capture_output=True,
+        )
         rows = total_rows(src)
         print(f"source: {rows:,} rows, {src.stat().st_size / 1e6:.0f} MB\n", flush=True)
 
         def row(name: str, r: dict[str, float]) -> str:
-            return (f"  {name:<34} {r['seconds']:7.2f} s  {rows / r['seconds']:>11,.0f} rows/s  "
-                    f"peak RSS {r['rss_mb']:6.0f} MB")
+            return (
+                f"  {name:<34} {r['seconds']:7.2f} s  {rows / r['seconds']:>11,.0f} rows/s  "
+                f"peak RSS {r['rss_mb']:6.0f} MB"
+            )
 
         print("1. SQLite -> SQLite")
         ours = measure(by("-C", str(work), "migrate", str(src), str(work / "by.db")), work)
@@ -109,16 +119,19 @@ def main() -> None:
         print(row("fetchmany(25,000)/executemany loop", plain))
         speed = rows / ours["seconds"]
         ratio = plain["seconds"] / ours["seconds"]
-        print(f"  ratio {ratio:.1f}x the plain loop (goal >= 4x: {'PASS' if ratio >= 4 else 'FAIL'}); "
-              f"{speed:,.0f} rows/s (goal >= 1,000,000: {'PASS' if speed >= 1e6 else 'FAIL'})\n")
+        print(
+            f"  ratio {ratio:.1f}x the plain loop (goal >= 4x: {'PASS' if ratio >= 4 else 'FAIL'}); "
+            f"{speed:,.0f} rows/s (goal >= 1,000,000: {'PASS' if speed >= 1e6 else 'FAIL'})\n"
+        )
 
         print("2. SQLite -> PostgreSQL")
         with admin.connect() as conn:
             conn.exec_driver_sql("CREATE DATABASE by_bench")
             conn.exec_driver_sql("CREATE DATABASE pgloader_bench")
         target = sa.make_url(url).set(database="by_bench").render_as_string(hide_password=False)
-        ours_pg = measure(by("-C", str(work), "migrate", str(src), target,
-                             "--workers", str(args.workers)), work)
+        ours_pg = measure(
+            by("-C", str(work), "migrate", str(src), target, "--workers", str(args.workers)), work
+        )
         print(row(f"batchyard migrate ({args.workers} workers)", ours_pg))
         if shutil.which("pgloader"):
             loader_url = f"postgresql://postgres@127.0.0.1:{pg.port}/pgloader_bench"
@@ -129,8 +142,10 @@ def main() -> None:
         else:
             print("  pgloader is not installed (apt-get install pgloader): no comparison")
         worst = max(ours["rss_mb"], ours_pg["rss_mb"])
-        print(f"\n3. batchyard peak RSS {worst:.0f} MB (goal <= 150 MB: "
-              f"{'PASS' if worst <= 150 else 'FAIL'})")
+        print(
+            f"\n3. batchyard peak RSS {worst:.0f} MB (goal <= 150 MB: "
+            f"{'PASS' if worst <= 150 else 'FAIL'})"
+        )
     finally:
         admin.dispose()
         pg.stop()
