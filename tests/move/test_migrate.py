@@ -86,12 +86,16 @@ def test_round_trip_through_postgres_keeps_every_value(tmp_path: Path, pg_databa
     make_source(src)
     with by.Batchyard(root=tmp_path) as app:
         there = app.run(
-            "migrate", {"source": str(src), "target": pg_database}, install_signals=False
+            "migrate",
+            {"source": str(src), "target": pg_database, "verify": True},
+            install_signals=False,
         )
         assert there.status is by.JobStatus.COMPLETED, there.error
         assert there.rows_written == 6 + 3 + 3 + 2
         home = app.run(
-            "migrate", {"source": pg_database, "target": str(back)}, install_signals=False
+            "migrate",
+            {"source": pg_database, "target": str(back), "verify": True},
+            install_signals=False,
         )
         assert home.status is by.JobStatus.COMPLETED, home.error
     for table in ("odd table", "pairs", "nokey", "child"):

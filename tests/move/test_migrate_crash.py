@@ -107,7 +107,16 @@ def test_killed_ten_times_and_resumed(
         if status == "completed":
             break
         if job_id is None:
-            args = ["migrate", str(src), target, "--chunk-rows", "10000", "--batch-rows", "1000"]
+            args = [
+                "migrate",
+                str(src),
+                target,
+                "--chunk-rows",
+                "10000",
+                "--batch-rows",
+                "1000",
+                "--verify",
+            ]
         else:
             args = ["jobs", "resume", job_id]
         proc = start(args, tmp_path)
