@@ -43,6 +43,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/generate.py
 	$(BIN)/python bench/migrate.py
+	$(BIN)/python bench/verify.py
 
 clean:
 	rm -rf $(VENV) demo .pytest_cache .mypy_cache .ruff_cache

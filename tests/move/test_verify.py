@@ -27,6 +27,7 @@ from typer.testing import CliRunner
 import batchyard as by
 from batchyard.cli import app as cli_app
 from batchyard.errors import UsageError
+from batchyard.move import diff as rowdiff
 from batchyard.move import verify as v
 from batchyard.move.canonical import canonical, canonical_json, fingerprint, same
 from batchyard.move.endpoint import describe, qi
@@ -239,6 +240,18 @@ def execute(url: str, sql: str, *params: Any) -> None:
         pg.execute(sql, params)
 
 
+def many(url: str, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    if url.startswith("sqlite"):
+        con = sqlite3.connect(sa.make_url(url).database or "")
+        con.executemany(sql.replace("%s", "?"), rows)
+        con.commit()
+        con.close()
+        return
+    dsn = sa.make_url(url).set(drivername="postgresql").render_as_string(False)
+    with psycopg.connect(dsn, autocommit=True) as pg, pg.cursor() as cur:
+        cur.executemany(sql, rows)
+
+
 def check(src: str, dst: str, table: str, **kw: Any) -> v.TableResult:
     return v.verify_table(src, dst, table, diff=True, **kw)
 
@@ -447,6 +460,43 @@ def test_a_table_with_a_text_key_is_compared_by_key(pair: tuple[str, str]) -> No
     assert result.key == ["code"] and result.ranges == 1
     got = sorted((d.kind, d.key["code"], tuple(d.columns)) for d in result.diff or [])
     assert got == [("changed", "BOS", ("name",)), ("extra", "nyy", ()), ("missing", "", ())]
+
+
+def test_big_ranges_without_an_integer_key_are_compared_bucket_by_bucket(
+    pair: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Few rows stand for many: any range over 300 rows is too big to hold at once.
+    monkeypatch.setattr(rowdiff, "BUDGET", 300)
+    monkeypatch.setattr(rowdiff, "BUCKETS", 64)
+    src, dst = pair
+    for url in pair:
+        execute(url, "CREATE TABLE refs (ref TEXT PRIMARY KEY, n INTEGER)")
+        execute(url, "CREATE TABLE log (msg TEXT, n INTEGER)")
+        rows = [(f"R{i:05}", i) for i in range(2000)]
+        for table in ("refs", "log"):
+            many(url, f"INSERT INTO {table} VALUES (%s, %s)", rows)
+    for table, column in (("refs", "ref"), ("log", "msg")):
+        execute(dst, f"UPDATE {table} SET n = -1 WHERE {column} IN ('R00007', 'R01500')")
+        execute(dst, f"DELETE FROM {table} WHERE {column} = 'R00100'")
+        execute(dst, f"INSERT INTO {table} VALUES ('R99999', 5)")
+    refs = check(src, dst, "refs")
+    assert sorted((d.kind, d.key["ref"], tuple(d.columns)) for d in refs.diff or []) == [
+        ("changed", "R00007", ("n",)),
+        ("changed", "R01500", ("n",)),
+        ("extra", "R99999", ()),
+        ("missing", "R00100", ()),
+    ]
+    log = check(src, dst, "log")
+    assert sorted((d.kind, d.key["msg"], d.key["n"]) for d in log.diff or []) == [
+        ("extra", "R00007", -1),
+        ("extra", "R01500", -1),
+        ("extra", "R99999", 5),
+        ("missing", "R00007", 7),
+        ("missing", "R00100", 100),
+        ("missing", "R01500", 1500),
+    ]
+    limited = check(src, dst, "log", max_diff=2)
+    assert len(limited.diff or []) == 2 and limited.truncated
 
 
 def test_text_that_is_not_utf8_is_compared_as_it_is(tmp_path: Path) -> None:

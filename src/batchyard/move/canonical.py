@@ -6,7 +6,7 @@ equal across databases exactly when the two stored values mean the same thing:
 
 | logical   | SQLite stores                    | PostgreSQL returns          | canonical                    |
 |-----------|----------------------------------|-----------------------------|------------------------------|
-| boolean   | 0 / 1                            | bool                        | bool                         |
+| boolean   | 0 / 1 (or 'true', 'f', ...)      | bool                        | bool                         |
 | integer   | int                              | int                         | int                          |
 | decimal   | int, real or text                | Decimal                     | Decimal (real: its repr)     |
 | float     | real                             | float                       | float (-0.0 ≠ 0.0, NaN = NaN)|
@@ -48,11 +48,20 @@ __all__ = [
 ]
 
 
+_TRUE = frozenset(("t", "true", "y", "yes", "on", "1"))
+_FALSE = frozenset(("f", "false", "n", "no", "off", "0"))
+
+
 def _boolean(v: Any) -> Any:
+    # As PostgreSQL reads a boolean: 0 and 1, and the words it takes ('t', 'yes', 'off', ...).
     if isinstance(v, bool):
         return v
     if isinstance(v, int | float) and v in (0, 1):
         return bool(v)
+    if isinstance(v, str):
+        word = v.strip().lower()
+        if word in _TRUE or word in _FALSE:
+            return word in _TRUE
     return v
 
 

@@ -3,7 +3,7 @@
 For each table, both databases are read in ranges of its key (about 4,096 rows each, cut on the
 first key column when it is an integer, see :mod:`batchyard.move.spans`); each range gets a row count and an order-independent checksum
 (the sum of 64-bit row hashes) computed from the same value forms on both sides (see
-:func:`batchyard.move.endpoint.fast_exprs`). Ranges whose counts or checksums differ are bisected down
+:func:`batchyard.move.forms.fast_exprs`). Ranges whose counts or checksums differ are bisected down
 to a few hundred rows, which are then compared value by value in canonical form
 (:mod:`batchyard.move.canonical`), by key: rows missing from the target, extra in the target, and
 changed rows with the columns that changed. A table without a primary key is compared as a multiset.
@@ -13,23 +13,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from batchyard.errors import ItemError, UsageError
 from batchyard.move import workers
-from batchyard.move.diff import RowDiff, compare_rows
-from batchyard.move.endpoint import (
-    MASK64,
-    ColumnInfo,
-    Endpoint,
-    Query,
-    TableInfo,
-    describe,
-    fast_exprs,
-    list_tables,
-)
+from batchyard.move.checksum import MASK64, Query
+from batchyard.move.diff import RowDiff, compare_span
+from batchyard.move.endpoint import ColumnInfo, Endpoint, TableInfo, describe, list_tables
+from batchyard.move.forms import fast_exprs
 from batchyard.move.spans import Span, plan, split
 
 #: Ranges per worker task: big enough to pay for the hand-over, small enough to share the work.
@@ -321,7 +315,7 @@ class Comparison:
         if mismatched:
             # Checksums can differ where values only look different (a timestamp with an offset):
             # compare those ranges value by value. Without --diff, one real difference settles it.
-            found, truncated = self.bisect(mismatched, max_diff if diff else 1)
+            found, truncated = self.bisect(mismatched, max_diff if diff else 1, enough=not diff)
             if found:
                 result.status = DIFFERENT
             elif result.status == IDENTICAL:
@@ -353,9 +347,11 @@ class Comparison:
             out.extend(zip(results[i], results[i + 1], strict=True))
         return out
 
-    def bisect(self, mismatched: list[tuple[Span, Sums]], limit: int) -> tuple[list[RowDiff], bool]:
+    def bisect(
+        self, mismatched: list[tuple[Span, Sums]], limit: int, enough: bool = False
+    ) -> tuple[list[RowDiff], bool]:
         """Narrow mismatched spans down to rows: up to ``limit`` row differences, and whether the
-        search stopped at the limit."""
+        search stopped at the limit (``enough``: stop as soon as ``limit`` are found)."""
         found: list[RowDiff] = []
         queue = mismatched
         while queue:
@@ -370,10 +366,18 @@ class Comparison:
                 if cut is not None:
                     parts.extend(cut)
                     continue
+                # One more than wanted: finding it says the search stopped at the limit.
                 found.extend(
-                    compare_rows(self.pair, self.ends, self.conns, span, limit - len(found))
+                    compare_span(
+                        self.pair,
+                        self.ends,
+                        self.conns,
+                        span,
+                        limit + 1 - len(found),
+                        src_rows + dst_rows,
+                    )
                 )
-                if len(found) >= limit:
+                if len(found) > limit or (enough and len(found) >= limit):
                     return found[:limit], True
             sums = self.checksums(parts) if parts else []
             queue = [(s, c) for s, c in zip(parts, sums, strict=True) if c[0] != c[1]]
@@ -384,19 +388,24 @@ class Comparison:
 
 
 def verify_or_raise(source_url: str, target_url: str, tables: Sequence[str], ctx: Any) -> None:
-    """Verify ``tables`` (migrate's finish step); raise ItemError naming the tables that differ."""
+    """Verify ``tables`` (migrate's finish step, a few at once); raise ItemError naming the tables
+    that differ."""
+
+    def one(table: str) -> TableResult:
+        return verify_table(source_url, target_url, table, should_stop=lambda: ctx.should_stop)
+
     different = []
-    for table in tables:
-        result = verify_table(source_url, target_url, table, should_stop=lambda: ctx.should_stop)
-        ctx.log.info(
-            "verify %s: %s, %s rows, checksum %s",
-            table,
-            result.status,
-            f"{result.source_rows:,}" if result.source_rows is not None else "-",
-            result.source_checksum or "-",
-        )
-        if not result.identical:
-            different.append(f"{table} ({result.status})")
+    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="batchyard-verify") as pool:
+        for table, result in zip(tables, pool.map(one, tables), strict=True):
+            ctx.log.info(
+                "verify %s: %s, %s rows, checksum %s",
+                table,
+                result.status.value,
+                f"{result.source_rows:,}" if result.source_rows is not None else "-",
+                result.source_checksum or "-",
+            )
+            if not result.identical:
+                different.append(f"{table} ({result.status.value})")
     if different:
         raise ItemError(
             f"verify: {len(different)} of {len(tables)} table(s) differ: "

@@ -29,7 +29,7 @@ from concurrent.futures import (
 from concurrent.futures.process import BrokenProcessPool
 
 from batchyard.errors import Interrupted
-from batchyard.move.endpoint import Query, Range, checksum_ranges
+from batchyard.move.checksum import Query, Range, checksum_ranges
 
 Task = tuple[Query, Sequence[Range]]
 
@@ -51,7 +51,7 @@ def _start_pool() -> ProcessPoolExecutor | None:
     if _pool is None:
         try:
             ctx = multiprocessing.get_context("forkserver")
-            ctx.set_forkserver_preload(["batchyard.move.endpoint"])
+            ctx.set_forkserver_preload(["batchyard.move.checksum"])
             saved = os.environ.get("PYTHONHASHSEED")
             os.environ["PYTHONHASHSEED"] = "0"
             try:
