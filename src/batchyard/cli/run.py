@@ -59,6 +59,8 @@ def summarise(state: Any, job: Job) -> None:
             f"See them with: {state.command_prefix()} jobs items {job.id} --failed; "
             f"run them again with: {state.command_prefix()} jobs retry {job.id} --failed-only"
         )
+    elif job.error:
+        err.print(job.error)  # the job's setup or finish failed ("setup: ...", "finishing: ...")
 
 
 def register(app: typer.Typer) -> None:
