@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from pathlib import Path
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import QueuePool, StaticPool
 
 from batchyard.config import mask_url
 from batchyard.errors import StoreError, UsageError
@@ -44,10 +45,19 @@ def create_engine(
     synchronous: str = "normal",
     pool_size: int = 16,
     error: type[Exception] = StoreError,
+    readonly: bool = False,
 ) -> Engine:
-    """An engine for ``url``. SQLite files get WAL, a busy timeout and ``BEGIN IMMEDIATE``."""
+    """An engine for ``url``. SQLite files get WAL, a busy timeout and ``BEGIN IMMEDIATE``;
+    ``readonly`` SQLite files are opened read-only and left exactly as they are (no journal mode
+    change, no write lock: many readers scan at once)."""
     parsed = parse_url(url, error=error)
     shown = mask_url(url)
+    if (
+        parsed.get_backend_name() == "sqlite"
+        and readonly
+        and parsed.database not in (None, "", ":memory:")
+    ):
+        return _sqlite_readonly(parsed, shown=shown, pool_size=pool_size, error=error)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite(
             parsed,
@@ -112,6 +122,23 @@ def _sqlite(
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def _sqlite_readonly(
+    parsed: sa.URL, *, shown: str, pool_size: int, error: type[Exception]
+) -> Engine:
+    path = Path(parsed.database or "")
+    if not path.is_file():
+        raise error(f"cannot open {shown}: no such SQLite file {str(path)!r}")
+
+    def connect() -> sqlite3.Connection:
+        return sqlite3.connect(
+            f"file:{path}?mode=ro", uri=True, timeout=60, check_same_thread=False
+        )
+
+    return sa.create_engine(
+        "sqlite://", creator=connect, pool_size=pool_size, max_overflow=16, poolclass=QueuePool
+    )
 
 
 class EngineCache:

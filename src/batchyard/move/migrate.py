@@ -8,6 +8,7 @@ runs ``verify`` when asked.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -54,13 +55,14 @@ class Options:
 def connect(url: str, role: str) -> Engine:
     """An engine for the source or target, checked by connecting: a clear error if it cannot."""
     try:
-        engine = create_engine(url, create=role == "target", error=UsageError)
-        if engine.dialect.name == "sqlite" and role == "source":
+        if role == "source" and url.startswith("sqlite"):
             database = sa.make_url(url).database or ""
-            import os
-
             if not os.path.exists(database):
                 raise UsageError(f"source {mask_url(url)}: no such SQLite file {database!r}")
+        # A SQLite source is opened read-only: left exactly as it is, and scanned by many threads.
+        engine = create_engine(
+            url, create=role == "target", error=UsageError, readonly=role == "source"
+        )
         with engine.connect():
             pass
         return engine

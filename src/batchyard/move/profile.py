@@ -8,15 +8,13 @@ way) are reported by table, column, row key and value, unless a rule says what t
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
 from batchyard.errors import UsageError
-from batchyard.move.reflect import Column, Table, qi
+from batchyard.move.reflect import Table, qi
 
 # The condition under which a stored value fits each logical type (NULLs always fit).
 _FITS = {
@@ -61,43 +59,34 @@ def fits_condition(logical: str, column_sql: str) -> str | None:
 def profile(engine: Engine, tables: Sequence[Table], *, skip: Sequence[str] = ()) -> list[Misfit]:
     """Columns of SQLite ``tables`` holding values that do not fit their type (``skip``ped ones aside).
 
-    Big tables are scanned in key ranges on several threads (SQLite lets go of the GIL while it
-    scans), so the check costs a fraction of the copy.
+    One pass per table counts the rows where any column misfits (cheaper than a count per
+    column); only a table with misfits is scanned again, column by column, for the report.
     """
-    plans = []
-    for table in tables:
-        checks = []
-        for col in table.columns:
-            if f"{table.name}.{col.name}" in skip:
+    found: list[Misfit] = []
+    with engine.connect() as conn:
+        for table in tables:
+            checks = []
+            for col in table.columns:
+                if f"{table.name}.{col.name}" in skip:
+                    continue
+                cond = fits_condition(col.type.logical, qi(col.name))
+                if cond is not None:
+                    checks.append((col, cond))
+            if not checks or not table.rows:
                 continue
-            cond = fits_condition(col.type.logical, qi(col.name))
-            if cond is not None:
-                checks.append((col, cond))
-        if checks and table.rows:
-            plans.append((table, checks))
-    tasks = [(t, checks, rng) for t, checks in plans for rng in _ranges(t)]
-
-    def scan(task: tuple[Table, list[tuple[Column, str]], str]) -> tuple[str, list[int]]:
-        table, checks, where = task
-        with engine.connect() as conn:
+            bad_rows = conn.exec_driver_sql(
+                f"SELECT count(*) FROM {qi(table.name)} "
+                f"WHERE NOT ({' AND '.join(c for _, c in checks)})"
+            ).scalar()
+            if not bad_rows:
+                continue
             counts = conn.exec_driver_sql(
                 "SELECT "
                 + ", ".join(f"sum(CASE WHEN {c} THEN 0 ELSE 1 END)" for _, c in checks)
-                + f" FROM {qi(table.name)}{where}"
+                + f" FROM {qi(table.name)}"
             ).one()
-        return table.name, [int(n or 0) for n in counts]
-
-    totals: dict[str, list[int]] = {}
-    with ThreadPoolExecutor(max_workers=max(os.cpu_count() or 1, 2)) as pool:
-        for name, counts in pool.map(scan, tasks):
-            got = totals.setdefault(name, [0] * len(counts))
-            for i, n in enumerate(counts):
-                got[i] += n
-    found: list[Misfit] = []
-    with engine.connect() as conn:
-        for table, checks in plans:
             key = ", ".join(qi(k) for k in table.primary_key) or "rowid"
-            for (col, cond), bad in zip(checks, totals.get(table.name, []), strict=True):
+            for (col, cond), bad in zip(checks, counts, strict=True):
                 if not bad:
                     continue
                 rows = conn.exec_driver_sql(
@@ -107,22 +96,8 @@ def profile(engine: Engine, tables: Sequence[Table], *, skip: Sequence[str] = ()
                 samples = tuple(
                     (", ".join(str(v) for v in r[:-2]), str(r[-2]), str(r[-1])[:60]) for r in rows
                 )
-                found.append(Misfit(table.name, col.name, col.type.logical, bad, samples))
+                found.append(Misfit(table.name, col.name, col.type.logical, int(bad), samples))
     return found
-
-
-def _ranges(table: Table, rows_per_scan: int = 250_000) -> list[str]:
-    """WHERE clauses splitting a table into scans of about ``rows_per_scan`` rows."""
-    lo, hi = table.extra.get("key_min"), table.extra.get("key_max")
-    if table.chunk_key is None or lo is None or hi is None or table.rows <= rows_per_scan:
-        return [""]
-    column = "rowid" if table.chunk_key == "rowid" else qi(table.chunk_key)
-    pieces = -(-table.rows // rows_per_scan)
-    step = -(-(hi - lo + 1) // pieces)
-    return [
-        f" WHERE {column} >= {start} AND {column} < {start + step}"
-        for start in range(lo, hi + 1, step)
-    ]
 
 
 def check(engine: Engine, tables: Sequence[Table], *, skip: Sequence[str] = ()) -> None:
