@@ -2,28 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import typer
 
+from batchyard.cli.args import place, split
 from batchyard.cli.output import err
 from batchyard.cli.run import run_with_display
-from batchyard.config import SQLITE_SUFFIXES
-
-
-def _target(text: str, connections: dict[str, str]) -> str:
-    """Keep names and URLs; make SQLite paths absolute so a resume from elsewhere finds them."""
-    if "://" in text or text in connections:
-        return text
-    path = Path(text)
-    if path.suffix.lower() in SQLITE_SUFFIXES or path.exists():
-        return str(path.resolve())
-    return text
-
-
-def _split(values: list[str]) -> list[str]:
-    return [v.strip() for value in values for v in value.split(",") if v.strip()]
 
 
 def register(app: typer.Typer) -> None:
@@ -83,10 +68,10 @@ def register(app: typer.Typer) -> None:
         app = state.app
         connections = app.settings.connections
         params: dict[str, Any] = {
-            "source": _target(source, connections),
-            "target": _target(target, connections),
-            "tables": _split(tables),
-            "exclude": _split(exclude),
+            "source": place(source, connections),
+            "target": place(target, connections),
+            "tables": split(tables),
+            "exclude": split(exclude),
             "if_exists": if_exists,
             "types": types,
             "skip_bad": skip_bad,

@@ -3,35 +3,21 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
+from batchyard.cli.args import place, split
 from batchyard.cli.output import ProgressDisplay, err, print_json, print_table
-from batchyard.config import SQLITE_SUFFIXES, mask_url
+from batchyard.config import mask_url
 from batchyard.engine.models import JobStatus
 from batchyard.errors import UsageError
 from batchyard.kinds.verify import summary
 from batchyard.move.verify import IDENTICAL, endpoints, table_names
 
 STYLE = {IDENTICAL: "green", "different": "red"}
-
-
-def _place(text: str, connections: dict[str, str]) -> str:
-    """Names and URLs as given; SQLite paths made absolute, so a resume from elsewhere finds them."""
-    if "://" in text or text in connections:
-        return text
-    path = Path(text)
-    if path.suffix.lower() in SQLITE_SUFFIXES or path.exists():
-        return str(path.resolve())
-    return text
-
-
-def _split(values: list[str]) -> list[str]:
-    return [v.strip() for value in values for v in value.split(",") if v.strip()]
 
 
 def _value(v: Any) -> str:
@@ -123,9 +109,9 @@ def register(app: typer.Typer) -> None:
         api = state.app
         connections = api.settings.connections
         params: dict[str, Any] = {
-            "source": _place(source, connections),
-            "target": _place(target, connections),
-            "tables": _split(tables),
+            "source": place(source, connections),
+            "target": place(target, connections),
+            "tables": split(tables),
             "diff": diff,
             "max_diff": max_diff,
         }

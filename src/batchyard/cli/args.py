@@ -1,0 +1,22 @@
+"""Argument helpers shared by the commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from batchyard.config import SQLITE_SUFFIXES
+
+
+def place(text: str, connections: dict[str, str]) -> str:
+    """Names and URLs as given; SQLite paths made absolute, so a resume from elsewhere finds them."""
+    if "://" in text or text in connections:
+        return text
+    path = Path(text)
+    if path.suffix.lower() in SQLITE_SUFFIXES or path.exists():
+        return str(path.resolve())
+    return text
+
+
+def split(values: list[str]) -> list[str]:
+    """``--tables a,b --tables c`` as ``[a, b, c]``."""
+    return [v.strip() for value in values for v in value.split(",") if v.strip()]
