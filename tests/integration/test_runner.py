@@ -415,3 +415,36 @@ def test_setup_and_finish_hooks(project: Path, app: by.Batchyard) -> None:
     assert job.status is by.JobStatus.FAILED
     assert job.error == "finishing: RuntimeError: indexes failed"
     assert job.done == 2
+
+
+WEIGHTED = """
+import batchyard as by
+
+@by.job("weighted")
+def weighted():
+    return [by.Item("small", 1, weight=10), by.Item("big", 2, weight=990)]
+
+@weighted.item
+def run(value):
+    return value
+"""
+
+
+def test_weights_make_percent_and_eta_follow_work(project: Path, app: by.Batchyard) -> None:
+    (project / "jobs.py").write_text(WEIGHTED)
+    job = app.submit("weighted")
+    assert job.weight_total == 1000
+    items = {i.key: i.weight for i in app.items(job.id)[0]}
+    assert items == {"small": 10, "big": 990}
+    # After the small item alone, the job is 1% done by work, not 50% by count.
+    from batchyard.engine.progress import Tracker
+
+    tracker = Tracker(app.store.get_job(job.id), weight_done=10)
+    tracker.add("done", weight=0)
+    assert tracker.snapshot().percent == pytest.approx(1.0)
+    done = app.execute(job.id, install_signals=False)
+    assert done.status is by.JobStatus.COMPLETED
+    snap = app.progress(job.id)
+    assert snap.weight_total == 1000 and snap.weight_done == 1000 and snap.percent == 100.0
+    retry = app.retry(job.id, failed_only=False)
+    assert retry.weight_total == 1000

@@ -200,3 +200,32 @@ def test_a_key_planned_twice_far_apart_is_refused_whole(store: Store) -> None:
         store.create_job(job, iter(planned))
     assert store.list_jobs()[1] == 0
     assert store.item_counts(job.id) == {}
+
+
+def test_a_store_of_the_first_schema_upgrades_in_place(store_url: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from batchyard.db import create_engine
+    from batchyard.store.store import _MIGRATIONS
+
+    engine = create_engine(store_url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(_MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+        conn.exec_driver_sql(
+            "INSERT INTO by_jobs (id, kind, env, status, created_at) "
+            "VALUES ('old_dev_1', 'old', 'dev', 'completed', CURRENT_TIMESTAMP)"
+        )
+    engine.dispose()
+    store = Store.open(store_url)
+    try:
+        job = store.get_job("old_dev_1")
+        assert job.status is JobStatus.COMPLETED and job.weight_total == 0
+        with store.engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), metadata)
+        assert diff == []
+    finally:
+        store.close()

@@ -61,9 +61,9 @@ def test_plan_keys_and_values() -> None:
     kind = JobKind("k", plan)
     planned = list(kind.plan(kind.parse_params({"start": "2024-02-28", "end": "2024-03-01"})))
     assert planned == [
-        ("2024-02-28", '"2024-02-28"'),
-        ("2024-02-29", '"2024-02-29"'),
-        ("2024-03-01", '"2024-03-01"'),
+        ("2024-02-28", '"2024-02-28"', 0),
+        ("2024-02-29", '"2024-02-29"', 0),
+        ("2024-03-01", '"2024-03-01"', 0),
     ]
     assert item_key(by.Item("k1", {"a": 1})) == "k1"
     assert item_key({"b": 2, "a": 1}) == '{"a":1,"b":2}'

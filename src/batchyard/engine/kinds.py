@@ -25,10 +25,15 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 @dataclass(frozen=True)
 class Item:
-    """An item with a key of its own; plain values get a key made from the value."""
+    """An item with a key of its own; plain values get a key made from the value.
+
+    ``weight`` estimates the item's work (its rows, say): when a job's items have weights, its
+    percent and ETA follow the work done rather than the count of items.
+    """
 
     key: str
     value: Any = None
+    weight: int = 0
 
 
 def item_key(value: Any) -> str:
@@ -195,7 +200,7 @@ class JobKind:
 
     # -- plan and run ----------------------------------------------------------------------------
 
-    def plan(self, params: BaseModel, settings: Any = None) -> Iterator[tuple[str, str]]:
+    def plan(self, params: BaseModel, settings: Any = None) -> Iterator[tuple[str, str, int]]:
         """Call the plan function now; yield ``(key, value_json)`` for each item it returns.
 
         A plan function may take the project's :class:`~batchyard.config.Settings` as a parameter
@@ -211,7 +216,7 @@ class JobKind:
             )
         return self._keyed(values)
 
-    def _keyed(self, values: Iterable[Any]) -> Iterator[tuple[str, str]]:
+    def _keyed(self, values: Iterable[Any]) -> Iterator[tuple[str, str, int]]:
         for value in values:
             key = item_key(value)
             if len(key) > 500:
@@ -219,7 +224,8 @@ class JobKind:
                     f"job {self.name!r}: item key {key[:40]!r}... is longer than 500 characters; give Item(key=...)"
                 )
             raw = value.value if isinstance(value, Item) else value
-            yield key, json.dumps(to_jsonable_python(raw), separators=(",", ":"))
+            weight = value.weight if isinstance(value, Item) else 0
+            yield key, json.dumps(to_jsonable_python(raw), separators=(",", ":")), weight
 
     def load_value(self, value: Any) -> Any:
         return self._value_adapter.validate_python(value) if self._value_adapter else value

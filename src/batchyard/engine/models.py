@@ -103,6 +103,7 @@ class Job:
     lease_expires_at: datetime | None = None
     heartbeat_at: datetime | None = None
     control: str | None = None
+    weight_total: int = 0
 
     @property
     def remaining(self) -> int:
@@ -153,6 +154,7 @@ class Job:
             lease_expires_at=_aware(row["lease_expires_at"]),
             heartbeat_at=_aware(row["heartbeat_at"]),
             control=row["control"],
+            weight_total=int(row.get("weight_total") or 0),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -189,6 +191,7 @@ class Item:
     duration_s: float | None = None
     rows_read: int = 0
     rows_written: int = 0
+    weight: int = 0
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Item:
@@ -208,6 +211,7 @@ class Item:
             duration_s=row["duration_s"],
             rows_read=row["rows_read"],
             rows_written=row["rows_written"],
+            weight=int(row.get("weight") or 0),
         )
 
     def to_dict(self) -> dict[str, Any]:

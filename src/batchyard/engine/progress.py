@@ -28,6 +28,9 @@ class Snapshot:
     eta_s: float | None
     current: list[str] = field(default_factory=list)
     retrying: int = 0
+    #: Estimated work (rows, say) of all items and of those finished; 0 when items have no weight.
+    weight_total: int = 0
+    weight_done: int = 0
 
     @property
     def finished(self) -> int:
@@ -35,6 +38,8 @@ class Snapshot:
 
     @property
     def percent(self) -> float:
+        if self.weight_total:
+            return min(100.0 * self.weight_done / self.weight_total, 100.0)
         return 100.0 * self.finished / self.total if self.total else 100.0
 
     def to_dict(self) -> dict[str, Any]:
@@ -66,6 +71,8 @@ class Snapshot:
             eta_s=p.get("eta_s") if job.status.value in ("running",) else None,
             current=list(p.get("current") or []) if job.status.value == "running" else [],
             retrying=int(p.get("retrying") or 0),
+            weight_total=int(getattr(job, "weight_total", 0) or 0),
+            weight_done=int(p.get("weight_done") or 0),
         )
 
 
@@ -95,7 +102,7 @@ class Rate:
 class Tracker:
     """Counts what the runner commits and turns it into a :class:`Snapshot`."""
 
-    def __init__(self, job: Any, *, clock: Any = time.monotonic) -> None:
+    def __init__(self, job: Any, *, clock: Any = time.monotonic, weight_done: int = 0) -> None:
         self.job_id = job.id
         self.total = job.total
         self.done: int = job.done
@@ -110,6 +117,10 @@ class Tracker:
         self._before = float((job.progress or {}).get("elapsed_s") or 0.0)
         self._items = Rate()
         self._rows = Rate()
+        self._work = Rate()
+        self.weight_total = int(getattr(job, "weight_total", 0) or 0)
+        self.weight_done = weight_done
+        self._weight_at_start = weight_done
         self._session_start_count = self.finished
         self.status = "running"
         self.current: list[str] = []
@@ -119,7 +130,8 @@ class Tracker:
     def finished(self) -> int:
         return self.done + self.failed + self.skipped + self.cancelled
 
-    def add(self, status: str, rows_read: int = 0, rows_written: int = 0) -> None:
+    def add(self, status: str, rows_read: int = 0, rows_written: int = 0, weight: int = 0) -> None:
+        self.weight_done += weight
         if status == "done":
             self.done += 1
         elif status == "failed":
@@ -140,6 +152,13 @@ class Tracker:
             items_rate = (self.finished - self._session_start_count) / session
         remaining = max(self.total - self.finished, 0)
         eta = remaining / items_rate if items_rate > 0 else None
+        if self.weight_total:
+            # Items of uneven size (table chunks, say): the ETA follows their estimated work.
+            work_rate = self._work.update(self.weight_done, now)
+            if not work_rate and session > 0:
+                work_rate = (self.weight_done - self._weight_at_start) / session
+            left = max(self.weight_total - self.weight_done, 0)
+            eta = left / work_rate if work_rate > 0 else eta
         if remaining == 0:
             eta = 0.0
         return Snapshot(
@@ -158,4 +177,6 @@ class Tracker:
             eta_s=eta,
             current=list(self.current),
             retrying=self.retrying,
+            weight_total=self.weight_total,
+            weight_done=self.weight_done,
         )

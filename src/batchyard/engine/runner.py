@@ -112,6 +112,7 @@ class Runner:
         self.owner = new_owner()
         self._results: queue.SimpleQueue[Result] = queue.SimpleQueue()
         self._inflight: dict[str, tuple[Task, float, datetime]] = {}
+        self._weights: dict[str, int] = {}
         self._abandoned: set[str] = set()
         self._retry_at: list[tuple[float, str]] = []
         self._after = -1
@@ -175,7 +176,7 @@ class Runner:
                 f"{self.options.executor} workers)",
             )
             self.job = store.get_job(job_id)
-            self.tracker = Tracker(self.job)
+            self.tracker = Tracker(self.job, weight_done=store.finished_weight(job_id))
             spec = JobSpec(
                 job_id=job_id,
                 kind_name=self.kind.name,
@@ -269,7 +270,8 @@ class Runner:
         claimed = self.store.step(self.job.id, outcomes, after=self._after, limit=limit, keys=due)
         for o in outcomes:
             self._inflight.pop(o.key, None)
-            self.tracker.add(o.status.value, o.rows_read, o.rows_written)
+            weight = self._weights.pop(o.key, 0) if o.status is not ItemStatus.PENDING else 0
+            self.tracker.add(o.status.value, o.rows_read, o.rows_written, weight)
         due_set = set(due)
         fresh = [c for c in claimed if c.key not in due_set]
         if limit and len(fresh) < limit:
@@ -280,6 +282,7 @@ class Runner:
         for c in claimed:
             task = Task(c.key, c.value, c.attempts, c.cursor)
             self._inflight[c.key] = (task, time.monotonic(), started)
+            self._weights[c.key] = c.weight
             executor.submit(task)
         self.tracker.retrying = len(self._retry_at)
         self.tracker.current = list(self._inflight)[:10]

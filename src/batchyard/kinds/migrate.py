@@ -59,10 +59,22 @@ def plan(
     }
     opts = _options(params, settings)
     found = m.preflight(opts)
+    by_name = {t.name: t for t in found}
     return [
-        Item(c.id, {"table": c.table, "lo": c.lo, "hi": c.hi})
+        Item(
+            c.id, {"table": c.table, "lo": c.lo, "hi": c.hi}, weight=_estimate(by_name[c.table], c)
+        )
         for c in m.plan_chunks(found, m.default_chunk_rows(opts))
     ]
+
+
+def _estimate(table: Any, chunk: Chunk) -> int:
+    """Rows a chunk is likely to hold: its share of the table's key span."""
+    span = table.extra.get("key_span") or 0
+    if not chunk.ranged or not span:
+        return int(table.rows)
+    assert chunk.lo is not None and chunk.hi is not None
+    return max(int(table.rows * (chunk.hi - chunk.lo) / span), 1)
 
 
 def _tables(ctx: Context) -> tuple[m.Options, list[Any]]:

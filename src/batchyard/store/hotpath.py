@@ -11,12 +11,12 @@ from datetime import datetime
 from typing import Any
 
 SELECT_PENDING = (
-    "SELECT key, position, value, attempts, cursor FROM by_items "
+    "SELECT key, position, value, attempts, cursor, weight FROM by_items "
     "WHERE job_id = :j AND status = 'pending' AND position > :after "
     "ORDER BY position LIMIT :n"
 )
 SELECT_KEY = (
-    "SELECT key, position, value, attempts, cursor FROM by_items "
+    "SELECT key, position, value, attempts, cursor, weight FROM by_items "
     "WHERE job_id = :j AND key = :k AND status = 'pending'"
 )
 MARK_RUNNING = (

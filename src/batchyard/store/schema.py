@@ -54,6 +54,8 @@ jobs = Table(
     Column("heartbeat_at", TS),
     # A request from outside the runner ("cancel" or "pause"), read at each heartbeat.
     Column("control", String(20)),
+    # The sum of the items' weights (estimated work, e.g. rows), for ETAs that follow work.
+    Column("weight_total", BigInteger, nullable=False, server_default="0"),
     Index("ix_by_jobs_status", "status"),
     Index("ix_by_jobs_kind_env", "kind", "env"),
     Index("ix_by_jobs_created_at", "created_at"),
@@ -78,6 +80,7 @@ items = Table(
     Column("duration_s", Float),
     Column("rows_read", BigInteger, nullable=False, server_default="0"),
     Column("rows_written", BigInteger, nullable=False, server_default="0"),
+    Column("weight", BigInteger, nullable=False, server_default="0"),
     Index("ix_by_items_job_status_position", "job_id", "status", "position"),
     Index("ix_by_items_job_position", "job_id", "position"),
 )

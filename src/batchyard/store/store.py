@@ -32,7 +32,7 @@ from batchyard.errors import Conflict, NotFound, PlanError, StoreError
 from batchyard.store.hotpath import HotSQL
 from batchyard.store.schema import events, items, jobs, metadata
 
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -49,6 +49,7 @@ class Claimed:
     value: Any
     attempts: int
     cursor: Any
+    weight: int = 0
 
 
 @dataclass(frozen=True)
@@ -152,13 +153,16 @@ class Store:
 
     # -- jobs ------------------------------------------------------------------------------------
 
-    def create_job(self, job: Job, planned: Iterable[tuple[str, Any]]) -> Job:
-        """Insert a job and its items (``(key, value_json)`` pairs) in one transaction."""
+    def create_job(self, job: Job, planned: Iterable[tuple[Any, ...]]) -> Job:
+        """Insert a job and its items (``(key, value_json[, weight])``) in one transaction."""
         total = 0
+        weight_total = 0
         with self.tx() as conn:
             conn.execute(jobs.insert().values(_job_values(job)))
             batch: list[dict[str, Any]] = []
-            for position, (key, value) in enumerate(planned):
+            for position, (key, value, *rest) in enumerate(planned):
+                weight = int(rest[0]) if rest else 0
+                weight_total += weight
                 batch.append(
                     {
                         "job_id": job.id,
@@ -166,6 +170,7 @@ class Store:
                         "position": position,
                         "status": ItemStatus.PENDING.value,
                         "value": value,
+                        "weight": weight,
                     }
                 )
                 if len(batch) >= 5000:
@@ -173,7 +178,11 @@ class Store:
                     batch = []
             if batch:
                 total += _insert_items(conn, job.id, batch)
-            conn.execute(jobs.update().where(jobs.c.id == job.id).values(total=total))
+            conn.execute(
+                jobs.update()
+                .where(jobs.c.id == job.id)
+                .values(total=total, weight_total=weight_total)
+            )
         return self.get_job(job.id)
 
     def create_retry_job(self, job: Job, source_id: str, statuses: Sequence[str]) -> Job:
@@ -186,14 +195,23 @@ class Store:
                 (sa.func.row_number().over(order_by=items.c.position) - 1),
                 sa.literal("pending"),
                 items.c.value,
+                items.c.weight,
             ).where(items.c.job_id == source_id, items.c.status.in_(list(statuses)))
             conn.execute(
-                items.insert().from_select(["job_id", "key", "position", "status", "value"], src)
+                items.insert().from_select(
+                    ["job_id", "key", "position", "status", "value", "weight"], src
+                )
             )
-            total = conn.execute(
-                sa.select(sa.func.count()).select_from(items).where(items.c.job_id == job.id)
-            ).scalar()
-            conn.execute(jobs.update().where(jobs.c.id == job.id).values(total=total))
+            total, weight_total = conn.execute(
+                sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(items.c.weight), 0))
+                .select_from(items)
+                .where(items.c.job_id == job.id)
+            ).one()
+            conn.execute(
+                jobs.update()
+                .where(jobs.c.id == job.id)
+                .values(total=total, weight_total=weight_total)
+            )
         return self.get_job(job.id)
 
     def get_job(self, job_id: str) -> Job:
@@ -392,7 +410,10 @@ class Store:
                         hot.mark_running,
                         [{"j": job_id, "k": r[0], "now": hot.ts(now)} for r in rows],
                     )
-                claimed = [Claimed(r[0], r[1], _loads(r[2]), r[3] + 1, _loads(r[4])) for r in rows]
+                claimed = [
+                    Claimed(r[0], r[1], _loads(r[2]), r[3] + 1, _loads(r[4]), int(r[5] or 0))
+                    for r in rows
+                ]
         except sa.exc.OperationalError as exc:
             raise StoreError(f"store {mask_url(self.url)}: {reason(exc)}") from exc
         return claimed
@@ -511,6 +532,19 @@ class Store:
                 jobs.update().where(jobs.c.id == job_id).values(cancelled=jobs.c.cancelled + n)
             )
         return n
+
+    def finished_weight(self, job_id: str) -> int:
+        """The weight of the items that are no longer to do (done, failed, skipped, cancelled)."""
+        with self.tx() as conn:
+            return int(
+                conn.execute(
+                    sa.select(sa.func.coalesce(sa.func.sum(items.c.weight), 0)).where(
+                        items.c.job_id == job_id,
+                        items.c.status.in_(["done", "failed", "skipped", "cancelled"]),
+                    )
+                ).scalar()
+                or 0
+            )
 
     def item_counts(self, job_id: str) -> dict[str, int]:
         with self.tx() as conn:
