@@ -217,7 +217,8 @@ class Batchyard:
         else:
             kind = self.kind(target)
         raw = _merge(pipeline.params if pipeline else None, params)
-        extra = kind.options_for(kind.parse_params(self._resolve(raw)), self.settings)
+        parsed = kind.parse_params(self._resolve(raw))
+        extra = kind.options_for(parsed, self.settings)
         retry = _first(
             retries, pipeline.retries if pipeline else None, kind.retry, self.settings.retries
         )
@@ -257,7 +258,6 @@ class Batchyard:
         if not isinstance(options["workers"], int) or options["workers"] < 1:
             raise ParamError(f"workers={options['workers']!r}: give a number of workers >= 1")
         job_env = env or (pipeline.env if pipeline else None) or self.settings.env
-        parsed = kind.parse_params(self._resolve(raw))
         stored, secrets = self._params_to_store(kind, raw, parsed)
         job = Job(
             id=new_job_id(kind.name, job_env),

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import typer
+
 from batchyard.config import SQLITE_SUFFIXES
+
+SOURCE = typer.Argument(..., help="Source: a connection name, a URL or a SQLite file.")
+TARGET = typer.Argument(..., help="Target: a connection name, a URL or a SQLite file.")
+TABLES = typer.Option([], "--tables", "-t", help="Only these tables (repeat or comma-separate).")
 
 
 def place(text: str, connections: dict[str, str]) -> str:

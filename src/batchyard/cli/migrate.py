@@ -6,7 +6,7 @@ from typing import Any
 
 import typer
 
-from batchyard.cli.args import place, split
+from batchyard.cli.args import SOURCE, TABLES, TARGET, place, split
 from batchyard.cli.output import err
 from batchyard.cli.run import run_with_display
 
@@ -15,15 +15,9 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def migrate(
         ctx: typer.Context,
-        source: str = typer.Argument(
-            ..., help="Source: a connection name, a URL or a SQLite file."
-        ),
-        target: str = typer.Argument(
-            ..., help="Target: a connection name, a URL or a SQLite file."
-        ),
-        tables: list[str] = typer.Option(
-            [], "--tables", "-t", help="Only these tables (repeat or comma-separate)."
-        ),
+        source: str = SOURCE,
+        target: str = TARGET,
+        tables: list[str] = TABLES,
         exclude: list[str] = typer.Option([], "--exclude", help="Leave these tables out."),
         if_exists: str = typer.Option(
             "fail",

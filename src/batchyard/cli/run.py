@@ -136,10 +136,8 @@ def register(app: typer.Typer) -> None:
         state = ctx.obj
         app = state.app
         extra = list(ctx.args)
-        # Executors are checked here, before the job is recorded: the runner would only find out
-        # once the job exists, and leave it paused.
+        # Checked here to name the flag; BATCHYARD_EXECUTOR and pipelines are checked where read.
         _check_executor(executor, "--executor")
-        _check_executor(app.settings.executor, "BATCHYARD_EXECUTOR")
         if batch or extra:
             names = [*batch, *([target] if target else []), *extra]
             if param:
@@ -157,7 +155,6 @@ def register(app: typer.Typer) -> None:
                 # before it is recorded, rather than failing as one of its items later.
                 pipeline = pipelines_module.load(app.settings.root, pipeline_name)
                 app.kind(pipeline.kind)
-                _check_executor(pipeline.executor, f"{pipeline.path}: executor")
             params: dict[str, Any] = {
                 "pipelines": names,
                 "parallel": parallel,
@@ -170,9 +167,6 @@ def register(app: typer.Typer) -> None:
                     "give a job kind or pipeline to run (`batchyard kinds` lists them)"
                 )
             params = parse_params(param)
-            if executor is None and pipelines_module.exists(app.settings.root, target):
-                pipeline = pipelines_module.load(app.settings.root, target)
-                _check_executor(pipeline.executor, f"{pipeline.path}: executor")
         job = app.submit(
             target,
             params,

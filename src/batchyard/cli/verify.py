@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from batchyard.cli.args import place, split
+from batchyard.cli.args import SOURCE, TABLES, TARGET, place, split
 from batchyard.cli.output import ProgressDisplay, err, print_json, print_table
 from batchyard.config import mask_url
 from batchyard.engine.models import JobStatus
@@ -77,15 +77,9 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def verify(
         ctx: typer.Context,
-        source: str = typer.Argument(
-            ..., help="Source: a connection name, a URL or a SQLite file."
-        ),
-        target: str = typer.Argument(
-            ..., help="Target: a connection name, a URL or a SQLite file."
-        ),
-        tables: list[str] = typer.Option(
-            [], "--tables", "-t", help="Only these tables (repeat or comma-separate)."
-        ),
+        source: str = SOURCE,
+        target: str = TARGET,
+        tables: list[str] = TABLES,
         diff: bool = typer.Option(
             False, "--diff", help="Find the rows that differ: missing, extra and changed, by key."
         ),

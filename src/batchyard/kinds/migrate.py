@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
+
 from batchyard.config import Settings
 from batchyard.engine.context import Context
 from batchyard.engine.kinds import REGISTRY, Item, JobKind
-from batchyard.errors import ParamError
+from batchyard.errors import BatchyardError, ParamError
 from batchyard.move import migrate as m
 from batchyard.move.copy import Chunk, copy_chunk
 
@@ -120,11 +122,11 @@ def _run_options(params: Any, settings: Settings) -> dict[str, Any]:
     process of its own; inside SQLite, or COPY to COPY, threads do as well."""
     try:
         pair = {
-            settings.resolve(params.source).split(":")[0].split("+")[0],
-            settings.resolve(params.target).split(":")[0].split("+")[0],
+            sa.make_url(settings.resolve(params.source)).get_backend_name(),
+            sa.make_url(settings.resolve(params.target)).get_backend_name(),
         }
-    except Exception:
-        return {}
+    except (BatchyardError, sa.exc.ArgumentError):
+        return {}  # planning reports the bad connection; no executor to choose for it
     return {"executor": "processes" if pair == {"sqlite", "postgresql"} else "threads"}
 
 

@@ -22,6 +22,7 @@ import queue
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -54,6 +55,10 @@ class Chunk:
     @property
     def ranged(self) -> bool:
         return self.lo is not None and self.hi is not None
+
+    def ends_at(self, hi: int | None) -> bool:
+        """True when a batch reaching ``hi`` is the chunk's last."""
+        return hi is None or (self.hi is not None and hi >= self.hi)
 
 
 @dataclass(frozen=True)
@@ -194,6 +199,43 @@ def _state_sql_pg() -> str:
     )
 
 
+@dataclass
+class Batch:
+    """What one batch committed (set by the copier inside the batch's transaction)."""
+
+    rows: int = 0
+
+
+@contextmanager
+def sqlite_batch(
+    con: sqlite3.Connection, chunk: Chunk, lo: int | None, hi: int | None
+) -> Iterator[Batch]:
+    """One batch's transaction in a SQLite target: the checkpoint is checked, the caller copies
+    and counts, and the new checkpoint commits with the rows."""
+    batch = Batch()
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        _check_sqlite(con, chunk, lo)
+        yield batch
+        con.execute(
+            _state_sql_sqlite(), (chunk.id, chunk.table, hi, batch.rows, int(chunk.ends_at(hi)))
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+@contextmanager
+def pg_batch(pg: Any, chunk: Chunk, lo: int | None, hi: int | None) -> Iterator[Batch]:
+    """The same for a PostgreSQL target, the checkpoint row locked for the transaction."""
+    batch = Batch()
+    with pg.transaction():
+        _check_pg(pg, chunk, lo)
+        yield batch
+        pg.execute(_state_sql_pg(), (chunk.id, chunk.table, hi, batch.rows, chunk.ends_at(hi)))
+
+
 # -- SQLite → SQLite ---------------------------------------------------------------------------
 
 
@@ -241,23 +283,14 @@ def sqlite_to_sqlite(
             chunk = Chunk(chunk.id, chunk.table)  # one batch, no key range
         for lo, hi in _batches(plan, chunk, done_upto, plan.rows_per_batch(("sqlite", "sqlite"))):
             where = _where(_range_where(source.chunk_key, chunk, lo, hi), skip)
-            con.execute("BEGIN IMMEDIATE")
-            try:
-                _check_sqlite(con, chunk, lo)
-                into = f"({cols}) " if cols else ""
-                cur = con.execute(
+            into = f"({cols}) " if cols else ""
+            with sqlite_batch(con, chunk, lo, hi) as batch:
+                batch.rows = con.execute(
                     f"INSERT INTO main.{qi(source.name)} {into}SELECT {select} "
                     f"FROM src.{qi(source.name)}{where}"
-                )
-                n = cur.rowcount
-                last = hi is None or (chunk.hi is not None and hi >= chunk.hi)
-                con.execute(_state_sql_sqlite(), (chunk.id, source.name, hi, n, int(last)))
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            total += n
-            progress(n)
+                ).rowcount
+            total += batch.rows
+            progress(batch.rows)
         return total
     finally:
         con.close()
@@ -350,13 +383,11 @@ def sqlite_to_postgres(
                 if isinstance(got, BaseException):
                     raise got
                 lo, hi, rows = got
-                last = hi is None or (chunk.hi is not None and hi >= chunk.hi)
-                with pg.transaction():
-                    _check_pg(pg, chunk, lo)
+                with pg_batch(pg, chunk, lo, hi) as batch:
                     with pg.cursor().copy(f"COPY {qi(source.name)} ({cols}) FROM STDIN") as cp:
                         for r in rows:
                             cp.write_row(r)
-                    pg.execute(_state_sql_pg(), (chunk.id, source.name, hi, len(rows), last))
+                    batch.rows = len(rows)
                 total += len(rows)
                 progress(len(rows))
         finally:
@@ -387,23 +418,19 @@ def postgres_to_postgres(
             plan, chunk, done_upto, plan.rows_per_batch(("postgresql", "postgresql"))
         ):
             where = _where(_range_where(source.chunk_key, chunk, lo, hi))
-            last = hi is None or (chunk.hi is not None and hi >= chunk.hi)
-            with dst.transaction():
-                _check_pg(dst, chunk, lo)
-                n = 0
-                with (
-                    src.cursor().copy(
-                        f"COPY (SELECT {cols} FROM {qi(source.name)}{where}) TO STDOUT"
-                    ) as out,
-                    dst.cursor().copy(f"COPY {qi(source.name)} ({cols}) FROM STDIN") as into,
-                ):
-                    for block in out:
-                        into.write(block)
-                        n += bytes(block).count(b"\n")
-                dst.execute(_state_sql_pg(), (chunk.id, source.name, hi, n, last))
+            with (
+                pg_batch(dst, chunk, lo, hi) as batch,
+                src.cursor().copy(
+                    f"COPY (SELECT {cols} FROM {qi(source.name)}{where}) TO STDOUT"
+                ) as out,
+                dst.cursor().copy(f"COPY {qi(source.name)} ({cols}) FROM STDIN") as into,
+            ):
+                for block in out:
+                    into.write(block)
+                    batch.rows += bytes(block).count(b"\n")
             src.commit()
-            total += n
-            progress(n)
+            total += batch.rows
+            progress(batch.rows)
         return total
 
 
@@ -469,11 +496,7 @@ def postgres_to_sqlite(
                 plan, chunk, done_upto, plan.rows_per_batch(("postgresql", "sqlite"))
             ):
                 where = _where(_range_where(source.chunk_key, chunk, lo, hi))
-                last = hi is None or (chunk.hi is not None and hi >= chunk.hi)
-                n = 0
-                con.execute("BEGIN IMMEDIATE")
-                try:
-                    _check_sqlite(con, chunk, lo)
+                with sqlite_batch(con, chunk, lo, hi) as batch:
                     # A server-side cursor: a table copied whole (no key to range on) streams
                     # through in pieces, inside the one target transaction that makes it whole.
                     with pg.cursor(name="batchyard_migrate") as cur:
@@ -489,15 +512,10 @@ def postgres_to_sqlite(
                                     for r in rows
                                 ]
                             con.executemany(insert, rows)
-                            n += len(rows)
+                            batch.rows += len(rows)
                     pg.commit()
-                    con.execute(_state_sql_sqlite(), (chunk.id, source.name, hi, n, int(last)))
-                    con.execute("COMMIT")
-                except BaseException:
-                    con.execute("ROLLBACK")
-                    raise
-                total += n
-                progress(n)
+                total += batch.rows
+                progress(batch.rows)
         return total
     finally:
         con.close()

@@ -471,26 +471,6 @@ class Store:
                 .values(cursor=dumps(cursor))
             )
 
-    def add_rows(self, job_id: str, key: str, *, read: int = 0, written: int = 0) -> None:
-        """Count rows of an item at once (used where rows are committed with a checkpoint)."""
-        with self.tx() as conn:
-            conn.execute(
-                items.update()
-                .where(items.c.job_id == job_id, items.c.key == key)
-                .values(
-                    rows_read=items.c.rows_read + read,
-                    rows_written=items.c.rows_written + written,
-                )
-            )
-            conn.execute(
-                jobs.update()
-                .where(jobs.c.id == job_id)
-                .values(
-                    rows_read=jobs.c.rows_read + read,
-                    rows_written=jobs.c.rows_written + written,
-                )
-            )
-
     def add_job_rows(self, job_id: str, *, read: int = 0, written: int = 0) -> None:
         with self.tx() as conn:
             conn.execute(
@@ -596,17 +576,6 @@ class Store:
             for r in rows:
                 yield Item.from_row(dict(r))
             after = rows[-1]["position"]
-
-    def running_keys(self, job_id: str, limit: int = 10) -> list[str]:
-        with self.tx() as conn:
-            return list(
-                conn.execute(
-                    sa.select(items.c.key)
-                    .where(items.c.job_id == job_id, items.c.status == "running")
-                    .order_by(items.c.position)
-                    .limit(limit)
-                ).scalars()
-            )
 
     # -- events ----------------------------------------------------------------------------------
 

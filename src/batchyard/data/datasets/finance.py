@@ -21,11 +21,9 @@ from batchyard.data.datasets.base import (
     orphan,
 )
 from batchyard.data.datasets.names import (
-    EMAIL_DOMAINS,
     FIRST_NAMES,
-    FIRST_SLUGS,
     LAST_NAMES,
-    LAST_SLUGS,
+    email_sql,
 )
 from batchyard.data.datasets.sql import Row, Values
 
@@ -59,16 +57,7 @@ def _has_email(v: Values, n: int) -> bool:
 def accounts(r: Row, c: Counts) -> dict[str, str]:
     kind = r.let("kind", r.draw("type", len(ACCOUNT_TYPES)))
     opened = r.let("opened", r.draw("opened", 3000))
-    email = " || ".join(
-        [
-            r.choice("first", FIRST_SLUGS),
-            "'.'",
-            r.choice("last", LAST_SLUGS),
-            r.text(r.n),
-            "'@'",
-            r.choice("domain", EMAIL_DOMAINS),
-        ]
-    )
+    email = email_sql(r, r.n)
     closed = r.date(f"({opened} + 30 + {r.draw('closed', 600)})", "closed_on")
     limit = r.decimal(f"(100000 * (1 + {r.draw('limit', 50)}))")
     return {

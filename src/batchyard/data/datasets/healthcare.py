@@ -23,11 +23,9 @@ from batchyard.data.datasets.base import (
 )
 from batchyard.data.datasets.names import (
     CITIES,
-    EMAIL_DOMAINS,
     FIRST_NAMES,
-    FIRST_SLUGS,
     LAST_NAMES,
-    LAST_SLUGS,
+    email_sql,
 )
 from batchyard.data.datasets.sql import Row, Values
 
@@ -63,16 +61,7 @@ def encounter_day(e: str, encounters: int) -> str:
 
 
 def patients(r: Row, c: Counts) -> dict[str, str]:
-    email = " || ".join(
-        [
-            r.choice("first", FIRST_SLUGS),
-            "'.'",
-            r.choice("last", LAST_SLUGS),
-            r.text(r.n),
-            "'@'",
-            r.choice("domain", EMAIL_DOMAINS),
-        ]
-    )
+    email = email_sql(r, r.n)
     return {
         "patient_id": r.n,
         "mrn": f"('MRN' || {r.text(f'({r.n} * 16807 % 2147483647 + 3000000000)')})",

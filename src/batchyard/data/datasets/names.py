@@ -6,6 +6,12 @@ databases lower-case non-ASCII letters differently, so addresses are built from 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from batchyard.data.datasets.sql import Row
+
 FIRST_NAMES = (
     "José",
     "Shohei",
@@ -308,3 +314,23 @@ VENUES = (
     "Chase Field",
     "Coors Field",
 )
+
+
+def email_sql(r: Row, number: str | Callable[[], str]) -> str:
+    """SQL for an address ``first.lastNUMBER@domain`` from the ASCII name twins (see above).
+
+    A callable ``number`` is called after the names are drawn: draws slice shared hashes in the
+    order they are made, so the order is part of the data.
+    """
+    first = r.choice("first", FIRST_SLUGS)
+    last = r.choice("last", LAST_SLUGS)
+    return " || ".join(
+        [
+            first,
+            "'.'",
+            last,
+            r.text(number() if callable(number) else number),
+            "'@'",
+            r.choice("domain", EMAIL_DOMAINS),
+        ]
+    )

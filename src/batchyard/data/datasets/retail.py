@@ -24,11 +24,9 @@ from batchyard.data.datasets.base import (
 from batchyard.data.datasets.names import (
     CITIES,
     COUNTRIES,
-    EMAIL_DOMAINS,
     FIRST_NAMES,
-    FIRST_SLUGS,
     LAST_NAMES,
-    LAST_SLUGS,
+    email_sql,
 )
 from batchyard.data.datasets.sql import Row
 
@@ -47,16 +45,7 @@ def list_price_cents(product: str) -> str:
 
 
 def customers(r: Row, c: Counts) -> dict[str, str]:
-    email = " || ".join(
-        [
-            r.choice("first", FIRST_SLUGS),
-            "'.'",
-            r.choice("last", LAST_SLUGS),
-            r.text(r.n),
-            "'@'",
-            r.choice("domain", EMAIL_DOMAINS),
-        ]
-    )
+    email = email_sql(r, r.n)
     return {
         "customer_id": r.n,
         "email": f"({email})",

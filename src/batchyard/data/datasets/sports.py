@@ -23,13 +23,11 @@ from batchyard.data.datasets.base import (
 )
 from batchyard.data.datasets.names import (
     COUNTRIES,
-    EMAIL_DOMAINS,
     FIRST_NAMES,
-    FIRST_SLUGS,
     LAST_NAMES,
-    LAST_SLUGS,
     TEAMS,
     VENUES,
+    email_sql,
 )
 from batchyard.data.datasets.sql import Row, Values
 
@@ -119,16 +117,7 @@ def bets(r: Row, c: Counts) -> dict[str, str]:
     live = r.below("live", 150)
     side = r.draw("side", 2)
     settle = r.timestamp(f"{start} + 10800 + {r.draw('settle', 3600)}", "settled_at")
-    email = " || ".join(
-        [
-            r.choice("first", FIRST_SLUGS),
-            "'.'",
-            r.choice("last", LAST_SLUGS),
-            r.text(f"({r.draw('email_no', 1000)})"),
-            "'@'",
-            r.choice("domain", EMAIL_DOMAINS),
-        ]
-    )
+    email = email_sql(r, lambda: f"({r.draw('email_no', 1000)})")
     return {
         "bet_id": r.n,
         "ticket_ref": f"('BT' || {r.text(f'({r.n} * 2654435 % 2147483647 + 1000000000)')})",
