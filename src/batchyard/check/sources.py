@@ -1,0 +1,350 @@
+"""Where rules run: SQLite and PostgreSQL databases, and CSV, JSON/JSONL and Parquet files through DuckDB.
+
+A :class:`Source` lists its tables (with what their schema already guarantees) and runs read-only
+queries. Nothing here writes: SQLite opens read-only, PostgreSQL in read-only transactions, and
+files are read as DuckDB views.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from batchyard.check.suite import RulesError, did_you_mean
+from batchyard.config import Settings, mask_url
+from batchyard.errors import UsageError
+
+#: A table this large is scanned in rowid ranges, one per thread.
+SPLIT_ROWS = 200_000
+
+#: Aggregates of the one scan: ``(FAIL, condition)`` counts failing rows, ``(COUNT, condition)``
+#: counts rows (all, with condition None), ``(MAX, column)`` finds the largest value.
+FAIL, COUNT, MAX = "fail", "count", "max"
+Agg = tuple[str, str | None]
+
+
+def render_agg(agg: Agg) -> str:
+    kind, arg = agg
+    if kind == MAX:
+        return f"max({arg})"
+    return f"count(*) FILTER (WHERE {arg})" if arg else "count(*)"
+
+
+@dataclass
+class TableInfo:
+    name: str
+    columns: dict[str, str]
+    primary_key: tuple[str, ...] = ()
+    #: Column sets the schema keeps unique (primary key, unique constraints and indexes).
+    uniques: set[frozenset[str]] = field(default_factory=set)
+    #: Columns the schema declares NOT NULL.
+    not_null: set[str] = field(default_factory=set)
+    rowid: bool = False
+    #: Stored min/max and null counts let the engine skip data a filter cannot match (Parquet).
+    statistics: bool = False
+
+    def column(self, name: str, what: str) -> str:
+        if name in self.columns:
+            return name
+        raise RulesError(
+            f"{what}: table {self.name!r} has no column {name!r}"
+            f"{did_you_mean(name, self.columns)} (columns: {', '.join(self.columns)})"
+        )
+
+
+def qi(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+class Source:
+    """A database or set of files to validate."""
+
+    dialect = ""
+    label = ""
+
+    def __init__(self) -> None:
+        self._tables: dict[str, TableInfo] | None = None
+
+    def tables(self) -> dict[str, TableInfo]:
+        if self._tables is None:
+            self._tables = self._reflect()
+        return self._tables
+
+    def table(self, name: str, what: str = "rules") -> TableInfo:
+        found = self.tables()
+        if name in found:
+            return found[name]
+        raise RulesError(
+            f"{what}: {self.label} has no table {name!r}{did_you_mean(name, found)} "
+            f"(tables: {', '.join(sorted(found)) or 'none'})"
+        )
+
+    def _reflect(self) -> dict[str, TableInfo]:
+        raise NotImplementedError
+
+    def fetch(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Column names and rows of a read-only query."""
+        raise NotImplementedError
+
+    #: Count failing rows in a scan of its own that keeps only rows failing some rule: most
+    #: rows pass, and the engine then skips every aggregate for them. Worth it where counting
+    #: all rows is cheap (SQLite reads an index, DuckDB file metadata).
+    sparse = False
+    #: Queries of one scan run at once (SQLite reads rowid ranges on several connections).
+    threads = 1
+
+    def aggregate(self, table: TableInfo, aggs: Sequence[Agg], where: str) -> list[Any]:
+        """One value per aggregate over the rows of ``table`` matching ``where``."""
+        name = qi(table.name)
+        if not self.sparse:
+            sql = f"SELECT {', '.join(render_agg(a) for a in aggs)} FROM {name}"
+            return list(self.fetch(sql + (f" WHERE {where}" if where else ""))[1][0])
+        fails = [i for i, a in enumerate(aggs) if a[0] == FAIL]
+        others = [i for i, a in enumerate(aggs) if a[0] != FAIL]
+        tasks: list[tuple[list[int], str]] = []
+        if table.statistics:
+            # A filtered count per rule: the engine reads only the parts of the file whose
+            # statistics do not already prove the rule, and clean data is never read at all.
+            for i in fails:
+                cond = f"({where}) AND ({aggs[i][1]})" if where else f"({aggs[i][1]})"
+                tasks.append(([i], f"SELECT count(*) FROM {name} WHERE {cond}"))
+            fails = []
+        if others:
+            dense = ", ".join(render_agg(aggs[i]) for i in others)
+            tasks.append(
+                (others, f"SELECT {dense} FROM {name}{' WHERE ' + where if where else ''}")
+            )
+        if fails:
+            counts = ", ".join(render_agg(aggs[i]) for i in fails)
+            any_fail = " OR ".join(f"({aggs[i][1]})" for i in fails)
+            cond = f"({where}) AND ({any_fail})" if where else f"({any_fail})"
+            for r in self._ranges(table):
+                bound = f"rowid BETWEEN {r[0]} AND {r[1]} AND " if r else ""
+                tasks.append((fails, f"SELECT {counts} FROM {name} WHERE {bound}{cond}"))
+        out: list[Any] = [None] * len(aggs)
+        with ThreadPoolExecutor(self.threads, thread_name_prefix="batchyard-check") as pool:
+            results = list(pool.map(lambda t: self.fetch(t[1])[1][0], tasks))
+        for (slots, _), row in zip(tasks, results, strict=True):
+            for i, value in zip(slots, row, strict=True):
+                out[i] = merge(aggs[i][0], out[i], value)
+        return out
+
+    def _ranges(self, table: TableInfo) -> list[tuple[int, int] | None]:
+        return [None]
+
+    def close(self) -> None:
+        pass
+
+
+# -- SQLite ----------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=64)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def _regexp(pattern: str | None, value: Any) -> int | None:
+    if pattern is None or value is None:
+        return None
+    return 1 if _compiled(pattern).search(value if isinstance(value, str) else str(value)) else 0
+
+
+def sqlite_connect(path: str) -> sqlite3.Connection:
+    """A read-only connection with a REGEXP function (``x REGEXP 'pattern'``)."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=60, check_same_thread=False)
+    conn.create_function("regexp", 2, _regexp, deterministic=True)
+    return conn
+
+
+class SQLiteSource(Source):
+    dialect = "sqlite"
+    sparse = True
+    split_rows = SPLIT_ROWS
+
+    def __init__(self, path: str, *, threads: int | None = None) -> None:
+        super().__init__()
+        if not Path(path).is_file():
+            raise UsageError(f"no such SQLite file {path!r}")
+        self.path = path
+        self.label = path
+        self.threads = threads or min(os.cpu_count() or 1, 2)
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite_connect(self.path)
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    def fetch(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        try:
+            cur = self._conn().execute(sql)
+        except sqlite3.Error as exc:
+            raise UsageError(f"{self.label}: {exc}: {sql}") from exc
+        rows = cur.fetchall()
+        return [d[0] for d in cur.description or ()], rows
+
+    def _reflect(self) -> dict[str, TableInfo]:
+        conn = self._conn()
+        try:
+            names = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
+                    "AND name NOT LIKE 'sqlite_%' ORDER BY name"
+                )
+            ]
+        except sqlite3.DatabaseError as exc:
+            raise UsageError(f"{self.label}: not a SQLite database: {exc}") from exc
+        out = {}
+        for name in names:
+            cols = conn.execute(f"PRAGMA table_info({qi(name)})").fetchall()
+            pk = tuple(c[1] for c in sorted((c for c in cols if c[5]), key=lambda c: c[5]))
+            info = TableInfo(
+                name,
+                {c[1]: str(c[2] or "") for c in cols},
+                primary_key=pk,
+                not_null={c[1] for c in cols if c[3]},
+            )
+            if pk:
+                info.uniques.add(frozenset(pk))
+                # An INTEGER PRIMARY KEY is the rowid: never NULL.
+                if len(pk) == 1 and info.columns[pk[0]].upper() == "INTEGER":
+                    info.not_null.add(pk[0])
+            for idx in conn.execute(f"PRAGMA index_list({qi(name)})").fetchall():
+                if idx[2] and not idx[4]:  # unique, not partial
+                    cols_of = conn.execute(f"PRAGMA index_info({qi(idx[1])})").fetchall()
+                    info.uniques.add(frozenset(c[2] for c in cols_of))
+            sql = conn.execute(
+                "SELECT type, sql FROM sqlite_master WHERE name = ?", (name,)
+            ).fetchone()
+            info.rowid = sql[0] == "table" and "WITHOUT ROWID" not in (sql[1] or "").upper()
+            out[name] = info
+        return out
+
+    def _ranges(self, table: TableInfo) -> list[tuple[int, int] | None]:
+        if not table.rowid or self.threads < 2:
+            return [None]
+        lo, hi = self.fetch(f"SELECT min(rowid), max(rowid) FROM {qi(table.name)}")[1][0]
+        if lo is None or hi - lo < self.split_rows:
+            return [None]
+        step = (hi - lo) // self.threads + 1
+        return [(lo + i * step, min(lo + (i + 1) * step - 1, hi)) for i in range(self.threads)]
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+
+
+def merge(kind: str, old: Any, new: Any) -> Any:
+    if old is None or new is None:
+        return new if old is None else old
+    return max(old, new) if kind == MAX else old + new
+
+
+# -- PostgreSQL ------------------------------------------------------------------------------------
+
+
+class PostgresSource(Source):
+    dialect = "postgres"
+
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        import sqlalchemy as sa
+
+        from batchyard.db import create_engine, reason
+
+        self.label = mask_url(url)
+        self._sa = sa
+        self.engine = create_engine(url, error=UsageError, pool_size=2)
+        try:
+            self._raw = self.engine.raw_connection()
+        except sa.exc.DBAPIError as exc:
+            raise UsageError(f"cannot connect to {self.label}: {reason(exc)}") from exc
+        self._driver: Any = self._raw.driver_connection
+        if self._driver is not None:
+            self._driver.read_only = True
+        self._lock = threading.Lock()
+
+    def fetch(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        with self._lock:
+            try:
+                cur = self._driver.execute(sql)
+                rows = cur.fetchall()
+                names = [d.name for d in cur.description or ()]
+            except Exception as exc:
+                self._driver.rollback()
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise UsageError(f"{self.label}: {first}: {sql}") from exc
+            self._driver.rollback()
+            return names, rows
+
+    def _reflect(self) -> dict[str, TableInfo]:
+        insp = self._sa.inspect(self.engine)
+        out = {}
+        names = [*insp.get_table_names(), *insp.get_view_names()]
+        for name in names:
+            if name.startswith("by_") or name == "alembic_version":
+                continue
+            cols = insp.get_columns(name)
+            pk = tuple(insp.get_pk_constraint(name).get("constrained_columns") or ())
+            info = TableInfo(
+                name,
+                {c["name"]: str(c["type"]) for c in cols},
+                primary_key=pk,
+                not_null={c["name"] for c in cols if not c.get("nullable", True)},
+            )
+            if pk:
+                info.uniques.add(frozenset(pk))
+            for u in insp.get_unique_constraints(name):
+                info.uniques.add(frozenset(u["column_names"]))
+            for ix in insp.get_indexes(name):
+                if ix.get("unique") and not (ix.get("dialect_options") or {}).get(
+                    "postgresql_where"
+                ):
+                    info.uniques.add(frozenset(c for c in ix["column_names"] if c))
+            out[name] = info
+        return out
+
+    def close(self) -> None:
+        self._raw.close()
+        self.engine.dispose()
+
+
+def open_source(target: str, settings: Settings | None = None) -> Source:
+    """The source for what a user typed: files, a glob or folder, a connection, a URL or a path."""
+    from batchyard.check.files import DuckDBSource, is_file_target
+
+    if is_file_target(target):
+        return DuckDBSource(target)
+    url = settings.resolve(target) if settings else _url(target)
+    if url.startswith("sqlite"):
+        import sqlalchemy as sa
+
+        path = sa.make_url(url).database or ""
+        return SQLiteSource(path)
+    if url.startswith(("postgresql", "postgres")):
+        return PostgresSource(url)
+    raise UsageError(f"{mask_url(url)}: validate reads SQLite, PostgreSQL and files")
+
+
+def _url(target: str) -> str:
+    if "://" in target:
+        return target
+    return f"sqlite:///{Path(target).resolve()}"

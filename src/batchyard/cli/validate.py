@@ -1,0 +1,122 @@
+"""``batchyard validate TARGET --rules FILE``: run a rules suite and report what to fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from batchyard.check.formats import FORMATS, render, to_rich
+from batchyard.cli.args import split
+from batchyard.cli.output import PIPE_WIDTH, ProgressDisplay, console, err
+from batchyard.errors import UsageError
+
+SUFFIX_FORMATS = {".json": "json", ".md": "md", ".html": "html", ".htm": "html", ".xml": "junit"}
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def validate(
+        ctx: typer.Context,
+        target: str = typer.Argument(
+            ...,
+            help="A connection name, database URL or SQLite file; or CSV, JSON/JSONL or Parquet "
+            "files: a file, a folder of them or a glob.",
+        ),
+        rules: str = typer.Option(
+            ...,
+            "--rules",
+            "-r",
+            help="The rules file (YAML), or the name of one in the project's rules/ folder.",
+        ),
+        tables: list[str] = typer.Option(
+            [], "--table", "-t", help="Only these tables of the suite (repeat or comma-separate)."
+        ),
+        where: str | None = typer.Option(
+            None,
+            "--where",
+            help='A SQL condition every rule\'s rows must meet, e.g. "season = 2024".',
+        ),
+        fmt: str | None = typer.Option(
+            None,
+            "--format",
+            "-f",
+            help="table, json, md, html or junit (default: from --output's suffix, else table).",
+        ),
+        output: Path | None = typer.Option(
+            None, "--output", "-o", help="Write the report to this file instead of stdout."
+        ),
+        fail_on: str = typer.Option(
+            "error",
+            "--fail-on",
+            help="Exit 1 when a rule of this severity or above fails: error or warning.",
+        ),
+        workers: int | None = typer.Option(
+            None, "--workers", "-w", min=1, help="Tables at once (default: the project's workers)."
+        ),
+    ) -> None:
+        """Check TARGET against the rules in a YAML file: per rule, failing rows, samples and a fix.
+
+        Rules run inside the database (one scan per table, joins and GROUP BY for the rest); the
+        report scores each table and the whole from 0 to 100 and shows the change since the last
+        run of the suite. Exit 0: every rule at or above --fail-on passes; 1: one fails; 2: bad
+        input.
+        """
+        if fail_on not in ("error", "warning"):
+            raise UsageError(f"--fail-on {fail_on!r}: use error or warning")
+        chosen = fmt or (SUFFIX_FORMATS.get(output.suffix.lower()) if output else None) or "table"
+        if chosen not in FORMATS:
+            raise UsageError(f"--format {chosen!r}: use {', '.join(FORMATS)}")
+        state = ctx.obj
+        api = state.app
+        display = ProgressDisplay("validate")
+        with display:
+            report = api.validate(
+                target,
+                rules,
+                tables=split(tables),
+                where=where,
+                fail_on=fail_on,
+                workers=workers,
+                on_progress=display.update,
+                on_message=display.message,
+            )
+        if chosen == "table":
+            if output:
+                with open(output, "w", encoding="utf-8") as fh:
+                    Console(file=fh, width=PIPE_WIDTH, markup=False, highlight=False).print(
+                        to_rich(report)
+                    )
+            elif console.is_terminal:
+                console.print(to_rich(report))
+            else:
+                Console(file=console.file, width=PIPE_WIDTH, markup=False, highlight=False).print(
+                    to_rich(report)
+                )
+        else:
+            text = render(report, chosen)
+            if output:
+                output.parent.mkdir(parents=True, exist_ok=True)
+                output.write_text(text, encoding="utf-8")
+            else:
+                typer.echo(text, nl=False)
+        if output:
+            err.print(f"wrote the {chosen} report to {output}")
+        for e in report.errors:
+            err.print(f"{e['table']}: {e['error']}", style="red")
+        job = api.job(report.job) if report.job else None
+        if job is not None and job.status.value == "paused":
+            err.print(f"Paused. Resume with: {state.command_prefix()} jobs resume {job.id}")
+            raise typer.Exit(130)
+        failed = report.failed(fail_on)
+        counts = report.counts
+        line = (
+            f"{report.suite}: score {report.score}/100; {counts['pass']} passed, "
+            f"{counts['warn']} warned, {counts['fail']} failed, {counts['error']} errored"
+        )
+        if failed or report.errors:
+            names = ", ".join(f"{t}.{r.name}" for t, r in failed[:5])
+            err.print(f"{line}; failing at {fail_on}: {names}", style="red")
+            raise typer.Exit(1)
+        err.print(line, style="green")

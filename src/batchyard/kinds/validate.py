@@ -1,0 +1,107 @@
+"""``validate``: run a rules suite on a database or files. Items are tables, run in parallel.
+
+Each item's result is the table's :class:`~batchyard.check.results.TableResult` as a dict; the job's
+metadata names the suite, so later runs can show the trend. The job fails when a rule at or above
+``fail_on`` fails (or cannot run).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from batchyard.check.engine import check_plan, check_table
+from batchyard.check.results import TableResult
+from batchyard.check.run import find_rules
+from batchyard.check.sources import open_source
+from batchyard.check.suite import Suite, rule_to_dict
+from batchyard.config import Settings
+from batchyard.engine.context import Context
+from batchyard.engine.kinds import REGISTRY, Item, JobKind
+from batchyard.errors import ItemError, ParamError
+
+FAIL_ON = ("error", "warning")
+
+
+def load(rules: str, tables: list[str], settings: Settings) -> Suite:
+    suite = Suite.load(find_rules(settings.root, rules))
+    return suite.only(tables) if tables else suite
+
+
+def plan(
+    target: str,
+    rules: str,
+    settings: Settings,
+    tables: list[str] = [],  # noqa: B006 - pydantic copies defaults
+    where: str | None = None,
+    fail_on: str = "error",
+) -> list[Item]:
+    """Validate TARGET (a database, files or a glob) with the rules file RULES; one item per table."""
+    if fail_on not in FAIL_ON:
+        raise ParamError(f"fail_on={fail_on!r}: use error or warning")
+    suite = load(rules, tables, settings)
+    source = open_source(target, settings)
+    try:
+        check_plan(source, suite, where)
+    finally:
+        source.close()
+    return [
+        Item(
+            name,
+            {
+                "table": name,
+                "suite": suite.name,
+                "where": suite.where,
+                "rules": [rule_to_dict(x) for x in table_rules],
+            },
+        )
+        for name, table_rules in suite.tables.items()
+    ]
+
+
+def check(value: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    p = ctx.params
+    suite = Suite.model_validate(
+        {
+            "suite": value["suite"],
+            "where": value.get("where"),
+            "tables": {value["table"]: value["rules"]},
+        }
+    )
+    source = open_source(p["target"], ctx.settings)
+    try:
+        result = check_table(
+            source, suite, value["table"], p.get("where"), progress=lambda n: ctx.add_rows(read=n)
+        )
+    finally:
+        source.close()
+    failing = [x for x in result.rules if not x.passed]
+    if failing:
+        ctx.log.info(
+            "%s: score %.1f; %d rule(s) not passing: %s",
+            result.table,
+            result.score,
+            len(failing),
+            ", ".join(x.name for x in failing[:5]),
+        )
+    return result.to_dict()
+
+
+def finish(ctx: Context) -> None:
+    from batchyard.check.results import failed_at
+
+    fail_on = str(ctx.params.get("fail_on") or "error")
+    items, _ = ctx.store.list_items(ctx.job_id, limit=None)
+    bad = []
+    for item in items:
+        if isinstance(item.result, dict):
+            table = TableResult.from_dict(item.result)
+            bad += [f"{table.table}.{x.name}" for x in failed_at(table.rules, fail_on)]
+    if bad:
+        more = f" and {len(bad) - 10} more" if len(bad) > 10 else ""
+        raise ItemError(f"{len(bad)} rule(s) failed at {fail_on}: {', '.join(bad[:10])}{more}")
+    ctx.log.info("all rules of %d table(s) pass at %s", len(items), fail_on)
+
+
+kind = REGISTRY.add(JobKind("validate", plan, builtin=True, executor="threads"))
+kind.item(check)
+kind.finish(finish)
