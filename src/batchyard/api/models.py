@@ -1,0 +1,265 @@
+"""The API's request and response bodies. Responses are what the OpenAPI document promises."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
+
+from batchyard.config import mask_secrets
+from batchyard.data.datasets import DATASETS
+from batchyard.engine.models import Event, Item, Job
+
+_PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
+#: A name or tag: 1 to ``n`` characters, no control characters (the schema says so too).
+Tag = Annotated[str, Field(min_length=1, max_length=100, pattern=_PRINTABLE)]
+PipelineName = Annotated[str, Field(min_length=1, max_length=200, pattern=_PRINTABLE)]
+Tags = Annotated[list[Tag], Field(max_length=50, examples=[["nightly"]])]
+Env = Annotated[str, Field(min_length=1, max_length=100, pattern=_PRINTABLE, examples=["dev"])]
+DatasetName = StrEnum("DatasetName", {name: name for name in DATASETS})  # type: ignore[misc]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class JobCreate(_Body):
+    """A job to plan and run on the server: a kind with params, or a saved pipeline."""
+
+    kind: str | None = Field(
+        None, min_length=1, max_length=100, pattern=_PRINTABLE, examples=["generate"]
+    )
+    pipeline: str | None = Field(
+        None, min_length=1, max_length=200, pattern=_PRINTABLE, examples=[None]
+    )
+    params: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The kind's params; `GET /api/kinds` gives their JSON Schema.",
+        examples=[{"dataset": "retail", "scale": "0.001", "to": "retail.db"}],
+    )
+    workers: StrictInt | None = Field(None, ge=1, le=1024, examples=[2])
+    env: Env | None = None
+    stop_on_error: StrictBool | None = Field(None, examples=[False])
+    tags: Tags = Field(default_factory=list)
+    name: PipelineName | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> JobCreate:
+        if (self.kind is None) == (self.pipeline is None):
+            raise ValueError("give exactly one of kind or pipeline")
+        return self
+
+
+class JobOut(BaseModel):
+    """A job as the store records it (params masked)."""
+
+    id: str = Field(examples=["generate_dev_20240930_120000_1a2b3c"])
+    kind: str
+    env: str
+    status: str = Field(examples=["running"])
+    name: str
+    project: str
+    params: dict[str, Any]
+    options: dict[str, Any]
+    total: int
+    done: int
+    failed: int
+    skipped: int
+    cancelled: int
+    rows_read: int
+    rows_written: int
+    percent: float
+    duration_s: float | None
+    created_at: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    updated_at: datetime | None
+    error: str | None
+    retry_of: str | None
+    parent_id: str | None
+    tags: list[Any]
+    metadata: dict[str, Any]
+    progress: dict[str, Any]
+    runner: str | None = Field(description="The runner holding the job's lease, if any.")
+    heartbeat_at: datetime | None
+
+    @classmethod
+    def of(cls, job: Job) -> JobOut:
+        # Field by field rather than Job.to_dict(): asdict's deep copies cost most of a list page.
+        data = {name: getattr(job, name) for name in _JOB_FIELDS}
+        data["status"] = job.status.value
+        data["runner"] = job.lease_owner
+        data["percent"] = round(job.percent, 2)
+        duration = job.duration
+        data["duration_s"] = round(duration, 3) if duration is not None else None
+        for key in ("params", "metadata", "options", "error"):
+            data[key] = mask_secrets(data[key])
+        return cls.model_validate(data)
+
+
+_JOB_FIELDS = [
+    name
+    for name in JobOut.model_fields
+    if name not in ("status", "runner", "percent", "duration_s")
+]
+
+
+class JobPage(BaseModel):
+    jobs: list[JobOut]
+    total: int = Field(description="How many jobs match the filters, on every page.")
+    limit: int
+    offset: int
+
+
+class ItemOut(BaseModel):
+    job_id: str
+    key: str
+    position: int
+    status: str
+    value: Any = None
+    attempts: int
+    error: str | None
+    traceback: str | None
+    result: Any = None
+    cursor: Any = None
+    started_at: datetime | None
+    finished_at: datetime | None
+    duration_s: float | None
+    rows_read: int
+    rows_written: int
+    weight: int
+
+    @classmethod
+    def of(cls, item: Item) -> ItemOut:
+        data = {f.name: getattr(item, f.name) for f in fields(item)}
+        data["status"] = item.status.value
+        for key in ("value", "result", "cursor", "error", "traceback"):
+            data[key] = mask_secrets(data[key])
+        return cls.model_validate(data)
+
+
+class ItemPage(BaseModel):
+    items: list[ItemOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class EventOut(BaseModel):
+    id: int
+    job_id: str
+    ts: datetime
+    level: str
+    item_key: str | None
+    message: str
+
+    @classmethod
+    def of(cls, event: Event) -> EventOut:
+        data = event.to_dict()
+        data["message"] = mask_secrets(data["message"])
+        return cls.model_validate(data)
+
+
+class LogPage(BaseModel):
+    events: list[EventOut]
+    next_after: int = Field(description="Pass as `after` to get the lines that follow.")
+
+
+class ProgressOut(BaseModel):
+    job_id: str
+    status: str
+    total: int
+    done: int
+    failed: int
+    skipped: int
+    cancelled: int
+    rows_read: int
+    rows_written: int
+    elapsed_s: float
+    items_per_s: float
+    rows_per_s: float
+    eta_s: float | None
+    current: list[str]
+    retrying: int
+    weight_total: int
+    weight_done: int
+    percent: float
+    recorded_at: datetime | None = Field(description="When the runner last recorded it.")
+
+
+class RetryBody(_Body):
+    failed_only: StrictBool = Field(True, description="Only the failed and unfinished items.")
+
+
+class JobSort(StrEnum):
+    created_at = "created_at"
+    started_at = "started_at"
+    finished_at = "finished_at"
+    updated_at = "updated_at"
+    name = "name"
+    kind = "kind"
+    env = "env"
+    status = "status"
+    id = "id"
+
+
+class Mode(StrEnum):
+    parallel = "parallel"
+    sequential = "sequential"
+
+
+class BulkExecute(_Body):
+    """Saved pipelines to run as one ``batch`` job."""
+
+    pipelines: list[PipelineName] = Field(
+        min_length=1, max_length=100, examples=[["rosters", "scores"]]
+    )
+    mode: Mode = Mode.parallel
+    max_parallel: StrictInt = Field(4, ge=1, le=10)
+    stop_on_error: StrictBool = False
+    env: Env | None = None
+    tags: Tags = Field(default_factory=list)
+
+
+class GenerateItem(_Body):
+    schema_: DatasetName = Field(alias="schema", examples=["sports"])
+    rows: StrictInt = Field(
+        ge=1,
+        le=100_000_000,
+        examples=[10_000],
+        description="About this many rows in all, across the dataset's tables.",
+    )
+    to: str | None = Field(
+        None, max_length=500, description="A connection, URL or file in the project."
+    )
+    format: Literal["sqlite", "csv", "jsonl"] | None = None
+    seed: StrictInt | None = Field(None, ge=0, le=2**31)
+    if_exists: Literal["fail", "replace"] = "fail"
+
+
+class BulkGenerate(_Body):
+    items: list[GenerateItem] = Field(min_length=1, max_length=50)
+    env: Env | None = None
+    tags: Tags = Field(default_factory=list)
+
+
+class KindItem(_Body):
+    params: dict[str, Any] = Field(default_factory=dict)
+    name: PipelineName | None = None
+
+
+class BulkKind(_Body):
+    """One job of the endpoint's kind per item; all params are checked before any job is made."""
+
+    items: list[KindItem] = Field(min_length=1, max_length=100)
+    workers: StrictInt | None = Field(None, ge=1, le=1024)
+    env: str | None = Field(None, min_length=1, max_length=100)
+    stop_on_error: StrictBool | None = None
+    tags: list[str] = Field(default_factory=list, max_length=50)
+
+
+class JobList(BaseModel):
+    jobs: list[JobOut]

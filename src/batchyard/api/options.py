@@ -1,0 +1,81 @@
+"""How ``batchyard serve`` runs: address, token, concurrent jobs, what to do with jobs on restart."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+from dataclasses import dataclass, field
+
+from batchyard.errors import ConfigError, UsageError
+
+ON_START = ("resume", "pause")
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """Settings of one API server. ``from_env`` fills what flags leave out from ``BATCHYARD_*``."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    token: str | None = None
+    max_jobs: int = 2
+    on_start: str = "resume"
+    cors_origins: tuple[str, ...] = field(default_factory=tuple)
+    #: Seconds between two looks at the store by a server-sent events stream.
+    poll_interval: float = 0.2
+
+    @classmethod
+    def from_env(
+        cls,
+        *,
+        host: str | None = None,
+        port: int | None = None,
+        max_jobs: int | None = None,
+        on_start: str | None = None,
+        cors_origins: tuple[str, ...] = (),
+    ) -> ServeOptions:
+        env_jobs = os.environ.get("BATCHYARD_MAX_JOBS") or None
+        try:
+            jobs = max_jobs if max_jobs is not None else int(env_jobs or 2)
+        except ValueError as exc:
+            raise ConfigError(f"BATCHYARD_MAX_JOBS={env_jobs!r} is not an integer") from exc
+        start = on_start or os.environ.get("BATCHYARD_ON_START") or "resume"
+        return cls(
+            host=host or "127.0.0.1",
+            port=port if port is not None else 8000,
+            token=os.environ.get("BATCHYARD_TOKEN") or None,
+            max_jobs=jobs,
+            on_start=start,
+            cors_origins=tuple(cors_origins),
+        ).checked()
+
+    def checked(self) -> ServeOptions:
+        """Refuse settings the server cannot run with safely; errors say what to set."""
+        if not 1 <= self.max_jobs <= 64:
+            raise UsageError(f"max jobs {self.max_jobs}: give 1 to 64 (--max-jobs)")
+        if self.on_start not in ON_START:
+            raise UsageError(f"on start {self.on_start!r}: use resume or pause (--on-start)")
+        if not is_loopback(self.host) and not self.token:
+            raise UsageError(
+                f"--host {self.host} is reachable from other machines: set BATCHYARD_TOKEN to a "
+                "secret token first (clients send it as 'Authorization: Bearer TOKEN')"
+            )
+        if self.token is not None and len(self.token) < 16:
+            raise UsageError("BATCHYARD_TOKEN is too short: use at least 16 characters")
+        return self
+
+
+def is_loopback(host: str) -> bool:
+    """True when ``host`` only listens on this machine (127.0.0.0/8, ::1, localhost)."""
+    if host in ("", "0.0.0.0", "::"):
+        return False
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        pass
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except OSError:
+        return False
+    return bool(addresses) and all(ipaddress.ip_address(a).is_loopback for a in addresses)
