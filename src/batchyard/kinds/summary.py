@@ -1,0 +1,63 @@
+"""``summary``: what each table of a database holds, one item per table (see data/summary.py).
+
+A table's summary is its item's result, so a resumed summary redoes only the tables not yet done.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from batchyard.config import Settings
+from batchyard.data import summary as sm
+from batchyard.engine.context import Context
+from batchyard.engine.kinds import REGISTRY, Item, JobKind
+from batchyard.errors import ParamError
+from batchyard.move.migrate import connect
+from batchyard.move.reflect import Table, reflect
+
+
+def tables_of(url: str, tables: list[str]) -> list[Table]:
+    engine = connect(url, "source")
+    try:
+        return reflect(engine, tables=tables)
+    finally:
+        engine.dispose()
+
+
+def plan(
+    target: str,
+    settings: Settings,
+    tables: list[str] = [],  # noqa: B006 - pydantic copies defaults
+    exact_below: int = sm.EXACT_BELOW,
+    sample_rows: int = sm.SAMPLE_ROWS,
+    top: int = sm.TOP,
+) -> list[Item]:
+    """Summarise the tables of TARGET: rows, nulls, distinct values, ranges and top values."""
+    if sample_rows < 1 or top < 0 or exact_below < 0:
+        raise ParamError("sample_rows must be at least 1, top and exact_below at least 0")
+    found = tables_of(settings.resolve(target), tables)
+    return [Item(t.name, {"table": t.name}, weight=max(t.rows, 1)) for t in found]
+
+
+def summarise(value: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    p = ctx.params
+    url = ctx.settings.resolve(p["target"])
+    engine = connect(url, "source")
+    try:
+        (table,) = reflect(engine, tables=[value["table"]])
+        with engine.connect() as conn:
+            result = sm.summarise_table(
+                conn,
+                table,
+                exact_below=int(p.get("exact_below", sm.EXACT_BELOW)),
+                sample_rows=int(p.get("sample_rows") or sm.SAMPLE_ROWS),
+                top=int(p.get("top", sm.TOP)),
+            )
+    finally:
+        engine.dispose()
+    ctx.add_rows(read=result["rows"])
+    return result
+
+
+kind = REGISTRY.add(JobKind("summary", plan, builtin=True, executor="threads"))
+kind.item(summarise)
