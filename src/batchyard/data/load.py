@@ -1,0 +1,691 @@
+"""Import: a data file into a table of any connection, all or nothing, or in checkpointed batches.
+
+The table's types come from the table when it exists, else from the export's ``manifest.json`` beside
+the file, else from every value of the file (not a sample), with ``--type`` overrides. Rows that do
+not parse, do not fit their column or repeat a key are quarantined with the file, line and reason.
+Atomic imports commit once; others commit each batch with its checkpoint in the target's
+``_batchyard_migrate`` table in the same transaction, so an interrupted import resumes exactly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from batchyard.data import ingest, readers, rowrules
+from batchyard.data.convert import Converter, converter
+from batchyard.data.files import BadRow, format_of, manifest_entry_for, table_from_entry
+from batchyard.data.streams import one_library_at_a_time
+from batchyard.errors import UsageError
+from batchyard.move.copy import STATE_DDL, Chunk, pg_batch, pg_dsn, read_state_sqlite, sqlite_batch
+from batchyard.move.copy import _open_state_pg as open_state_pg
+from batchyard.move.migrate import connect
+from batchyard.move.reflect import Column, Table, create_table_sql, qi, reflect
+from batchyard.move.types import ColumnType
+
+MODES = ("append", "replace", "upsert")
+#: Files smaller than this import all or nothing unless told otherwise.
+ATOMIC_BYTES = 64 * 1024 * 1024
+_END = 2**62
+
+
+@dataclass
+class Spec:
+    """One file's import, resolved: what it holds and the table it goes into."""
+
+    path: Path
+    fmt: str
+    table: Table
+    file_columns: list[str]
+    exists: bool
+    mode: str = "append"
+    key: tuple[str, ...] = ()
+    from_table: str | None = None
+    parsed: bool = False
+
+    def column(self, name: str) -> Column:
+        return self.table.column(name)
+
+
+@dataclass
+class Outcome:
+    rows: int = 0
+    bad: list[BadRow] = field(default_factory=list)
+    seen: dict[tuple[Any, ...], int] = field(default_factory=dict)
+
+
+def backend(url: str) -> str:
+    return sa.make_url(url).get_backend_name()
+
+
+def file_columns(
+    path: Path, fmt: str, infer: bool, from_table: str | None
+) -> list[tuple[str, ColumnType]]:
+    if not path.is_file():
+        raise UsageError(f"{path}: no such file")
+    if fmt == "csv":
+        return readers.csv_columns(path, infer)
+    if fmt in ("json", "jsonl"):
+        return readers.json_columns(path, fmt)
+    if fmt == "parquet":
+        return readers.parquet_columns(path)
+    return readers.sqlite_columns(path, readers.sqlite_table(path, from_table))
+
+
+_FITS = {
+    "integer": {"integer", "boolean"},
+    "float": {"float", "integer"},
+    "decimal": {"decimal", "integer", "float", "text"},
+    "boolean": {"boolean", "integer"},
+    "date": {"date", "text", "datetime"},
+    "datetime": {"datetime", "text", "date"},
+    "time": {"time", "text"},
+    "blob": {"blob", "text"},
+    "json": {"json", "text"},
+    "uuid": {"uuid", "text"},
+    "any": {"any", "text", "integer", "float", "blob", "boolean"},
+}
+
+
+def resolve(
+    path: Path,
+    url: str,
+    table: str | None = None,
+    *,
+    fmt: str | None = None,
+    types: dict[str, ColumnType] | None = None,
+    key: tuple[str, ...] = (),
+    mode: str = "append",
+    from_table: str | None = None,
+) -> Spec:
+    """Check the file against the target before a row moves; a clear error for what does not fit."""
+    if mode not in MODES:
+        raise UsageError(f"--mode {mode!r}: use append, replace or upsert")
+    if mode == "upsert" and not key:
+        raise UsageError("--mode upsert needs --key COLUMN[,COLUMN...]")
+    fmt = format_of(path, fmt)
+    name = table or path.stem
+    if fmt == "sqlite":
+        from_table = readers.sqlite_table(path, from_table)
+        name = table or from_table
+    engine = connect(url, "target")
+    try:
+        existing = {n for n in sa.inspect(engine).get_table_names()}
+        target = reflect(engine, tables=[name])[0] if name in existing else None
+    finally:
+        engine.dispose()
+    entry = manifest_entry_for(path) if target is None else None
+    infer = target is None and entry is None
+    found = file_columns(path, fmt, infer and fmt == "csv", from_table)
+    names = [n for n, _ in found]
+    if target is not None and mode != "replace":
+        missing = [n for n in names if n not in target.column_names]
+        if missing:
+            raise UsageError(
+                f"{path}: column {missing[0]!r} is not in table {name!r} (it has: "
+                f"{', '.join(target.column_names)})"
+            )
+        if fmt in ("parquet", "sqlite"):
+            for n, t in found:
+                want = target.column(n).type.logical
+                if (
+                    want != t.logical
+                    and t.logical not in _FITS.get(want, {want})
+                    and want != "text"
+                ):
+                    raise UsageError(
+                        f"{path}: column {n!r} holds {t.declared or t.logical} values, but "
+                        f"{name}.{n} is {want}; convert the file or import into another table"
+                    )
+        spec_table = target
+    else:
+        if entry is not None:
+            spec_table = replace(table_from_entry(entry), name=name)
+        elif target is not None:
+            spec_table = target
+        else:
+            spec_table = Table(name, tuple(Column(n, t) for n, t in found))
+        overrides = types or {}
+        unknown = [c for c in overrides if c not in spec_table.column_names]
+        if unknown:
+            raise UsageError(f"--type {unknown[0]}=...: {path} has no column {unknown[0]!r}")
+        spec_table = replace(
+            spec_table,
+            columns=tuple(
+                replace(c, type=overrides.get(c.name, c.type)) for c in spec_table.columns
+            ),
+        )
+        missing = [n for n in names if n not in spec_table.column_names]
+        if missing:
+            raise UsageError(f"{path}: column {missing[0]!r} is not in its manifest entry")
+    for k in key:
+        if k not in names:
+            raise UsageError(
+                f"--key {k!r}: {path} has no column {k!r} (it has: {', '.join(names)})"
+            )
+    if key and not spec_table.primary_key and (target is None or mode == "replace"):
+        spec_table = replace(spec_table, primary_key=tuple(key))
+    if mode == "upsert" and target is not None and not _unique_on(url, name, key):
+        raise UsageError(
+            f"--mode upsert: table {name!r} has no primary key or unique index on "
+            f"({', '.join(key)}); add one or use --mode append"
+        )
+    return Spec(
+        path,
+        fmt,
+        spec_table,
+        names,
+        target is not None,
+        mode,
+        tuple(key),
+        from_table,
+        parsed=fmt == "csv",
+    )
+
+
+def _unique_on(url: str, table: str, key: tuple[str, ...]) -> bool:
+    engine = connect(url, "target")
+    try:
+        insp = sa.inspect(engine)
+        sets = [tuple(insp.get_pk_constraint(table).get("constrained_columns") or ())]
+        sets += [tuple(u["column_names"]) for u in insp.get_unique_constraints(table)]
+        sets += [
+            tuple(str(c) for c in i["column_names"]) for i in insp.get_indexes(table) if i["unique"]
+        ]
+        return any(set(s) == set(key) for s in sets if s)
+    finally:
+        engine.dispose()
+
+
+# -- reading and converting ----------------------------------------------------------------------
+
+
+def batches(spec: Spec, start: int) -> Iterator[readers.Batch]:
+    cols = spec.file_columns
+    if spec.fmt == "csv":
+        logical = {c: spec.column(c).type.logical for c in cols}
+        return readers.csv_batches(spec.path, cols, logical, start)
+    if spec.fmt == "parquet":
+        return readers.parquet_batches(spec.path, cols, start)
+    if spec.fmt == "sqlite":
+        assert spec.from_table is not None
+        return readers.sqlite_batches(spec.path, spec.from_table, cols, start)
+    records = (
+        readers.jsonl_records(spec.path) if spec.fmt == "jsonl" else readers.json_records(spec.path)
+    )
+    return readers.record_batches(records, cols, start, spec.path)
+
+
+def converters(spec: Spec, dialect: str) -> list[Converter | None]:
+    typed_file = spec.fmt != "sqlite"
+    return [
+        converter(spec.column(c).type.logical, dialect, typed_file, spec.parsed)
+        for c in spec.file_columns
+    ]
+
+
+def clean(
+    spec: Spec,
+    batch: readers.Batch,
+    convs: list[Converter | None],
+    out: Outcome,
+    kept: list[tuple[int | None, int]] | None = None,
+) -> list[tuple[Any, ...]]:
+    """The batch's rows converted; rows that do not fit or repeat a key go to ``out.bad``.
+    ``kept`` gets the (line, record) of each row returned."""
+    rows = batch.rows
+    active = [(i, f) for i, f in enumerate(convs) if f is not None]
+    key_at = [spec.file_columns.index(k) for k in spec.key]
+    if not active and not key_at:
+        if kept is not None:
+            kept.extend(zip(batch.lines, batch.records, strict=True))
+        return rows
+    good = []
+    for row, line, record in zip(rows, batch.lines, batch.records, strict=True):
+        if active:
+            values = list(row)
+            try:
+                for i, f in active:
+                    if values[i] is not None:
+                        values[i] = f(values[i])
+            except ValueError as exc:
+                out.bad.append(
+                    BadRow(
+                        str(spec.path),
+                        line,
+                        f"column {spec.file_columns[i]!r}: {exc}",
+                        _text(row),
+                        record,
+                    )
+                )
+                continue
+            row = tuple(values)
+        if key_at:
+            k = tuple(row[i] for i in key_at)
+            first = out.seen.get(k)
+            if first is not None:
+                out.bad.append(
+                    BadRow(
+                        str(spec.path),
+                        line,
+                        f"duplicate key {_key(spec, k)} (first at {_at(first, spec)})",
+                        _text(row),
+                        record,
+                    )
+                )
+                continue
+            out.seen[k] = line if line is not None else -record
+        good.append(row)
+        if kept is not None:
+            kept.append((line, record))
+    return good
+
+
+def _text(row: tuple[Any, ...]) -> str:
+    return ",".join("" if v is None else str(v) for v in row)[:500]
+
+
+def _key(spec: Spec, k: tuple[Any, ...]) -> str:
+    return ", ".join(f"{c}={v!r}" for c, v in zip(spec.key, k, strict=True))
+
+
+def _at(first: int, spec: Spec) -> str:
+    return f"line {first}" if first >= 0 else f"record {-first}"
+
+
+def check(spec: Spec, dialect: str) -> Outcome:
+    """Read and convert the whole file without writing: the rows it would load and the bad ones."""
+    out = Outcome()
+    convs = converters(spec, dialect)
+    for batch in batches(spec, 0):
+        out.bad.extend(batch.bad)
+        out.rows += len(clean(spec, batch, convs, out))
+    out.bad.sort(key=lambda b: (b.line or 0, b.record or 0))
+    return out
+
+
+# -- writing ---------------------------------------------------------------------------------------
+
+
+def _insert_sql(spec: Spec, dialect: str) -> str:
+    cols = ", ".join(qi(c) for c in spec.file_columns)
+    mark = "?" if dialect == "sqlite" else "%s"
+    sql = f"INSERT INTO {qi(spec.table.name)} ({cols}) VALUES ({', '.join(mark for _ in spec.file_columns)})"
+    if spec.mode == "upsert":
+        rest = [c for c in spec.file_columns if c not in spec.key]
+        keys = ", ".join(qi(k) for k in spec.key)
+        if rest:
+            sets = ", ".join(f"{qi(c)} = excluded.{qi(c)}" for c in rest)
+            sql += f" ON CONFLICT ({keys}) DO UPDATE SET {sets}"
+        else:
+            sql += f" ON CONFLICT ({keys}) DO NOTHING"
+    return sql
+
+
+def _ddl(spec: Spec, dialect: str, fresh: bool) -> list[str]:
+    """Statements that make the table ready: replaced on a fresh replace, else made if missing."""
+    create = create_table_sql(spec.table, dialect, with_key=True)
+    if spec.mode == "replace" and fresh:
+        return [f"DROP TABLE IF EXISTS {qi(spec.table.name)}", create]
+    return [create.replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS", 1)]
+
+
+def _existing_keys(
+    run: Callable[[str, list[Any]], list[tuple[Any, ...]]],
+    spec: Spec,
+    rows: list[tuple[Any, ...]],
+    mark: str,
+) -> set[tuple[Any, ...]]:
+    """Keys of ``rows`` the table holds already (append mode with --key)."""
+    key_at = [spec.file_columns.index(k) for k in spec.key]
+    found: set[tuple[Any, ...]] = set()
+    step = max(1, 900 // len(key_at))
+    cols = ", ".join(qi(k) for k in spec.key)
+    for i in range(0, len(rows), step):
+        part = [tuple(r[j] for j in key_at) for r in rows[i : i + step]]
+        one = "(" + ", ".join(mark for _ in key_at) + ")"
+        sql = f"SELECT {cols} FROM {qi(spec.table.name)} WHERE ({cols}) IN (VALUES {', '.join(one for _ in part)})"
+        found.update(tuple(r) for r in run(sql, [v for k in part for v in k]))
+    return found
+
+
+def _drop_existing(
+    spec: Spec,
+    rows: list[tuple[Any, ...]],
+    known: set[tuple[Any, ...]],
+    out: Outcome,
+    batch: readers.Batch,
+) -> list[tuple[Any, ...]]:
+    if not known:
+        return rows
+    key_at = [spec.file_columns.index(k) for k in spec.key]
+    kept = []
+    for row in rows:
+        k = tuple(row[j] for j in key_at)
+        if k in known:
+            line = out.seen.get(k)
+            out.bad.append(
+                BadRow(
+                    str(spec.path),
+                    line if line and line > 0 else None,
+                    f"duplicate key {_key(spec, k)}: the table has it already",
+                    _text(row),
+                    -line if line and line < 0 else None,
+                )
+            )
+        else:
+            kept.append(row)
+    return kept
+
+
+def load(
+    spec: Spec,
+    url: str,
+    chunk_id: str,
+    *,
+    atomic: bool,
+    progress: Callable[[int], None] = lambda n: None,
+    should_stop: Callable[[], bool] = lambda: False,
+    rules: rowrules.RowRules | None = None,
+) -> Outcome:
+    """Load the file; return the rows written by this call and every bad row of the file.
+    With ``rules``, rows failing one are quarantined instead of loaded."""
+    if backend(url) == "sqlite":
+        from batchyard.move.copy import sqlite_path
+
+        with one_library_at_a_time(sqlite_path(url)):
+            return _load_sqlite(spec, url, chunk_id, atomic, progress, should_stop, rules)
+    return _load_pg(spec, url, chunk_id, atomic, progress, should_stop, rules)
+
+
+def _stopped(spec: Spec) -> Exception:
+    from batchyard.errors import Interrupted
+
+    return Interrupted(f"import of {spec.path.name} stopped at its last committed batch")
+
+
+def _load_sqlite(
+    spec: Spec,
+    url: str,
+    chunk_id: str,
+    atomic: bool,
+    progress: Callable[[int], None],
+    should_stop: Callable[[], bool],
+    rules: rowrules.RowRules | None = None,
+) -> Outcome:
+    from batchyard.move.copy import sqlite_path
+
+    if ingest.eligible(spec, validating=rules is not None):
+        return ingest.load(
+            spec,
+            url,
+            chunk_id,
+            atomic,
+            Outcome(),
+            lambda fresh: _ddl(spec, "sqlite", fresh),
+            lambda bad: refusal(spec, bad),
+            progress,
+            should_stop,
+            lambda: _stopped(spec),
+        )
+    out = Outcome()
+    con = sqlite3.connect(sqlite_path(url), isolation_level=None, timeout=120)
+    chunk = Chunk(chunk_id, spec.table.name, 0, _END)
+    insert = _insert_sql(spec, "sqlite")
+    convs = converters(spec, "sqlite")
+
+    def run(sql: str, args: Sequence[Any]) -> list[tuple[Any, ...]]:
+        return con.execute(sql, args).fetchall()
+
+    def staging() -> rowrules.Stage | None:
+        if rules is None:
+            return None
+        con.create_function("regexp", 2, rowrules.regexp, deterministic=True)
+        return rowrules.Stage(
+            rules, spec.file_columns, "sqlite", run, lambda sql, rows: con.executemany(sql, rows)
+        )
+
+    try:
+        con.execute("PRAGMA synchronous=NORMAL")
+        if atomic:
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                for sql in _ddl(spec, "sqlite", fresh=True):
+                    con.execute(sql)
+                stage = staging()
+                for batch in batches(spec, 0):
+                    out.bad.extend(batch.bad)
+                    rows = _prepare(spec, batch, convs, out, run, "?", stage)
+                    con.executemany(insert, rows)
+                    out.rows += len(rows)
+                    progress(len(rows))
+                if out.bad:
+                    raise UsageError(refusal(spec, out.bad))
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            return out
+        con.execute(STATE_DDL["sqlite"])
+        done, finished = read_state_sqlite(con, chunk)
+        con.execute("BEGIN IMMEDIATE")
+        for sql in _ddl(spec, "sqlite", fresh=done is None):
+            con.execute(sql)
+        con.execute("COMMIT")
+        stage = staging()
+        start = int(done or 0)
+        for batch in batches(spec, start):
+            out.bad.extend(batch.bad)
+            if finished or not batch.rows:
+                continue
+            if should_stop():
+                raise _stopped(spec)
+            hi = batch.records[-1]
+            with sqlite_batch(con, chunk, start, hi) as committed:
+                rows = _prepare(spec, batch, convs, out, run, "?", stage)
+                con.executemany(insert, rows)
+                committed.rows = len(rows)
+            start = hi
+            out.rows += len(rows)
+            progress(len(rows))
+        if not finished:
+            with sqlite_batch(con, chunk, start, _END):
+                pass
+        return out
+    finally:
+        con.close()
+
+
+def _prepare(
+    spec: Spec,
+    batch: readers.Batch,
+    convs: list[Converter | None],
+    out: Outcome,
+    run: Callable[[str, list[Any]], list[tuple[Any, ...]]],
+    mark: str,
+    stage: rowrules.Stage | None = None,
+) -> list[tuple[Any, ...]]:
+    kept: list[tuple[int | None, int]] = []
+    rows = clean(spec, batch, convs, out, kept)
+    if stage is not None:
+        rows = _screen(spec, stage, rows, kept, out)
+    if spec.key and spec.mode == "append" and spec.exists and rows:
+        rows = _drop_existing(spec, rows, _existing_keys(run, spec, rows, mark), out, batch)
+    return rows
+
+
+def _screen(
+    spec: Spec,
+    stage: rowrules.Stage,
+    rows: list[tuple[Any, ...]],
+    kept: list[tuple[int | None, int]],
+    out: Outcome,
+) -> list[tuple[Any, ...]]:
+    """The rows that pass the rules; the others quarantined with the rules they fail."""
+    failed = stage.failures(rows)
+    if not failed:
+        return rows
+    good = []
+    for i, (row, (line, record)) in enumerate(zip(rows, kept, strict=True)):
+        if i in failed:
+            reason = f"fails rule {failed[i]} of {Path(stage.rules.file).name}"
+            out.bad.append(BadRow(str(spec.path), line, reason, _text(row), record))
+        else:
+            good.append(row)
+    return good
+
+
+def _load_pg(
+    spec: Spec,
+    url: str,
+    chunk_id: str,
+    atomic: bool,
+    progress: Callable[[int], None],
+    should_stop: Callable[[], bool],
+    rules: rowrules.RowRules | None = None,
+) -> Outcome:
+    import psycopg
+
+    out = Outcome()
+    chunk = Chunk(chunk_id, spec.table.name, 0, _END)
+    convs = converters(spec, "postgresql")
+    cols = ", ".join(qi(c) for c in spec.file_columns)
+    insert = _insert_sql(spec, "postgresql")
+    with psycopg.connect(pg_dsn(url)) as pg:
+
+        def run(sql: str, args: Sequence[Any]) -> list[tuple[Any, ...]]:
+            cur = pg.execute(sql, args)
+            return cur.fetchall() if cur.description else []
+
+        def many(sql: str, rows: list[tuple[Any, ...]]) -> None:
+            with pg.cursor() as cur:
+                cur.executemany(sql, rows)
+
+        def staging() -> rowrules.Stage | None:
+            if rules is None:
+                return None
+            return rowrules.Stage(rules, spec.file_columns, "postgresql", run, many)
+
+        def write(rows: list[tuple[Any, ...]]) -> None:
+            if spec.mode == "upsert":
+                with pg.cursor() as cur:
+                    cur.executemany(insert, rows)
+                return
+            with pg.cursor().copy(f"COPY {qi(spec.table.name)} ({cols}) FROM STDIN") as cp:
+                for r in rows:
+                    cp.write_row(r)
+
+        try:
+            if atomic:
+                with pg.transaction():
+                    for sql in _ddl(spec, "postgresql", fresh=True):
+                        pg.execute(sql)
+                    stage = staging()
+                    for batch in batches(spec, 0):
+                        out.bad.extend(batch.bad)
+                        rows = _prepare(spec, batch, convs, out, run, "%s", stage)
+                        write(rows)
+                        out.rows += len(rows)
+                        progress(len(rows))
+                    if out.bad:
+                        raise UsageError(refusal(spec, out.bad))
+                return out
+            pg.execute(STATE_DDL["postgresql"])
+            pg.commit()
+            row = pg.execute(
+                "SELECT done_upto, finished FROM _batchyard_migrate WHERE chunk = %s", (chunk.id,)
+            ).fetchone()
+            pg.commit()
+            with pg.transaction():
+                for sql in _ddl(spec, "postgresql", fresh=row is None):
+                    pg.execute(sql)
+                stage = staging()
+            state = open_state_pg(pg, chunk)
+            done, finished = (state[0], bool(state[1])) if state else (None, False)
+            start = int(done or 0)
+            for batch in batches(spec, start):
+                out.bad.extend(batch.bad)
+                if finished or not batch.rows:
+                    continue
+                if should_stop():
+                    raise _stopped(spec)
+                hi = batch.records[-1]
+                with pg_batch(pg, chunk, start, hi) as committed:
+                    rows = _prepare(spec, batch, convs, out, run, "%s", stage)
+                    write(rows)
+                    committed.rows = len(rows)
+                start = hi
+                out.rows += len(rows)
+                progress(len(rows))
+            if not finished:
+                with pg_batch(pg, chunk, start, _END):
+                    pass
+            return out
+        except psycopg.Error as exc:
+            raise UsageError(
+                f"{spec.path} into {spec.table.name}: {str(exc).strip().splitlines()[0]}"
+            ) from exc
+
+
+def refusal(spec: Spec, bad: list[BadRow]) -> str:
+    first = sorted(bad, key=lambda b: (b.line or 0, b.record or 0))[0]
+    more = f" (and {len(bad) - 1} more bad row(s))" if len(bad) > 1 else ""
+    return (
+        f"{first.where()}: {first.reason}{more}; nothing was imported into {spec.table.name} "
+        "(atomic). Fix the file, or import with --no-atomic to load the good rows and quarantine "
+        "the bad ones"
+    )
+
+
+def reset_state(url: str, chunk_id: str) -> None:
+    """Forget an import's checkpoint (after it finished), so the state table stays small."""
+    with contextlib.suppress(Exception):
+        engine = connect(url, "target")
+        try:
+            with engine.begin() as conn:
+                conn.exec_driver_sql(
+                    f"DELETE FROM _batchyard_migrate WHERE chunk = '{chunk_id.replace(chr(39), '')}'"
+                )
+        finally:
+            engine.dispose()
+
+
+def spec_to_value(spec: Spec) -> dict[str, Any]:
+    """The resolved spec as an item value, so running the item does not read the file twice."""
+    return {
+        "file": str(spec.path),
+        "format": spec.fmt,
+        "table": spec.table.name,
+        "columns": [
+            [c.name, c.type.logical, c.type.declared, c.nullable] for c in spec.table.columns
+        ],
+        "primary_key": list(spec.table.primary_key),
+        "file_columns": spec.file_columns,
+        "exists": spec.exists,
+        "mode": spec.mode,
+        "key": list(spec.key),
+        "from_table": spec.from_table,
+    }
+
+
+def spec_from_value(value: dict[str, Any]) -> Spec:
+    columns = tuple(
+        Column(n, ColumnType(t, d), nullable=bool(nl)) for n, t, d, nl in value["columns"]
+    )
+    return Spec(
+        Path(value["file"]),
+        value["format"],
+        Table(value["table"], columns, tuple(value.get("primary_key") or ())),
+        list(value["file_columns"]),
+        bool(value["exists"]),
+        value["mode"],
+        tuple(value.get("key") or ()),
+        value.get("from_table"),
+        parsed=value["format"] == "csv",
+    )

@@ -1,0 +1,139 @@
+"""``export``: tables of a database into files, one item per table.
+
+One table into a path with a format suffix gives that file; otherwise ``to`` is a folder that gets
+one file per table and a ``manifest.json`` with each table's schema, row count and sha256. A table's
+file appears only once complete, so a resumed export redoes just the tables not yet written.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from batchyard.config import Settings, mask_url
+from batchyard.data.export import export_table, query_table, select_table
+from batchyard.data.files import FORMATS, SUFFIX, table_entry, write_manifest
+from batchyard.engine.context import Context
+from batchyard.engine.kinds import REGISTRY, Item, JobKind
+from batchyard.errors import ParamError
+from batchyard.move.migrate import connect
+from batchyard.move.reflect import Table, reflect
+
+
+def source_tables(url: str, tables: list[str]) -> list[Table]:
+    engine = connect(url, "source")
+    try:
+        return reflect(engine, tables=tables)
+    finally:
+        engine.dispose()
+
+
+def layout(to: str, fmt: str, tables: list[Table]) -> tuple[bool, Path]:
+    """(one file?, the file or folder): a single table into a path ending in its suffix."""
+    path = Path(to).expanduser().absolute()
+    single = len(tables) == 1 and path.suffix.lower() == SUFFIX[fmt]
+    if fmt == "sqlite" and path.suffix.lower() in (".sqlite", ".sqlite3") and len(tables) == 1:
+        single = True
+    return single, path
+
+
+def target_path(single: bool, path: Path, table: str, fmt: str) -> Path:
+    if single:
+        return path
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in table)
+    return path / f"{safe}{SUFFIX[fmt]}"
+
+
+def plan(
+    source: str,
+    to: str,
+    settings: Settings,
+    format: str = "parquet",
+    tables: list[str] = [],  # noqa: B006 - pydantic copies defaults
+    where: str | None = None,
+    columns: list[str] = [],  # noqa: B006
+    overwrite: bool = False,
+    query: str | None = None,
+) -> list[Item]:
+    """Export tables of SOURCE (or the rows of a query) into CSV, JSON, JSON lines, Parquet or
+    SQLite files at TO."""
+    if format not in FORMATS:
+        raise ParamError(f"format={format!r}: use one of {', '.join(FORMATS)}")
+    found = _found(settings.resolve(source), tables, query)
+    if not found:
+        raise ParamError(f"the source {mask_url(source)} has no tables to export")
+    if (where or columns) and len(found) != 1:
+        raise ParamError("where and columns apply to one table: name it with --tables")
+    single, path = layout(to, format, found)
+    for t in found:
+        select_table(t, columns)
+        out = target_path(single, path, t.name, format)
+        if out.exists() and not overwrite:
+            raise ParamError(f"{out} exists already; pass --overwrite to replace it")
+    return [Item(t.name, {"table": t.name}, weight=t.rows) for t in found]
+
+
+def _found(url: str, tables: list[str], query: str | None) -> list[Table]:
+    """The tables to export, or the query's result as one table (named by --tables, if given)."""
+    if not query:
+        return source_tables(url, tables)
+    if len(tables) > 1:
+        raise ParamError("--query gives one result: name it with at most one --tables NAME")
+    return [query_table(url, query, tables[0] if tables else "query")]
+
+
+def _table(ctx: Context, name: str) -> tuple[Table, bool, Path]:
+    p = ctx.params
+    found = _found(ctx.settings.resolve(p["source"]), list(p.get("tables") or []), p.get("query"))
+    single, path = layout(p["to"], p.get("format") or "parquet", found)
+    table = next(t for t in found if t.name == name)
+    return select_table(table, list(p.get("columns") or [])), single, path
+
+
+def write(value: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    p = ctx.params
+    fmt = p.get("format") or "parquet"
+    table, single, path = _table(ctx, value["table"])
+    result = export_table(
+        ctx.settings.resolve(p["source"]),
+        table,
+        target_path(single, path, table.name, fmt),
+        fmt,
+        where=p.get("where"),
+        progress=lambda n: ctx.add_rows(read=n, written=n),
+        should_stop=lambda: ctx.should_stop,
+    )
+    return table_entry(table, result["file"], result["rows"], result["sha256"])
+
+
+def finish(ctx: Context) -> None:
+    p = ctx.params
+    fmt = p.get("format") or "parquet"
+    items, _ = ctx.store.list_items(ctx.job_id, limit=None)
+    entries = sorted((i.result for i in items if isinstance(i.result, dict)), key=_order(items))
+    if len(entries) == 1 and Path(p["to"]).suffix.lower() in (SUFFIX[fmt], ".sqlite", ".sqlite3"):
+        ctx.log.info("wrote %s (%d rows)", p["to"], entries[0]["rows"])
+        return
+    folder = Path(p["to"]).expanduser().absolute()
+    manifest = write_manifest(
+        folder,
+        {
+            "format": fmt,
+            "source": mask_url(p["source"]),
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "job_id": ctx.job_id,
+            "tables": entries,
+        },
+    )
+    ctx.log.info("wrote %d file(s) and %s", len(entries), manifest)
+
+
+def _order(items: list[Any]) -> Any:
+    position = {i.key: n for n, i in enumerate(items)}
+    return lambda entry: position.get(entry["table"], 0)
+
+
+kind = REGISTRY.add(JobKind("export", plan, builtin=True, executor="threads"))
+kind.item(write)
+kind.finish(finish)

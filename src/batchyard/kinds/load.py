@@ -1,0 +1,136 @@
+"""``import``: data files into tables of any connection (the module is ``load``: ``import`` is taken).
+
+Items are files: one, or every file a ``manifest.json`` lists (an export's folder). Planning checks
+each file against its table; an atomic file (the default under 64 MB) is read whole first, and any
+bad row refuses it before anything is written. Other files load in checkpointed batches and
+quarantine their bad rows. ``rules`` (``--validate``) quarantines rows failing the suite's
+error-severity row rules too (see :mod:`batchyard.data.rowrules`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from batchyard.config import Settings
+from batchyard.data import load as ld
+from batchyard.data import rowrules
+from batchyard.data.files import MANIFEST, parse_types, read_manifest, write_quarantine
+from batchyard.engine.context import Context
+from batchyard.engine.kinds import REGISTRY, Item, JobKind
+from batchyard.errors import NotFound, ParamError, UsageError
+
+
+def files_of(file: str, table: str | None) -> list[tuple[Path, str | None]]:
+    """(file, table) pairs: the file itself, or each file an export's manifest lists."""
+    path = Path(file).expanduser().absolute()
+    manifest = path / MANIFEST if path.is_dir() else path if path.name == MANIFEST else None
+    if manifest is None:
+        return [(path, table)]
+    if not manifest.is_file():
+        raise UsageError(f"{path}: a folder to import needs the {MANIFEST} of an export")
+    if table:
+        raise ParamError("--table names the table of one file; a manifest names its own")
+    return [
+        (manifest.parent / e["file"], str(e["table"])) for e in read_manifest(manifest)["tables"]
+    ]
+
+
+def quarantine_path(params: dict[str, Any], file: Path, many: bool) -> Path:
+    given = params.get("quarantine")
+    if not given:
+        return file.with_name(file.name + ".quarantine.jsonl")
+    path = Path(given).expanduser().absolute()
+    return path / (file.name + ".quarantine.jsonl") if many or path.is_dir() else path
+
+
+def plan(
+    file: str,
+    target: str,
+    settings: Settings,
+    table: str | None = None,
+    format: str | None = None,
+    mode: str = "append",
+    key: list[str] = [],  # noqa: B006 - pydantic copies defaults
+    types: list[str] = [],  # noqa: B006
+    atomic: bool | None = None,
+    quarantine: str | None = None,
+    from_table: str | None = None,
+    rules: str | None = None,
+) -> list[Item]:
+    """Import FILE (CSV, JSON, JSON lines, Parquet or SQLite; or an export's folder) into TARGET."""
+    url = settings.resolve(target)
+    dialect = ld.backend(url)
+    given = parse_types(types)
+    pairs = files_of(file, table)
+    items = []
+    for path, name in pairs:
+        spec = ld.resolve(
+            path,
+            url,
+            name,
+            fmt=format if len(pairs) == 1 else None,
+            types=given,
+            key=tuple(key),
+            mode=mode,
+            from_table=from_table,
+        )
+        if rules:
+            rowrules.for_table(rules, spec.table, dialect)  # a bad suite stops here
+        whole = atomic if atomic is not None else path.stat().st_size < ld.ATOMIC_BYTES
+        if whole:
+            out = ld.check(spec, dialect)
+            if out.bad:
+                write_quarantine(quarantine_path(_params(locals()), path, len(pairs) > 1), out.bad)
+                raise UsageError(ld.refusal(spec, out.bad))
+        value = ld.spec_to_value(spec) | {"atomic": whole}
+        items.append(Item(f"{path.name}:{spec.table.name}", value, weight=path.stat().st_size))
+    return items
+
+
+def _params(scope: dict[str, Any]) -> dict[str, Any]:
+    return {"quarantine": scope.get("quarantine")}
+
+
+def first_job(ctx: Context) -> str:
+    """The job a retry chain started from: checkpoints are kept under its id, so a retry of a
+    failed import resumes after the batches the failed job committed instead of loading them
+    again."""
+    job = ctx.store.get_job(ctx.job_id)
+    seen = {job.id}
+    while job.retry_of and job.retry_of not in seen:
+        try:
+            job = ctx.store.get_job(job.retry_of)
+        except NotFound:
+            break
+        seen.add(job.id)
+    return job.id
+
+
+def run(value: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    url = ctx.settings.resolve(ctx.params["target"])
+    spec = ld.spec_from_value(value)
+    many = len(files_of(ctx.params["file"], ctx.params.get("table"))) > 1
+    suite = ctx.params.get("rules")
+    rules = rowrules.for_table(suite, spec.table, ld.backend(url)) if suite else None
+    out = ld.load(
+        spec,
+        url,
+        f"import:{first_job(ctx)}:{ctx.item_key}",
+        atomic=bool(value.get("atomic")),
+        progress=lambda n: ctx.add_rows(read=n, written=n),
+        should_stop=lambda: ctx.should_stop,
+        rules=rules,
+    )
+    result: dict[str, Any] = {"file": str(spec.path), "table": spec.table.name, "rows": out.rows}
+    result["bad"] = len(out.bad)
+    if out.bad:
+        path = quarantine_path(ctx.params, spec.path, many)
+        write_quarantine(path, sorted(out.bad, key=lambda b: (b.line or 0, b.record or 0)))
+        result["quarantine"] = str(path)
+        ctx.log.warning("%d bad row(s) of %s quarantined in %s", len(out.bad), spec.path.name, path)
+    return result
+
+
+kind = REGISTRY.add(JobKind("import", plan, builtin=True, executor="threads"))
+kind.item(run)
