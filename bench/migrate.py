@@ -81,6 +81,10 @@ def total_rows(path: Path) -> int:
     return n
 
 
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
 def by(*args: str) -> list[str]:
     return [sys.executable, "-m", "batchyard", *args]
 
@@ -89,6 +93,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scale", default="1")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--only", choices=("sqlite", "postgresql"), help="run one of the two comparisons"
+    )
+    parser.add_argument("--source", type=Path, help="an existing sports database to reuse")
+    parser.add_argument("--repeat", type=int, default=1, help="SQLite -> PostgreSQL runs")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="batchyard-bench-"))
     pg = PostgresServer()
@@ -96,13 +105,16 @@ def main() -> None:
     admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
     try:
         src = work / "sports.db"
-        print(f"generating sports --scale {args.scale} ...", flush=True)
-        subprocess.run(
-            by("generate", "sports", "--to", str(src), "--scale", args.scale),
-            cwd=work,
-            check=True,
-            capture_output=True,
-        )
+        if args.source:
+            shutil.copy(args.source, src)
+        else:
+            print(f"generating sports --scale {args.scale} ...", flush=True)
+            subprocess.run(
+                by("generate", "sports", "--to", str(src), "--scale", args.scale),
+                cwd=work,
+                check=True,
+                capture_output=True,
+            )
         rows = total_rows(src)
         print(f"source: {rows:,} rows, {src.stat().st_size / 1e6:.0f} MB\n", flush=True)
 
@@ -112,40 +124,52 @@ def main() -> None:
                 f"peak RSS {r['rss_mb']:6.0f} MB"
             )
 
-        print("1. SQLite -> SQLite")
-        ours = measure(by("-C", str(work), "migrate", str(src), str(work / "by.db")), work)
-        plain = measure([sys.executable, "-c", PLAIN_LOOP, str(src), str(work / "plain.db")], work)
-        print(row("batchyard migrate", ours))
-        print(row("fetchmany(25,000)/executemany loop", plain))
-        speed = rows / ours["seconds"]
-        ratio = plain["seconds"] / ours["seconds"]
-        print(
-            f"  ratio {ratio:.1f}x the plain loop (goal >= 4x: {'PASS' if ratio >= 4 else 'FAIL'}); "
-            f"{speed:,.0f} rows/s (goal >= 1,000,000: {'PASS' if speed >= 1e6 else 'FAIL'})\n"
-        )
+        worst = 0.0
+        if args.only != "postgresql":
+            print("1. SQLite -> SQLite")
+            ours = measure(by("-C", str(work), "migrate", str(src), str(work / "by.db")), work)
+            plain = measure(
+                [sys.executable, "-c", PLAIN_LOOP, str(src), str(work / "plain.db")], work
+            )
+            print(row("batchyard migrate", ours))
+            print(row("fetchmany(25,000)/executemany loop", plain))
+            speed = rows / ours["seconds"]
+            ratio = plain["seconds"] / ours["seconds"]
+            print(
+                f"  ratio {ratio:.1f}x the plain loop (goal >= 4x: {verdict(ratio >= 4)}); "
+                f"{speed:,.0f} rows/s (goal >= 1,000,000: {verdict(speed >= 1e6)})\n"
+            )
+            worst = max(worst, ours["rss_mb"])
 
-        print("2. SQLite -> PostgreSQL")
-        with admin.connect() as conn:
-            conn.exec_driver_sql("CREATE DATABASE by_bench")
-            conn.exec_driver_sql("CREATE DATABASE pgloader_bench")
-        target = sa.make_url(url).set(database="by_bench").render_as_string(hide_password=False)
-        ours_pg = measure(
-            by("-C", str(work), "migrate", str(src), target, "--workers", str(args.workers)), work
-        )
-        print(row(f"batchyard migrate ({args.workers} workers)", ours_pg))
-        if shutil.which("pgloader"):
-            loader_url = f"postgresql://postgres@127.0.0.1:{pg.port}/pgloader_bench"
-            loader = measure(["pgloader", f"sqlite:///{src}", loader_url], work)
-            print(row("pgloader", loader))
-            ratio = loader["seconds"] / ours_pg["seconds"]
-            print(f"  ratio {ratio:.1f}x pgloader (goal >= 3x: {'PASS' if ratio >= 3 else 'FAIL'})")
-        else:
-            print("  pgloader is not installed (apt-get install pgloader): no comparison")
-        worst = max(ours["rss_mb"], ours_pg["rss_mb"])
-        print(
-            f"\n3. batchyard peak RSS {worst:.0f} MB (goal <= 150 MB: "
-            f"{'PASS' if worst <= 150 else 'FAIL'})"
-        )
+        if args.only != "sqlite":
+            print("2. SQLite -> PostgreSQL")
+            loader_exe = shutil.which("pgloader")
+            for n in range(args.repeat):
+                ours_db, loader_db = f"by_bench_{n}", f"pgloader_bench_{n}"
+                with admin.connect() as conn:
+                    conn.exec_driver_sql(f"CREATE DATABASE {ours_db}")
+                    conn.exec_driver_sql(f"CREATE DATABASE {loader_db}")
+                target = (
+                    sa.make_url(url).set(database=ours_db).render_as_string(hide_password=False)
+                )
+                cmd = by(
+                    "-C", str(work), "migrate", str(src), target, "--workers", str(args.workers)
+                )
+                ours_pg = measure(cmd, work)
+                print(row(f"batchyard migrate ({args.workers} workers)", ours_pg))
+                worst = max(worst, ours_pg["rss_mb"])
+                if loader_exe:
+                    loader_url = f"postgresql://postgres@127.0.0.1:{pg.port}/{loader_db}"
+                    loader = measure([loader_exe, f"sqlite:///{src}", loader_url], work)
+                    print(row("pgloader", loader))
+                    ratio = loader["seconds"] / ours_pg["seconds"]
+                    print(f"  ratio {ratio:.1f}x pgloader (goal >= 3x: {verdict(ratio >= 3)})")
+                else:
+                    print("  pgloader is not installed (apt-get install pgloader): no comparison")
+                with admin.connect() as conn:
+                    conn.exec_driver_sql(f"DROP DATABASE {ours_db}")
+                    conn.exec_driver_sql(f"DROP DATABASE {loader_db}")
+        print(f"\n3. batchyard peak RSS {worst:.0f} MB (goal <= 150 MB: {verdict(worst <= 150)})")
     finally:
         admin.dispose()
         pg.stop()

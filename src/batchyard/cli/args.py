@@ -11,6 +11,12 @@ from batchyard.config import SQLITE_SUFFIXES
 SOURCE = typer.Argument(..., help="Source: a connection name, a URL or a SQLite file.")
 TARGET = typer.Argument(..., help="Target: a connection name, a URL or a SQLite file.")
 TABLES = typer.Option([], "--tables", "-t", help="Only these tables (repeat or comma-separate).")
+KEYS = typer.Option(
+    [],
+    "--key",
+    help="A key for a table without a primary key: TABLE=COLUMN[,COLUMN...]; repeat for more "
+    "tables.",
+)
 
 
 def place(text: str, connections: dict[str, str]) -> str:

@@ -24,7 +24,7 @@ from batchyard.cli.output import (
     snapshot_view,
     status_text,
 )
-from batchyard.cli.run import run_with_display
+from batchyard.cli.run import parts_lines, run_with_display
 from batchyard.config import mask_secrets
 from batchyard.engine.models import FINISHED, ItemStatus, Job, JobStatus
 from batchyard.engine.progress import Snapshot
@@ -178,12 +178,16 @@ def progress(
         console.print(
             snapshot_view(snap, snap.job_id) if console.is_terminal else snapshot_line(snap)
         )
+        for line in parts_lines(snap):  # a migrate job's tables, say
+            console.print(line, highlight=False)
         return
     while True:
         if as_json:
             print_json(snap.to_dict())
         else:
             console.print(snapshot_line(snap))
+            for line in parts_lines(snap):
+                console.print(line, highlight=False)
         if snap.status != "running":
             return
         time.sleep(interval)

@@ -6,7 +6,7 @@ from typing import Any
 
 import typer
 
-from batchyard.cli.args import SOURCE, TABLES, TARGET, place, split
+from batchyard.cli.args import KEYS, SOURCE, TABLES, TARGET, place, split
 from batchyard.cli.output import err
 from batchyard.cli.run import run_with_display
 
@@ -33,6 +33,7 @@ def register(app: typer.Typer) -> None:
         skip_bad: list[str] = typer.Option(
             [], "--skip-bad", help="Leave out rows whose table.column value does not fit its type."
         ),
+        keys: list[str] = KEYS,
         verify: bool = typer.Option(False, "--verify", help="Run verify after the copy."),
         workers: int | None = typer.Option(
             None,
@@ -71,6 +72,7 @@ def register(app: typer.Typer) -> None:
             "skip_bad": skip_bad,
             "chunk_rows": chunk_rows,
             "batch_rows": batch_rows,
+            "keys": keys,
             "verify": verify,
         }
         if workers is None:

@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import typer
+from rich.console import Group
 from rich.table import Table
+from rich.text import Text
 
 from batchyard import pipelines as pipelines_module
-from batchyard.cli.output import ProgressDisplay, console, err, print_json, print_table
+from batchyard.cli.output import (
+    ProgressDisplay,
+    console,
+    err,
+    fmt_duration,
+    fmt_rate,
+    print_json,
+    print_table,
+    snapshot_line,
+    snapshot_view,
+)
 from batchyard.cli.templates import write_project
 from batchyard.engine.executors import EXECUTORS
 from batchyard.engine.models import Job, JobStatus
+from batchyard.engine.progress import Snapshot
 from batchyard.errors import ParamError, UsageError
 
 
@@ -35,9 +49,39 @@ def parse_params(values: list[str]) -> dict[str, Any]:
     return params
 
 
+def parts_lines(snap: Snapshot) -> list[str]:
+    """One line per part of a job that reports parts (a migrate job's tables)."""
+    width = max((len(str(p["name"])) for p in snap.parts), default=0)
+    lines = []
+    for p in snap.parts:
+        eta = fmt_duration(p.get("eta_s")) if p.get("eta_s") is not None else "-"
+        lines.append(
+            f"  {p['name']!s:<{width}}  {p['percent']:5.1f}%  {p['done']:,}/{p['total']:,} rows"
+            f"  {fmt_rate(float(p.get('rows_per_s') or 0))} rows/s  ETA {eta}"
+        )
+    return lines
+
+
+class PartsDisplay(ProgressDisplay):
+    """The live display, with a line per part under the bar when the job reports parts."""
+
+    def update(self, snap: Snapshot) -> None:
+        if not snap.parts:
+            super().update(snap)
+        elif self.live:
+            self.live.update(
+                Group(snapshot_view(snap, self.title), Text("\n".join(parts_lines(snap))))
+            )
+        else:
+            now = time.monotonic()
+            if now - self._last_line >= self.interval or snap.status != "running":
+                self._last_line = now
+                err.print("\n".join([snapshot_line(snap), *parts_lines(snap)]))
+
+
 def run_with_display(state: Any, title: str, start: Callable[..., Job]) -> None:
     """Run a job with the live display, print how it ended, and exit with its code."""
-    display = ProgressDisplay(title)
+    display = PartsDisplay(title)
     with display:
         job = start(on_progress=display.update, on_message=display.message)
     summarise(state, job)

@@ -9,13 +9,14 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from batchyard.cli.args import SOURCE, TABLES, TARGET, place, split
+from batchyard.cli.args import KEYS, SOURCE, TABLES, TARGET, place, split
 from batchyard.cli.output import ProgressDisplay, err, print_json, print_table
 from batchyard.config import mask_url
 from batchyard.engine.models import JobStatus
 from batchyard.errors import UsageError
 from batchyard.kinds.verify import summary
-from batchyard.move.verify import IDENTICAL, endpoints, table_names
+from batchyard.move.keys import parse_keys
+from batchyard.move.verify import IDENTICAL, check_keys, endpoints, table_names
 
 STYLE = {IDENTICAL: "green", "different": "red"}
 
@@ -90,6 +91,7 @@ def register(app: typer.Typer) -> None:
         workers: int | None = typer.Option(
             None, "--workers", "-w", min=1, help="Tables at once (default: the project's workers)."
         ),
+        keys: list[str] = KEYS,
     ) -> None:
         """Prove SOURCE and TARGET hold the same rows: per table, row counts and checksums.
 
@@ -108,15 +110,14 @@ def register(app: typer.Typer) -> None:
             "tables": split(tables),
             "diff": diff,
             "max_diff": max_diff,
+            "keys": keys,
         }
         # Both databases are opened (and the tables checked) before the job is recorded, so bad
         # input leaves nothing behind, not even a store.
-        table_names(
-            *endpoints(
-                api.settings.resolve(params["source"]), api.settings.resolve(params["target"])
-            ),
-            params["tables"],
+        ends = endpoints(
+            api.settings.resolve(params["source"]), api.settings.resolve(params["target"])
         )
+        check_keys(ends[0], parse_keys(keys), table_names(*ends, params["tables"]))
         job = api.submit("verify", params, workers=workers)
         err.print(f"job {job.id}: {job.total:,} table(s)")
         display = ProgressDisplay("verify")

@@ -7,8 +7,20 @@ keeps (so ``batchyard jobs progress`` in another terminal shows the same) and wh
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+#: Rows done and estimated per part of a job (a migrate job's tables): ``{part: (done, estimated)}``,
+#: or None when they cannot be read just now.
+PartCounts = Callable[[], dict[str, tuple[int, int]] | None]
+
+#: Kinds whose jobs report figures per part: kind name → a function that, given the job, returns its
+#: :data:`PartCounts` (asked at most once a second while the job runs).
+PART_SOURCES: dict[str, Callable[[Any], PartCounts]] = {}
+
+#: Seconds between two readings of a job's parts.
+PART_INTERVAL = 1.0
 
 
 @dataclass(frozen=True)
@@ -31,6 +43,8 @@ class Snapshot:
     #: Estimated work (rows, say) of all items and of those finished; 0 when items have no weight.
     weight_total: int = 0
     weight_done: int = 0
+    #: Figures per part (a migrate job's tables): name, rows done and estimated, percent, rows/s, ETA.
+    parts: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def finished(self) -> int:
@@ -73,6 +87,7 @@ class Snapshot:
             retrying=int(p.get("retrying") or 0),
             weight_total=int(getattr(job, "weight_total", 0) or 0),
             weight_done=int(p.get("weight_done") or 0),
+            parts=list(p.get("parts") or []),
         )
 
 
@@ -125,6 +140,15 @@ class Tracker:
         self.status = "running"
         self.current: list[str] = []
         self.retrying = 0
+        source = PART_SOURCES.get(str(getattr(job, "kind", "")))
+        self._part_counts: PartCounts | None = source(job) if source else None
+        self._parts: dict[str, tuple[int, int]] = {}
+        self._part_rates: dict[str, Rate] = {}
+        self._parts_rate = Rate()
+        self._parts_at: float | None = None
+        # Earlier runs' figures, until this run reads its own (a resume starts from them).
+        for part in (job.progress or {}).get("parts") or []:
+            self._parts[str(part["name"])] = (int(part["done"]), int(part["total"]))
 
     @property
     def finished(self) -> int:
@@ -159,6 +183,14 @@ class Tracker:
                 work_rate = (self.weight_done - self._weight_at_start) / session
             left = max(self.weight_total - self.weight_done, 0)
             eta = left / work_rate if work_rate > 0 else eta
+        parts = self._part_figures(now)
+        if parts:
+            # The parts' rows are counted as they commit, not as items end: finer, and true across
+            # a resume (rows copied before it count as done).
+            done = sum(p["done"] for p in parts)
+            rows_rate = self._parts_rate.update(done, now)
+            left = sum(max(p["total"] - p["done"], 0) for p in parts)
+            eta = left / rows_rate if rows_rate > 0 else eta
         if remaining == 0:
             eta = 0.0
         return Snapshot(
@@ -179,4 +211,32 @@ class Tracker:
             retrying=self.retrying,
             weight_total=self.weight_total,
             weight_done=self.weight_done,
+            parts=parts,
         )
+
+    def _part_figures(self, now: float) -> list[dict[str, Any]]:
+        if self._part_counts is not None and (
+            self._parts_at is None or now - self._parts_at >= PART_INTERVAL
+        ):
+            self._parts_at = now
+            try:
+                counts = self._part_counts()
+            except Exception:  # figures only: a failed reading keeps the last ones
+                counts = None
+            if counts is not None:
+                self._parts = dict(counts)
+        out = []
+        for name, (done, total) in self._parts.items():
+            rate = self._part_rates.setdefault(name, Rate()).update(done, now)
+            left = max(total - done, 0)
+            out.append(
+                {
+                    "name": name,
+                    "done": done,
+                    "total": total,
+                    "percent": round(min(100.0 * done / total, 100.0), 2) if total else 100.0,
+                    "rows_per_s": round(rate, 2),
+                    "eta_s": 0.0 if not left else (round(left / rate, 1) if rate > 0 else None),
+                }
+            )
+        return out

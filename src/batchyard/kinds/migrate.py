@@ -6,6 +6,7 @@ migration killed at any instant resumes without losing or duplicating a row.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,9 +14,11 @@ import sqlalchemy as sa
 from batchyard.config import Settings
 from batchyard.engine.context import Context
 from batchyard.engine.kinds import REGISTRY, Item, JobKind
-from batchyard.errors import BatchyardError, ParamError
+from batchyard.engine.progress import PART_SOURCES
+from batchyard.errors import BatchyardError, Interrupted, ParamError
 from batchyard.move import migrate as m
 from batchyard.move.copy import Chunk, copy_chunk
+from batchyard.move.keys import parse_keys
 
 
 def _options(params: dict[str, Any], settings: Settings) -> m.Options:
@@ -29,6 +32,7 @@ def _options(params: dict[str, Any], settings: Settings) -> m.Options:
         skip_bad=tuple(params.get("skip_bad") or ()),
         chunk_rows=int(params.get("chunk_rows") or 0),
         batch_rows=int(params["batch_rows"]) if params.get("batch_rows") else None,
+        keys=parse_keys(params.get("keys")),
     )
 
 
@@ -43,6 +47,7 @@ def plan(
     skip_bad: list[str] = [],  # noqa: B006
     chunk_rows: int = 0,
     batch_rows: int = 0,
+    keys: list[str] = [],  # noqa: B006
     verify: bool = False,
 ) -> list[Item]:
     """Copy tables from SOURCE to TARGET (connection names, URLs or SQLite files)."""
@@ -58,6 +63,7 @@ def plan(
         "skip_bad": skip_bad,
         "chunk_rows": chunk_rows,
         "batch_rows": batch_rows,
+        "keys": keys,
     }
     opts = _options(params, settings)
     found = m.preflight(opts)
@@ -66,7 +72,7 @@ def plan(
         Item(
             c.id, {"table": c.table, "lo": c.lo, "hi": c.hi}, weight=_estimate(by_name[c.table], c)
         )
-        for c in m.plan_chunks(found, m.default_chunk_rows(opts))
+        for c in m.plan_chunks(m.load_order(found), m.default_chunk_rows(opts))
     ]
 
 
@@ -81,25 +87,60 @@ def _estimate(table: Any, chunk: Chunk) -> int:
 
 def _tables(ctx: Context) -> tuple[m.Options, list[Any]]:
     opts = _options(ctx.params, ctx.settings)
-    return opts, m.source_tables(opts.source, opts.tables, opts.exclude, opts.types)
+    return opts, m.source_tables(opts.source, opts.tables, opts.exclude, opts.types, opts.keys)
+
+
+#: Per job run by this process: how to count its rows per table (set up by ``setup``).
+_tallies: dict[str, tuple[m.Tally, dict[str, int]]] = {}
+
+
+def _scope(opts: m.Options, job_id: str) -> str:
+    # Checkpoints belong to this job, unless it continues a copy an earlier job left half done.
+    return "" if opts.if_exists == "resume" else f"{job_id}:"
 
 
 def setup(ctx: Context) -> None:
     opts, tables = _tables(ctx)
     m.create_schema(opts, tables, ctx.job_id)
+    tally = m.Tally(opts.target, _scope(opts, ctx.job_id), [t.name for t in tables])
+    _tallies[ctx.job_id] = (tally, {t.name: int(t.rows) for t in tables})
+
+
+def table_rows(job: Any) -> Callable[[], dict[str, tuple[int, int]] | None]:
+    """Rows copied and estimated per table of a running migrate job (for its progress)."""
+
+    def read() -> dict[str, tuple[int, int]] | None:
+        found = _tallies.get(job.id)
+        if found is None:
+            return None
+        tally, estimates = found
+        rows = tally.rows()
+        if rows is None:
+            return None
+        # A table can hold more rows than counted up front (rows added since): never over 100%.
+        return {t: (rows.get(t, 0), max(estimates[t], rows.get(t, 0))) for t in estimates}
+
+    return read
 
 
 def copy(value: dict[str, Any], ctx: Context) -> dict[str, Any]:
     opts, tables = _tables(ctx)
     table = next(t for t in tables if t.name == value["table"])
-    # Checkpoints belong to this job, unless it continues a copy an earlier job left half done.
-    scope = "" if opts.if_exists == "resume" else f"{ctx.job_id}:"
+    scope = _scope(opts, ctx.job_id)
     chunk = Chunk(f"{scope}{ctx.item_key}", table.name, value.get("lo"), value.get("hi"))
 
     def progress(n: int) -> None:
         ctx.add_rows(read=n, written=n)
+        if ctx.should_stop:
+            # The batch and its checkpoint are committed: a pause stops here, not at the chunk's end.
+            raise Interrupted(f"chunk {ctx.item_key} paused after a committed batch")
 
     rows = copy_chunk(opts.source, opts.target, m.copy_plan(table, opts), chunk, progress)
+    built = m.build_loaded_keys(opts, tables, table.name, ctx.job_id)
+    if built:
+        ctx.log.info(
+            "%s loaded: built %d key(s), index(es) and foreign key(s)", table.name, len(built)
+        )
     return {"table": table.name, "rows": rows}
 
 
@@ -114,7 +155,7 @@ def finish(ctx: Context) -> None:
         run = getattr(verifier, "verify_or_raise", None)
         if run is None:
             raise ParamError("verify is not available in this version")
-        run(opts.source, opts.target, [t.name for t in tables], ctx)
+        run(opts.source, opts.target, [t.name for t in tables], ctx, opts.keys)
 
 
 def _run_options(params: Any, settings: Settings) -> dict[str, Any]:
@@ -134,3 +175,4 @@ kind = REGISTRY.add(JobKind("migrate", plan, builtin=True, options_from_params=_
 kind.item(copy)
 kind.setup(setup)
 kind.finish(finish)
+PART_SOURCES["migrate"] = table_rows

@@ -16,6 +16,7 @@ from batchyard.engine.kinds import REGISTRY, Item, JobKind
 from batchyard.errors import ItemError, ParamError
 from batchyard.move import verify as v
 from batchyard.move import workers
+from batchyard.move.keys import parse_keys
 
 
 def plan(
@@ -25,12 +26,14 @@ def plan(
     tables: list[str] = [],  # noqa: B006 - pydantic copies defaults
     diff: bool = False,
     max_diff: int = 100,
+    keys: list[str] = [],  # noqa: B006
 ) -> list[Item]:
     """Compare tables of SOURCE and TARGET: row counts and checksums; diff finds the rows."""
     if max_diff < 1:
         raise ParamError(f"max_diff={max_diff}: report at least 1 row per table")
     source_end, target_end = v.endpoints(settings.resolve(source), settings.resolve(target))
     names = v.table_names(source_end, target_end, tables)
+    v.check_keys(source_end, parse_keys(keys), names)
     # The worker processes start while the job is recorded, rather than when its first item runs.
     threading.Thread(target=workers.warm, name="batchyard-verify-warm", daemon=True).start()
     return [Item(name, {"table": name}) for name in names]
@@ -46,6 +49,7 @@ def check(value: dict[str, Any], ctx: Context) -> dict[str, Any]:
         max_diff=int(p.get("max_diff") or 100),
         should_stop=lambda: ctx.should_stop,
         progress=lambda rows: ctx.add_rows(read=rows),
+        key=parse_keys(p.get("keys")).get(value["table"], ()),
     )
     if not result.identical:
         ctx.log.info("%s: %s", result.table, summary(result.to_dict()))

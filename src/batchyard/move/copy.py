@@ -32,6 +32,7 @@ import sqlalchemy as sa
 
 from batchyard.move.profile import fits_condition
 from batchyard.move.reflect import STATE_TABLE, Table, qi
+from batchyard.move.wire import Wire, target_matches, wire_for
 
 STATE_DDL = {
     "sqlite": f"CREATE TABLE IF NOT EXISTS {STATE_TABLE} (chunk TEXT PRIMARY KEY, "
@@ -41,6 +42,10 @@ STATE_DDL = {
     "table_name TEXT NOT NULL, done_upto BIGINT, rows BIGINT NOT NULL DEFAULT 0, "
     "finished BOOLEAN NOT NULL DEFAULT false)",
 }
+
+
+#: Rows the reader hands the writer at a time (a batch is several pieces, one transaction).
+PIECE_ROWS = 5_000
 
 
 @dataclass(frozen=True)
@@ -68,16 +73,21 @@ class Plan:
     source: Table
     target_columns: tuple[str, ...]
     skip_bad: tuple[str, ...] = ()
-    #: Rows per committed batch; None: 250,000 inside SQLite, 20,000 where rows pass through Python.
+    #: Rows per committed batch; None: 250,000 inside SQLite, 50,000 from SQLite to PostgreSQL,
+    #: 20,000 from PostgreSQL to SQLite.
     batch_rows: int | None = None
+    #: Some column's type was overridden (``--type``): its values are cast by text COPY.
+    overridden: bool = False
 
     def rows_per_batch(self, pair: tuple[str, str]) -> int:
         if self.batch_rows:
             return self.batch_rows
         if pair == ("sqlite", "sqlite"):
             return 250_000
-        # PostgreSQL to PostgreSQL streams COPY without holding rows: big batches cost nothing.
-        return 200_000 if pair == ("postgresql", "postgresql") else 20_000
+        # Into PostgreSQL rows stream in pieces: big batches cost no memory, fewer commits.
+        if pair == ("postgresql", "postgresql"):
+            return 200_000
+        return 50_000 if pair == ("sqlite", "postgresql") else 20_000
 
 
 def sqlite_path(url: str) -> str:
@@ -332,13 +342,42 @@ def _sqlite_select(
     return ", ".join(exprs), prepare
 
 
+class _Copies:
+    """The COPY statement open in a batch's transaction: binary, or text for pieces with values
+    that have no exact binary form (several COPY statements can share one transaction)."""
+
+    def __init__(self, pg: Any, table: str, cols: str, wire: Wire | None) -> None:
+        self.pg, self.table, self.cols, self.wire = pg, table, cols, wire
+        self.mode = ""
+        self.stack = contextlib.ExitStack()
+        self.copy: Any = None
+
+    def write(self, rows: Sequence[tuple[Any, ...]], mode: str) -> None:
+        if mode != self.mode:
+            self.stack.close()
+            options = " (FORMAT BINARY)" if mode == "binary" else ""
+            self.copy = self.stack.enter_context(
+                self.pg.cursor().copy(f"COPY {qi(self.table)} ({self.cols}) FROM STDIN{options}")
+            )
+            if mode == "binary":
+                assert self.wire is not None
+                self.copy.set_types(list(self.wire.types))
+            self.mode = mode
+        write_row = self.copy.write_row
+        for r in rows:
+            write_row(r)
+
+    def close(self) -> None:
+        self.mode = ""
+        self.stack.close()
+
+
 def sqlite_to_postgres(
     src_url: str, dst_url: str, plan: Plan, chunk: Chunk, progress: Callable[[int], None]
 ) -> int:
     import psycopg
 
     source = plan.source
-    select, prepare = _sqlite_select(plan, "postgresql")
     skip = _skip_where(plan)
     cols = ", ".join(qi(c) for c in plan.target_columns)
     with psycopg.connect(pg_dsn(dst_url)) as pg:
@@ -346,7 +385,17 @@ def sqlite_to_postgres(
         done_upto, finished = (row[0], bool(row[1])) if row else (None, False)
         if finished:
             return 0
-        batches: queue.Queue[Any] = queue.Queue(maxsize=2)
+        wire = wire_for(source, plan.target_columns, plan.overridden)
+        if wire is not None and not target_matches(pg, source.name, plan.target_columns, source):
+            wire = None
+        pg.commit()
+        prepare: Callable[[sqlite3.Connection], None]
+        if wire is not None:
+            select, prepare = wire.select, _no_functions
+        else:
+            select, prepare = _sqlite_select(plan, "postgresql")
+        # Batches travel in pieces: memory holds a few thousand rows, whatever the batch size.
+        pieces: queue.Queue[Any] = queue.Queue(maxsize=4)
         stop = threading.Event()
 
         def read() -> None:
@@ -355,47 +404,63 @@ def sqlite_to_postgres(
                     f"file:{sqlite_path(src_url)}?mode=ro", uri=True, check_same_thread=False
                 )
                 prepare(con)
+                if wire is not None:
+                    con.text_factory = bytes
                 try:
                     for lo, hi in _batches(
                         plan, chunk, done_upto, plan.rows_per_batch(("sqlite", "postgresql"))
                     ):
-                        if stop.is_set():
-                            return
                         where = _where(_range_where(source.chunk_key, chunk, lo, hi), skip)
-                        rows = con.execute(
-                            f"SELECT {select} FROM {qi(source.name)}{where}"
-                        ).fetchall()
-                        batches.put((lo, hi, rows))
+                        cur = con.execute(f"SELECT {select} FROM {qi(source.name)}{where}")
+                        pieces.put(("begin", lo, hi))
+                        while rows := cur.fetchmany(PIECE_ROWS):
+                            if stop.is_set():
+                                return
+                            if wire is None:
+                                pieces.put(("rows", rows, "text"))
+                            elif wire.canonical(rows):
+                                pieces.put(("rows", rows, "binary"))
+                            else:
+                                pieces.put(("rows", wire.as_text(rows), "text"))
+                        pieces.put(("end",))
                 finally:
                     con.close()
-                batches.put(None)
+                pieces.put(None)
             except BaseException as exc:
-                batches.put(exc)
+                pieces.put(exc)
+
+        def take() -> Any:
+            got = pieces.get()
+            if isinstance(got, BaseException):
+                raise got
+            return got
 
         reader = threading.Thread(target=read, name="batchyard-migrate-reader", daemon=True)
         reader.start()
         total = 0
         try:
-            while True:
-                got = batches.get()
-                if got is None:
-                    break
-                if isinstance(got, BaseException):
-                    raise got
-                lo, hi, rows = got
+            while (got := take()) is not None:
+                _, lo, hi = got
+                copies = _Copies(pg, source.name, cols, wire)
                 with pg_batch(pg, chunk, lo, hi) as batch:
-                    with pg.cursor().copy(f"COPY {qi(source.name)} ({cols}) FROM STDIN") as cp:
-                        for r in rows:
-                            cp.write_row(r)
-                    batch.rows = len(rows)
-                total += len(rows)
-                progress(len(rows))
+                    try:
+                        while (piece := take())[0] == "rows":
+                            copies.write(piece[1], piece[2])
+                            batch.rows += len(piece[1])
+                    finally:
+                        copies.close()
+                total += batch.rows
+                progress(batch.rows)
         finally:
             stop.set()
             while reader.is_alive():
                 with contextlib.suppress(queue.Empty):
-                    batches.get(timeout=0.1)
+                    pieces.get(timeout=0.1)
         return total
+
+
+def _no_functions(con: sqlite3.Connection) -> None:
+    return None
 
 
 # -- PostgreSQL → PostgreSQL -------------------------------------------------------------------
@@ -449,7 +514,8 @@ def _to_sqlite(logical: str) -> Callable[[Any], Any] | None:
         if isinstance(v, Decimal):
             exponent = v.as_tuple().exponent
             integral = isinstance(exponent, int) and exponent >= 0
-            return int(v) if integral else str(v)
+            # Beyond 64 bits the text goes in: SQLite's affinity stores it as a real.
+            return int(v) if integral and -(2**63) <= v < 2**63 else str(v)
         return v
 
     def anything(v: Any) -> Any:

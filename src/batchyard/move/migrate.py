@@ -8,7 +8,9 @@ runs ``verify`` when asked.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sqlite3
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -20,8 +22,10 @@ from sqlalchemy.engine import Engine
 from batchyard.config import mask_url
 from batchyard.db import create_engine, reason
 from batchyard.errors import UsageError
+from batchyard.move import constraints
+from batchyard.move import keys as named_keys
 from batchyard.move import profile as profiler
-from batchyard.move.copy import STATE_DDL, Chunk, Plan, chunks_for
+from batchyard.move.copy import STATE_DDL, Chunk, Plan, chunks_for, pg_dsn
 from batchyard.move.reflect import (
     ANY_COMMENT,
     STATE_TABLE,
@@ -35,7 +39,7 @@ from batchyard.move.types import override
 
 IF_EXISTS = ("fail", "replace", "append", "resume")
 
-_cache: dict[tuple[str, tuple[str, ...], tuple[str, ...]], list[Table]] = {}
+_cache: dict[tuple[Any, ...], list[Table]] = {}
 _lock = threading.Lock()
 
 
@@ -50,6 +54,8 @@ class Options:
     skip_bad: tuple[str, ...] = ()
     chunk_rows: int = 0
     batch_rows: int | None = None
+    #: Keys named for tables without a primary key (``--key table=col1,col2``).
+    keys: dict[str, tuple[str, ...]] | None = None
 
 
 def connect(url: str, role: str) -> Engine:
@@ -75,16 +81,22 @@ def connect(url: str, role: str) -> Engine:
 
 
 def source_tables(
-    url: str, tables: Sequence[str], exclude: Sequence[str], types: dict[str, str] | None = None
+    url: str,
+    tables: Sequence[str],
+    exclude: Sequence[str],
+    types: dict[str, str] | None = None,
+    keys: dict[str, tuple[str, ...]] | None = None,
 ) -> list[Table]:
-    """The source tables to move (cached per process), with type overrides applied."""
-    key = (url, tuple(tables), tuple(exclude))
+    """The source tables to move (cached per process), with named keys and type overrides."""
+    key = (url, tuple(tables), tuple(exclude), tuple(sorted((keys or {}).items())))
     with _lock:
         found = _cache.get(key)
     if found is None:
         engine = connect(url, "source")
         try:
             found = reflect(engine, tables=tables, exclude=exclude)
+            named_keys.unknown_tables(keys or {}, [t.name for t in found])
+            found = [_apply_key(t, (keys or {}).get(t.name)) for t in found]
             bounds = []
             for t in found:
                 if t.chunk_key:
@@ -109,6 +121,27 @@ def source_tables(
     return [_apply_types(t, types or {}) for t in found]
 
 
+def _apply_key(table: Table, key: tuple[str, ...] | None) -> Table:
+    """``table`` with the key the user named: its primary key in the target, and its chunk key
+    where ranges of it are cheap to read (SQLite's rowid stays the cheaper one where there is one).
+    """
+    if not key:
+        return table
+    shown = f"--key {table.name}={','.join(key)}"
+    if table.primary_key:
+        raise UsageError(
+            f"{shown}: the table has a primary key ({', '.join(table.primary_key)}); "
+            "--key is for tables without one"
+        )
+    named_keys.missing_columns(table.name, key, table.column_names)
+    chunk_key = table.chunk_key
+    first = table.column(key[0])
+    leads_index = any(i.columns[:1] == (key[0],) for i in table.indexes)
+    if chunk_key is None and first.type.logical == "integer" and leads_index:
+        chunk_key = key[0]
+    return replace(table, primary_key=key, chunk_key=chunk_key, named_key=True)
+
+
 def _apply_types(table: Table, types: dict[str, str]) -> Table:
     wanted = {k.split(".", 1)[1]: v for k, v in types.items() if k.split(".", 1)[0] == table.name}
     if not wanted:
@@ -129,7 +162,7 @@ def preflight(opts: Options) -> list[Table]:
     for rule in [*(opts.types or {}), *opts.skip_bad]:
         if "." not in rule:
             raise UsageError(f"{rule!r}: name the column as table.column")
-    tables = source_tables(opts.source, opts.tables, opts.exclude, opts.types)
+    tables = source_tables(opts.source, opts.tables, opts.exclude, opts.types, opts.keys)
     if not tables:
         raise UsageError(f"the source {mask_url(opts.source)} has no tables to move")
     target = connect(opts.target, "target")
@@ -158,6 +191,10 @@ def preflight(opts: Options) -> list[Table]:
         target.dispose()
     source_engine = connect(opts.source, "source")
     try:
+        with source_engine.connect() as conn:
+            for t in tables:
+                if t.named_key:
+                    named_keys.check_unique(conn, t.name, t.primary_key, qi)
         # Between two SQLite files values copy as stored; elsewhere they must fit their types.
         if source_engine.dialect.name == "sqlite" and not opts.target.startswith("sqlite"):
             profiler.check(source_engine, tables, skip=opts.skip_bad)
@@ -181,12 +218,50 @@ def plan_chunks(tables: Sequence[Table], chunk_rows: int) -> list[Chunk]:
     return out
 
 
+def load_order(tables: Sequence[Table]) -> list[Table]:
+    """Tables in the order their chunks are queued: each after the tables it refers to (so foreign
+    keys can be built while the rest loads), and within that the biggest first (so the last
+    workers to finish share small tables, not wait on one big one)."""
+    by_name = {t.name: t for t in tables}
+    depth: dict[str, int] = {}
+
+    def level(t: Table, seen: frozenset[str]) -> int:
+        if t.name not in depth:
+            refs = [
+                by_name[fk.ref_table]
+                for fk in t.foreign_keys
+                if fk.ref_table in by_name and fk.ref_table not in seen | {t.name}
+            ]
+            depth[t.name] = 1 + max((level(r, seen | {t.name}) for r in refs), default=-1)
+        return depth[t.name]
+
+    return sorted(tables, key=lambda t: (level(t, frozenset()), -t.rows))
+
+
+def build_loaded_keys(opts: Options, tables: Sequence[Table], table: str, job_id: str) -> list[str]:
+    """After a chunk of ``table``: its keys, if it was the table's last chunk to commit (PostgreSQL
+    targets; anything that fails here is left for the job's finish, which reports it)."""
+    if sa.make_url(opts.target).get_backend_name() != "postgresql":
+        return []
+    import psycopg
+
+    found = next(t for t in tables if t.name == table)
+    scope = "" if opts.if_exists == "resume" else f"{job_id}:"
+    ids = [f"{scope}{c.id}" for c in plan_chunks([found], default_chunk_rows(opts))]
+    try:
+        with psycopg.connect(pg_dsn(opts.target), autocommit=True) as pg:
+            return constraints.build_when_loaded(pg, job_id, found, tables, ids)
+    except psycopg.Error:
+        return []
+
+
 def copy_plan(table: Table, opts: Options) -> Plan:
     return Plan(
         source=table,
         target_columns=tuple(table.column_names),
         skip_bad=opts.skip_bad,
         batch_rows=opts.batch_rows,
+        overridden=any(k.split(".", 1)[0] == table.name for k in opts.types or {}),
     )
 
 
@@ -249,6 +324,22 @@ def finish_schema(opts: Options, tables: Sequence[Table], job_id: str) -> list[s
             ).first():
                 return done
             known = {t.name for t in tables}
+            if dialect == "postgresql":
+                # Keys built as each table's rows came in are there already: the rest now.
+                pg = conn.connection.driver_connection
+                for t in tables:
+                    for stmt in constraints.pending(pg, t, known, ("key",)):
+                        conn.exec_driver_sql(stmt)
+                        done.append(stmt)
+                for t in tables:
+                    for stmt in constraints.pending(pg, t, known, ("foreign", "other")):
+                        conn.exec_driver_sql(stmt)
+                        done.append(stmt)
+                conn.exec_driver_sql(
+                    f"INSERT INTO {STATE_TABLE} (chunk, table_name, rows) "
+                    f"VALUES ('{marker}', '', 0)"
+                )
+                return done
             existing_idx = {i["name"] for t in tables for i in sa.inspect(conn).get_indexes(t.name)}
             has_pk = {
                 t.name: bool(sa.inspect(conn).get_pk_constraint(t.name).get("constrained_columns"))
@@ -270,6 +361,40 @@ def finish_schema(opts: Options, tables: Sequence[Table], job_id: str) -> list[s
     finally:
         target.dispose()
     return done
+
+
+class Tally:
+    """Rows committed so far per table of one job, read from the target's checkpoint table.
+
+    ``scope`` is the prefix of the job's chunk ids (empty for ``--if-exists resume``). The reading
+    is what the target holds, so it counts rows copied before a crash or a pause as well.
+    """
+
+    def __init__(self, target: str, scope: str, tables: Sequence[str]) -> None:
+        self.target = target
+        self.scope = scope
+        self.tables = set(tables)
+
+    def rows(self) -> dict[str, int] | None:
+        # A connection per reading (once a second): none is left open when the job ends.
+        try:
+            with contextlib.closing(self._connect()) as conn:
+                found = conn.execute(f"SELECT chunk, table_name, rows FROM {STATE_TABLE}")
+                out = dict.fromkeys(self.tables, 0)
+                for chunk, table, rows in found.fetchall():
+                    if table in out and chunk.startswith(f"{self.scope}{table}#"):
+                        out[table] += int(rows or 0)
+                return out
+        except Exception:  # figures only: a locked or unreachable target is read next time
+            return None
+
+    def _connect(self) -> Any:
+        if self.target.startswith("sqlite"):
+            path = sa.make_url(self.target).database or ""
+            return sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=0.2)
+        import psycopg
+
+        return psycopg.connect(pg_dsn(self.target), connect_timeout=5, autocommit=True)
 
 
 def parse_types(raw: Any) -> dict[str, str]:

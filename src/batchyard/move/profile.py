@@ -8,13 +8,18 @@ way) are reported by table, column, row key and value, unless a rule says what t
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
 from batchyard.errors import UsageError
-from batchyard.move.reflect import Table, qi
+from batchyard.move.reflect import Column, Table, qi
+
+#: Rows per piece of the first, parallel scan.
+PIECE_ROWS = 250_000
 
 # The condition under which a stored value fits each logical type (NULLs always fit).
 _FITS = {
@@ -60,25 +65,16 @@ def profile(engine: Engine, tables: Sequence[Table], *, skip: Sequence[str] = ()
     """Columns of SQLite ``tables`` holding values that do not fit their type (``skip``ped ones aside).
 
     One pass per table counts the rows where any column misfits (cheaper than a count per
-    column); only a table with misfits is scanned again, column by column, for the report.
+    column), in pieces scanned in parallel; only a table with misfits is scanned again, column by
+    column, for the report.
     """
     found: list[Misfit] = []
+    planned = [(table, _checks(table, skip)) for table in tables]
+    planned = [(t, checks) for t, checks in planned if checks and t.rows]
+    bad_tables = _tables_with_misfits(engine, planned)
     with engine.connect() as conn:
-        for table in tables:
-            checks = []
-            for col in table.columns:
-                if f"{table.name}.{col.name}" in skip:
-                    continue
-                cond = fits_condition(col.type.logical, qi(col.name))
-                if cond is not None:
-                    checks.append((col, cond))
-            if not checks or not table.rows:
-                continue
-            bad_rows = conn.exec_driver_sql(
-                f"SELECT count(*) FROM {qi(table.name)} "
-                f"WHERE NOT ({' AND '.join(c for _, c in checks)})"
-            ).scalar()
-            if not bad_rows:
+        for table, checks in planned:
+            if table.name not in bad_tables:
                 continue
             counts = conn.exec_driver_sql(
                 "SELECT "
@@ -98,6 +94,56 @@ def profile(engine: Engine, tables: Sequence[Table], *, skip: Sequence[str] = ()
                 )
                 found.append(Misfit(table.name, col.name, col.type.logical, int(bad), samples))
     return found
+
+
+def _checks(table: Table, skip: Sequence[str]) -> list[tuple[Column, str]]:
+    checks = []
+    for col in table.columns:
+        if f"{table.name}.{col.name}" in skip:
+            continue
+        # An INTEGER PRIMARY KEY is the rowid itself: SQLite stores nothing but integers there.
+        rowid_alias = table.has_rowid and table.primary_key == (col.name,)
+        if rowid_alias and col.type.logical == "integer" and col.type.declared.upper() == "INTEGER":
+            continue
+        cond = fits_condition(col.type.logical, qi(col.name))
+        if cond is not None:
+            checks.append((col, cond))
+    return checks
+
+
+def _tables_with_misfits(
+    engine: Engine, planned: Sequence[tuple[Table, list[tuple[Column, str]]]]
+) -> set[str]:
+    """The tables where some row misfits: big tables cut into rowid ranges, all scanned at once.
+
+    The scan decodes every stored value, so it is bound by the CPU; SQLite lets go of Python's lock
+    while it runs, so threads with a connection each use every core.
+    """
+    tasks: list[tuple[str, str]] = []
+    for table, checks in planned:
+        where = f"NOT ({' AND '.join(c for _, c in checks)})"
+        lo, hi = table.extra.get("key_min"), table.extra.get("key_max")
+        if table.chunk_key and lo is not None and hi is not None and table.rows > PIECE_ROWS:
+            col = "rowid" if table.chunk_key == "rowid" else qi(table.chunk_key)
+            pieces = min(-(-table.rows // PIECE_ROWS), 64)
+            step = -(-(hi - lo + 1) // pieces)
+            for start in range(lo - 1, hi, step):
+                tasks.append(
+                    (table.name, f"{col} > {start} AND {col} <= {start + step} AND {where}")
+                )
+        else:
+            tasks.append((table.name, where))
+    if not tasks:
+        return set()
+
+    def count(task: tuple[str, str]) -> tuple[str, int]:
+        name, where = task
+        with engine.connect() as conn:
+            found = conn.exec_driver_sql(f"SELECT count(*) FROM {qi(name)} WHERE {where}")
+            return name, int(found.scalar() or 0)
+
+    with ThreadPoolExecutor(max_workers=max(os.cpu_count() or 1, 1)) as pool:
+        return {name for name, bad in pool.map(count, tasks) if bad}
 
 
 def check(engine: Engine, tables: Sequence[Table], *, skip: Sequence[str] = ()) -> None:

@@ -54,6 +54,8 @@ class Table:
     chunk_key: str | None = None
     rows: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    #: The primary key was named by the user (``--key``), not declared in the source.
+    named_key: bool = False
 
     def column(self, name: str) -> Column:
         for c in self.columns:
@@ -258,6 +260,7 @@ def after_load_sql(table: Table, dialect: str, *, with_key: bool, known: set[str
             )
         if (
             len(table.primary_key) == 1
+            and not table.named_key
             and table.column(table.primary_key[0]).type.logical == "integer"
         ):
             col = table.primary_key[0]

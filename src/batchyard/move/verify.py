@@ -12,7 +12,7 @@ changed rows with the columns that changed. A table without a primary key is com
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -24,6 +24,7 @@ from batchyard.move.checksum import MASK64, Query
 from batchyard.move.diff import RowDiff, compare_span
 from batchyard.move.endpoint import ColumnInfo, Endpoint, TableInfo, describe, list_tables
 from batchyard.move.forms import fast_exprs
+from batchyard.move.keys import missing_columns, unknown_tables
 from batchyard.move.spans import Span, plan, split
 
 #: Ranges per worker task: big enough to pay for the hand-over, small enough to share the work.
@@ -168,6 +169,20 @@ def table_names(source: Endpoint, target: Endpoint, tables: Sequence[str] = ()) 
     return in_source + extra
 
 
+def check_keys(source: Endpoint, keys: Mapping[str, Sequence[str]], tables: Sequence[str]) -> None:
+    """Each named key belongs to a table being verified and names columns the source has."""
+    unknown_tables({t: tuple(k) for t, k in keys.items()}, list(tables))
+    if not keys:
+        return
+    conn = source.connect()
+    try:
+        for table, key in keys.items():
+            info = describe(conn, source.dialect, _match(table, list(tables)) or table)
+            missing_columns(table, key, [c.name for c in info.columns])
+    finally:
+        conn.close()
+
+
 def _match(name: str, names: Sequence[str]) -> str | None:
     """``name`` among ``names``: exactly, or else the one name equal but for case."""
     if name in names:
@@ -176,7 +191,15 @@ def _match(name: str, names: Sequence[str]) -> str | None:
     return folded[0] if len(folded) == 1 else None
 
 
-def pair_table(name: str, source: TableInfo, target: TableInfo, dialects: tuple[str, str]) -> Pair:
+def pair_table(
+    name: str,
+    source: TableInfo,
+    target: TableInfo,
+    dialects: tuple[str, str],
+    named_key: Sequence[str] = (),
+) -> Pair:
+    """The columns both sides share, matched by name, and the key rows are matched by: ``key`` if
+    given (``named_key``, from ``--key``), else the source's primary key, else the target's."""
     columns: list[tuple[ColumnInfo, ColumnInfo]] = []
     target_names = [c.name for c in target.columns]
     matched: set[str] = set()
@@ -197,7 +220,10 @@ def pair_table(name: str, source: TableInfo, target: TableInfo, dialects: tuple[
     only_target = [n for n in target_names if n not in matched]
     names = [c[0].name for c in columns]
     key_names = source.primary_key if all(k in names for k in source.primary_key) else ()
-    if not key_names:
+    if named_key:
+        missing_columns(name, named_key, names)
+        key_names = tuple(named_key)
+    elif not key_names:
         t_names = [c[1].name for c in columns]
         if target.primary_key and all(k in t_names for k in target.primary_key):
             key_names = tuple(columns[t_names.index(k)][0].name for k in target.primary_key)
@@ -228,6 +254,7 @@ def verify_table(
     max_diff: int = 100,
     should_stop: Callable[[], bool] = lambda: False,
     progress: Callable[[int], None] = lambda rows: None,
+    key: Sequence[str] = (),
 ) -> TableResult:
     """Compare one table (named as in the source, or only in the target) of two databases.
 
@@ -238,7 +265,7 @@ def verify_table(
     source, target = endpoints(source_url, target_url)
     conns = (source.connect(), target.connect())
     try:
-        found = _tables(source, target, conns, table)
+        found = _tables(source, target, conns, table, key)
         if isinstance(found, TableResult):
             return found
         result = Comparison(found, (source, target), conns, should_stop, progress).run(
@@ -252,7 +279,7 @@ def verify_table(
 
 
 def _tables(
-    source: Endpoint, target: Endpoint, conns: tuple[Any, Any], table: str
+    source: Endpoint, target: Endpoint, conns: tuple[Any, Any], table: str, key: Sequence[str] = ()
 ) -> Pair | TableResult:
     src_name = _match(table, list_tables(conns[0], source.dialect))
     dst_name = _match(table, list_tables(conns[1], target.dialect))
@@ -266,6 +293,7 @@ def _tables(
         describe(conns[0], source.dialect, src_name),
         describe(conns[1], target.dialect, dst_name),
         (source.dialect, target.dialect),
+        key,
     )
     if not pair.columns:
         raise UsageError(f"table {table!r}: the source and the target have no column in common")
@@ -387,12 +415,24 @@ class Comparison:
 # -- for migrate --verify --------------------------------------------------------------------------
 
 
-def verify_or_raise(source_url: str, target_url: str, tables: Sequence[str], ctx: Any) -> None:
+def verify_or_raise(
+    source_url: str,
+    target_url: str,
+    tables: Sequence[str],
+    ctx: Any,
+    keys: Mapping[str, Sequence[str]] | None = None,
+) -> None:
     """Verify ``tables`` (migrate's finish step, a few at once); raise ItemError naming the tables
     that differ."""
 
     def one(table: str) -> TableResult:
-        return verify_table(source_url, target_url, table, should_stop=lambda: ctx.should_stop)
+        return verify_table(
+            source_url,
+            target_url,
+            table,
+            should_stop=lambda: ctx.should_stop,
+            key=(keys or {}).get(table, ()),
+        )
 
     different = []
     with ThreadPoolExecutor(max_workers=4, thread_name_prefix="batchyard-verify") as pool:

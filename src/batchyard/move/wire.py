@@ -1,0 +1,145 @@
+"""The binary COPY form of a SQLite table's rows, for loading into PostgreSQL.
+
+PostgreSQL reads binary COPY fields without parsing text (no number or date parsing on the server),
+and psycopg writes them in C, so where every column has an exact binary form the rows go that way:
+
+| logical  | read from SQLite as                              | binary field          |
+|----------|--------------------------------------------------|-----------------------|
+| integer  | the integer                                      | int8                  |
+| float    | the integer or real                              | float8 (-0.0 kept)    |
+| boolean  | the integer 0 or 1                               | bool                  |
+| text     | the text's UTF-8 bytes (a blob cast to text)     | text                  |
+| blob     | the bytes                                        | bytea                 |
+| date     | days since 2000-01-01, computed in SQLite        | date (its int32 form) |
+| datetime | microseconds since 2000-01-01, computed in SQLite | timestamp (its int64) |
+
+Dates and timestamps are computed only from text in canonical form (``YYYY-MM-DD``,
+``YYYY-MM-DD HH:MM:SS[.ffffff]``) that names a real day; any other text comes through as it is, and
+the rows around it go by text COPY, where PostgreSQL reads the text just as it would have anyway.
+A table with any other type (decimals, json, uuid, time, untyped columns), a type override, or a
+target column of another type than migrate creates, goes by text COPY whole: for decimals, turning
+each real into a ``Decimal`` costs more in Python than PostgreSQL spends reading its text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from batchyard.move.reflect import Table, qi
+
+#: The psycopg binary type of each logical type, and the PostgreSQL type it loads into.
+BINARY = {
+    "integer": ("int8", "bigint"),
+    "float": ("float8", "double precision"),
+    "boolean": ("bool", "boolean"),
+    # Text is read as its UTF-8 bytes and sent as they are (no decoding and encoding again).
+    "text": ("bytea", "text"),
+    "blob": ("bytea", "bytea"),
+    "date": ("int4", "date"),
+    "datetime": ("int8", "timestamp without time zone"),
+}
+
+_DAY0 = date(2000, 1, 1)
+_TIME0 = datetime(2000, 1, 1)
+# Julian day and Unix time of 2000-01-01 00:00, where PostgreSQL's binary dates and times count from.
+_JD2000 = 2451544.5
+_UNIX2000 = 946684800
+
+_DATE = "CASE WHEN date({q}) = {q} THEN CAST(julianday({q}) - {jd} AS INTEGER) ELSE {q} END"
+_SECONDS = "(CAST(strftime('%s', {v}) AS INTEGER) - {unix}) * 1000000"
+_DATETIME = (
+    "CASE WHEN datetime({q}) = {q} THEN {whole} "
+    "WHEN length({q}) BETWEEN 21 AND 26 AND substr({q}, 20, 1) = '.' "
+    "AND datetime(substr({q}, 1, 19)) = substr({q}, 1, 19) "
+    "AND NOT substr({q}, 21) GLOB '*[^0-9]*' "
+    "THEN {part} + CAST(substr(substr({q}, 21) || '00000', 1, 6) AS INTEGER) "
+    "ELSE {q} END"
+)
+
+
+@dataclass(frozen=True)
+class Wire:
+    """How one table's rows are read for binary COPY."""
+
+    select: str
+    #: psycopg type names for ``Copy.set_types``, one per column.
+    types: tuple[str, ...]
+    #: Positions of the date and timestamp columns (read as integers when canonical).
+    temporal: tuple[tuple[int, str], ...]
+    #: Positions of the text columns (read as UTF-8 bytes: ``text_factory`` is ``bytes``).
+    texts: tuple[int, ...] = ()
+
+    def canonical(self, rows: Sequence[tuple[Any, ...]]) -> bool:
+        """True when every date and timestamp in ``rows`` came as an integer (NULLs aside)."""
+        for i, _ in self.temporal:
+            for r in rows:
+                if type(r[i]) is bytes:
+                    return False
+        return True
+
+    def as_text(self, rows: Sequence[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        """``rows`` with the dates and timestamps read as integers turned back into their text."""
+        out = []
+        for r in rows:
+            values = list(r)
+            for i in self.texts:
+                if values[i] is not None:
+                    values[i] = values[i].decode()
+            for i, logical in self.temporal:
+                v = values[i]
+                if type(v) is bytes:
+                    values[i] = v.decode()
+                elif type(v) is int:
+                    values[i] = (
+                        (_DAY0 + timedelta(days=v)).isoformat()
+                        if logical == "date"
+                        else (_TIME0 + timedelta(microseconds=v)).isoformat(" ")
+                    )
+            out.append(tuple(values))
+        return out
+
+
+def wire_for(table: Table, columns: Sequence[str], overridden: bool) -> Wire | None:
+    """The binary form of ``columns`` of ``table``, or None where text COPY must carry them."""
+    if overridden:
+        return None
+    exprs, types, temporal, texts = [], [], [], []
+    for n, name in enumerate(columns):
+        logical = table.column(name).type.logical
+        if logical not in BINARY:
+            return None
+        q = qi(name)
+        if logical == "date":
+            exprs.append(_DATE.format(q=q, jd=_JD2000))
+            temporal.append((n, logical))
+        elif logical == "datetime":
+            whole = _SECONDS.format(v=q, unix=_UNIX2000)
+            part = _SECONDS.format(v=f"substr({q}, 1, 19)", unix=_UNIX2000)
+            exprs.append(_DATETIME.format(q=q, whole=whole, part=part))
+            temporal.append((n, logical))
+        elif logical == "text":
+            exprs.append(f"CASE typeof({q}) WHEN 'blob' THEN CAST({q} AS TEXT) ELSE {q} END")
+            texts.append(n)
+        else:
+            exprs.append(q)
+        types.append(BINARY[logical][0])
+    return Wire(", ".join(exprs), tuple(types), tuple(temporal), tuple(texts))
+
+
+def target_matches(pg: Any, table: str, columns: Sequence[str], source: Table) -> bool:
+    """True when the target's columns have exactly the types binary fields are written for (a table
+    appended to may have others: those take text COPY, which PostgreSQL converts)."""
+    found = dict(
+        pg.execute(
+            "SELECT attname, format_type(atttypid, NULL) FROM pg_attribute "
+            "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
+            (qi(table),),
+        ).fetchall()
+    )
+    return all(
+        found.get(name) == BINARY.get(source.column(name).type.logical, ("", "?"))[1]
+        for name in columns
+    )
