@@ -17,7 +17,8 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $@ $(VENV)/.installed
 
-## demo: run the example job end to end on SQLite (a season of daily scores, with lineage)
+## demo: run the example jobs end to end on SQLite: a season of daily scores, with lineage, then
+## the same season collected from a local JSON feed (rate limited, paginated), and its missing dates
 demo: $(VENV)/.installed
 	rm -rf demo
 	$(BIN)/batchyard init demo
@@ -25,6 +26,11 @@ demo: $(VENV)/.installed
 	cd demo && ../$(BIN)/batchyard jobs list
 	cd demo && ../$(BIN)/python -c "import sqlite3; c = sqlite3.connect('warehouse.db'); \
 	print('warehouse.db scores:', c.execute('select count(*), count(distinct day), count(distinct _job_id) from scores').fetchone(), '(rows, days, jobs)')"
+	cd demo && { ../$(BIN)/batchyard demo-feed --url-file feed.url > /dev/null & feed=$$!; \
+	  trap 'kill $$feed 2>/dev/null' EXIT; \
+	  for i in $$(seq 100); do [ -s feed.url ] && break; sleep 0.1; done; \
+	  export SCORES_FEED=$$(cat feed.url); echo "scores feed at $$SCORES_FEED"; \
+	  ../$(BIN)/batchyard run season && ../$(BIN)/batchyard collect season --missing; }
 
 ## test: the whole test suite, on SQLite and on a PostgreSQL server it starts on 127.0.0.1
 test: $(VENV)/.installed-dev
@@ -37,13 +43,21 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[bench]'
+	touch $@ $(VENV)/.installed-dev $(VENV)/.installed
+
 ## bench: the benchmarks, each printing its figures and ratios against its peer
-bench: $(VENV)/.installed-dev
+## (the peers: pandas and Great Expectations from the bench extra; pgloader and sqlite3 from Debian)
+bench: $(VENV)/.installed-bench
 	scripts/ensure-postgres
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/generate.py
 	$(BIN)/python bench/migrate.py
 	$(BIN)/python bench/verify.py
+	$(BIN)/python bench/validate.py
+	$(BIN)/python bench/data.py
+	$(BIN)/python bench/api.py
 
 clean:
 	rm -rf $(VENV) demo .pytest_cache .mypy_cache .ruff_cache

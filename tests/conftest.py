@@ -12,6 +12,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -124,3 +125,35 @@ def cli(
         text=True,
         timeout=timeout,
     )
+
+
+# -- the REST API (tests/api): a SQLite project with the test kinds, and the app over it ------------
+# (Here rather than in tests/api/conftest.py: two modules named conftest would shadow each other
+# for the tests that import helpers from this one.)
+
+
+@pytest.fixture
+def api_project(tmp_path: Path) -> Path:
+    sys.path.insert(0, str(Path(__file__).parent / "api"))
+    from apihelp import make_project
+
+    return make_project(tmp_path / "project")  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def api_app(api_project: Path) -> Iterator[Any]:
+    from batchyard.api import ServeOptions, create_app
+
+    app = create_app(root=api_project, options=ServeOptions(max_jobs=2))
+    try:
+        yield app
+    finally:
+        app.state.service.close()
+        ENGINES.dispose()
+
+
+@pytest.fixture
+def client(api_app: Any) -> Any:
+    from apihelp import Client
+
+    return Client(api_app)

@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from batchyard.app import Batchyard
+from batchyard.check.suite import Suite
+from batchyard.collect import http_client
 from batchyard.config import Settings, load_settings
 from batchyard.engine.context import Context, Skip
 from batchyard.engine.kinds import Item, JobKind, dates, job
@@ -50,8 +52,10 @@ __all__ = [
     "Skip",
     "Snapshot",
     "Store",
+    "Suite",
     "__version__",
     "dates",
+    "http_client",
     "job",
     "load_settings",
     "run",

@@ -12,11 +12,11 @@ import io
 import json
 import sys
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import timedelta
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from batchyard import pipelines
 from batchyard.config import (
@@ -44,6 +44,10 @@ from batchyard.errors import (
     UsageError,
 )
 from batchyard.store import JobFilter, Store
+
+if TYPE_CHECKING:
+    from batchyard.check.report import Report
+    from batchyard.check.suite import Suite
 
 JOBS_FILE = "jobs.py"
 ENTRY_POINT_GROUP = "batchyard.jobs"
@@ -468,6 +472,36 @@ class Batchyard:
     def stats(self, filt: JobFilter = JobFilter()) -> dict[str, Any]:
         return self.read_store().stats(filt)
 
+    def validate(
+        self,
+        target: str,
+        rules: str | Path | Suite,
+        *,
+        tables: Sequence[str] = (),
+        where: str | None = None,
+        fail_on: str = "error",
+        workers: int | None = None,
+        on_progress: Callable[[Snapshot], None] | None = None,
+        on_message: Callable[[str], None] | None = None,
+        install_signals: bool = True,
+    ) -> Report:
+        """Run a rules suite (a YAML file or a :class:`~batchyard.check.Suite`) on ``target``
+        as a ``validate`` job; return its :class:`~batchyard.check.Report`."""
+        from batchyard.check.run import validate
+
+        return validate(
+            self,
+            target,
+            rules,
+            tables=tables,
+            where=where,
+            fail_on=fail_on,
+            workers=workers,
+            on_progress=on_progress,
+            on_message=on_message,
+            install_signals=install_signals,
+        )
+
     def export(self, jobs: Sequence[Job], fmt: str = "json") -> str:
         """Jobs as a JSON array or CSV text (params masked)."""
         rows = [_export_row(j) for j in jobs]
@@ -490,10 +524,7 @@ class Batchyard:
     # -- params ----------------------------------------------------------------------------------
 
     def _resolve(self, raw: Mapping[str, Any]) -> dict[str, Any]:
-        return {
-            k: interpolate(v, where=f"param {k!r}") if isinstance(v, str) and "${" in v else v
-            for k, v in raw.items()
-        }
+        return {k: _interpolated(v, k) for k, v in raw.items()}
 
     def _params_to_store(
         self, kind: JobKind, raw: Mapping[str, Any], parsed: Any
@@ -503,23 +534,27 @@ class Batchyard:
         secrets: dict[str, Any] = {}
         for name, value in dumped.items():
             given = raw.get(name)
-            if isinstance(given, str) and "${" in given:
+            if _has_reference(given):
                 stored[name] = given  # kept as the reference; read from the environment at run
             elif holds_literal_secret(name, value):
                 secrets[name] = value
                 stored[name] = mask_secrets(value, name)
+            elif isinstance(value, dict | list):
+                masked = mask_secrets(value, name)
+                if masked != value:  # a list of URLs, say, one with a password in it
+                    secrets[name] = value
+                stored[name] = masked
             else:
-                stored[name] = mask_secrets(value) if isinstance(value, dict | list) else value
+                stored[name] = value
         return stored, secrets
 
     def _params_for_run(self, kind: JobKind, job: Job) -> Any:
         raw = dict(job.params)
         raw.update(self._secrets.get(job.id, {}))
         for name, value in raw.items():
-            if (
-                isinstance(value, str)
-                and MASK in value
-                and holds_literal_secret(name, value.replace(MASK, "x"))
+            if any(
+                MASK in text and holds_literal_secret(name, text.replace(MASK, "x"))
+                for text in _strings(value)
             ):
                 raise ParamError(
                     f"param {name!r} of job {job.id} held a secret, which is never stored; "
@@ -541,3 +576,31 @@ def _export_row(job: Job) -> dict[str, Any]:
         data.pop(key, None)
     data["params"] = mask_secrets(data["params"])
     return data
+
+
+def _strings(value: Any) -> Iterator[str]:
+    """Every string inside a param value, however deeply nested."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _strings(item)
+
+
+def _has_reference(value: Any) -> bool:
+    """True when a param value holds a ``${VAR}`` reference anywhere inside it."""
+    return any("${" in text for text in _strings(value))
+
+
+def _interpolated(value: Any, name: str) -> Any:
+    """``value`` with every ``${VAR}`` inside it read from the environment."""
+    if isinstance(value, str):
+        return interpolate(value, where=f"param {name!r}") if "${" in value else value
+    if isinstance(value, dict):
+        return {k: _interpolated(v, name) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_interpolated(v, name) for v in value]
+    return value

@@ -10,13 +10,15 @@ REST API answers with.
     │   ├── ParamError             job params that do not fit the kind
     │   ├── UnknownKind            no job kind of that name
     │   ├── PlanError              a plan that yields bad or duplicate items
-    │   └── WriteError             ctx.write called with rows or options it cannot take
+    │   ├── WriteError             ctx.write called with rows or options it cannot take
+    │   └── ChecksumError          a backup file that does not match its checksum
     ├── NotFound                   unknown job id, pipeline or connection: exit 2, HTTP 404
     ├── Conflict                   the job is in a state that does not allow this: exit 2, HTTP 409
     │   └── LeaseHeld              another runner holds the job
     ├── StoreError                 the store cannot be opened or used: exit 2, HTTP 503
     └── ItemError                  raised inside an item, recorded on the item (never leaves the runner)
         ├── ItemTimeout            the item ran longer than its timeout
+        ├── HttpError              a request failed for good (URL masked, status, body snippet)
         └── Interrupted            the item stopped at a checkpoint because the job is stopping
 """
 
@@ -63,6 +65,10 @@ class WriteError(UsageError):
     """ctx.write cannot write these rows."""
 
 
+class ChecksumError(UsageError):
+    """A backup file does not match its checksum: the backup is damaged; restore another one."""
+
+
 class NotFound(BatchyardError):
     """Nothing of that name: check the id with `batchyard jobs list`."""
 
@@ -102,6 +108,19 @@ class ItemError(BatchyardError):
 
 class ItemTimeout(ItemError):
     """The item ran longer than its timeout."""
+
+
+class HttpError(ItemError):
+    """A request failed for good: a 4xx other than 429, or retries ran out on 429, 5xx or the
+    network. ``url`` has its secrets masked; ``status`` is None for network errors."""
+
+    def __init__(
+        self, message: str, *, url: str = "", status: int | None = None, snippet: str = ""
+    ) -> None:
+        super().__init__(message)
+        self.url = url
+        self.status = status
+        self.snippet = snippet
 
 
 class Interrupted(ItemError):

@@ -55,14 +55,20 @@ def warehouse(project: Path) -> str:
 def test_init_writes_a_project_that_runs(tmp_path: Path) -> None:
     folder = tmp_path / "new"
     result = ok(None, "init", str(folder))
-    for name in ("batchyard.toml", "jobs.py", "pipelines/june.yaml", ".gitignore"):
+    for name in (
+        "batchyard.toml",
+        "jobs.py",
+        "pipelines/june.yaml",
+        "pipelines/season.yaml",
+        ".gitignore",
+    ):
         assert (folder / name).is_file(), name
         assert f"wrote {folder / name}" in result.stdout
     assert "batchyard run daily-scores" in result.stdout  # says what to do next
 
     kinds = {k["name"]: k["builtin"] for k in as_json(ok(folder, "kinds", "--json"))}
     assert kinds["daily-scores"] is False and kinds["batch"] is True
-    assert [p["name"] for p in as_json(ok(folder, "pipelines", "--json"))] == ["june"]
+    assert [p["name"] for p in as_json(ok(folder, "pipelines", "--json"))] == ["june", "season"]
     run_job(
         folder, "daily-scores", "-p", "start=2024-04-01", "-p", "end=2024-04-03", "-p", "latency=0"
     )

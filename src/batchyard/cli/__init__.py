@@ -128,19 +128,27 @@ def _main(
     ctx.call_on_close(state.close)
 
 
-from batchyard.cli import jobs, run  # noqa: E402  (commands register on import)
-
-app.add_typer(jobs.app, name="jobs")
-run.register(app)
+# Commands register on import; each group's module says what it adds.
+from batchyard.cli import collect as collect_cli  # noqa: E402
+from batchyard.cli import data as data_cli  # noqa: E402
+from batchyard.cli import generate as generate_cli  # noqa: E402
+from batchyard.cli import jobs, run  # noqa: E402
+from batchyard.cli import migrate as migrate_cli  # noqa: E402
+from batchyard.cli import quality as quality_cli  # noqa: E402, F401  (adds `data quality`)
+from batchyard.cli import serve as serve_cli  # noqa: E402
+from batchyard.cli import validate as validate_cli  # noqa: E402
 from batchyard.cli import verify as verify_cli  # noqa: E402
 
+app.add_typer(jobs.app, name="jobs")
+app.add_typer(data_cli.app, name="data")
+run.register(app)
 verify_cli.register(app)
-from batchyard.cli import generate as generate_cli  # noqa: E402
-
 generate_cli.register(app)
-from batchyard.cli import migrate as migrate_cli  # noqa: E402
-
 migrate_cli.register(app)
+serve_cli.register(app)
+collect_cli.register(app)
+collect_cli.register_feed(app)
+validate_cli.register(app)
 
 
 def main() -> None:

@@ -72,6 +72,29 @@ params:
   end: 2024-06-30
 """
 
+SEASON = """\
+# Collect a season of daily scores from a JSON API: `batchyard run season`, then
+# `batchyard collect season --missing` lists the dates with no rows yet.
+# `make demo` serves a local feed (`batchyard demo-feed`) and sets SCORES_FEED to its URL;
+# point url at your own API instead.
+kind: collect
+description: Daily scores of the 2024 season, from the scores feed
+workers: 4
+params:
+  url: ${SCORES_FEED:-http://127.0.0.1:8765}/scores
+  query: {date: "{date}"}
+  start: 2024-04-01
+  end: 2024-09-30
+  records: games
+  fields: {game_id: game_id, home: home, away: away, home_runs: score.home, away_runs: score.away}
+  add_columns: {day: "{date}"}
+  table: games
+  key: [game_id]
+  paginate: next
+  next_path: next
+  rate: 100
+"""
+
 GITIGNORE = """\
 .batchyard/
 *.db
@@ -86,6 +109,7 @@ def write_project(folder: Path, *, force: bool = False) -> list[Path]:
         folder / "batchyard.toml": TOML.format(name=folder.name),
         folder / "jobs.py": JOBS,
         folder / "pipelines" / "june.yaml": PIPELINE,
+        folder / "pipelines" / "season.yaml": SEASON,
         folder / ".gitignore": GITIGNORE,
     }
     existing = [p for p in files if p.exists() and p.name != ".gitignore"]

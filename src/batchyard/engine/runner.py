@@ -384,7 +384,7 @@ class Runner:
         reason = self._stop_reason
         counts = store.item_counts(job_id)
         pending = counts.get("pending", 0) + counts.get("running", 0)
-        if reason == "cancel":
+        if reason == "cancel" and pending:  # (a cancel that came after the last item is moot)
             n = store.cancel_pending(job_id)
             store.set_status(job_id, JobStatus.CANCELLED)
             store.log(job_id, f"cancelled; {n} item(s) not run")

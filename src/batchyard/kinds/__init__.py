@@ -1,5 +1,29 @@
 """The built-in job kinds. Each module registers its kind the same way a project's jobs.py does."""
 
-from batchyard.kinds import batch, generate, migrate, verify
+from batchyard.kinds import (
+    backup,
+    batch,
+    collect,
+    export,
+    generate,
+    inspect,
+    load,
+    migrate,
+    summary,
+    validate,
+    verify,
+)
 
-__all__ = ["batch", "generate", "migrate", "verify"]
+__all__ = [
+    "backup",
+    "batch",
+    "collect",
+    "export",
+    "generate",
+    "inspect",
+    "load",
+    "migrate",
+    "summary",
+    "validate",
+    "verify",
+]

@@ -556,6 +556,25 @@ class Store:
             rows = conn.execute(query).mappings().all()
         return [Item.from_row(dict(r)) for r in rows], int(total or 0)
 
+    def items_at(self, job_id: str, start: int, limit: int) -> list[Item]:
+        """Up to ``limit`` items from plan position ``start`` on.
+
+        A job's positions run 0..total-1 without gaps (plans and retries number them so), so a
+        page at any depth is one range read of the (job_id, position) index, with no OFFSET scan.
+        """
+        with self.tx() as conn:
+            rows = (
+                conn.execute(
+                    sa.select(items)
+                    .where(items.c.job_id == job_id, items.c.position >= start)
+                    .order_by(items.c.position)
+                    .limit(limit)
+                )
+                .mappings()
+                .all()
+            )
+        return [Item.from_row(dict(r)) for r in rows]
+
     def iter_items(self, job_id: str, *, status: Sequence[str] = ()) -> Iterator[Item]:
         """Every item of a job in plan order, read a page at a time."""
         after = -1
@@ -621,6 +640,66 @@ class Store:
                 ).where(*where)
             ).all()
         return _summarise(rows)
+
+    def throughput(self, since: datetime, filt: JobFilter = JobFilter()) -> tuple[int, int]:
+        """Jobs matching ``filt`` that finished since ``since``, and the items those jobs did."""
+        where = [*_job_where(filt), jobs.c.finished_at >= since]
+        with self.tx() as conn:
+            count, done = conn.execute(
+                sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(jobs.c.done), 0)).where(
+                    *where
+                )
+            ).one()
+        return int(count or 0), int(done or 0)
+
+    def metric_totals(self) -> dict[str, Any]:
+        """Totals for monitoring: jobs by (status, kind), items by outcome, rows, durations."""
+        with self.tx() as conn:
+            grouped = conn.execute(
+                sa.select(
+                    jobs.c.status,
+                    jobs.c.kind,
+                    sa.func.count(),
+                    sa.func.coalesce(sa.func.sum(jobs.c.done), 0),
+                    sa.func.coalesce(sa.func.sum(jobs.c.failed), 0),
+                    sa.func.coalesce(sa.func.sum(jobs.c.skipped), 0),
+                    sa.func.coalesce(sa.func.sum(jobs.c.cancelled), 0),
+                    sa.func.coalesce(sa.func.sum(jobs.c.rows_read), 0),
+                    sa.func.coalesce(sa.func.sum(jobs.c.rows_written), 0),
+                ).group_by(jobs.c.status, jobs.c.kind)
+            ).all()
+            spans = conn.execute(
+                sa.select(jobs.c.started_at, jobs.c.finished_at).where(
+                    jobs.c.finished_at.is_not(None), jobs.c.started_at.is_not(None)
+                )
+            ).all()
+        out: dict[str, Any] = {
+            "jobs": {},
+            "items": dict.fromkeys(("done", "failed", "skipped", "cancelled"), 0),
+            "rows_read": 0,
+            "rows_written": 0,
+        }
+        for status, kind, n, done, failed, skipped, cancelled, read, written in grouped:
+            out["jobs"][(status, kind)] = int(n)
+            for name, value in zip(
+                ("done", "failed", "skipped", "cancelled"),
+                (done, failed, skipped, cancelled),
+                strict=True,
+            ):
+                out["items"][name] += int(value)
+            out["rows_read"] += int(read)
+            out["rows_written"] += int(written)
+        seconds = []
+        for started, finished in spans:
+            if isinstance(started, str):
+                started, finished = (
+                    datetime.fromisoformat(started),
+                    datetime.fromisoformat(finished),
+                )
+            seconds.append((finished - started).total_seconds())
+        out["p50"] = _percentile(seconds, 0.5)
+        out["p95"] = _percentile(seconds, 0.95)
+        return out
 
 
 # -- helpers ---------------------------------------------------------------------------------------
@@ -690,9 +769,13 @@ def _job_where(filt: JobFilter) -> list[Any]:
     if filt.tag:
         where.append(jobs.c.tags.contains(dumps(filt.tag), autoescape=True))
     if filt.search:
-        pattern = f"%{filt.search.lower()}%"
+        # Escaped, so % and _ in the search are letters, not wildcards.
+        text = filt.search.lower()
         where.append(
-            sa.or_(sa.func.lower(jobs.c.id).like(pattern), sa.func.lower(jobs.c.name).like(pattern))
+            sa.or_(
+                sa.func.lower(jobs.c.id).contains(text, autoescape=True),
+                sa.func.lower(jobs.c.name).contains(text, autoescape=True),
+            )
         )
     if filt.parent_id:
         where.append(jobs.c.parent_id == filt.parent_id)
