@@ -196,3 +196,23 @@ def test_the_server_runs_no_more_than_max_jobs_at_once(client: Client) -> None:
             break
     assert most <= 2
     assert [j["status"] for j in jobs] == ["completed"] * 3
+
+
+def test_progress_has_the_figures_per_part_the_cli_shows(client: Client, api_project: Path) -> None:
+    # A migrate job reports per table; /progress (and the events stream) carry the same `parts`
+    # as `batchyard jobs progress --json`.
+    with sqlite3.connect(api_project / "small.db") as con:
+        con.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+        con.executemany("INSERT INTO t VALUES (?, ?)", [(i, "x") for i in range(50)])
+    job = create(client, kind="migrate", params={"source": "small.db", "target": "copy.db"})
+    assert client.wait_job(str(job["id"]), finished)["status"] == "completed"
+    progress = client.get(f"/api/jobs/{job['id']}/progress").json()
+    assert [(p["name"], p["total"]) for p in progress["parts"]] == [("t", 50)]
+
+
+def test_progress_out_has_every_figure_of_a_snapshot() -> None:
+    from batchyard.api.models import ProgressOut
+    from batchyard.engine.progress import Snapshot
+
+    snap = Snapshot("j", "running", 1, 0, 0, 0, 0, 0, 0, 0.0, 0.0, 0.0, None)
+    assert set(ProgressOut.model_fields) == {*snap.to_dict(), "recorded_at"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from apihelp import Serve, free_port
+from fastapi import FastAPI
 
 N = 30
 SLEEP = 0.1
@@ -102,3 +104,16 @@ def test_on_start_pause_leaves_them_paused_until_resumed(
         assert httpx.post(f"{second.url}/api/jobs/{job_id}/resume").status_code == 202
     wait(second.url, ids, lambda j: j["status"] == "completed")
     check_rows(api_project, ids)
+
+
+def test_a_pool_that_was_shut_down_starts_no_job_threads(api_app: FastAPI) -> None:
+    # A request that lands while the server stops queues its job for the next start; it does
+    # not bring the pool back to run on a store that is closing.
+    pool = api_app.state.service.pool
+    pool.start()
+    pool.shutdown()
+    before = {t for t in threading.enumerate() if t.name.startswith("batchyard-job-")}
+    pool.submit("slow_dev_20240101_000000_abcdef")
+    after = {t for t in threading.enumerate() if t.name.startswith("batchyard-job-")}
+    assert after <= before
+    assert pool.snapshot()["queued"] == ["slow_dev_20240101_000000_abcdef"]

@@ -202,3 +202,33 @@ def test_passwords_never_appear_in_responses_or_logs(
     assert {c["name"]: c["url"] for c in connections}["reporting"] == (
         "postgresql://report:***@db.invalid/reporting"
     )
+
+
+@pytest.mark.parametrize(
+    ("kind", "params", "name"),
+    [
+        (
+            "collect",
+            {"url": "http://127.0.0.1:9/x", "landing": "../outside"},
+            "landing",
+        ),
+        (
+            "collect",
+            {"url": "http://127.0.0.1:9/x", "table": "t", "connection": "../outside.db"},
+            "connection",
+        ),
+        (
+            "import",
+            {"file": "in.csv", "target": "w.db", "quarantine": "/tmp/q.jsonl"},
+            "quarantine",
+        ),
+    ],
+)
+def test_every_param_that_writes_a_file_stays_inside_the_project(
+    client: Client, kind: str, params: dict[str, object], name: str
+) -> None:
+    response = client.post("/api/jobs", json={"kind": kind, "params": params})
+    assert response.status_code == 400, response.text
+    assert "outside the project" in response.json()["detail"]
+    assert response.json()["errors"][0]["field"] == f"body.params.{name}"
+    assert client.get("/api/jobs").json()["total"] == 0

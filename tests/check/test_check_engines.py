@@ -130,3 +130,22 @@ def test_a_rule_the_engine_refuses_errors_alone(tmp_path: Path) -> None:
     assert "Error" in (by_name["between(s)"].message or "") and not by_name["between(s)"].samples
     assert {n: by_name[n].failing for n in EXPECTED} == EXPECTED
     assert result.score < 100
+
+
+def test_a_python_suite_of_any_name_runs_and_keeps_its_rules_apart(tmp_path: Path) -> None:
+    import batchyard as by
+
+    db = tmp_path / "t.db"
+    with sqlite3.connect(db) as con:
+        con.execute("CREATE TABLE t (n INTEGER)")
+        con.executemany("INSERT INTO t VALUES (?)", [(1,), (2,), (2,)])
+    unique = Suite.from_yaml("suite: team/a b\ntables:\n  t:\n    - {rule: unique, column: n}\n")
+    counted = Suite.from_yaml("suite: team/a b\ntables:\n  t:\n    - {rule: row_count, min: 1}\n")
+    with by.Batchyard(root=tmp_path) as app:
+        first = app.validate(str(db), unique, install_signals=False)
+        second = app.validate(str(db), counted, install_signals=False)
+        assert first.tables[0].rules[0].rule == "unique" and not first.tables[0].rules[0].passed
+        assert second.tables[0].rules[0].rule == "row_count"
+        written = {Path(app.job(r.job).params["rules"]) for r in (first, second)}
+    assert len(written) == 2 and all(p.parent == tmp_path / ".batchyard" / "rules" for p in written)
+    assert {Suite.load(p).name for p in written} == {"team/a b"}

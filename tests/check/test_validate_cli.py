@@ -231,6 +231,29 @@ def test_bad_where_and_options(project: Path, sports: Path) -> None:
     assert table.exit_code == 2 and "did you mean 'bets'" in table.output
 
 
+def test_the_report_goes_into_a_new_folder_and_a_folder_is_not_a_file(
+    project: Path, sports: Path
+) -> None:
+    rules = str(project / "sports.yaml")
+    for name in ("report.txt", "report.json"):
+        out = project / "reports" / name.split(".")[1] / name
+        result = run(project, "validate", str(sports), "-r", rules, "-o", str(out))
+        assert result.exit_code == 1 and out.read_text().strip(), result.output
+    folder = project / "reports"
+    result = run(project, "validate", str(sports), "-r", rules, "-o", str(folder))
+    assert result.exit_code == 2 and "is a folder" in result.output, result.output
+    with by.Batchyard(root=project) as app:
+        assert app.jobs()[1] == 2  # the refused run recorded nothing
+
+
+def test_json_is_the_json_report(project: Path, sports: Path) -> None:
+    rules = str(project / "sports.yaml")
+    result = run(project, "validate", str(sports), "-r", rules, "--json")
+    assert result.exit_code == 1 and json.loads(result.stdout)["suite"] == "sports-defects"
+    both = run(project, "validate", str(sports), "-r", rules, "--json", "-f", "md")
+    assert both.exit_code == 2 and "--json" in both.output
+
+
 SLOW = (
     "    - rule: sql\n      name: slow\n      sql: WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL "
     "SELECT n + 1 FROM c WHERE n < 300000) SELECT n FROM c WHERE n < 0\n"

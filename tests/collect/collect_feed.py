@@ -46,6 +46,8 @@ class Feed:
         self.ok: Counter[tuple[str, int]] = Counter()
         self.times: list[float] = []
         self.headers: list[dict[str, str]] = []
+        #: The ``key`` query param of each page served by a paginated path, when it has one.
+        self.keys: list[str] = []
         self._lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
@@ -92,7 +94,11 @@ class Feed:
             start = (page - 1) * size
         with self._lock:
             self.hits[(day, page)] += 1
+            if (day, page) in self.broken:
+                return 200, {}, b'{"data": {"rows": ['
             self.ok[(day, page)] += 1
+            if "key" in q:
+                self.keys.append(q["key"])
         body: dict[str, object] = {"data": {"rows": games[start : start + size]}}
         more = start + size < len(games)
         headers = {"Content-Type": "application/json"}
@@ -101,7 +107,9 @@ class Feed:
         elif path == "/linked" and more:
             headers["Link"] = f'<{self.url}/linked?date={day}&page={page + 1}>; rel="next"'
         elif path == "/nextbody":
-            body["next"] = f"/nextbody?date={day}&page={page + 1}" if more else None
+            # As many APIs do, the next link repeats the caller's key.
+            key = f"&key={q['key']}" if "key" in q else ""
+            body["next"] = f"/nextbody?date={day}&page={page + 1}{key}" if more else None
         return 200, headers, json.dumps(body).encode()
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
@@ -116,7 +124,9 @@ class Feed:
                 q = {k: v[0] for k, v in parse_qs(parts.query).items()}
                 with feed._lock:
                     feed.headers.append(dict(self.headers))
-                if parts.path.startswith("/missing"):
+                if parts.path == "/redirect":  # to q["to"], wherever that is
+                    status, headers, body = 302, {"Location": q["to"]}, b""
+                elif parts.path.startswith("/missing"):
                     status, headers, body = 404, {}, b'{"error": "no such feed"}'
                 elif parts.path in ("/offset", "/cursor", "/linked", "/nextbody"):
                     status, headers, body = feed._styled(parts.path, q)

@@ -63,6 +63,43 @@ def test_every_pagination_style_fetches_each_page_once(proj: Path, feed: Feed, s
     assert dict(feed.ok) == {(d, p): 1 for d in ("2024-06-01", "2024-06-02") for p in (1, 2, 3)}
 
 
+def test_a_key_the_next_link_repeats_is_not_kept_in_the_checkpoint(proj: Path, feed: Feed) -> None:
+    key = "k3y-0f-the-feed"
+    feed.broken.add(("2024-06-01", 2))
+    by(
+        proj,
+        "collect",
+        f"{feed.url}/nextbody?date={{date}}",
+        "--start",
+        "2024-06-01",
+        "--end",
+        "2024-06-01",
+        "--query-env",
+        "key=FEED_KEY",
+        "--records",
+        "data.rows",
+        "--table",
+        "rows",
+        "--upsert-key",
+        "id",
+        *STYLES["nextbody"],
+        "--retries",
+        "0",
+        env={"FEED_KEY": key},
+        code=1,
+    )
+    with batchyard.Batchyard(root=proj) as app:
+        (job,), _ = app.jobs()
+        (item,), _ = app.items(job.id)
+        assert item.status.value == "failed" and item.cursor["pages"] == 1
+        assert key not in str(item.cursor)
+        feed.fix()
+        by(proj, "jobs", "retry", job.id, env={"FEED_KEY": key})
+    # The retry (a new job: page 1 again) sends the key, from the environment, on every page.
+    assert dict(feed.ok) == {("2024-06-01", 1): 2, ("2024-06-01", 2): 1, ("2024-06-01", 3): 1}
+    assert feed.keys == [key] * 4
+
+
 def test_http_client_honours_retry_after_and_shares_its_rate(feed: Feed) -> None:
     feed.faults[("d", 1)] = ["429", "503"]
     with batchyard.http_client(rate=20, retries=3, backoff=0.01) as client:
@@ -111,6 +148,45 @@ def test_rate_limit_spaces_requests_and_defers_for_everyone() -> None:
     t1 = time.monotonic()
     limit.acquire()
     assert time.monotonic() - t1 >= 0.19
+
+
+def test_a_thread_that_wakes_late_does_not_bunch_requests() -> None:
+    # A slot is granted when a thread is ready to send, not reserved before it sleeps: a
+    # thread held up past its slot must not send alongside one that came later.
+    limit = RateLimit(10)
+    granted: list[float] = []
+
+    def stalled() -> bool:
+        time.sleep(0.3)  # as if the thread were descheduled while it waited
+        return False
+
+    limit.acquire()
+    granted.append(time.monotonic())
+    late = threading.Thread(
+        target=lambda: (limit.acquire(stalled), granted.append(time.monotonic()))
+    )
+    late.start()
+    time.sleep(0.35)
+    limit.acquire()
+    granted.append(time.monotonic())
+    late.join()
+    gaps = [b - a for a, b in zip(sorted(granted), sorted(granted)[1:], strict=False)]
+    assert min(gaps) >= 0.09, gaps
+
+
+def test_secret_headers_do_not_follow_a_redirect_to_another_host() -> None:
+    # As httpx drops Authorization, a header carrying a secret is not sent to another origin.
+    with serving() as first, serving() as other:
+        secrets = ["k3y-s3cr3t", "t0ken-s3cr3t"]
+        headers = {"X-RapidAPI-Key": secrets[0], "X-Api-Key": secrets[1], "X-Trace": "on"}
+        with HttpClient(headers=headers, secrets=secrets) as client:
+            same = client.get(f"{first.url}/redirect?to=/games%3Fdate%3D2024-06-01")
+            away = client.get(f"{first.url}/redirect?to={other.url}/games%3Fdate%3D2024-06-02")
+        assert same.json()["date"] == "2024-06-01" and away.json()["date"] == "2024-06-02"
+        sent = {k.lower(): v for k, v in other.headers[-1].items()}
+        assert "x-rapidapi-key" not in sent and "x-api-key" not in sent
+        assert sent["x-trace"] == "on"
+        assert {k.lower(): v for k, v in first.headers[-1].items()}["x-rapidapi-key"] == secrets[0]
 
 
 def test_templates_format_dates_and_keep_types() -> None:

@@ -266,3 +266,14 @@ def test_bad_input_names_what_is_wrong(tmp_path: Path) -> None:
 def test_pg_tools_are_found() -> None:
     # The PostgreSQL tests above go through pg_dump; on a machine without it they use copy.
     assert pg_tool("pg_dump") is not None and pg_tool("pg_restore") is not None
+
+
+def test_a_file_that_is_not_a_database_is_refused_before_a_job_is_made(tmp_path: Path) -> None:
+    fake = tmp_path / "notes.db"
+    fake.write_text("day,score\n2024-06-01,3\n")
+    result = data(tmp_path, "backup", str(fake))
+    assert result.exit_code == 2, result.output
+    assert "notes.db" in result.stderr and "not a database" in result.stderr
+    assert "sqlalche.me" not in result.stderr
+    with by.Batchyard(root=tmp_path) as app:
+        assert app.jobs()[1] == 0

@@ -139,3 +139,23 @@ def test_bad_input_names_the_source_or_table(tmp_path: Path) -> None:
     assert table.exit_code == 2 and "'coaches'" in table.stderr
     fmt = data(tmp_path, "inspect", str(lite), "--format", "yaml")
     assert fmt.exit_code == 2 and "yaml" in fmt.stderr
+
+
+def test_a_file_that_is_not_a_database_is_bad_input(tmp_path: Path) -> None:
+    fake = tmp_path / "notes.db"
+    fake.write_text("day,score\n2024-06-01,3\n")
+    result = data(tmp_path, "inspect", str(fake))
+    assert result.exit_code == 2, result.output
+    assert "notes.db" in result.stderr and "not a database" in result.stderr
+    assert "sqlalche.me" not in result.stderr and result.stdout == ""
+
+
+def test_json_is_there_as_on_every_read_command(tmp_path: Path) -> None:
+    lite = tmp_path / "league.db"
+    make_schema(f"sqlite:///{lite}")
+    result = data(tmp_path, "inspect", str(lite), "--json")
+    assert result.exit_code == 0, result.output
+    (cat,) = json.loads(result.stdout)["catalogues"]
+    assert sorted(t["name"] for t in cat["tables"]) == ["players", "teams"]
+    both = data(tmp_path, "inspect", str(lite), "--json", "-f", "md")
+    assert both.exit_code == 2 and "--json" in both.stderr

@@ -191,3 +191,22 @@ def test_every_type_of_the_fidelity_table_is_summarised(tmp_path: Path, db_url: 
     assert got["ts"]["min"] == "2000-01-01 00:00:00" and got["d"]["max"] == "2024-02-29"
     assert got['we"ird']["distinct"] == 5  # "" and "NULL" are values; NULL is not
     assert got["amount"]["min"] == 0.1 and got["amount"]["max"] == 99.99
+
+
+def test_a_file_that_is_not_a_database_gets_one_clear_message(tmp_path: Path) -> None:
+    fake = tmp_path / "notes.db"
+    fake.write_text("day,score\n2024-06-01,3\n")
+    result = data(tmp_path, "summary", str(fake))
+    assert result.exit_code == 2
+    assert "notes.db" in result.stderr and "not a database" in result.stderr
+    assert "sqlalche.me" not in result.stderr and "[SQL:" not in result.stderr
+
+
+def test_json_is_there_as_on_every_read_command(tmp_path: Path) -> None:
+    db = tmp_path / "people.db"
+    make_people(f"sqlite:///{db}")
+    result = data(tmp_path, "summary", str(db), "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["tables"][0]["table"] == "people"
+    both = data(tmp_path, "summary", str(db), "--json", "--format", "md")
+    assert both.exit_code == 2 and "--json" in both.stderr

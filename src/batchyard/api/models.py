@@ -169,6 +169,9 @@ class LogPage(BaseModel):
 
 
 class ProgressOut(BaseModel):
+    """A :class:`~batchyard.engine.progress.Snapshot` as the API sends it (a test keeps the two
+    alike field for field)."""
+
     job_id: str
     status: str
     total: int
@@ -186,6 +189,10 @@ class ProgressOut(BaseModel):
     retrying: int
     weight_total: int
     weight_done: int
+    parts: list[dict[str, Any]] = Field(
+        description="Figures per part of a job that reports them (a migrate job's tables): "
+        "name, done, total, percent, rows_per_s, eta_s."
+    )
     percent: float
     recorded_at: datetime | None = Field(description="When the runner last recorded it.")
 

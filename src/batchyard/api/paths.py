@@ -15,7 +15,8 @@ from batchyard.errors import ParamError
 
 _PATH_NAME = re.compile(
     r"^(to|from|path|paths|file|files|dir|folder|manifest|output|out|log|source|sources|"
-    r"target|targets|rules|input|inputs)$|_(path|paths|file|files|dir|folder)$",
+    r"target|targets|rules|input|inputs|connection|landing|quarantine)$"
+    r"|_(path|paths|file|files|dir|folder|connection)$",
     re.I,
 )
 _SQLITE = "sqlite:///"

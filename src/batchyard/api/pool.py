@@ -38,12 +38,13 @@ class JobPool:
         self._cond = threading.Condition()
         self._threads: list[threading.Thread] = []
         self._stopping = False
+        self._closed = False
 
     # -- lifecycle -------------------------------------------------------------------------------
 
     def start(self) -> None:
         with self._cond:
-            if self._threads:
+            if self._threads or self._closed:
                 return
             self._stopping = False
             for n in range(self.max_jobs):
@@ -54,10 +55,11 @@ class JobPool:
     def shutdown(self, timeout: float = 30.0) -> None:
         """Pause the running jobs (in-flight items finish or checkpoint) and stop the threads.
 
-        The paused jobs stay in the state file, so the next start picks them up again.
+        The paused jobs stay in the state file, so the next start picks them up again; a job
+        submitted after this waits there too.
         """
         with self._cond:
-            self._stopping = True
+            self._stopping = self._closed = True
             for flag in self._running.values():
                 flag.set()
             self._cond.notify_all()
@@ -141,8 +143,9 @@ class JobPool:
                 )
             finally:
                 with self._cond:
-                    self._running.pop(job_id, None)
+                    # A job paused by shutdown stays listed, so a later save still records it.
                     if not self._stopping:
+                        self._running.pop(job_id, None)
                         self._save()
 
     # -- the state file --------------------------------------------------------------------------

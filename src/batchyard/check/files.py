@@ -98,17 +98,24 @@ class DuckDBSource(Source):
         self._lock = threading.Lock()
         self._local = threading.local()
         self._cursors: list[Any] = []
-        readers = {"csv": "read_csv_auto", "json": "read_json_auto", "parquet": "read_parquet"}
         self.kinds: dict[str, str] = {}
-        for name, (kind, path) in file_tables(target).items():
-            self.kinds[name] = kind
-            try:
-                self.conn.execute(
-                    f"CREATE VIEW {qi(name)} AS SELECT * FROM {readers[kind]}({_literal(path)})"
-                )
-                self.conn.execute(f"SELECT * FROM {qi(name)} LIMIT 0")
-            except duckdb.Error as exc:
-                raise UsageError(f"{path}: cannot read it as {kind}: {exc}") from exc
+        try:
+            for name, (kind, path) in file_tables(target).items():
+                self.kinds[name] = kind
+                self._view(name, kind, path)
+        except BaseException:
+            self.conn.close()  # bad input: the source is never returned, so never closed
+            raise
+
+    def _view(self, name: str, kind: str, path: str) -> None:
+        readers = {"csv": "read_csv_auto", "json": "read_json_auto", "parquet": "read_parquet"}
+        try:
+            self.conn.execute(
+                f"CREATE VIEW {qi(name)} AS SELECT * FROM {readers[kind]}({_literal(path)})"
+            )
+            self.conn.execute(f"SELECT * FROM {qi(name)} LIMIT 0")
+        except self._duckdb.Error as exc:
+            raise UsageError(f"{path}: cannot read it as {kind}: {exc}") from exc
 
     def fetch(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
         cur = getattr(self._local, "cursor", None)

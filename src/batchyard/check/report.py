@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from batchyard.check.results import RuleResult, Status, TableResult, failed_at, score
+from batchyard.check.results import RuleResult, TableResult, failed_at, score, tally
 
 REPORT_VERSION = 1
 
@@ -34,10 +34,7 @@ class Report:
 
     @property
     def counts(self) -> dict[str, int]:
-        out = {s.value: 0 for s in Status}
-        for r in self.rules:
-            out[r.status.value] += 1
-        return out
+        return tally(self.rules)
 
     @property
     def rows(self) -> int:

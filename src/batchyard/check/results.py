@@ -72,6 +72,14 @@ def score(results: list[RuleResult]) -> float:
     return round(100.0 * ok / total, 1)
 
 
+def tally(results: list[RuleResult]) -> dict[str, int]:
+    """How many rules ended in each status (every status present, 0 or more)."""
+    out = {s.value: 0 for s in Status}
+    for r in results:
+        out[r.status.value] += 1
+    return out
+
+
 @dataclass
 class TableResult:
     table: str
@@ -86,10 +94,7 @@ class TableResult:
 
     @property
     def counts(self) -> dict[str, int]:
-        out = {s.value: 0 for s in Status}
-        for r in self.rules:
-            out[r.status.value] += 1
-        return out
+        return tally(self.rules)
 
     def to_dict(self) -> dict[str, Any]:
         return {

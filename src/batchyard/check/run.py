@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import glob
+import hashlib
 import os
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -72,10 +74,7 @@ def validate(
     finally:
         source.close()
     if path is None:  # the job reads its rules from a file, as a resumed job will
-        folder = app.settings.root / ".batchyard" / "rules"
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{suite.name}.yaml"
-        path.write_text(suite.to_yaml(), encoding="utf-8")
+        path = _saved(app.settings.root / ".batchyard" / "rules", suite)
     params: dict[str, Any] = {
         "target": placed,
         "rules": str(path),
@@ -88,6 +87,19 @@ def validate(
         job.id, on_progress=on_progress, on_message=on_message, install_signals=install_signals
     )
     return report_for(app, job)
+
+
+def _saved(folder: Path, suite: Suite) -> Path:
+    """The suite written to a file of its own: named by its content, so a later suite of the
+    same name never replaces the rules an earlier job was planned from."""
+    text = suite.to_yaml()
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", suite.name).strip("._")[:80] or "suite"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{stem}-{digest}.yaml"
+    if not path.exists():
+        path.write_text(text, encoding="utf-8")
+    return path
 
 
 def report_for(app: Batchyard, job: Job) -> Report:

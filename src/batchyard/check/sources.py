@@ -276,6 +276,7 @@ class PostgresSource(Source):
         try:
             self._raw = self.engine.raw_connection()
         except sa.exc.DBAPIError as exc:
+            self.engine.dispose()
             raise UsageError(f"cannot connect to {self.label}: {reason(exc)}") from exc
         self._driver: Any = self._raw.driver_connection
         if self._driver is not None:

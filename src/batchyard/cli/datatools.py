@@ -185,12 +185,21 @@ def _emit(text: str, output: Path | None) -> None:
     err.print(f"wrote {output}")
 
 
+def _json_or(fmt: str | None, as_json: bool, default: str | None = None) -> str | None:
+    """The format --json and --format ask for together."""
+    if as_json and fmt not in (None, "json"):
+        raise UsageError(f"--json and --format {fmt} ask for two formats; give one")
+    return "json" if as_json else (fmt or default)
+
+
 @app.command("summary")
 def summary(
     ctx: typer.Context,
     target: str = TARGET,
     tables: list[str] = TABLES,
-    fmt: str = typer.Option("table", "--format", "-f", help="table, json or md."),
+    fmt: str | None = typer.Option(
+        None, "--format", "-f", help="table, json or md (default: table)."
+    ),
     output: Path | None = typer.Option(
         None, "--output", "-o", help="Write to this file instead of stdout."
     ),
@@ -203,12 +212,14 @@ def summary(
     sample_rows: int = typer.Option(
         sm.SAMPLE_ROWS, "--sample-rows", min=1, help="About how many rows a sample holds."
     ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON (--format json)."),
 ) -> None:
     """Summarise each table: rows, and per column nulls, distinct values, min/max/mean, top values.
 
     One aggregate scan per table; tables above --exact-below rows estimate their distinct and top
     values from a sample (marked ~).
     """
+    fmt = _json_or(fmt, as_json, default="table")
     if fmt not in ("table", "json", "md"):
         raise UsageError(f"--format {fmt!r}: use table, json or md")
     state = ctx.obj
@@ -269,6 +280,7 @@ def inspect(
         None, "--output", "-o", help="Write the catalogue to this file instead of stdout."
     ),
     tables: list[str] = TABLES,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON (--format json)."),
 ) -> None:
     """Describe the schema of one or many databases, as JSON or Markdown.
 
@@ -278,7 +290,7 @@ def inspect(
     """
     state = ctx.obj
     connections = state.app.settings.connections
-    chosen = format_for(fmt, str(output) if output else None)
+    chosen = format_for(_json_or(fmt, as_json), str(output) if output else None)
     params: dict[str, Any] = {
         "sources": [place(s, connections) for s in sources],
         "format": chosen,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import typer
 from rich.console import Console
 
 from batchyard.check.formats import FORMATS, render, to_rich
+from batchyard.check.report import Report
 from batchyard.cli.args import split
 from batchyard.cli.output import PIPE_WIDTH, ProgressDisplay, console, err
 from batchyard.errors import UsageError
@@ -55,6 +57,9 @@ def register(app: typer.Typer) -> None:
         workers: int | None = typer.Option(
             None, "--workers", "-w", min=1, help="Tables at once (default: the project's workers)."
         ),
+        as_json: bool = typer.Option(
+            False, "--json", help="Print the JSON report (--format json)."
+        ),
     ) -> None:
         """Check TARGET against the rules in a YAML file: per rule, failing rows, samples and a fix.
 
@@ -65,9 +70,14 @@ def register(app: typer.Typer) -> None:
         """
         if fail_on not in ("error", "warning"):
             raise UsageError(f"--fail-on {fail_on!r}: use error or warning")
+        if as_json and fmt not in (None, "json"):
+            raise UsageError(f"--json and --format {fmt} ask for two formats; give one")
+        fmt = "json" if as_json else fmt
         chosen = fmt or (SUFFIX_FORMATS.get(output.suffix.lower()) if output else None) or "table"
         if chosen not in FORMATS:
             raise UsageError(f"--format {chosen!r}: use {', '.join(FORMATS)}")
+        if output is not None and output.is_dir():
+            raise UsageError(f"--output {output} is a folder; name the report's file")
         state = ctx.obj
         api = state.app
         display = ProgressDisplay("validate")
@@ -82,27 +92,7 @@ def register(app: typer.Typer) -> None:
                 on_progress=display.update,
                 on_message=display.message,
             )
-        if chosen == "table":
-            if output:
-                with open(output, "w", encoding="utf-8") as fh:
-                    Console(file=fh, width=PIPE_WIDTH, markup=False, highlight=False).print(
-                        to_rich(report)
-                    )
-            elif console.is_terminal:
-                console.print(to_rich(report))
-            else:
-                Console(file=console.file, width=PIPE_WIDTH, markup=False, highlight=False).print(
-                    to_rich(report)
-                )
-        else:
-            text = render(report, chosen)
-            if output:
-                output.parent.mkdir(parents=True, exist_ok=True)
-                output.write_text(text, encoding="utf-8")
-            else:
-                typer.echo(text, nl=False)
-        if output:
-            err.print(f"wrote the {chosen} report to {output}")
+        _emit(report, chosen, output)
         for e in report.errors:
             err.print(f"{e['table']}: {e['error']}", style="red")
         job = api.job(report.job) if report.job else None
@@ -120,3 +110,25 @@ def register(app: typer.Typer) -> None:
             err.print(f"{line}; failing at {fail_on}: {names}", style="red")
             raise typer.Exit(1)
         err.print(line, style="green")
+
+
+def _emit(report: Report, fmt: str, output: Path | None) -> None:
+    """The report on stdout (a table drawn for the terminal) or in ``output``."""
+    if fmt == "table" and output is None and console.is_terminal:
+        console.print(to_rich(report))
+        return
+    if fmt == "table":
+        buffer = io.StringIO()
+        Console(file=buffer, width=PIPE_WIDTH, markup=False, highlight=False).print(to_rich(report))
+        text = buffer.getvalue()
+    else:
+        text = render(report, fmt)
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"--output {output}: cannot write it: {exc.strerror or exc}") from exc
+    err.print(f"wrote the {fmt} report to {output}")

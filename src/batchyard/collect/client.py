@@ -92,6 +92,7 @@ class HttpClient:
             auth=auth,
             transport=transport,
             follow_redirects=True,
+            event_hooks={"request": [self._guard_redirect]},
         )
         self._lock = threading.Lock()
         self.requests = 0
@@ -194,10 +195,25 @@ class HttpClient:
     ) -> httpx.Response:
         with self._lock:
             self.requests += 1
+        # Redirects keep the extensions: the hook compares each hop with where the request began.
+        origin = {_ORIGIN: _origin_of(httpx.URL(url))}
+        send = self._client.request
         if self._slots is None:
-            return self._client.request(method, url, json=body, data=data, headers=headers)
+            return send(method, url, json=body, data=data, headers=headers, extensions=origin)
         with self._slots:
-            return self._client.request(method, url, json=body, data=data, headers=headers)
+            return send(method, url, json=body, data=data, headers=headers, extensions=origin)
+
+    def _guard_redirect(self, request: httpx.Request) -> None:
+        """On a redirect to another origin, drop the headers that carry a secret (httpx drops
+        only Authorization)."""
+        began = request.extensions.get(_ORIGIN)
+        now = _origin_of(request.url)
+        upgrade = began is not None and began[:2] == ("http", now[1]) and now[0] == "https"
+        if began is None or now == began or upgrade:  # an upgrade to https, as httpx allows
+            return
+        for name, value in list(request.headers.items()):
+            if is_secret_name(name) or any(s in value for s in self.secrets):
+                del request.headers[name]
 
     def _wait(self, seconds: float, should_stop: Callable[[], bool] | None) -> None:
         with self._lock:
@@ -217,6 +233,13 @@ class HttpClient:
             status=response.status_code,
             snippet=body,
         )
+
+
+_ORIGIN = "batchyard_origin"
+
+
+def _origin_of(url: httpx.URL) -> tuple[str, str, int | None]:
+    return url.scheme, url.host, url.port or {"http": 80, "https": 443}.get(url.scheme)
 
 
 def _full_url(url: str, params: Mapping[str, Any] | None) -> str:

@@ -12,7 +12,7 @@ import re
 import threading
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from batchyard.collect import extract, landing, templates
 from batchyard.collect.client import HttpClient, snippet
@@ -63,6 +63,19 @@ def _referenced_values(ctx: Context) -> list[str]:
     """Values of ``${VAR}`` references in the job's stored params: secrets to mask."""
     stored = str(ctx.store.get_job(ctx.job_id).params)
     return [v for v in (os.environ.get(n, "") for n in _ENV_REF.findall(stored)) if len(v) >= 4]
+
+
+def _keyless(state: dict[str, Any] | None, spec: Spec, client: HttpClient) -> dict[str, Any] | None:
+    """The next page's state without the secrets a next link may repeat (``?api_key=...``): it
+    is checkpointed in the store, and the request adds them again from the environment."""
+    if state is None or not state.get("url"):
+        return state
+    parts = urlsplit(state["url"])
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    kept = [(k, v) for k, v in pairs if k not in spec.query_env and v not in client.secrets]
+    if len(kept) == len(pairs):
+        return state
+    return {**state, "url": urlunsplit(parts._replace(query=urlencode(kept)))}
 
 
 def target_url(settings: Settings, connection: str | None) -> str:
@@ -135,7 +148,7 @@ def collect(value: dict[str, Any], ctx: Context) -> dict[str, Any]:
                 },
             )
         ctx.add_rows(read=len(found))
-        state = pages.advance(state, data, response, len(found))
+        state = _keyless(pages.advance(state, data, response, len(found)), spec, client)
         cursor = {
             "next": state,
             "rows": int(cursor["rows"]) + len(rows),

@@ -1,7 +1,8 @@
 """A rate limit shared by every thread that sends requests through one client.
 
-Requests are spaced evenly (a token bucket of one token, refilled ``rate`` times a second), so the
-measured rate never tops the limit, even in its first second. A Retry-After from the server pushes
+Requests are spaced evenly (a token bucket of one token, refilled ``rate`` times a second, taken by
+whichever thread is ready first), so the measured rate never tops the limit, even in its first
+second. A Retry-After from the server pushes
 the next slot of every thread, not only of the one that was told to wait.
 """
 
@@ -28,11 +29,17 @@ class RateLimit:
 
     def acquire(self, should_stop: Callable[[], bool] | None = None) -> bool:
         """Wait for this thread's slot; False if ``should_stop`` turned true while waiting."""
-        with self._lock:
-            now = self._clock()
-            slot = max(now, self._next)
-            self._next = slot + self._interval
-        return _sleep_until(slot, self._clock, should_stop)
+        while True:
+            # The slot is taken when the thread is ready to send, not reserved before it
+            # sleeps: a thread woken late would otherwise send alongside the next one.
+            with self._lock:
+                now = self._clock()
+                if now >= self._next:
+                    self._next = now + self._interval
+                    return True
+                moment = self._next
+            if not _sleep_until(moment, self._clock, should_stop):
+                return False
 
     def defer(self, seconds: float) -> None:
         """Hold every thread back for ``seconds`` from now (the server asked us to wait)."""

@@ -13,6 +13,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from batchyard.config import mask_url
+from batchyard.db import reason
+from batchyard.errors import UsageError
 from batchyard.move.migrate import connect
 from batchyard.move.reflect import Table, qi, reflect
 
@@ -63,9 +65,24 @@ def _with_sqlite_uniques(engine: sa.Engine, table: Table) -> Table:
     return replace(table, uniques=tuple(found))
 
 
+def open_database(url: str) -> tuple[sa.Engine, list[str]]:
+    """An engine on the source database and its table names; a clear :class:`UsageError` when
+    it cannot be read (a file that is not a database only fails once it is read)."""
+    engine = connect(url, "source")
+    try:
+        names = sa.inspect(engine).get_table_names()
+    except sa.exc.DBAPIError as exc:
+        engine.dispose()
+        raise UsageError(
+            f"source {mask_url(url)}: not a database this can read ({reason(exc)}); name a "
+            "SQLite file or a PostgreSQL URL"
+        ) from exc
+    return engine, names
+
+
 def catalogue(url: str, tables: list[str] | None = None) -> dict[str, Any]:
     """The catalogue of the database at ``url`` (its URL masked), tables in dependency order."""
-    engine = connect(url, "source")
+    engine, _ = open_database(url)
     try:
         found = reflect(engine, tables=tables or ())
         if engine.dialect.name == "sqlite":

@@ -13,10 +13,10 @@ from typing import Any
 from batchyard.config import Settings, mask_url
 from batchyard.data import backup as bk
 from batchyard.data import restore as rs
+from batchyard.data.catalog import open_database
 from batchyard.engine.context import Context
 from batchyard.engine.kinds import REGISTRY, Item, JobKind
 from batchyard.errors import ParamError
-from batchyard.move.migrate import connect
 
 
 def backups_root(settings: Settings, folder: str | None) -> Path:
@@ -41,7 +41,7 @@ def plan_backup(
         raise ParamError(f"keep={keep}: keep at least 1 backup")
     if name is not None and bk.safe_name(name) != name:
         raise ParamError(f"name={name!r}: use letters, digits, '.', '_' and '-'")
-    connect(url, "source").dispose()
+    open_database(url)[0].dispose()
     return [Item("snapshot", {"method": chosen})]
 
 

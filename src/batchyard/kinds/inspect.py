@@ -11,14 +11,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
-
 from batchyard.config import Settings, mask_url
-from batchyard.data.catalog import catalogue, to_markdown
+from batchyard.data.catalog import catalogue, open_database, to_markdown
 from batchyard.engine.context import Context
 from batchyard.engine.kinds import REGISTRY, Item, JobKind
 from batchyard.errors import ParamError
-from batchyard.move.migrate import connect
 
 FORMATS = ("json", "md")
 
@@ -46,11 +43,9 @@ def item_keys(sources: list[str]) -> list[str]:
 
 def check_tables(url: str, tables: list[str]) -> None:
     """The source opens, and holds every table named."""
-    engine = connect(url, "source")
-    try:
-        names = set(sa.inspect(engine).get_table_names()) if tables else set()
-    finally:
-        engine.dispose()
+    engine, found = open_database(url)
+    engine.dispose()
+    names = set(found)
     missing = [t for t in tables if t not in names]
     if missing:
         raise ParamError(

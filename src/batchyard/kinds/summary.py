@@ -9,6 +9,7 @@ from typing import Any
 
 from batchyard.config import Settings
 from batchyard.data import summary as sm
+from batchyard.data.catalog import open_database
 from batchyard.engine.context import Context
 from batchyard.engine.kinds import REGISTRY, Item, JobKind
 from batchyard.errors import ParamError
@@ -17,7 +18,7 @@ from batchyard.move.reflect import Table, reflect
 
 
 def tables_of(url: str, tables: list[str]) -> list[Table]:
-    engine = connect(url, "source")
+    engine, _ = open_database(url)
     try:
         return reflect(engine, tables=tables)
     finally:
