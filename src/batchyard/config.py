@@ -12,10 +12,11 @@ import re
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
 from batchyard.errors import ConfigError
 
@@ -142,10 +143,37 @@ class DefaultsSection(_Section):
     retries: int = Field(0, ge=0)
 
 
+class ServeSection(_Section):
+    """``[serve]``: what ``batchyard serve`` runs with; ``None`` leaves it to env vars or defaults."""
+
+    host: str | None = Field(None, min_length=1)
+    port: int | None = Field(None, ge=0, le=65535)
+    max_jobs: int | None = Field(None, ge=1, le=64)
+    on_start: Literal["resume", "pause"] | None = None
+    cors_origins: list[str] | None = None
+    log_level: Literal["debug", "info", "warning", "error"] | None = None
+    #: Only as a ``${VAR}`` reference: a token typed into a file would be a secret in a file.
+    token: str | None = None
+
+    @field_validator("token")
+    @classmethod
+    def _token_is_a_reference(cls, value: str | None) -> str | None:
+        reference = _ENV_REF.fullmatch(value) if value is not None else None
+        # ``${VAR:-default}`` would put the token itself in the file as the default.
+        if value is not None and (reference is None or reference.group(2) is not None):
+            raise PydanticCustomError(
+                "literal_secret",
+                "a token must not be written into the file: set BATCHYARD_TOKEN, or write "
+                'token = "${VAR}" to read it from the environment variable VAR',
+            )
+        return value
+
+
 class FileConfig(_Section):
     project: ProjectSection = ProjectSection()
     store: StoreSection = StoreSection()
     defaults: DefaultsSection = DefaultsSection()
+    serve: ServeSection = ServeSection()
     connections: dict[str, str] = {}
 
 
@@ -164,6 +192,8 @@ class Settings:
     default_connection: str = "default"
     retries: int = 0
     connections: dict[str, str] = field(default_factory=dict)
+    #: ``[serve]`` as written; ``batchyard serve`` puts flags and env vars over it.
+    serve: ServeSection = field(default_factory=ServeSection)
 
     @property
     def state_dir(self) -> Path:
@@ -298,6 +328,7 @@ def load_settings(
         default_connection=d.connection,
         retries=d.retries,
         connections=dict(file.connections),
+        serve=file.serve,
     )
 
 

@@ -30,6 +30,7 @@ from batchyard.engine.models import (
 )
 from batchyard.errors import Conflict, NotFound, PlanError, StoreError
 from batchyard.store.hotpath import HotSQL
+from batchyard.store.joblist import JobFilter, job_where, page_of_jobs
 from batchyard.store.schema import events, items, jobs, metadata
 
 HEAD_REVISION = "0002"
@@ -67,20 +68,6 @@ class Outcome:
     rows_written: int = 0
     #: True when the attempt did not count (the job stopped before the item ended).
     interrupted: bool = False
-
-
-@dataclass(frozen=True)
-class JobFilter:
-    status: Sequence[str] = ()
-    kind: str | None = None
-    env: str | None = None
-    project: str | None = None
-    tag: str | None = None
-    search: str | None = None
-    parent_id: str | None = None
-    created_after: datetime | None = None
-    created_before: datetime | None = None
-    top_level: bool = False
 
 
 class Store:
@@ -251,22 +238,11 @@ class Store:
         order: str = "-created_at",
     ) -> tuple[list[Job], int]:
         """A page of jobs matching ``filt``, newest first by default, and the total that match."""
-        where = _job_where(filt)
-        desc = order.startswith("-")
-        column = jobs.c[order.lstrip("-+")]
-        ordering = [column.desc() if desc else column.asc(), jobs.c.id.desc()]
         with self.tx() as conn:
-            total = conn.execute(
-                sa.select(sa.func.count()).select_from(jobs).where(*where)
-            ).scalar()
-            rows = (
-                conn.execute(
-                    sa.select(jobs).where(*where).order_by(*ordering).limit(limit).offset(offset)
-                )
-                .mappings()
-                .all()
+            rows, total = page_of_jobs(
+                conn, filt, sqlite=self.is_sqlite, limit=limit, offset=offset, order=order
             )
-        return [Job.from_row(dict(r)) for r in rows], int(total or 0)
+        return [Job.from_row(dict(r)) for r in rows], total
 
     def update_job(self, job_id: str, **values: Any) -> None:
         for key in ("params", "options", "tags", "metadata", "progress"):
@@ -626,7 +602,7 @@ class Store:
 
     def stats(self, filt: JobFilter = JobFilter()) -> dict[str, Any]:
         """Totals, success rate and durations by kind and env."""
-        where = _job_where(filt)
+        where = job_where(filt, sqlite=self.is_sqlite)
         with self.tx() as conn:
             rows = conn.execute(
                 sa.select(
@@ -643,7 +619,7 @@ class Store:
 
     def throughput(self, since: datetime, filt: JobFilter = JobFilter()) -> tuple[int, int]:
         """Jobs matching ``filt`` that finished since ``since``, and the items those jobs did."""
-        where = [*_job_where(filt), jobs.c.finished_at >= since]
+        where = [*job_where(filt, sqlite=self.is_sqlite), jobs.c.finished_at >= since]
         with self.tx() as conn:
             count, done = conn.execute(
                 sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(jobs.c.done), 0)).where(
@@ -754,38 +730,6 @@ def _insert_items(conn: Connection, job_id: str, batch: list[dict[str, Any]]) ->
         ) from None
     savepoint.commit()
     return len(batch)
-
-
-def _job_where(filt: JobFilter) -> list[Any]:
-    where: list[Any] = []
-    if filt.status:
-        where.append(jobs.c.status.in_(list(filt.status)))
-    if filt.kind:
-        where.append(jobs.c.kind == filt.kind)
-    if filt.env:
-        where.append(jobs.c.env == filt.env)
-    if filt.project:
-        where.append(jobs.c.project == filt.project)
-    if filt.tag:
-        where.append(jobs.c.tags.contains(dumps(filt.tag), autoescape=True))
-    if filt.search:
-        # Escaped, so % and _ in the search are letters, not wildcards.
-        text = filt.search.lower()
-        where.append(
-            sa.or_(
-                sa.func.lower(jobs.c.id).contains(text, autoescape=True),
-                sa.func.lower(jobs.c.name).contains(text, autoescape=True),
-            )
-        )
-    if filt.parent_id:
-        where.append(jobs.c.parent_id == filt.parent_id)
-    if filt.top_level:
-        where.append(jobs.c.parent_id.is_(None))
-    if filt.created_after:
-        where.append(jobs.c.created_at >= filt.created_after)
-    if filt.created_before:
-        where.append(jobs.c.created_at < filt.created_before)
-    return where
 
 
 def _delete_jobs(conn: Connection, ids: list[str]) -> None:
