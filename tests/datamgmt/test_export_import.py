@@ -215,8 +215,7 @@ def test_the_fast_path_writes_what_the_exact_path_writes(
     url = f"sqlite:///{src}"
     table = export.select_table(source_tables(url, ["odd table"])[0], FAST_COLUMNS)
     assert streams.eligible(table)
-    # Ranges of two rowids, read by two threads: as two parts joined (CSV, JSON lines) or in
-    # turn (Parquet, JSON); either way the rows come out in rowid order.
+    # Ranges of two rowids, read by two threads in turn: the rows come out in rowid order.
     monkeypatch.setattr(streams, "SPLIT_ROWS", 2)
     monkeypatch.setattr(streams, "BATCH_ROWS", 2)
     told: list[int] = []

@@ -29,7 +29,9 @@ from batchyard.move.copy import pg_dsn, sqlite_path
 from batchyard.move.reflect import Column, Table, create_table_sql, qi
 from batchyard.move.types import ColumnType, from_postgres, from_sqlite
 
-BATCH_ROWS = 65_536
+#: Rows per batch on the exact path: Python values cost ~50 bytes each, so small batches
+#: keep memory bounded.
+BATCH_ROWS = 8_192
 
 
 def backend(url: str) -> str:
@@ -195,7 +197,8 @@ def to_batch(
 def _array(values: tuple[Any, ...], logical: str, kind: pa.DataType, fmt: str) -> pa.Array:
     if logical == "boolean":
         if any(isinstance(v, int) and not isinstance(v, bool) for v in values):
-            return pa.array(values, pa.int64()).cast(pa.bool_())
+            # Not Array.cast: pyarrow.compute's first call costs ~50 MB of memory.
+            return streams.booleans(pa.array(values, pa.int64()))
         return pa.array(values, pa.bool_())
     if logical == "blob":
         if fmt in TEXT_FORMATS:
@@ -213,7 +216,7 @@ def _array(values: tuple[Any, ...], logical: str, kind: pa.DataType, fmt: str) -
 
 def _prefetch(source: Iterator[Any]) -> Iterator[Any]:
     """Run ``source`` in a thread one step ahead, so reading overlaps writing."""
-    q: queue.Queue[Any] = queue.Queue(maxsize=2)
+    q: queue.Queue[Any] = queue.Queue(maxsize=1)
     stop = threading.Event()
     done = object()
 
@@ -363,9 +366,9 @@ def _fast_sqlite(
     tally: _Tally,
     should_stop: Callable[[], bool],
 ) -> int:
-    """SQLite read in C by ADBC in rowid ranges by two threads. CSV and JSON lines: each thread
-    writes a part (the first and second half of the ranges) and the parts are joined; Parquet
-    and JSON: the threads take ranges in turn and one writer takes them in order."""
+    """SQLite read in C by ADBC in rowid ranges by two threads taking ranges in turn, while one
+    writer takes their batches in rowid order (two writers on halves joined after were slower:
+    the join costs more than the writer, and the writer keeps up with both readers)."""
     path = sqlite_path(url)
     schema = schema_of(table, fmt)
     cols = ", ".join(qi(c.name) for c in table.columns)
@@ -373,44 +376,16 @@ def _fast_sqlite(
     sqls = [streams.span_sql(select, where, s) for s in streams.ranges(path, table)]
     workers = min(streams.PARTS, len(sqls))
 
-    def source(part: list[str], stop: threading.Event | None) -> Iterator[Any]:
+    def source(part: list[str]) -> Iterator[Any]:
         for item in streams.stream(path, table, schema, part, fmt in TEXT_FORMATS):
             if item is not streams.END:
                 if should_stop():
                     raise _interrupted(table)
-                if stop is not None and stop.is_set():
-                    raise streams.Stopped()
                 tally.add(item.num_rows)
             yield item
 
-    def batches(part: list[str], stop: threading.Event | None) -> Iterator[pa.RecordBatch]:
-        return (b for b in source(part, stop) if b is not streams.END)
-
-    if fmt in ("csv", "jsonl") and workers > 1:
-        cut = [len(sqls) * i // workers for i in range(workers + 1)]
-        halves = [sqls[cut[i] : cut[i + 1]] for i in range(workers)]
-        parts = [tmp] + [tmp.with_name(f"{tmp.name}{i}") for i in range(1, workers)]
-        # One DuckDB database for every part: each instance has its own buffers.
-        duck = _duckdb() if fmt == "jsonl" else None
-        try:
-            streams.run_parts(
-                [
-                    lambda stop, i=i: _write(  # type: ignore[misc]
-                        fmt, schema, batches(halves[i], stop), parts[i], i == 0, duck
-                    )
-                    for i in range(workers)
-                ]
-            )
-            streams.concat(parts[1:], tmp)
-        finally:
-            if duck is not None:
-                duck.close()
-            for part in parts[1:]:
-                with contextlib.suppress(FileNotFoundError):
-                    part.unlink()
-    else:
-        readers = [source(sqls[w::workers], None) for w in range(workers)]
-        _write(fmt, schema, streams.in_turn(readers, len(sqls)), tmp)
+    readers = [source(sqls[w::workers]) for w in range(workers)]
+    _write(fmt, schema, streams.in_turn(readers, len(sqls)), tmp)
     if fmt == "json" and tally.total == 0:
         tmp.write_text("[\n]\n", encoding="utf-8")
     return tally.total
@@ -426,12 +401,7 @@ def _duckdb() -> Any:
 
 
 def _write(
-    fmt: str,
-    schema: pa.Schema,
-    batches: Iterator[pa.RecordBatch],
-    path: Path,
-    header: bool = True,
-    duck: Any = None,
+    fmt: str, schema: pa.Schema, batches: Iterator[pa.RecordBatch], path: Path, header: bool = True
 ) -> None:
     """Write ``batches`` to ``path``: pyarrow for Parquet and CSV, DuckDB for JSON."""
     if fmt == "parquet":
@@ -461,7 +431,7 @@ def _write(
             failed.append(exc)
             raise
 
-    con = _duckdb() if duck is None else duck.cursor()
+    con = _duckdb()
     try:
         con.register("export_rows", pa.RecordBatchReader.from_batches(schema, guarded()))
         array = "true" if fmt == "json" else "false"

@@ -106,6 +106,7 @@ def csv_columns(path: Path, infer: bool) -> list[tuple[str, ColumnType]]:
         if infer:
             # Typing every row holds what it reads in DuckDB's buffers: bound them.
             con.execute("SET memory_limit = '48MB'")
+            con.execute("SET threads = 1")
             dialect += f", buffer_size={_BUFFER}"
         rows = con.execute(
             f"DESCRIBE SELECT * FROM read_csv({_lit(str(path))}, header=true, {opts}, "
@@ -182,6 +183,7 @@ def csv_arrow(
     con = _duck(path)
     try:
         con.execute("SET memory_limit = '32MB'")
+        con.execute("SET threads = 1")
         reader = con.sql(
             f"SELECT {exprs} FROM read_csv({_lit(str(path))}, header=true, columns={{{spec}}}, "
             f"allow_quoted_nulls=false, store_rejects=true, ignore_errors=true, buffer_size={_BUFFER}) "

@@ -12,7 +12,7 @@ import contextlib
 import queue
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -150,7 +150,7 @@ def _fit(
         if got.null_count == len(got):
             arrays.append(pa.nulls(len(got), want))
         elif logical == "boolean" and pa.types.is_int64(got.type):
-            arrays.append(_booleans(got))
+            arrays.append(booleans(got))
         elif logical == "blob" and text_blobs and pa.types.is_binary(got.type):
             arrays.append(pa.array([None if v is None else b64(v) for v in got.to_pylist()], want))
         elif got.type == want:
@@ -160,7 +160,7 @@ def _fit(
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
-def _booleans(ints: pa.Array) -> pa.Array:
+def booleans(ints: pa.Array) -> pa.Array:
     """0/1 integers as booleans (any other integer is true), without pyarrow.compute: its first
     call costs ~50 MB of memory."""
     import numpy as np
@@ -172,46 +172,6 @@ def _booleans(ints: pa.Array) -> pa.Array:
     return pa.Array.from_buffers(
         pa.bool_(), len(ints), [ints.buffers()[0], bits], null_count=ints.null_count
     )
-
-
-def run_parts(
-    work: Sequence[Callable[[threading.Event], Any]],
-) -> list[Any]:
-    """Run each part in its own thread; the first failure stops the others and is raised."""
-    stop = threading.Event()
-    results: list[Any] = [None] * len(work)
-    errors: list[BaseException] = []
-
-    def run(i: int) -> None:
-        try:
-            results[i] = work[i](stop)
-        except BaseException as exc:
-            errors.append(exc)
-            stop.set()
-
-    threads = [
-        threading.Thread(target=run, args=(i,), name=f"batchyard-export-{i}", daemon=True)
-        for i in range(len(work))
-    ]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if errors:
-        raise _first(errors)
-    return results
-
-
-def _first(errors: list[BaseException]) -> BaseException:
-    """A real failure rather than a part that stopped because another failed."""
-    for exc in errors:
-        if not isinstance(exc, Stopped):
-            return exc
-    return errors[0]
-
-
-class Stopped(Exception):
-    """This part stopped because another part failed."""
 
 
 def ahead(source: Iterator[Any]) -> Iterator[Any]:
@@ -230,7 +190,8 @@ def in_turn(workers: Sequence[Iterator[Any]], sections: int) -> Iterator[Any]:
     of items ahead, so all stay busy while memory holds a few items a worker."""
     stop = threading.Event()
     count = len(workers)
-    queues: list[queue.Queue[Any]] = [queue.Queue(maxsize=2) for _ in range(count)]
+    # Two ranges (a batch and its END each) ahead a worker absorb a stall of either side.
+    queues: list[queue.Queue[Any]] = [queue.Queue(maxsize=4) for _ in range(count)]
 
     def put(q: queue.Queue[Any], item: Any) -> bool:
         while not stop.is_set():
@@ -281,27 +242,3 @@ def in_turn(workers: Sequence[Iterator[Any]], sections: int) -> Iterator[Any]:
 @dataclass(frozen=True)
 class _Failed:
     error: BaseException
-
-
-def concat(parts: Sequence[Path], into: Path) -> None:
-    """Append each part file to ``into`` (copied inside the kernel where it can) and remove it."""
-    import os
-    import shutil
-
-    # Not "ab": copy_file_range refuses a file opened for appending.
-    with into.open("r+b") as out:
-        out.seek(0, os.SEEK_END)
-        for part in parts:
-            with part.open("rb") as src:
-                size = os.fstat(src.fileno()).st_size
-                try:
-                    copied = 0
-                    while copied < size:
-                        n = os.copy_file_range(src.fileno(), out.fileno(), size - copied)
-                        if n == 0:
-                            break
-                        copied += n
-                except (AttributeError, OSError):
-                    src.seek(copied)
-                    shutil.copyfileobj(src, out, 1 << 22)
-            part.unlink()
