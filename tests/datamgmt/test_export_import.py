@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fidelity import cells, make_postgres, make_sqlite
@@ -12,7 +13,7 @@ from fidelity import cells, make_postgres, make_sqlite
 import batchyard as by
 from batchyard.data import export, ingest, readers, streams
 from batchyard.data import load as ld
-from batchyard.errors import Interrupted
+from batchyard.errors import Interrupted, UsageError
 from batchyard.kinds.export import source_tables
 from conftest import cli
 
@@ -365,7 +366,10 @@ def test_validate_quarantines_rows_failing_error_rules(tmp_path: Path) -> None:
         json.loads(line)
         for line in (tmp_path / "scores.csv.quarantine.jsonl").read_text().splitlines()
     ]
-    assert [q["record"] for q in found] == [9, *range(500, 1001)]
+    # Each named by its line (the header is line 1).
+    assert [(q["line"], q["record"]) for q in found] == [
+        (n + 1, None) for n in [9, *range(500, 1001)]
+    ]
     assert found[0]["reason"] == "fails rule named of rules.yaml"
     assert found[1]["reason"] == "fails rule between(score) of rules.yaml"
     # Atomic: the failing rows refuse the file and nothing is loaded.
@@ -406,3 +410,237 @@ def test_validate_on_postgres(tmp_path: Path, pg_database: str) -> None:
         run(app, "import", params | {"rules": str(tmp_path / "rules.yaml")})
     rows = cells(pg_database, "scores")
     assert len(rows) == 498 and rows[8][1] == "str:'name 10'"
+
+
+# -- values that do not fit their column exactly ----------------------------------------------------
+
+#: (column type, value as written in the file, what the column then holds, or None: the row is bad).
+#: Read back normalised: booleans as 0/1, dates and decimals as text.
+CSV_CASES = [
+    ("BIGINT", "1.5", None),
+    ("BIGINT", "1e3", None),
+    ("BIGINT", "0x10", None),
+    ("BIGINT", "1_000", None),
+    ("BIGINT", "abc", None),
+    ("BIGINT", '""', None),
+    ("BIGINT", "9223372036854775808", None),
+    ("BIGINT", " -12 ", -12),
+    ("BIGINT", "9223372036854775807", 2**63 - 1),
+    ("DOUBLE PRECISION", "abc", None),
+    ("DOUBLE PRECISION", '""', None),
+    ("DOUBLE PRECISION", "1e400", None),
+    ("DOUBLE PRECISION", "1.5e3", 1500.0),
+    ("BOOLEAN", "yes", 1),
+    ("BOOLEAN", "f", 0),
+    ("BOOLEAN", "on", None),
+    ("DATE", "2024-02-30", None),
+    ("DATE", "2024-2-3", None),
+    ("DATE", "2024-02-29", "2024-02-29"),
+    ("TIMESTAMP", "2024-01-01 25:00:00", None),
+    ("TIMESTAMP", "2024-01-01 10:00:00", "2024-01-01 10:00:00"),
+]
+
+
+#: (target, path): the fast path (DuckDB to ADBC) writes SQLite only.
+ROUTES = [("sqlite", "fast"), ("sqlite", "exact"), ("postgresql", "exact")]
+
+
+def url_for(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 't.db'}"
+    return str(request.getfixturevalue("pg_database"))
+
+
+def make_table(url: str, column_type: str) -> None:
+    import sqlalchemy as sa
+
+    if url.startswith("sqlite"):
+        column_type = column_type.replace("DOUBLE PRECISION", "REAL")
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"CREATE TABLE t (id BIGINT PRIMARY KEY, v {column_type})")
+        conn.exec_driver_sql("INSERT INTO t (id) VALUES (0)")
+    engine.dispose()
+
+
+def table_rows(url: str) -> list[tuple[object, ...]]:
+    import datetime
+    import decimal
+
+    import sqlalchemy as sa
+
+    def norm(v: object) -> object:
+        if isinstance(v, bool):
+            return int(v)
+        if isinstance(v, datetime.datetime):
+            return v.isoformat(sep=" ")
+        if isinstance(v, datetime.date | decimal.Decimal):
+            return str(v)
+        return v
+
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        found = conn.exec_driver_sql("SELECT id, v FROM t ORDER BY id").fetchall()
+    engine.dispose()
+    return [(i, norm(v)) for i, v in found]
+
+
+def expect_import(url: str, data: Path, where: str, shown: str, fit: object, **how: Any) -> None:
+    """Records 1 and 3 are good, record 2 holds the value. A value that does not fit: the atomic
+    import is refused naming the file, line or record, column and value, with the table
+    unchanged; then the other rows load and it is quarantined. A value that fits: loaded as
+    ``fit``."""
+    if fit is None:
+        spec = ld.resolve(data, url, "t", **how)
+        with pytest.raises(UsageError) as refused:
+            ld.load(spec, url, "atomic", atomic=True)
+        message = str(refused.value)
+        assert message.startswith(f"{where}: column 'v': ") and shown in message, message
+        assert "nothing was imported" in message
+        assert table_rows(url) == [(0, None)]
+    spec = ld.resolve(data, url, "t", **how)
+    out = ld.load(spec, url, "rows", atomic=False)
+    if fit is None:
+        assert [b.where() for b in out.bad] == [where]
+        assert out.bad[0].reason.startswith("column 'v': ") and shown in out.bad[0].reason
+        assert table_rows(url) == [(0, None), (1, None), (3, None)]
+    else:
+        assert out.bad == []
+        assert table_rows(url) == [(0, None), (1, None), (2, fit), (3, None)]
+
+
+@pytest.mark.parametrize(("column_type", "text", "fit"), CSV_CASES)
+@pytest.mark.parametrize(("backend", "route"), ROUTES)
+def test_csv_values_convert_exactly_or_the_row_is_bad(
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    backend: str,
+    route: str,
+    column_type: str,
+    text: str,
+    fit: object,
+) -> None:
+    url = url_for(backend, tmp_path, request)
+    make_table(url, column_type)
+    data = tmp_path / "t.csv"
+    data.write_text(f"id,v\n1,\n2,{text}\n3,\n")
+    how: dict[str, Any] = {"key": ("id",)} if route == "exact" else {}
+    assert ingest.eligible(ld.resolve(data, url, "t", **how)) is (route == "fast")
+    expect_import(url, data, f"{data}:3", repr(text.strip('"')), fit, **how)
+
+
+#: As CSV_CASES, for JSON values (``column type``: the SQLite one, then the PostgreSQL one).
+JSON_CASES = [
+    ("BIGINT", 1.5, None),
+    ("BIGINT", "1.5", None),
+    ("BIGINT", "1e3", None),
+    ("BIGINT", "abc", None),
+    ("BIGINT", "", None),
+    ("BIGINT", 2**63, None),
+    ("BIGINT", 2.0, 2),
+    ("BIGINT", "12", 12),
+    ("DOUBLE PRECISION", "abc", None),
+    ("DOUBLE PRECISION", "", None),
+    ("DOUBLE PRECISION", 10**400, None),
+    ("BOOLEAN", "yes", 1),
+    ("BOOLEAN", "t", 1),
+    ("BOOLEAN", "no", 0),
+    ("BOOLEAN", 2, None),
+    ("DATE", "2024-02-30", None),
+    ("DATE", "20240229", None),
+    ("DATE", "2024-02-29", "2024-02-29"),
+]
+
+
+@pytest.mark.parametrize(("column_type", "value", "fit"), JSON_CASES)
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_json_values_convert_exactly_or_the_row_is_bad(
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    backend: str,
+    column_type: str,
+    value: object,
+    fit: object,
+) -> None:
+    url = url_for(backend, tmp_path, request)
+    make_table(url, column_type)
+    data = tmp_path / "t.jsonl"
+    data.write_text(
+        "".join(json.dumps({"id": i, "v": v}) + "\n" for i, v in ((1, None), (2, value), (3, None)))
+    )
+    expect_import(url, data, f"{data}:2", repr(value)[:20], fit)
+
+
+@pytest.mark.parametrize(
+    ("backend", "value", "fit"),
+    [
+        ("sqlite", "1.23456789012345678901", None),
+        ("sqlite", "12345678901234567890123", None),
+        ("sqlite", "12.25", 12.25),
+        ("postgresql", "1.005", None),
+        ("postgresql", "123456789.5", None),
+        ("postgresql", "12.50", "12.50"),
+        ("postgresql", "NaN", None),
+    ],
+)
+def test_decimals_keep_every_digit_or_the_row_is_bad(
+    tmp_path: Path, request: pytest.FixtureRequest, backend: str, value: str, fit: object
+) -> None:
+    url = url_for(backend, tmp_path, request)
+    make_table(url, "NUMERIC(10,2)")
+    data = tmp_path / "t.csv"
+    data.write_text(f"id,v\n1,\n2,{value}\n3,\n")
+    expect_import(url, data, f"{data}:3", repr(value), fit)
+
+
+@pytest.mark.parametrize("given", ["type", "manifest"])
+@pytest.mark.parametrize("route", ["fast", "exact"])
+def test_given_and_manifest_integer_types_are_checked_strictly(
+    tmp_path: Path, given: str, route: str
+) -> None:
+    data = tmp_path / "t.csv"
+    data.write_text("id,v\n1,\n2,1.5\n3,\n")
+    if given == "manifest":
+        entry = {"table": "t", "file": "t.csv", "rows": 3, "sha256": "", "primary_key": ["id"]}
+        entry["columns"] = [{"name": n, "type": "integer"} for n in ("id", "v")]
+        (tmp_path / "manifest.json").write_text(json.dumps({"tables": [entry]}))
+    how: dict[str, Any] = {"key": ("id",)} if route == "exact" else {}
+    if given == "type":
+        how["types"] = readers_types("id=integer", "v=integer")
+    url = f"sqlite:///{tmp_path / 't.db'}"
+    spec = ld.resolve(data, url, "t", **how)
+    assert spec.column("v").type.logical == "integer"
+    assert ingest.eligible(spec) is (route == "fast")
+    out = ld.load(spec, url, "rows", atomic=False)
+    assert [(b.where(), b.reason) for b in out.bad] == [
+        (f"{data}:3", "column 'v': '1.5' is not an integer")
+    ]
+    con = sqlite3.connect(tmp_path / "t.db")
+    assert con.execute("SELECT id, v FROM t ORDER BY id").fetchall() == [(1, None), (3, None)]
+
+
+def readers_types(*pairs: str) -> dict[str, Any]:
+    from batchyard.data.files import parse_types
+
+    return parse_types(pairs)
+
+
+@pytest.mark.parametrize(("value", "fit"), [(1.5, None), (float("nan"), None), (3.0, 3)])
+def test_parquet_floats_into_an_integer_column(tmp_path: Path, value: float, fit: object) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    data = tmp_path / "t.parquet"
+    pq.write_table(pa.table({"id": [1, 2, 3], "v": [None, value, None]}), data)
+    url = f"sqlite:///{tmp_path / 't.db'}"
+    spec = ld.resolve(data, url, "t", types=readers_types("v=integer"))
+    out = ld.load(spec, url, "rows", atomic=False)
+    con = sqlite3.connect(tmp_path / "t.db")
+    got = con.execute("SELECT id, v FROM t ORDER BY id").fetchall()
+    if fit is None:
+        assert [(b.where(), b.reason[:11]) for b in out.bad] == [
+            (f"{data} record 2", "column 'v':")
+        ]
+        assert got == [(1, None), (3, None)]
+    else:
+        assert out.bad == [] and got == [(1, None), (2, fit), (3, None)]

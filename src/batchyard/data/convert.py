@@ -9,6 +9,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
+import re
 import uuid
 from collections.abc import Callable
 from datetime import date, datetime, time
@@ -16,10 +18,15 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from batchyard.data.files import from_typed_json, typed_json
+from batchyard.data.readers import STRICT
 
 Converter = Callable[[Any], Any]
 _TRUE = {"true", "t", "1", "yes", "y"}
 _FALSE = {"false", "f", "0", "no", "n"}
+#: The same rules the CSV reader checks in DuckDB, so every format takes the same text.
+_INTEGER, _FLOAT, _DATE, _DATETIME, _TIME = (
+    re.compile(STRICT[k][0]) for k in ("integer", "float", "date", "datetime", "time")
+)
 
 
 def _integer(v: Any) -> Any:
@@ -30,23 +37,27 @@ def _integer(v: Any) -> Any:
             raise ValueError(f"{v} does not fit a 64-bit integer")
         return v
     if isinstance(v, float) and v.is_integer():
+        return _integer(int(v))
+    if isinstance(v, Decimal) and v.is_finite() and v == v.to_integral_value():
+        return _integer(int(v))
+    if isinstance(v, str) and _INTEGER.fullmatch(v):
+        if not -(2**63) <= int(v) < 2**63:
+            raise ValueError(f"{_show(v)} does not fit a 64-bit integer")
         return int(v)
-    if isinstance(v, str):
-        try:
-            return _integer(int(v.strip()))
-        except ValueError:
-            pass
     raise ValueError(f"{_show(v)} is not an integer")
 
 
 def _float(v: Any) -> Any:
-    if isinstance(v, int | float) and not isinstance(v, bool):
-        return float(v)
-    if isinstance(v, str):
+    if isinstance(v, int | float | Decimal) and not isinstance(v, bool):
         try:
             return float(v)
-        except ValueError:
-            pass
+        except OverflowError:
+            raise ValueError(f"{_show(v)} is out of range for a float") from None
+    if isinstance(v, str) and _FLOAT.fullmatch(v):
+        number = float(v)
+        if math.isinf(number) and "inf" not in v.lower():
+            raise ValueError(f"{_show(v)} is out of range for a float")
+        return number
     raise ValueError(f"{_show(v)} is not a number")
 
 
@@ -86,14 +97,16 @@ def _json(v: Any) -> Any:
 
 
 def _temporal(kind: type) -> Converter:
+    shape = {date: _DATE, datetime: _DATETIME, time: _TIME}[kind]
+
     def convert(v: Any) -> Any:
         if isinstance(v, datetime):
             return v.isoformat(sep=" ")
         if isinstance(v, date | time):
             return v.isoformat()
-        if isinstance(v, str):
+        if isinstance(v, str) and shape.fullmatch(v):
             try:
-                kind.fromisoformat(v.strip())  # type: ignore[attr-defined]
+                kind.fromisoformat(v.strip().replace("Z", "+00:00"))  # type: ignore[attr-defined]
                 return v
             except ValueError:
                 pass
@@ -102,18 +115,44 @@ def _temporal(kind: type) -> Converter:
     return convert
 
 
-def _decimal(v: Any) -> Any:
-    if isinstance(v, int | float) and not isinstance(v, bool):
-        return v
-    if isinstance(v, Decimal):
-        return str(v)
-    if isinstance(v, str):
+def _decimal(dialect: str, precision: int | None, scale: int | None) -> Converter:
+    """Numbers kept digit for digit: refused where the column would round them (PostgreSQL's
+    ``numeric(p,s)``; SQLite's NUMERIC keeps about 15 significant digits, as a REAL)."""
+
+    def convert(v: Any) -> Any:
+        if isinstance(v, bool) or not isinstance(v, int | float | Decimal | str):
+            raise ValueError(f"{_show(v)} is not a decimal number")
         try:
-            Decimal(v.strip())
-            return v.strip()
+            number = Decimal(repr(v) if isinstance(v, float) else str(v).strip())
         except InvalidOperation:
-            pass
-    raise ValueError(f"{_show(v)} is not a decimal number")
+            raise ValueError(f"{_show(v)} is not a decimal number") from None
+        if not number.is_finite():
+            raise ValueError(f"{_show(v)} is not a finite decimal number")
+        if dialect == "postgresql" and precision is not None:
+            exponent = number.normalize().as_tuple().exponent
+            digits = max(-int(exponent), 0) if isinstance(exponent, int) else 0
+            whole = len(str(abs(int(number)))) if int(number) else 0
+            if digits > (scale or 0) or whole > precision - (scale or 0):
+                raise ValueError(
+                    f"{_show(v)} does not fit numeric({precision},{scale or 0}) without rounding"
+                )
+        elif dialect == "sqlite" and not _sqlite_keeps(number):
+            raise ValueError(f"{_show(v)} has more digits than SQLite's NUMERIC keeps")
+        if isinstance(v, Decimal):
+            return str(v)
+        return v.strip() if isinstance(v, str) else v
+
+    return convert
+
+
+def _sqlite_keeps(number: Decimal) -> bool:
+    """NUMERIC affinity stores an integer in 64 bits as one, anything else as a REAL."""
+    if number == number.to_integral_value() and -(2**63) <= number < 2**63:
+        return True
+    try:
+        return Decimal(repr(float(number))) == number
+    except OverflowError:
+        return False
 
 
 def _uuid(v: Any) -> Any:
@@ -128,11 +167,30 @@ def _show(v: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def converter(logical: str, dialect: str, typed_file: bool, parsed: bool) -> Converter | None:
+def misfit(logical: str, text: str) -> str:
+    """Why ``text`` read from a file does not fit a column of the logical type."""
+    check = converter(logical, "sqlite", True, False)
+    if check is not None:
+        try:
+            check(text)
+        except ValueError as exc:
+            return str(exc)
+    return f"{_show(text)} is not exactly a {logical} value"
+
+
+def converter(
+    logical: str,
+    dialect: str,
+    typed_file: bool,
+    parsed: bool,
+    precision: int | None = None,
+    scale: int | None = None,
+) -> Converter | None:
     """The converter for a column, or None where values pass as read.
 
     ``typed_file``: values of an untyped column are typed JSON text (CSV, JSON, Parquet exports);
-    ``parsed``: the reader typed the values already (DuckDB reading CSV with the column's type).
+    ``parsed``: the reader typed and checked the values already (DuckDB reading CSV);
+    ``precision`` and ``scale``: of a decimal column.
     """
     if logical == "any":
         if dialect == "postgresql":
@@ -140,6 +198,8 @@ def converter(logical: str, dialect: str, typed_file: bool, parsed: bool) -> Con
         return from_typed_json if typed_file else None
     if parsed and logical in ("integer", "float", "boolean", "date", "datetime", "time", "text"):
         return None
+    if logical == "decimal":
+        return _decimal(dialect, precision, scale)
     return {
         "integer": _integer,
         "float": _float,
@@ -150,6 +210,5 @@ def converter(logical: str, dialect: str, typed_file: bool, parsed: bool) -> Con
         "date": _temporal(date),
         "datetime": _temporal(datetime),
         "time": _temporal(time),
-        "decimal": _decimal,
         "uuid": _uuid,
     }.get(logical)

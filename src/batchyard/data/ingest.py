@@ -122,7 +122,7 @@ def load(
             try:
                 for sql in ddl(True):
                     db.run(sql)
-                for _, got in _batches(spec, cols, logical, 0):
+                for _, _, got in _batches(spec, cols, logical, 0):
                     if isinstance(got, list):
                         out.bad.extend(got)
                         continue
@@ -148,8 +148,10 @@ def load(
             db.run(sql)
         db.commit()
         start = int(done or 0)
-        pending = 0
-        for first, got in _batches(spec, cols, logical, start):
+        # Records read and rows written since the last commit: a record with a value that does
+        # not fit is read (so the checkpoint passes it) but not written.
+        pending = written = 0
+        for first, records, got in _batches(spec, cols, logical, start):
             if isinstance(got, list):
                 out.bad.extend(got)
                 continue
@@ -157,18 +159,19 @@ def load(
                 continue
             if should_stop():
                 if pending:
-                    _advance(db, chunk_id, spec.table.name, start + pending, pending, False)
+                    _advance(db, chunk_id, spec.table.name, start + pending, written, False)
                     db.commit()
                 raise stopped()
             try:
                 if pending == 0:
                     _check(db, chunk_id, start)
                 db.append(spec.table.name, got)
-                pending += got.num_rows
+                pending += records
+                written += got.num_rows
                 if pending >= COMMIT_ROWS:
-                    _advance(db, chunk_id, spec.table.name, first + got.num_rows, pending, False)
+                    _advance(db, chunk_id, spec.table.name, first + records, written, False)
                     db.commit()
-                    start, pending = first + got.num_rows, 0
+                    start, pending, written = first + records, 0, 0
             except BaseException:
                 db.rollback()
                 raise
@@ -176,7 +179,7 @@ def load(
             progress(got.num_rows)
         if pending:
             start += pending
-            _advance(db, chunk_id, spec.table.name, start, pending, False)
+            _advance(db, chunk_id, spec.table.name, start, written, False)
             db.commit()
         if not finished:
             _check(db, chunk_id, start)
@@ -191,10 +194,14 @@ def load(
 
 def _batches(
     spec: Spec, cols: list[str], logical: dict[str, str], start: int
-) -> Iterator[tuple[int, Any]]:
+) -> Iterator[tuple[int, int, Any]]:
+    """``(records before, records, batch)`` as :func:`readers.csv_arrow`, without its flag column."""
     from batchyard.data.streams import ahead
 
-    return ahead(readers.csv_arrow(spec.path, cols, logical, start, BATCH_ROWS))
+    for first, records, got in ahead(
+        readers.csv_arrow(spec.path, cols, logical, start, BATCH_ROWS)
+    ):
+        yield first, records, got if first < 0 else readers.good_part(got)
 
 
 def _check(db: _Sqlite, chunk_id: str, lo: int) -> None:

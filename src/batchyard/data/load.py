@@ -9,7 +9,6 @@ Atomic imports commit once; others commit each batch with its checkpoint in the 
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -224,9 +223,9 @@ def batches(spec: Spec, start: int) -> Iterator[readers.Batch]:
 
 def converters(spec: Spec, dialect: str) -> list[Converter | None]:
     typed_file = spec.fmt != "sqlite"
+    types = [spec.column(c).type for c in spec.file_columns]
     return [
-        converter(spec.column(c).type.logical, dialect, typed_file, spec.parsed)
-        for c in spec.file_columns
+        converter(t.logical, dialect, typed_file, spec.parsed, t.precision, t.scale) for t in types
     ]
 
 
@@ -306,7 +305,7 @@ def check(spec: Spec, dialect: str) -> Outcome:
     for batch in batches(spec, 0):
         out.bad.extend(batch.bad)
         out.rows += len(clean(spec, batch, convs, out))
-    out.bad.sort(key=lambda b: (b.line or 0, b.record or 0))
+    out.bad = sorted(located(spec, out.bad), key=lambda b: (b.line or 0, b.record or 0))
     return out
 
 
@@ -400,8 +399,11 @@ def load(
         from batchyard.move.copy import sqlite_path
 
         with one_library_at_a_time(sqlite_path(url)):
-            return _load_sqlite(spec, url, chunk_id, atomic, progress, should_stop, rules)
-    return _load_pg(spec, url, chunk_id, atomic, progress, should_stop, rules)
+            out = _load_sqlite(spec, url, chunk_id, atomic, progress, should_stop, rules)
+    else:
+        out = _load_pg(spec, url, chunk_id, atomic, progress, should_stop, rules)
+    out.bad = located(spec, out.bad)
+    return out
 
 
 def _stopped(spec: Spec) -> Exception:
@@ -633,27 +635,19 @@ def _load_pg(
             ) from exc
 
 
+def located(spec: Spec, bad: list[BadRow]) -> list[BadRow]:
+    """A CSV's bad rows each with its line (rows pass the converters by record number)."""
+    return readers.csv_located(spec.path, bad) if spec.fmt == "csv" else bad
+
+
 def refusal(spec: Spec, bad: list[BadRow]) -> str:
-    first = sorted(bad, key=lambda b: (b.line or 0, b.record or 0))[0]
+    first = sorted(located(spec, bad), key=lambda b: (b.line or 0, b.record or 0))[0]
     more = f" (and {len(bad) - 1} more bad row(s))" if len(bad) > 1 else ""
     return (
         f"{first.where()}: {first.reason}{more}; nothing was imported into {spec.table.name} "
         "(atomic). Fix the file, or import with --no-atomic to load the good rows and quarantine "
         "the bad ones"
     )
-
-
-def reset_state(url: str, chunk_id: str) -> None:
-    """Forget an import's checkpoint (after it finished), so the state table stays small."""
-    with contextlib.suppress(Exception):
-        engine = connect(url, "target")
-        try:
-            with engine.begin() as conn:
-                conn.exec_driver_sql(
-                    f"DELETE FROM _batchyard_migrate WHERE chunk = '{chunk_id.replace(chr(39), '')}'"
-                )
-        finally:
-            engine.dispose()
 
 
 def spec_to_value(spec: Spec) -> dict[str, Any]:

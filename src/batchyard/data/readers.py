@@ -8,6 +8,7 @@ carrying its line (or record) number so a bad one can be quarantined by where it
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -38,14 +39,6 @@ _DUCK_LOGICAL = {
     "DATE": "date",
     "TIMESTAMP": "datetime",
     "TIME": "time",
-}
-_DUCK_TYPE = {
-    "integer": "BIGINT",
-    "float": "DOUBLE",
-    "boolean": "BOOLEAN",
-    "date": "DATE",
-    "datetime": "TIMESTAMP",
-    "time": "TIME",
 }
 
 
@@ -130,85 +123,242 @@ def _first(exc: BaseException) -> str:
 def csv_batches(
     path: Path, columns: list[str], logical: dict[str, str], start: int
 ) -> Iterator[Batch]:
-    """Typed rows of a CSV file from good record ``start`` on; rejected lines in the last batch."""
-    import duckdb
+    """Typed rows of a CSV file from good record ``start`` on; bad rows and lines in the last batch."""
+    for first, records, got in csv_arrow(path, columns, logical, start, BATCH):
+        if first < 0:
+            yield Batch(bad=got)
+            continue
+        good = _good_rows(got)
+        rows = zip(*(got.column(i).to_pylist() for i in range(len(columns))), strict=True)
+        kept = [
+            (row, n)
+            for row, n, ok in zip(rows, range(first + 1, first + 1 + records), good, strict=True)
+            if ok
+        ]
+        yield Batch(
+            rows=[r for r, _ in kept], lines=[None] * len(kept), records=[n for _, n in kept]
+        )
 
-    spec = ", ".join(
-        f"{_lit(c)}: {_lit(_DUCK_TYPE.get(logical.get(c, 'text'), 'VARCHAR'))}" for c in columns
-    )
-    exprs = ", ".join(
-        f"CAST({qi(c)} AS VARCHAR)" if logical.get(c) in ("date", "datetime", "time") else qi(c)
+
+#: How the text of a CSV value must read to go into a column of the logical type (the whole
+#: text, spaces around it allowed), and the DuckDB type that must take it too. DuckDB's own casts
+#: round ``1.5`` to 2 and read ``1e3`` and ``0x10`` as integers, and a DATE cast back to text is
+#: passed through unchecked; so these columns are read as text and checked here, in DuckDB.
+STRICT = {
+    "integer": (r"\s*[+-]?[0-9]+\s*", "BIGINT"),
+    "float": (
+        r"\s*[+-]?(([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|(?i:inf|infinity|nan))\s*",
+        "DOUBLE",
+    ),
+    "date": (r"\s*[0-9]{4}-[0-9]{2}-[0-9]{2}\s*", "DATE"),
+    "datetime": (
+        r"\s*[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?"
+        r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?\s*",
+        "TIMESTAMP",
+    ),
+    "time": (
+        r"\s*[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?\s*",
+        "TIME",
+    ),
+}
+FLAG = "batchyard_bad"
+
+
+def _csv_select(path: Path, columns: list[str], logical: dict[str, str]) -> str:
+    """The CSV's columns as the table takes them, then a flag: NULL for a good row, else
+    ``'i:text'`` for the first column ``i`` whose text does not fit its type exactly."""
+    types = ", ".join(
+        f"{_lit(c)}: {_lit('BOOLEAN' if logical.get(c) == 'boolean' else 'VARCHAR')}"
         for c in columns
     )
-    con = _duck(path)
-    try:
-        cur = con.execute(
-            f"SELECT {exprs} FROM read_csv({_lit(str(path))}, header=true, columns={{{spec}}}, "
-            "allow_quoted_nulls=false, store_rejects=true, ignore_errors=true) "
-            f"OFFSET {int(start)}"
-        )
-        n = start
-        while True:
-            rows = cur.fetchmany(BATCH)
-            if not rows:
-                break
-            batch = Batch(
-                rows=rows, lines=[None] * len(rows), records=list(range(n + 1, n + 1 + len(rows)))
-            )
-            n += len(rows)
-            yield batch
-        yield Batch(bad=_rejects(con, path))
-    except duckdb.Error as exc:
-        raise UsageError(f"{path}: cannot read it as CSV ({_first(exc)})") from exc
-    finally:
-        con.close()
+    raw = ", ".join(f"{qi(c)} AS r{i}" for i, c in enumerate(columns))
+    inner, outer, checks = [], [], []
+    for i, c in enumerate(columns):
+        kind = logical.get(c, "text")
+        outer.append(f"v{i} AS {qi(c)}")
+        if kind not in STRICT:
+            inner.append(f"r{i} AS v{i}")
+            continue
+        pattern, duck = STRICT[kind]
+        fits = f"regexp_full_match(r{i}, {_lit(pattern)})"
+        if kind == "integer":
+            inner.append(f"TRY_CAST(CASE WHEN {fits} THEN r{i} END AS BIGINT) AS v{i}")
+            wrong = f"v{i} IS NULL"
+        elif kind == "float":
+            inner.append(f"TRY_CAST(CASE WHEN {fits} THEN r{i} END AS DOUBLE) AS v{i}")
+            # A finite number too big for a double would become infinity.
+            wrong = f"v{i} IS NULL OR (isinf(v{i}) AND NOT contains(lower(r{i}), 'inf'))"
+        else:
+            inner.append(f"r{i} AS v{i}")
+            wrong = f"NOT {fits} OR TRY_CAST(r{i} AS {duck}) IS NULL"
+        checks.append(f"WHEN r{i} IS NOT NULL AND ({wrong}) THEN '{i}:' || r{i}")
+    flag = f"CASE {' '.join(checks)} END" if checks else "NULL::VARCHAR"
+    source = (
+        f"read_csv({_lit(str(path))}, header=true, columns={{{types}}}, allow_quoted_nulls=false, "
+        f"store_rejects=true, ignore_errors=true, buffer_size={_BUFFER})"
+    )
+    keep = ", ".join(f"r{i}" for i, c in enumerate(columns) if logical.get(c) in STRICT)
+    return (
+        f"SELECT {', '.join(outer)}, {flag} AS {FLAG} FROM (SELECT {', '.join(inner)}"
+        f"{', ' + keep if keep else ''} FROM (SELECT {raw} FROM {source}))"
+    )
+
+
+def _good_rows(batch: Any) -> list[bool]:
+    flags = batch.column(FLAG)
+    if flags.null_count == batch.num_rows:
+        return [True] * batch.num_rows
+    return [f is None for f in flags.to_pylist()]
+
+
+def good_part(batch: Any) -> Any:
+    """The batch's good rows, without the flag column."""
+    import pyarrow as pa
+
+    if batch.column(FLAG).null_count != batch.num_rows:
+        batch = batch.filter(pa.array(_good_rows(batch)))
+    return batch.drop_columns([FLAG])
 
 
 def csv_arrow(
     path: Path, columns: list[str], logical: dict[str, str], start: int, batch_rows: int = BATCH
-) -> Iterator[tuple[int, Any]]:
-    """(records before it, Arrow batch) for the CSV's good records from ``start`` on, parsed in
-    C by DuckDB; then ``(-1, rejected lines)``."""
+) -> Iterator[tuple[int, int, Any]]:
+    """``(records before it, records in it, Arrow batch)`` for the CSV's good records from
+    ``start`` on, parsed and checked in C by DuckDB; then ``(-1, 0, bad rows)``: lines DuckDB
+    rejected and values that do not fit their column exactly, each with its line.
+
+    A batch ends with the flag column: :func:`good_part` is what goes into the table."""
     import duckdb
 
-    spec = ", ".join(
-        f"{_lit(c)}: {_lit(_DUCK_TYPE.get(logical.get(c, 'text'), 'VARCHAR'))}" for c in columns
-    )
-    exprs = ", ".join(
-        f"CAST({qi(c)} AS VARCHAR) AS {qi(c)}"
-        if logical.get(c) in ("date", "datetime", "time")
-        else qi(c)
-        for c in columns
-    )
     con = _duck(path)
+    misfits: list[tuple[int, int, str]] = []
     try:
         con.execute("SET memory_limit = '32MB'")
         con.execute("SET threads = 1")
-        reader = con.sql(
-            f"SELECT {exprs} FROM read_csv({_lit(str(path))}, header=true, columns={{{spec}}}, "
-            f"allow_quoted_nulls=false, store_rejects=true, ignore_errors=true, buffer_size={_BUFFER}) "
-            f"OFFSET {int(start)}"
-        ).to_arrow_reader(batch_rows)
-        n = start
+        reader = con.sql(_csv_select(path, columns, logical)).to_arrow_reader(batch_rows)
+        n = 0
         for batch in reader:
-            if batch.num_rows:
-                yield n, batch
-                n += batch.num_rows
-        yield -1, _rejects(con, path)
+            size = batch.num_rows
+            flags = batch.column(len(columns))
+            if flags.null_count != size:
+                for i, flag in enumerate(flags.to_pylist()):
+                    if flag is not None:
+                        at, _, text = flag.partition(":")
+                        misfits.append((n + i + 1, int(at), text))
+            if n + size > start and size:
+                skip = max(start - n, 0)
+                yield n + skip, size - skip, batch.slice(skip) if skip else batch
+            n += size
+        rejected = _rejects(con, path, logical)
     except duckdb.Error as exc:
         raise UsageError(f"{path}: cannot read it as CSV ({_first(exc)})") from exc
     finally:
         con.close()
+    yield -1, 0, rejected + _misfit_rows(path, columns, logical, misfits, rejected)
 
 
-def _rejects(con: Any, path: Path) -> list[BadRow]:
-    rows = con.execute(
-        "SELECT line, string_agg(coalesce(column_name || ': ', '') || error_message, '; '), "
-        "any_value(csv_line) FROM reject_errors GROUP BY line ORDER BY line"
-    ).fetchall()
+def _misfit_rows(
+    path: Path,
+    columns: list[str],
+    logical: dict[str, str],
+    misfits: list[tuple[int, int, str]],
+    rejected: list[BadRow],
+) -> list[BadRow]:
+    """Each value that does not fit its column as a bad row with its line: the file is read
+    again (only when there are such values) to count records to lines."""
+    from batchyard.data.convert import misfit
+
+    if not misfits:
+        return []
+    where = _record_lines(path, {r for r, _, _ in misfits}, {b.line for b in rejected})
+    out = []
+    for record, at, text in misfits:
+        line, row = where.get(record, (None, None))
+        reason = f"column {columns[at]!r}: {misfit(logical.get(columns[at], 'text'), text)}"
+        out.append(BadRow(str(path), line, reason, row, None if line else record))
+    return out
+
+
+def csv_located(path: Path, bad: list[BadRow]) -> list[BadRow]:
+    """``bad`` with the line of each row known only by its record number."""
+    wanted = {b.record for b in bad if b.line is None and b.record is not None}
+    if not wanted:
+        return bad
+    where = _record_lines(path, wanted, {b.line for b in bad if b.line is not None})
     return [
-        BadRow(str(path), int(line), " ".join(str(reason).split()), text)
-        for line, reason, text in rows
+        BadRow(b.file, where[b.record][0], b.reason, b.text, None)
+        if b.line is None and b.record in where
+        else b
+        for b in bad
+    ]
+
+
+def _record_lines(
+    path: Path, wanted: set[int], rejected: set[int | None]
+) -> dict[int, tuple[int, str]]:
+    """(line, text) of the good records numbered ``wanted``, counting as DuckDB does: records
+    after the header, without blank lines and rejected ones."""
+    import csv
+
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        found = con.execute(
+            f"SELECT Delimiter, Quote, Escape FROM sniff_csv({_lit(str(path))})"
+        ).fetchone()
+    except duckdb.Error:
+        found = None
+    finally:
+        con.close()
+    delim, quote, escape = (str(v or "") for v in (found or (",", '"', "")))
+    out: dict[int, tuple[int, str]] = {}
+    with path.open(encoding="utf-8", errors="replace", newline="") as f:
+        reader = csv.reader(
+            f,
+            delimiter=delim[:1] or ",",
+            quotechar=quote[:1] or None,
+            escapechar=escape[:1] if escape and escape != quote else None,
+            quoting=csv.QUOTE_MINIMAL if quote else csv.QUOTE_NONE,
+        )
+        record, line = 0, 1
+        header = True
+        for fields in reader:
+            begins, line = line, reader.line_num + 1
+            if not fields or begins in rejected:
+                continue
+            if header:
+                header = False
+                continue
+            record += 1
+            if record in wanted:
+                out[record] = (begins, (delim[:1] or ",").join(fields)[:500])
+                if len(out) == len(wanted):
+                    break
+    return out
+
+
+_CAST = re.compile(r'Could not convert string "(.*)" to ', re.S)
+
+
+def _rejects(con: Any, path: Path, logical: dict[str, str]) -> list[BadRow]:
+    """Lines DuckDB rejected, a value that does not convert said as the import says it."""
+    from batchyard.data.convert import misfit
+
+    found: dict[int, tuple[list[str], str]] = {}
+    for line, kind, column, message, text in con.execute(
+        "SELECT line, error_type, column_name, error_message, csv_line FROM reject_errors "
+        "ORDER BY line"
+    ).fetchall():
+        value = _CAST.search(str(message)) if str(kind) == "CAST" and column else None
+        if value is not None:
+            reason = f"column {column!r}: {misfit(logical.get(column, 'text'), value.group(1))}"
+        else:
+            reason = (f"{column}: " if column else "") + " ".join(str(message).split())
+        found.setdefault(int(line), ([], text))[0].append(reason)
+    return [
+        BadRow(str(path), line, "; ".join(reasons), text)
+        for line, (reasons, text) in sorted(found.items())
     ]
 
 
