@@ -15,13 +15,14 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any
 
 from batchyard.errors import UsageError
 from batchyard.move.reflect import Column, Table
 from batchyard.move.types import ColumnType, from_postgres, override
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 FORMATS = ("csv", "jsonl", "json", "parquet", "sqlite")
 SUFFIX = {"csv": ".csv", "jsonl": ".jsonl", "json": ".json", "parquet": ".parquet", "sqlite": ".db"}
@@ -58,6 +59,8 @@ def format_of(path: Path, given: str | None = None) -> str:
 
 def arrow_type(logical: str, fmt: str) -> pa.DataType:
     """The Arrow type a column of ``logical`` type is written as in ``fmt``."""
+    import pyarrow as pa  # (only when a file is written: it costs every process 45 MB)
+
     if logical == "integer":
         return pa.int64()
     if logical == "float":
@@ -71,6 +74,8 @@ def arrow_type(logical: str, fmt: str) -> pa.DataType:
 
 def logical_of_arrow(t: pa.DataType) -> str:
     """The logical type of an Arrow column read from a file."""
+    import pyarrow as pa
+
     if pa.types.is_boolean(t):
         return "boolean"
     if pa.types.is_integer(t):

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from batchyard.config import Settings, mask_url
-from batchyard.data.export import export_table, query_table, select_table
 from batchyard.data.files import FORMATS, SUFFIX, table_entry, write_manifest
 from batchyard.engine.context import Context
 from batchyard.engine.kinds import REGISTRY, Item, JobKind
@@ -58,6 +57,8 @@ def plan(
 ) -> list[Item]:
     """Export tables of SOURCE (or the rows of a query) into CSV, JSON, JSON lines, Parquet or
     SQLite files at TO."""
+    from batchyard.data.export import select_table  # (pyarrow: only when used)
+
     if format not in FORMATS:
         raise ParamError(f"format={format!r}: use one of {', '.join(FORMATS)}")
     found = _found(settings.resolve(source), tables, query)
@@ -76,6 +77,8 @@ def plan(
 
 def _found(url: str, tables: list[str], query: str | None) -> list[Table]:
     """The tables to export, or the query's result as one table (named by --tables, if given)."""
+    from batchyard.data.export import query_table  # (pyarrow: only when used)
+
     if not query:
         return source_tables(url, tables)
     if len(tables) > 1:
@@ -84,6 +87,8 @@ def _found(url: str, tables: list[str], query: str | None) -> list[Table]:
 
 
 def _table(ctx: Context, name: str) -> tuple[Table, bool, Path]:
+    from batchyard.data.export import select_table  # (pyarrow: only when used)
+
     p = ctx.params
     found = _found(ctx.settings.resolve(p["source"]), list(p.get("tables") or []), p.get("query"))
     single, path = layout(p["to"], p.get("format") or "parquet", found)
@@ -92,6 +97,8 @@ def _table(ctx: Context, name: str) -> tuple[Table, bool, Path]:
 
 
 def write(value: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    from batchyard.data.export import export_table  # (pyarrow: only when used)
+
     p = ctx.params
     fmt = p.get("format") or "parquet"
     table, single, path = _table(ctx, value["table"])

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from batchyard.config import Settings
-from batchyard.data import load as ld
 from batchyard.data import rowrules
 from batchyard.data.files import MANIFEST, parse_types, read_manifest, write_quarantine
 from batchyard.engine.context import Context
@@ -59,6 +58,8 @@ def plan(
     rules: str | None = None,
 ) -> list[Item]:
     """Import FILE (CSV, JSON, JSON lines, Parquet or SQLite; or an export's folder) into TARGET."""
+    from batchyard.data import load as ld  # (pyarrow and DuckDB: loaded only when used)
+
     url = settings.resolve(target)
     dialect = ld.backend(url)
     given = parse_types(types)
@@ -108,6 +109,8 @@ def first_job(ctx: Context) -> str:
 
 
 def run(value: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    from batchyard.data import load as ld  # (pyarrow and DuckDB: loaded only when used)
+
     url = ctx.settings.resolve(ctx.params["target"])
     spec = ld.spec_from_value(value)
     many = len(files_of(ctx.params["file"], ctx.params.get("table"))) > 1
