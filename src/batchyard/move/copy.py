@@ -18,9 +18,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-import queue
 import sqlite3
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,7 +30,6 @@ import sqlalchemy as sa
 
 from batchyard.move.profile import fits_condition
 from batchyard.move.reflect import STATE_TABLE, Table, qi
-from batchyard.move.wire import Wire, target_matches, wire_for
 
 STATE_DDL = {
     "sqlite": f"CREATE TABLE IF NOT EXISTS {STATE_TABLE} (chunk TEXT PRIMARY KEY, "
@@ -342,125 +339,12 @@ def _sqlite_select(
     return ", ".join(exprs), prepare
 
 
-class _Copies:
-    """The COPY statement open in a batch's transaction: binary, or text for pieces with values
-    that have no exact binary form (several COPY statements can share one transaction)."""
-
-    def __init__(self, pg: Any, table: str, cols: str, wire: Wire | None) -> None:
-        self.pg, self.table, self.cols, self.wire = pg, table, cols, wire
-        self.mode = ""
-        self.stack = contextlib.ExitStack()
-        self.copy: Any = None
-
-    def write(self, rows: Sequence[tuple[Any, ...]], mode: str) -> None:
-        if mode != self.mode:
-            self.stack.close()
-            options = " (FORMAT BINARY)" if mode == "binary" else ""
-            self.copy = self.stack.enter_context(
-                self.pg.cursor().copy(f"COPY {qi(self.table)} ({self.cols}) FROM STDIN{options}")
-            )
-            if mode == "binary":
-                assert self.wire is not None
-                self.copy.set_types(list(self.wire.types))
-            self.mode = mode
-        write_row = self.copy.write_row
-        for r in rows:
-            write_row(r)
-
-    def close(self) -> None:
-        self.mode = ""
-        self.stack.close()
-
-
 def sqlite_to_postgres(
     src_url: str, dst_url: str, plan: Plan, chunk: Chunk, progress: Callable[[int], None]
 ) -> int:
-    import psycopg
+    from batchyard.move.loader import load
 
-    source = plan.source
-    skip = _skip_where(plan)
-    cols = ", ".join(qi(c) for c in plan.target_columns)
-    with psycopg.connect(pg_dsn(dst_url)) as pg:
-        row = _open_state_pg(pg, chunk)
-        done_upto, finished = (row[0], bool(row[1])) if row else (None, False)
-        if finished:
-            return 0
-        wire = wire_for(source, plan.target_columns, plan.overridden)
-        if wire is not None and not target_matches(pg, source.name, plan.target_columns, source):
-            wire = None
-        pg.commit()
-        prepare: Callable[[sqlite3.Connection], None]
-        if wire is not None:
-            select, prepare = wire.select, _no_functions
-        else:
-            select, prepare = _sqlite_select(plan, "postgresql")
-        # Batches travel in pieces: memory holds a few thousand rows, whatever the batch size.
-        pieces: queue.Queue[Any] = queue.Queue(maxsize=4)
-        stop = threading.Event()
-
-        def read() -> None:
-            try:
-                con = sqlite3.connect(
-                    f"file:{sqlite_path(src_url)}?mode=ro", uri=True, check_same_thread=False
-                )
-                prepare(con)
-                if wire is not None:
-                    con.text_factory = bytes
-                try:
-                    for lo, hi in _batches(
-                        plan, chunk, done_upto, plan.rows_per_batch(("sqlite", "postgresql"))
-                    ):
-                        where = _where(_range_where(source.chunk_key, chunk, lo, hi), skip)
-                        cur = con.execute(f"SELECT {select} FROM {qi(source.name)}{where}")
-                        pieces.put(("begin", lo, hi))
-                        while rows := cur.fetchmany(PIECE_ROWS):
-                            if stop.is_set():
-                                return
-                            if wire is None:
-                                pieces.put(("rows", rows, "text"))
-                            elif wire.canonical(rows):
-                                pieces.put(("rows", rows, "binary"))
-                            else:
-                                pieces.put(("rows", wire.as_text(rows), "text"))
-                        pieces.put(("end",))
-                finally:
-                    con.close()
-                pieces.put(None)
-            except BaseException as exc:
-                pieces.put(exc)
-
-        def take() -> Any:
-            got = pieces.get()
-            if isinstance(got, BaseException):
-                raise got
-            return got
-
-        reader = threading.Thread(target=read, name="batchyard-migrate-reader", daemon=True)
-        reader.start()
-        total = 0
-        try:
-            while (got := take()) is not None:
-                _, lo, hi = got
-                copies = _Copies(pg, source.name, cols, wire)
-                with pg_batch(pg, chunk, lo, hi) as batch:
-                    try:
-                        while (piece := take())[0] == "rows":
-                            copies.write(piece[1], piece[2])
-                            batch.rows += len(piece[1])
-                    finally:
-                        copies.close()
-                total += batch.rows
-                progress(batch.rows)
-        finally:
-            stop.set()
-            while reader.is_alive():
-                with contextlib.suppress(queue.Empty):
-                    pieces.get(timeout=0.1)
-        return total
-
-
-def _no_functions(con: sqlite3.Connection) -> None:
-    return None
+    return load(src_url, dst_url, plan, chunk, progress)
 
 
 # -- PostgreSQL → PostgreSQL -------------------------------------------------------------------

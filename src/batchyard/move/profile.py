@@ -116,8 +116,9 @@ def _tables_with_misfits(
 ) -> set[str]:
     """The tables where some row misfits: big tables cut into rowid ranges, all scanned at once.
 
-    The scan decodes every stored value, so it is bound by the CPU; SQLite lets go of Python's lock
-    while it runs, so threads with a connection each use every core.
+    The scan is bound by the CPU. Threads of one process overlap it only a little (they contend
+    inside SQLite); worker processes would not, but a process killed while they run would leave
+    them behind, holding its output open, so the scan stays in this process.
     """
     tasks: list[tuple[str, str]] = []
     for table, checks in planned:

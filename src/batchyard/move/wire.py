@@ -12,13 +12,16 @@ and psycopg writes them in C, so where every column has an exact binary form the
 | blob     | the bytes                                        | bytea                 |
 | date     | days since 2000-01-01, computed in SQLite        | date (its int32 form) |
 | datetime | microseconds since 2000-01-01, computed in SQLite | timestamp (its int64) |
+| decimal  | the real (``numeric(p, s)``, p <= 15, s <= 4)    | numeric               |
 
 Dates and timestamps are computed only from text in canonical form (``YYYY-MM-DD``,
 ``YYYY-MM-DD HH:MM:SS[.ffffff]``) that names a real day; any other text comes through as it is, and
 the rows around it go by text COPY, where PostgreSQL reads the text just as it would have anyway.
-A table with any other type (decimals, json, uuid, time, untyped columns), a type override, or a
-target column of another type than migrate creates, goes by text COPY whole: for decimals, turning
-each real into a ``Decimal`` costs more in Python than PostgreSQL spends reading its text.
+Decimals are encoded only a batch at a time from Arrow (:mod:`batchyard.move.binary`); read row by
+row, a table with decimals goes by text COPY (turning each real into a ``Decimal`` in Python costs
+more than PostgreSQL spends reading its text). A table with any other type (decimals without a
+precision, json, uuid, time, untyped columns), a type override, or a target column of another type
+than migrate creates, goes by text COPY whole.
 """
 
 from __future__ import annotations
@@ -40,6 +43,8 @@ BINARY = {
     "blob": ("bytea", "bytea"),
     "date": ("int4", "date"),
     "datetime": ("int8", "timestamp without time zone"),
+    # Only in Arrow batches, and only for numeric(p, s) with p <= 15 and s <= 4 (see binary.py).
+    "decimal": ("numeric", "numeric"),
 }
 
 _DAY0 = date(2000, 1, 1)
@@ -48,6 +53,8 @@ _TIME0 = datetime(2000, 1, 1)
 _JD2000 = 2451544.5
 _UNIX2000 = 946684800
 
+# The smallest int64, written so SQLite reads it as an integer (its literal alone is a real).
+_SENTINEL = "(-9223372036854775807 - 1)"
 _DATE = "CASE WHEN date({q}) = {q} THEN CAST(julianday({q}) - {jd} AS INTEGER) ELSE {q} END"
 _SECONDS = "(CAST(strftime('%s', {v}) AS INTEGER) - {unix}) * 1000000"
 _DATETIME = (
@@ -71,6 +78,17 @@ class Wire:
     temporal: tuple[tuple[int, str], ...]
     #: Positions of the text columns (read as UTF-8 bytes: ``text_factory`` is ``bytes``).
     texts: tuple[int, ...] = ()
+    #: The logical type of each column, and the select list for reading into Arrow (where a date
+    #: or timestamp with no binary form reads as ``binary.SENTINEL``).
+    logicals: tuple[str, ...] = ()
+    arrow_exprs: tuple[str, ...] = ()
+    #: (position, precision, scale) of each decimal column: binary only from Arrow batches.
+    decimals: tuple[tuple[int, int, int], ...] = ()
+
+    @property
+    def rows_binary(self) -> bool:
+        """Whether rows read one by one go by binary COPY too (not with decimals: text then)."""
+        return not self.decimals
 
     def canonical(self, rows: Sequence[tuple[Any, ...]]) -> bool:
         """True when every date and timestamp in ``rows`` came as an integer (NULLs aside)."""
@@ -106,11 +124,19 @@ def wire_for(table: Table, columns: Sequence[str], overridden: bool) -> Wire | N
     """The binary form of ``columns`` of ``table``, or None where text COPY must carry them."""
     if overridden:
         return None
-    exprs, types, temporal, texts = [], [], [], []
+    exprs, types, temporal, texts, logicals = [], [], [], [], []
+    decimals: list[tuple[int, int, int]] = []
     for n, name in enumerate(columns):
         logical = table.column(name).type.logical
         if logical not in BINARY:
             return None
+        ctype = table.column(name).type
+        if logical == "decimal":
+            if ctype.precision is None or not 0 <= (ctype.scale or 0) <= min(4, ctype.precision):
+                return None
+            if ctype.precision > 15:
+                return None
+            decimals.append((n, ctype.precision, ctype.scale or 0))
         q = qi(name)
         if logical == "date":
             exprs.append(_DATE.format(q=q, jd=_JD2000))
@@ -126,7 +152,28 @@ def wire_for(table: Table, columns: Sequence[str], overridden: bool) -> Wire | N
         else:
             exprs.append(q)
         types.append(BINARY[logical][0])
-    return Wire(", ".join(exprs), tuple(types), tuple(temporal), tuple(texts))
+        logicals.append(logical)
+    # In Arrow a column has one type: text with no binary form reads as the sentinel instead.
+    arrow = [
+        e.replace(f"ELSE {qi(c)} END", f"WHEN {qi(c)} IS NULL THEN NULL ELSE {_SENTINEL} END")
+        if t in ("date", "datetime")
+        else e
+        for e, t, c in zip(exprs, logicals, columns, strict=True)
+    ]
+    # A decimal reads as a real in Arrow (an integer too), exact below 2**53: p <= 15 digits.
+    arrow = [
+        f"CAST({qi(c)} AS REAL)" if t == "decimal" else e
+        for e, t, c in zip(arrow, logicals, columns, strict=True)
+    ]
+    return Wire(
+        ", ".join(exprs),
+        tuple(types),
+        tuple(temporal),
+        tuple(texts),
+        tuple(logicals),
+        tuple(arrow),
+        tuple(decimals),
+    )
 
 
 def target_matches(pg: Any, table: str, columns: Sequence[str], source: Table) -> bool:
