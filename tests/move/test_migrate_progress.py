@@ -105,3 +105,30 @@ def test_per_table_figures_start_from_what_was_copied_after_a_resume(
         n: (rows, rows, 0.0) for n, rows in SIZES.items()
     }
     assert Snapshot.from_job(done).parts == last.parts
+
+
+@pytest.mark.parametrize("target_kind", ["sqlite", "postgresql"])
+def test_a_finished_job_stores_every_table_as_fully_copied(
+    tmp_path: Path, target_kind: str, request: pytest.FixtureRequest
+) -> None:
+    # The figures are read at most once a second while the job runs (left as it is here): a job
+    # quicker than that must still store its final figures, not the first reading's zeros.
+    src = tmp_path / "src.db"
+    make_source(src)
+    target = (
+        f"sqlite:///{tmp_path / 'dst.db'}"
+        if target_kind == "sqlite"
+        else str(request.getfixturevalue("pg_database"))
+    )
+    with by.Batchyard(root=tmp_path) as app:
+        job = app.submit("migrate", {"source": str(src), "target": target}, workers=1)
+        done = app.execute(job.id, install_signals=False)
+        assert done.status is by.JobStatus.COMPLETED, done.error
+    expected = {n: (rows, rows) for n, rows in SIZES.items()}
+    stored = {p["name"]: (p["done"], p["total"]) for p in Snapshot.from_job(done).parts}
+    assert stored == expected
+    r = cli("jobs", "progress", job.id, "--json", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    parts = json.loads(r.stdout)["parts"]
+    assert {p["name"]: (p["done"], p["total"]) for p in parts} == expected
+    assert all(p["percent"] == 100.0 and p["eta_s"] == 0.0 for p in parts)

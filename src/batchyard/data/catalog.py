@@ -6,7 +6,6 @@ the same terms (each column's logical type beside the type it was declared with)
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,7 +15,7 @@ from batchyard.config import mask_url
 from batchyard.db import reason
 from batchyard.errors import UsageError
 from batchyard.move.migrate import connect
-from batchyard.move.reflect import Table, qi, reflect
+from batchyard.move.reflect import Table, reflect
 
 
 def describe_table(table: Table) -> dict[str, Any]:
@@ -51,20 +50,6 @@ def describe_table(table: Table) -> dict[str, Any]:
     }
 
 
-def _with_sqlite_uniques(engine: sa.Engine, table: Table) -> Table:
-    """Add the UNIQUE constraints written on a column, which SQLAlchemy does not report."""
-    found = list(table.uniques)
-    with engine.connect() as conn:
-        for row in conn.exec_driver_sql(f"PRAGMA index_list({qi(table.name)})").all():
-            if row[3] != "u":  # origin: u is a UNIQUE constraint (c: CREATE INDEX, pk: the key)
-                continue
-            info = conn.exec_driver_sql(f"PRAGMA index_info({qi(row[1])})").all()
-            cols = tuple(str(r[2]) for r in sorted(info, key=lambda r: r[0]))
-            if cols not in found:
-                found.append(cols)
-    return replace(table, uniques=tuple(found))
-
-
 def open_database(url: str) -> tuple[sa.Engine, list[str]]:
     """An engine on the source database and its table names; a clear :class:`UsageError` when
     it cannot be read (a file that is not a database only fails once it is read)."""
@@ -85,8 +70,6 @@ def catalogue(url: str, tables: list[str] | None = None) -> dict[str, Any]:
     engine, _ = open_database(url)
     try:
         found = reflect(engine, tables=tables or ())
-        if engine.dialect.name == "sqlite":
-            found = [_with_sqlite_uniques(engine, t) for t in found]
     finally:
         engine.dispose()
     return {

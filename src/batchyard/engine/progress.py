@@ -215,8 +215,11 @@ class Tracker:
         )
 
     def _part_figures(self, now: float) -> list[dict[str, Any]]:
+        # The last snapshot (status no longer running) is what the store keeps: always read it.
         if self._part_counts is not None and (
-            self._parts_at is None or now - self._parts_at >= PART_INTERVAL
+            self._parts_at is None
+            or now - self._parts_at >= PART_INTERVAL
+            or self.status != "running"
         ):
             self._parts_at = now
             try:

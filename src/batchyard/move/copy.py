@@ -424,6 +424,23 @@ def _to_sqlite(logical: str) -> Callable[[Any], Any] | None:
     }.get(logical)
 
 
+def _as_text(v: Any) -> Any:
+    """A PostgreSQL value as the text PostgreSQL itself would print for it (bytes stay bytes)."""
+    if isinstance(v, str | bytes):
+        return v
+    if isinstance(v, dict | list):
+        return json.dumps(v, ensure_ascii=False)
+    if isinstance(v, datetime):
+        return v.isoformat(sep=" ")
+    if isinstance(v, date | time):
+        return v.isoformat()
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, memoryview):
+        return bytes(v)
+    return str(v)
+
+
 def postgres_to_sqlite(
     src_url: str, dst_url: str, plan: Plan, chunk: Chunk, progress: Callable[[int], None]
 ) -> int:
@@ -436,7 +453,12 @@ def postgres_to_sqlite(
         if finished:
             return 0
         names = list(plan.target_columns)
-        converters = [_to_sqlite(source.column(c).type.logical) for c in names]
+        converters = [
+            _to_sqlite(source.column(c).type.logical)
+            # A column overridden to text may come from any PostgreSQL type: its text form goes in.
+            or (_as_text if plan.overridden and source.column(c).type.logical == "text" else None)
+            for c in names
+        ]
         cols = ", ".join(qi(c) for c in names)
         marks = ", ".join("?" for _ in names)
         insert = f"INSERT INTO {qi(source.name)} ({cols}) VALUES ({marks})"

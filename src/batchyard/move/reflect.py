@@ -130,7 +130,11 @@ def _reflect_table(conn: Connection, insp: Any, name: str) -> Table:
         )
         pk = tuple(insp.get_pk_constraint(name).get("constrained_columns") or ())
         has_rowid = False
-    uniques = tuple(tuple(u["column_names"]) for u in insp.get_unique_constraints(name))
+    uniques = (
+        _sqlite_uniques(conn, name)
+        if sqlite
+        else tuple(tuple(u["column_names"]) for u in insp.get_unique_constraints(name))
+    )
     indexes = tuple(
         Index(i["name"], tuple(c for c in i["column_names"] if c), bool(i["unique"]))
         for i in insp.get_indexes(name)
@@ -150,6 +154,26 @@ def _reflect_table(conn: Connection, insp: Any, name: str) -> Table:
         chunk_key = "rowid"
     rows = int(conn.exec_driver_sql(f"SELECT count(*) FROM {q}").scalar() or 0)
     return Table(name, columns, pk, uniques, indexes, fks, has_rowid, chunk_key, rows)
+
+
+def _sqlite_uniques(conn: Connection, name: str) -> tuple[tuple[str, ...], ...]:
+    """Every UNIQUE constraint of a SQLite table, written on a column or on the table, once each.
+
+    SQLAlchemy finds them by parsing the table's SQL and misses some forms (quoted names, a
+    collation, a constraint on its own line); SQLite's own list of the indexes that enforce them
+    is complete. Origin ``u`` is a UNIQUE constraint (``pk`` the primary key, ``c`` CREATE INDEX).
+    """
+    found: list[tuple[str, ...]] = []
+    listed = conn.exec_driver_sql(f"PRAGMA index_list({quote(conn, name)})").all()
+    # The list runs newest first: reversed, the constraints come in the order they were written.
+    for row in sorted(listed, key=lambda r: -int(r[0])):
+        if row[3] != "u":
+            continue
+        info = conn.exec_driver_sql(f"PRAGMA index_info({quote(conn, row[1])})").all()
+        cols = tuple(r[2] for r in sorted(info, key=lambda r: r[0]))
+        if cols and all(cols) and cols not in found:
+            found.append(tuple(str(c) for c in cols))
+    return tuple(found)
 
 
 def dependency_order(tables: list[Table]) -> list[Table]:
