@@ -11,15 +11,16 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
-
-import httpx
 
 from batchyard.collect.ratelimit import RateLimit
 from batchyard.config import MASK, is_secret_name, redact
 from batchyard.engine.retry import Retry
 from batchyard.errors import HttpError, Interrupted, UsageError
+
+if TYPE_CHECKING:
+    import httpx
 
 SNIPPET = 200
 
@@ -86,6 +87,8 @@ class HttpClient:
         self.limit = RateLimit(rate)
         self._slots = threading.BoundedSemaphore(concurrency) if concurrency else None
         self.secrets = tuple(s for s in secrets if s)
+        import httpx  # (here, not at the top: every batchyard command would pay for it)
+
         self._client = httpx.Client(
             timeout=timeout,
             headers=dict(headers or {}),
@@ -134,6 +137,8 @@ class HttpClient:
         Raises :class:`HttpError` for a 4xx other than 429 and when retries run out, and
         ``Interrupted`` when ``should_stop`` turns true while it waits.
         """
+        import httpx
+
         attempt = 0
         while True:
             attempt += 1
@@ -193,6 +198,8 @@ class HttpClient:
         data: Mapping[str, Any] | None,
         headers: Mapping[str, str] | None,
     ) -> httpx.Response:
+        import httpx
+
         with self._lock:
             self.requests += 1
         # Redirects keep the extensions: the hook compares each hop with where the request began.

@@ -7,13 +7,15 @@ starts at the page after the last one it wrote.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
-import httpx
 import jmespath
 
 from batchyard.errors import ParamError
+
+if TYPE_CHECKING:
+    import httpx
 
 STYLES = ("page", "offset", "cursor", "next")
 

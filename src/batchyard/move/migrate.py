@@ -340,6 +340,8 @@ def finish_schema(opts: Options, tables: Sequence[Table], job_id: str) -> list[s
                     f"VALUES ('{marker}', '', 0)"
                 )
                 return done
+            # SQLite sorts for CREATE INDEX on helper threads when allowed (off by default).
+            conn.exec_driver_sql(f"PRAGMA threads = {min(os.cpu_count() or 1, 4)}")
             existing_idx = {i["name"] for t in tables for i in sa.inspect(conn).get_indexes(t.name)}
             has_pk = {
                 t.name: bool(sa.inspect(conn).get_pk_constraint(t.name).get("constrained_columns"))
