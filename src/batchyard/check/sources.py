@@ -21,6 +21,7 @@ from typing import Any
 from batchyard.check.suite import RulesError, did_you_mean
 from batchyard.config import Settings, mask_url
 from batchyard.errors import UsageError
+from batchyard.move.reflect import ends_sql
 
 #: A table this large is scanned in rowid ranges, one per thread.
 SPLIT_ROWS = 200_000
@@ -239,7 +240,7 @@ class SQLiteSource(Source):
     def _ranges(self, table: TableInfo) -> list[tuple[int, int] | None]:
         if not table.rowid or self.threads < 2:
             return [None]
-        lo, hi = self.fetch(f"SELECT min(rowid), max(rowid) FROM {qi(table.name)}")[1][0]
+        lo, hi = self.fetch(ends_sql("rowid", qi(table.name)))[1][0]
         if lo is None or hi - lo < self.split_rows:
             return [None]
         step = (hi - lo) // self.threads + 1

@@ -21,7 +21,7 @@ from urllib.parse import quote
 import pyarrow as pa
 
 from batchyard.data.files import b64
-from batchyard.move.reflect import Table, qi
+from batchyard.move.reflect import Table, ends_sql, qi
 
 #: Logical types whose SQLite values ADBC reads exactly into the Arrow type they are written as.
 FAST_TYPES = (
@@ -79,7 +79,7 @@ def ranges(path: str, table: Table) -> list[tuple[int, int] | None]:
         return [None]
     con = sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True)
     try:
-        lo, hi = con.execute(f"SELECT min(_rowid_), max(_rowid_) FROM {qi(table.name)}").fetchone()
+        lo, hi = con.execute(ends_sql("_rowid_", qi(table.name))).fetchone()
     except sqlite3.Error:
         return [None]
     finally:

