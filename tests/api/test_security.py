@@ -222,6 +222,8 @@ def test_passwords_never_appear_in_responses_or_logs(
             {"file": "in.csv", "target": "w.db", "quarantine": "/tmp/q.jsonl"},
             "quarantine",
         ),
+        ("restore", {"backup": "/var/backups/sports-20240101", "target": "w.db"}, "backup"),
+        ("restore", {"backup": "../other/.batchyard/backups/x", "target": "w.db"}, "backup"),
     ],
 )
 def test_every_param_that_writes_a_file_stays_inside_the_project(
@@ -232,3 +234,12 @@ def test_every_param_that_writes_a_file_stays_inside_the_project(
     assert "outside the project" in response.json()["detail"]
     assert response.json()["errors"][0]["field"] == f"body.params.{name}"
     assert client.get("/api/jobs").json()["total"] == 0
+
+
+def test_a_backup_named_by_a_bare_name_is_looked_up_not_confined(client: Client) -> None:
+    response = client.post(
+        "/api/jobs", json={"kind": "restore", "params": {"backup": "nightly", "target": "w.db"}}
+    )
+    assert 400 <= response.status_code < 500, response.text
+    assert "outside the project" not in response.text
+    assert "nightly" in response.json()["detail"]

@@ -43,6 +43,9 @@ def _one(name: str, value: Any, base: Path, connections: dict[str, str]) -> Any:
             return value
         _inside(name, database, base)
         return value
+    if name == "backup" and _looks_like_path(value):
+        # A backup is named by a bare name or by its folder; only the folder is a path.
+        return str(_inside(name, value, base))
     if "://" in value or not _PATH_NAME.search(name):
         return value
     if value in connections or value == "default":
@@ -61,3 +64,7 @@ def _inside(name: str, text: str, base: Path) -> Path:
             "give a path inside the project"
         )
     return full
+
+
+def _looks_like_path(value: str) -> bool:
+    return "/" in value or "\\" in value or value.startswith((".", "~"))
