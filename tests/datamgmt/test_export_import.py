@@ -572,6 +572,34 @@ def test_json_values_convert_exactly_or_the_row_is_bad(
 
 
 @pytest.mark.parametrize(
+    ("backend", "column_type", "text", "fit"),
+    [
+        ("postgresql", "NUMERIC(30,20)", "1.23456789012345678901", "1.23456789012345678901"),
+        ("postgresql", "NUMERIC(10,2)", "12.50", "12.50"),
+        ("sqlite", "NUMERIC", "1.23456789012345678901", None),  # SQLite's NUMERIC would round
+        ("sqlite", "BIGINT", "9007199254740993.0", 9007199254740993),  # not a float's ...992
+        ("postgresql", "BIGINT", "9007199254740993.0", 9007199254740993),
+        ("sqlite", "BIGINT", "1e19", None),
+        ("sqlite", "DOUBLE PRECISION", "1e400", None),  # no infinity from an overflow
+        ("postgresql", "DOUBLE PRECISION", "1e400", None),
+    ],
+)
+def test_json_numbers_are_read_by_their_digits(
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    backend: str,
+    column_type: str,
+    text: str,
+    fit: object,
+) -> None:
+    url = url_for(backend, tmp_path, request)
+    make_table(url, column_type)
+    data = tmp_path / "t.jsonl"
+    data.write_text(f'{{"id": 1, "v": null}}\n{{"id": 2, "v": {text}}}\n{{"id": 3, "v": null}}\n')
+    expect_import(url, data, f"{data}:2", text, fit)
+
+
+@pytest.mark.parametrize(
     ("backend", "value", "fit"),
     [
         ("sqlite", "1.23456789012345678901", None),

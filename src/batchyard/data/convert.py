@@ -17,7 +17,7 @@ from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from batchyard.data.files import from_typed_json, typed_json
+from batchyard.data.files import JsonNumber, from_typed_json, typed_json
 from batchyard.data.readers import STRICT
 
 Converter = Callable[[Any], Any]
@@ -36,6 +36,13 @@ def _integer(v: Any) -> Any:
         if not -(2**63) <= v < 2**63:
             raise ValueError(f"{v} does not fit a 64-bit integer")
         return v
+    if isinstance(v, JsonNumber):  # by its text: 9007199254740993.0 is not a float's ...992
+        exact = Decimal(v.text)
+        if exact.is_finite() and exact == exact.to_integral_value():
+            if -(2**63) <= exact < 2**63:
+                return int(exact)
+            raise ValueError(f"{_show(v)} does not fit a 64-bit integer")
+        raise ValueError(f"{_show(v)} is not an integer")
     if isinstance(v, float) and v.is_integer():
         return _integer(int(v))
     if isinstance(v, Decimal) and v.is_finite() and v == v.to_integral_value():
@@ -48,6 +55,8 @@ def _integer(v: Any) -> Any:
 
 
 def _float(v: Any) -> Any:
+    if isinstance(v, JsonNumber) and math.isinf(v):  # JSON has no infinity: 1e400 overflowed
+        raise ValueError(f"{_show(v)} is out of range for a float")
     if isinstance(v, int | float | Decimal) and not isinstance(v, bool):
         try:
             return float(v)
@@ -138,8 +147,8 @@ def _decimal(dialect: str, precision: int | None, scale: int | None) -> Converte
                 )
         elif dialect == "sqlite" and not _sqlite_keeps(number):
             raise ValueError(f"{_show(v)} has more digits than SQLite's NUMERIC keeps")
-        if isinstance(v, Decimal):
-            return str(v)
+        if isinstance(v, Decimal | JsonNumber):
+            return str(number)
         return v.strip() if isinstance(v, str) else v
 
     return convert

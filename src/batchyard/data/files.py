@@ -57,6 +57,24 @@ def format_of(path: Path, given: str | None = None) -> str:
     return found
 
 
+class JsonNumber(float):
+    """A JSON number with a fraction or an exponent, which keeps the text it was written as.
+
+    It behaves as the float it reads as; where a column keeps more digits than a float (a decimal,
+    or an integer beyond 2**53) the text is what counts, so no digit is lost on the way.
+    """
+
+    text: str
+
+    def __new__(cls, text: str) -> JsonNumber:
+        number = super().__new__(cls, text)
+        number.text = text
+        return number
+
+    def __repr__(self) -> str:
+        return self.text
+
+
 def arrow_type(logical: str, fmt: str) -> pa.DataType:
     """The Arrow type a column of ``logical`` type is written as in ``fmt``."""
     import pyarrow as pa  # (only when a file is written: it costs every process 45 MB)

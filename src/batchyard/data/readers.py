@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from batchyard.data.files import BadRow, logical_of_arrow
+from batchyard.data.files import BadRow, JsonNumber, logical_of_arrow
 from batchyard.errors import UsageError
 from batchyard.move.reflect import qi
 from batchyard.move.types import ColumnType, from_sqlite
@@ -386,7 +386,7 @@ def jsonl_records(path: Path) -> Iterator[tuple[int, Any, BadRow | None]]:
                 )
                 continue
             try:
-                value = json.loads(text)
+                value = json.loads(text, parse_float=JsonNumber)
             except json.JSONDecodeError as exc:
                 yield (
                     number,
@@ -418,7 +418,7 @@ def json_records(path: Path) -> Iterator[tuple[int, Any, BadRow | None]]:
         raise UsageError(
             f"{path}:{line}: not UTF-8 ({exc.reason}); save the file as UTF-8"
         ) from exc
-    decoder = json.JSONDecoder()
+    decoder = json.JSONDecoder(parse_float=JsonNumber)
     pos = _skip(text, 0)
     if pos >= len(text) or text[pos] != "[":
         raise UsageError(f"{path}:{_line(text, pos)}: a JSON file must hold an array of objects")
