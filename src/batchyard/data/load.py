@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -461,14 +462,13 @@ def _load_sqlite(
                 for sql in _ddl(spec, "sqlite", fresh=True):
                     con.execute(sql)
                 stage = staging()
-                for batch in batches(spec, 0):
-                    out.bad.extend(batch.bad)
-                    rows = _prepare(spec, batch, convs, out, run, "?", stage)
-                    con.executemany(insert, rows)
-                    out.rows += len(rows)
-                    progress(len(rows))
-                if out.bad:
-                    raise UsageError(refusal(spec, out.bad))
+                _load_whole(
+                    spec,
+                    lambda b: _prepare(spec, b, convs, out, run, "?", stage),
+                    lambda rows: con.executemany(insert, rows),
+                    out,
+                    progress,
+                )
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
@@ -481,27 +481,70 @@ def _load_sqlite(
             con.execute(sql)
         con.execute("COMMIT")
         stage = staging()
-        start = int(done or 0)
-        for batch in batches(spec, start):
-            out.bad.extend(batch.bad)
-            if finished or not batch.rows:
-                continue
-            if should_stop():
-                raise _stopped(spec)
-            hi = batch.records[-1]
-            with sqlite_batch(con, chunk, start, hi) as committed:
-                rows = _prepare(spec, batch, convs, out, run, "?", stage)
-                con.executemany(insert, rows)
-                committed.rows = len(rows)
-            start = hi
-            out.rows += len(rows)
-            progress(len(rows))
-        if not finished:
-            with sqlite_batch(con, chunk, start, _END):
-                pass
+        _load_in_batches(
+            spec,
+            int(done or 0),
+            finished,
+            lambda lo, hi: sqlite_batch(con, chunk, lo, hi),
+            lambda b: _prepare(spec, b, convs, out, run, "?", stage),
+            lambda rows: con.executemany(insert, rows),
+            out,
+            progress,
+            should_stop,
+        )
         return out
     finally:
         con.close()
+
+
+def _load_whole(
+    spec: Spec,
+    prepare: Callable[[readers.Batch], list[tuple[Any, ...]]],
+    write: Callable[[list[tuple[Any, ...]]], Any],
+    out: Outcome,
+    progress: Callable[[int], None],
+) -> None:
+    """Every batch into the one open transaction (atomic mode); a bad row refuses the file."""
+    for batch in batches(spec, 0):
+        out.bad.extend(batch.bad)
+        rows = prepare(batch)
+        write(rows)
+        out.rows += len(rows)
+        progress(len(rows))
+    if out.bad:
+        raise UsageError(refusal(spec, out.bad))
+
+
+def _load_in_batches(
+    spec: Spec,
+    start: int,
+    finished: bool,
+    transaction: Callable[[int, int], AbstractContextManager[Any]],
+    prepare: Callable[[readers.Batch], list[tuple[Any, ...]]],
+    write: Callable[[list[tuple[Any, ...]]], Any],
+    out: Outcome,
+    progress: Callable[[int], None],
+    should_stop: Callable[[], bool],
+) -> None:
+    """Each batch committed with its checkpoint in one target transaction, from ``start`` on;
+    a last checkpoint marks the file finished."""
+    for batch in batches(spec, start):
+        out.bad.extend(batch.bad)
+        if finished or not batch.rows:
+            continue
+        if should_stop():
+            raise _stopped(spec)
+        hi = batch.records[-1]
+        with transaction(start, hi) as committed:
+            rows = prepare(batch)
+            write(rows)
+            committed.rows = len(rows)
+        start = hi
+        out.rows += len(rows)
+        progress(len(rows))
+    if not finished:
+        with transaction(start, _END):
+            pass
 
 
 def _prepare(
@@ -589,14 +632,13 @@ def _load_pg(
                     for sql in _ddl(spec, "postgresql", fresh=True):
                         pg.execute(sql)
                     stage = staging()
-                    for batch in batches(spec, 0):
-                        out.bad.extend(batch.bad)
-                        rows = _prepare(spec, batch, convs, out, run, "%s", stage)
-                        write(rows)
-                        out.rows += len(rows)
-                        progress(len(rows))
-                    if out.bad:
-                        raise UsageError(refusal(spec, out.bad))
+                    _load_whole(
+                        spec,
+                        lambda b: _prepare(spec, b, convs, out, run, "%s", stage),
+                        write,
+                        out,
+                        progress,
+                    )
                 return out
             pg.execute(STATE_DDL["postgresql"])
             pg.commit()
@@ -610,24 +652,17 @@ def _load_pg(
                 stage = staging()
             state = open_state_pg(pg, chunk)
             done, finished = (state[0], bool(state[1])) if state else (None, False)
-            start = int(done or 0)
-            for batch in batches(spec, start):
-                out.bad.extend(batch.bad)
-                if finished or not batch.rows:
-                    continue
-                if should_stop():
-                    raise _stopped(spec)
-                hi = batch.records[-1]
-                with pg_batch(pg, chunk, start, hi) as committed:
-                    rows = _prepare(spec, batch, convs, out, run, "%s", stage)
-                    write(rows)
-                    committed.rows = len(rows)
-                start = hi
-                out.rows += len(rows)
-                progress(len(rows))
-            if not finished:
-                with pg_batch(pg, chunk, start, _END):
-                    pass
+            _load_in_batches(
+                spec,
+                int(done or 0),
+                finished,
+                lambda lo, hi: pg_batch(pg, chunk, lo, hi),
+                lambda b: _prepare(spec, b, convs, out, run, "%s", stage),
+                write,
+                out,
+                progress,
+                should_stop,
+            )
             return out
         except psycopg.Error as exc:
             raise UsageError(
