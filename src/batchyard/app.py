@@ -364,7 +364,9 @@ class Batchyard:
     resume = execute
 
     def retry(self, job_id: str, *, failed_only: bool = True) -> Job:
-        """A new job (``retry_of`` the old one) for the old job's unfinished items, or all of it."""
+        """A new job (``retry_of`` the old one) for the old job's unfinished items, or all of it.
+
+        A job stopped by bad data whose writes were undone (its kind's cleanup) is run whole."""
         old = self._find(job_id)
         if not old.status.finished:
             raise Conflict(f"job {old.id} is {old.status.value}; resume it instead of retrying")
@@ -379,13 +381,13 @@ class Batchyard:
             params=old.params,
             options=old.options,
             tags=old.tags,
-            metadata=old.metadata,
+            metadata={k: v for k, v in old.metadata.items() if k not in ("bad_data", "undone")},
             retry_of=old.id,
             parent_id=old.parent_id,
             created_at=utcnow(),
         )
         self._params_for_run(kind, old)  # a retry that could not run is never recorded
-        if failed_only:
+        if failed_only and not old.metadata.get("undone"):
             wanted = [
                 s.value
                 for s in (

@@ -11,7 +11,8 @@ REST API answers with.
     │   ├── UnknownKind            no job kind of that name
     │   ├── PlanError              a plan that yields bad or duplicate items
     │   ├── WriteError             ctx.write called with rows or options it cannot take
-    │   └── ChecksumError          a backup file that does not match its checksum
+    │   ├── ChecksumError          a backup file that does not match its checksum
+    │   └── BadData                data an item cannot take as it is: the whole job stops
     ├── NotFound                   unknown job id, pipeline or connection: exit 2, HTTP 404
     ├── Conflict                   the job is in a state that does not allow this: exit 2, HTTP 409
     │   └── LeaseHeld              another runner holds the job
@@ -67,6 +68,14 @@ class WriteError(UsageError):
 
 class ChecksumError(UsageError):
     """A backup file does not match its checksum: the backup is damaged; restore another one."""
+
+
+class BadData(UsageError):
+    """The source holds data that cannot be moved as it is.
+
+    Raised by an item, it stops the whole job at once (every other item would meet the same data),
+    and the kind's cleanup undoes what the job wrote, where it can.
+    """
 
 
 class NotFound(BatchyardError):

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 import batchyard as by
 from batchyard.engine.context import StopFlag
 from batchyard.errors import ParamError, PlanError, WriteError
-from conftest import count_rows
+from conftest import cli, count_rows
 
 JOBS = """
 import os, threading, time
@@ -370,8 +370,8 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 
-@by.job("hooked")
-def hooked(n: int, fail_setup: bool = False, fail_finish: bool = False):
+@by.job("hooked", retries=3)
+def hooked(n: int, fail_setup: bool = False, fail_finish: bool = False, bad: int = -1):
     return range(n)
 
 @hooked.setup
@@ -385,6 +385,14 @@ def prepare(ctx):
 def one(i: int, ctx):
     with open(HERE / "hooks.log", "a") as fh:
         fh.write(f"item {i}\\n")
+    if i == ctx.params["bad"]:
+        raise by.errors.BadData(f"row {i} holds 'lots' in an integer column")
+
+@hooked.cleanup
+def undo(ctx):
+    with open(HERE / "hooks.log", "a") as fh:
+        fh.write(f"cleanup {ctx.item_key}\\n")
+    return True  # everything the job wrote is undone
 
 @hooked.finish
 def done(ctx):
@@ -415,6 +423,36 @@ def test_setup_and_finish_hooks(project: Path, app: by.Batchyard) -> None:
     assert job.status is by.JobStatus.FAILED
     assert job.error == "finishing: RuntimeError: indexes failed"
     assert job.done == 2
+
+
+def test_bad_data_stops_the_job_and_runs_its_cleanup(project: Path, app: by.Batchyard) -> None:
+    (project / "jobs.py").write_text(HOOKS)
+    log = project / "hooks.log"
+    job = app.run("hooked", {"n": "10", "bad": "2"}, workers=1, install_signals=False)
+    assert job.status is by.JobStatus.FAILED
+    # The item's message as it is, not retried (the kind allows 3 retries), and nothing after it.
+    assert job.error == "row 2 holds 'lots' in an integer column"
+    assert job.metadata["bad_data"] is True
+    lines = log.read_text().splitlines()
+    assert lines == ["setup @setup", "item 0", "item 1", "item 2", "cleanup @cleanup"]
+    assert app.store.item_counts(job.id) == {"done": 2, "failed": 1, "pending": 7}
+    (bad,) = app.items(job.id, status=["failed"])[0]
+    assert bad.attempts == 1 and bad.traceback is None
+    # Its writes were undone: a retry runs every item again (and meets the bad data again).
+    again = app.retry(job.id)
+    assert again.total == 10 and "bad_data" not in again.metadata
+    # Any other failure leaves the cleanup alone.
+    log.unlink()
+    job = app.run("hooked", {"n": "2", "fail_finish": "true"}, install_signals=False)
+    assert "cleanup @cleanup" not in log.read_text()
+
+    # On the command line: bad input, exit 2, the message and no retry hint.
+    done = cli(
+        "-C", str(project), "run", "hooked", "-p", "n=4", "-p", "bad=0", "-w", "1", cwd=project
+    )
+    assert done.returncode == 2, done.stderr
+    assert "row 0 holds 'lots' in an integer column" in done.stderr
+    assert "jobs retry" not in done.stderr and "Traceback" not in done.stderr
 
 
 WEIGHTED = """

@@ -36,7 +36,8 @@ def exit_code(job: Job) -> int:
         return 0
     if job.status is JobStatus.PAUSED:
         return 130
-    return 1
+    # Bad data in the source stopped the job: bad input, like a refusal before it started.
+    return 2 if job.metadata.get("bad_data") else 1
 
 
 def parse_params(values: list[str]) -> dict[str, Any]:
@@ -96,6 +97,8 @@ def summarise(state: Any, job: Job) -> None:
     err.print(line, style="green" if job.status is JobStatus.COMPLETED else "yellow")
     if job.status is JobStatus.PAUSED:
         err.print(f"Paused. Resume with: {state.command_prefix()} jobs resume {job.id}")
+    elif job.metadata.get("bad_data"):
+        err.print(job.error or "the source holds data that cannot be moved as it is")
     elif job.failed:
         if job.error:
             err.print(job.error)  # "N item(s) failed; first: item KEY: Error: message"

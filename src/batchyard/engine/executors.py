@@ -25,7 +25,7 @@ from batchyard.engine.context import Context, Skip, StopFlag
 from batchyard.engine.kinds import JobKind
 from batchyard.engine.models import ItemStatus, utcnow
 from batchyard.engine.retry import Retry
-from batchyard.errors import Interrupted, ItemTimeout, UsageError
+from batchyard.errors import BadData, Interrupted, ItemTimeout, UsageError
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,8 @@ class Result:
     error: str | None = None
     traceback: str | None = None
     retryable: bool = False
+    #: The item met bad data (:class:`BadData`): the whole job stops.
+    halts: bool = False
     interrupted: bool = False
     rows_read: int = 0
     rows_written: int = 0
@@ -130,8 +132,9 @@ def run_task(kind: JobKind, spec: JobSpec, task: Task, store: Any, stop: StopFla
             started,
             utcnow(),
             error=describe_error(exc, spec.secrets),
-            traceback=tb,
-            retryable=spec.retry.should_retry(exc, task.attempt),
+            traceback=None if isinstance(exc, BadData) else tb,
+            retryable=not isinstance(exc, BadData) and spec.retry.should_retry(exc, task.attempt),
+            halts=isinstance(exc, BadData),
             rows_read=ctx.counters.rows_read,
             rows_written=ctx.counters.rows_written,
         )

@@ -112,6 +112,7 @@ class JobKind:
         self.item_fn: Callable[..., Any] | None = None
         self.setup_fn: Callable[[Any], Any] | None = None
         self.finish_fn: Callable[[Any], Any] | None = None
+        self.cleanup_fn: Callable[[Any], Any] | None = None
         self._value_adapter: TypeAdapter[Any] | None = None
         self._item_wants_ctx = False
         self.params_model = _params_model(name, plan)
@@ -152,6 +153,16 @@ class JobKind:
         If it raises, the job ends ``failed`` with that error (``ctx.item_key`` is ``"@finish"``).
         """
         self.finish_fn = fn
+        return fn
+
+    def cleanup(self, fn: F) -> F:
+        """Register ``fn(ctx)``, run when an item raised :class:`~batchyard.errors.BadData` and the
+        job stopped: it undoes what the job wrote, where it can (``ctx.item_key`` is ``"@cleanup"``).
+
+        It returns True when nothing the job wrote is left: a retry of the job then runs every item
+        again, not only the unfinished ones.
+        """
+        self.cleanup_fn = fn
         return fn
 
     def options_for(self, params: BaseModel, settings: Any) -> dict[str, Any]:

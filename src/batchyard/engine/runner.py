@@ -121,6 +121,8 @@ class Runner:
         self._hard = False
         self._lost = False
         self._first_error: str | None = None
+        #: The message of the bad data an item met (it stops the job, and the kind cleans up).
+        self._bad_data: str | None = None
         self._setup_error: str | None = None
         self._signals = 0
 
@@ -313,7 +315,9 @@ class Runner:
                 )
             elif status is ItemStatus.FAILED:
                 self._first_error = self._first_error or f"item {r.key}: {r.error}"
-                if self.options.stop_on_error and self._stop_reason is None:
+                if r.halts and self._bad_data is None:
+                    self._bad_data = (r.error or "").removeprefix("BadData: ")
+                if (self.options.stop_on_error or r.halts) and self._stop_reason is None:
                     self.request_stop("error")
             outcomes.append(
                 Outcome(
@@ -388,6 +392,19 @@ class Runner:
             n = store.cancel_pending(job_id)
             store.set_status(job_id, JobStatus.CANCELLED)
             store.log(job_id, f"cancelled; {n} item(s) not run")
+        elif reason == "error" and self._bad_data is not None:
+            store.log(job_id, f"stopped on bad data: {self._bad_data}", level="error")
+            undone = False
+            if self.kind.cleanup_fn is not None:
+                try:
+                    undone = self._hook(self.kind.cleanup_fn, "@cleanup") is True
+                except Exception as exc:
+                    failed_cleanup = describe_error(exc, self._spec.secrets)
+                    store.log(job_id, f"cleaning up failed: {failed_cleanup}", level="error")
+            # "undone": nothing the job wrote is left, so a retry must run every item again.
+            metadata = {**store.get_job(job_id).metadata, "bad_data": True, "undone": undone}
+            store.update_job(job_id, metadata=metadata)
+            store.set_status(job_id, JobStatus.FAILED, error=self._bad_data)
         elif reason == "error":
             store.set_status(job_id, JobStatus.FAILED, error=self._first_error)
             store.log(job_id, f"stopped on error: {self._first_error}", level="error")
@@ -429,8 +446,8 @@ class Runner:
         if self.on_progress:
             self.on_progress(snap)
 
-    def _hook(self, fn: Callable[[Any], Any], name: str) -> None:
-        """Run a kind's setup or finish function with a context of its own."""
+    def _hook(self, fn: Callable[[Any], Any], name: str) -> Any:
+        """Run a kind's setup, finish or cleanup function with a context of its own."""
         spec = self._spec
         ctx = Context(
             store=self.store,
@@ -444,11 +461,12 @@ class Runner:
             stop=self.stop,
             secrets=spec.secrets,
         )
-        fn(ctx)
+        out = fn(ctx)
         if ctx.counters.rows_read or ctx.counters.rows_written:
             self.store.add_job_rows(
                 self.job.id, read=ctx.counters.rows_read, written=ctx.counters.rows_written
             )
+        return out
 
     # -- signals ---------------------------------------------------------------------------------
 

@@ -15,8 +15,9 @@ from batchyard.config import Settings
 from batchyard.engine.context import Context
 from batchyard.engine.kinds import REGISTRY, Item, JobKind
 from batchyard.engine.progress import PART_SOURCES
-from batchyard.errors import BatchyardError, Interrupted, ParamError
+from batchyard.errors import BadData, BatchyardError, Interrupted, ParamError
 from batchyard.move import migrate as m
+from batchyard.move import profile as profiler
 from batchyard.move.copy import Chunk, copy_chunk
 from batchyard.move.keys import parse_keys
 
@@ -87,7 +88,10 @@ def _estimate(table: Any, chunk: Chunk) -> int:
 
 def _tables(ctx: Context) -> tuple[m.Options, list[Any]]:
     opts = _options(ctx.params, ctx.settings)
-    return opts, m.source_tables(opts.source, opts.tables, opts.exclude, opts.types, opts.keys)
+    found = m.source_tables(
+        opts.source, opts.tables, opts.exclude, opts.types, opts.keys, job_id=ctx.job_id
+    )
+    return opts, found
 
 
 #: Per job run by this process: how to count its rows per table (set up by ``setup``).
@@ -135,13 +139,37 @@ def copy(value: dict[str, Any], ctx: Context) -> dict[str, Any]:
             # The batch and its checkpoint are committed: a pause stops here, not at the chunk's end.
             raise Interrupted(f"chunk {ctx.item_key} paused after a committed batch")
 
-    rows = copy_chunk(opts.source, opts.target, m.copy_plan(table, opts), chunk, progress)
+    try:
+        rows = copy_chunk(opts.source, opts.target, m.copy_plan(table, opts), chunk, progress)
+    except profiler.Misfits:
+        raise BadData(_misfits(opts, tables)) from None
     built = m.build_loaded_keys(opts, tables, table.name, ctx.job_id)
     if built:
         ctx.log.info(
             "%s loaded: built %d key(s), index(es) and foreign key(s)", table.name, len(built)
         )
     return {"table": table.name, "rows": rows}
+
+
+def _misfits(opts: m.Options, tables: list[Any]) -> str:
+    """The report of every column whose stored values do not fit (the same as a refusal up front)."""
+    engine = m.connect(opts.source, "source")
+    try:
+        found = profiler.profile(engine, tables, skip=opts.skip_bad)
+    finally:
+        engine.dispose()
+    if not found:  # changed since: the rows the copy met are gone
+        return "stored values did not fit their declared types (no longer in the source)"
+    return profiler.report(found)
+
+
+def cleanup(ctx: Context) -> bool:
+    """After bad data stopped the copy: drop the tables the job made (the target is as it was)."""
+    opts, tables = _tables(ctx)
+    dropped = m.undo_schema(opts, tables, ctx.job_id)
+    if dropped:
+        ctx.log.info("dropped the %d table(s) the job made: nothing is kept", len(dropped))
+    return bool(dropped)
 
 
 def finish(ctx: Context) -> None:
@@ -175,4 +203,5 @@ kind = REGISTRY.add(JobKind("migrate", plan, builtin=True, options_from_params=_
 kind.item(copy)
 kind.setup(setup)
 kind.finish(finish)
+kind.cleanup(cleanup)
 PART_SOURCES["migrate"] = table_rows

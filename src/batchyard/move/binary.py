@@ -1,4 +1,4 @@
-"""Binary COPY data made a batch at a time: SQLite rows read into Arrow by ADBC, encoded by pyarrow.
+"""Binary COPY data made a batch at a time: SQLite rows read into Arrow by ADBC, encoded by numpy.
 
 Reading rows into Python objects and writing them one by one is most of what a SQLite →
 PostgreSQL copy costs in Python. Here the rows are read in C into Arrow arrays and each column is
@@ -7,21 +7,22 @@ Python object is made per value. The values are those of :mod:`batchyard.move.wi
 binary form.
 
 ADBC gives each column the type of its first non-null value: a first row of typed placeholders
-(dropped again) fixes the types, so a column that starts with NULLs reads right. A value of another
-type, or a date or timestamp in a form that has no binary value (read as :data:`SENTINEL`), raises
-:class:`NotBinary`: the caller copies that batch again row by row, in a new transaction.
+(dropped again) fixes the types, so a column that starts with NULLs reads right. Dates and
+timestamps are read as their text (asking SQLite to check and convert each one costs more than the
+whole read) and converted here, only from the canonical forms SQLite's ``date()`` and
+``datetime()`` give back unchanged. A value of another type, or a date or timestamp in any other
+form, raises :class:`NotBinary`: the caller copies that batch again row by row, in a new
+transaction.
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 from urllib.parse import quote
 
-#: The value of a date or timestamp whose text has no binary form: the smallest int64, never a
-#: real date's or time's value.
-SENTINEL = -(2**63)
 SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8
 TRAILER = b"\xff\xff"
 
@@ -35,8 +36,8 @@ _PLACEHOLDER = {
     "boolean": "0",
     "text": "'x'",
     "blob": "X'00'",
-    "date": "0",
-    "datetime": "0",
+    "date": "'x'",
+    "datetime": "'x'",
     "decimal": "0.5",
 }
 # Fixed-width fields: bytes, and the big-endian numpy type, by logical type.
@@ -123,79 +124,317 @@ def encode(
 ) -> Any:
     """The binary COPY rows of ``batch`` (no signature, no trailer), as one buffer.
 
-    Each row is laid out in a matrix with a slot per column as wide as the column's widest field;
-    a mask of the bytes each field really takes then packs the rows together in one operation.
+    Each row is laid out in a matrix with a slot per column as wide as the column's widest field
+    (fixed-width values written through strided big-endian views, no copy per column); where a
+    field is a NULL or a text shorter than its slot, a mask of the bytes each field really takes
+    then packs the rows together in one operation.
     """
     import numpy as np
 
     n = batch.num_rows
     numeric = {i: (p, s) for i, p, s in decimals}
-    slots: list[tuple[Any, ...]] = []
-    width = 2
+    rows = _Rows(n, len(logicals))
     for i, (arr, logical) in enumerate(zip(batch.columns, logicals, strict=True)):
         buffers = arr.buffers()
         valid = None
         if arr.null_count:
             bits = np.frombuffer(buffers[0], dtype=np.uint8)
             valid = np.unpackbits(bits, bitorder="little")[arr.offset : arr.offset + n].view(bool)
-        fixed = _FIXED.get(logical)
         kind = str(arr.type)
-        if fixed is not None:
+        if logical in ("date", "datetime"):
+            if kind != "string":
+                raise NotBinary(f"a {logical} column read as {kind}")
+            offsets, data = _cells(arr, n)
+            if logical == "date":
+                rows.fixed(4, ">i4", _dates(offsets, data, valid), valid)
+            else:
+                rows.fixed(8, ">i8", _timestamps(offsets, data, valid), valid)
+        elif logical in _FIXED:
             source = {"int64": "<i8", "double": "<f8"}.get(kind)
             if source is None or (logical in ("float", "decimal")) != (kind == "double"):
                 raise NotBinary(f"a {logical} column read as {kind}")
             values = np.frombuffer(buffers[1], dtype=source, count=n, offset=arr.offset * 8)
-            if logical in ("date", "datetime"):
-                odd = values == SENTINEL
-                if (odd if valid is None else odd & valid).any():
-                    raise NotBinary(f"a {logical} in a form with no binary value")
+            size, dtype = _FIXED[logical]
             if logical == "decimal":
-                values = _numeric(values, valid, *numeric[i])
-            slots.append((fixed, values, valid, logical))
-            width += 4 + fixed[0]
+                rows.fixed(size, "bytes", _numeric(values, valid, *numeric[i]), valid)
+                continue
+            if logical == "boolean":
+                odd = (values != 0) & (values != 1)
+                if (odd if valid is None else odd & valid).any():
+                    raise NotBinary("a boolean other than 0 or 1")
+                values = values != 0
+            rows.fixed(size, dtype, values, valid)
         else:
             if kind not in ("string", "binary"):
                 raise NotBinary(f"a {logical} column read as {kind}")
-            offsets = np.frombuffer(buffers[1], dtype=np.int32, count=n + 1, offset=arr.offset * 4)
+            offsets, data = _cells(arr, n)
             lengths = np.diff(offsets)
             if valid is not None and lengths[~valid].any():
                 raise NotBinary("a NULL with bytes")
             longest = int(lengths.max()) if n else 0
             if longest > MAX_VALUE_BYTES:
                 raise NotBinary("a value too long to lay out")
-            data = (
-                np.frombuffer(buffers[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
-                if buffers[2] is not None
-                else np.empty(0, dtype=np.uint8)
-            )
-            slots.append((None, (lengths, data, longest), valid, logical))
-            width += 4 + longest
-    rows = np.empty((n, width), dtype=np.uint8)
-    keep = np.ones((n, width), dtype=bool)
-    rows[:, :2] = np.frombuffer(len(logicals).to_bytes(2, "big"), dtype=np.uint8)
-    at = 2
-    for fixed, values, valid, logical in slots:
-        if fixed is not None:
-            size, dtype = fixed
-            words = np.full(n, size, dtype=">i4") if valid is None else np.where(valid, size, -1)
-            rows[:, at : at + 4] = words.astype(">i4").view(np.uint8).reshape(n, 4)
-            body = (values != 0) if logical == "boolean" else values
-            if logical != "decimal":
-                body = body.astype(dtype).view(np.uint8).reshape(n, size)
-            rows[:, at + 4 : at + 4 + size] = body
-            if valid is not None:
-                keep[:, at + 4 : at + 4 + size] = valid[:, None]
-            at += 4 + size
-        else:
-            lengths, data, longest = values
             words = lengths if valid is None else np.where(valid, lengths, -1)
-            rows[:, at : at + 4] = words.astype(">i4").view(np.uint8).reshape(n, 4)
-            if longest:
-                used = np.arange(longest) < lengths[:, None]
-                rows[:, at + 4 : at + 4 + longest][used] = data
-                keep[:, at + 4 : at + 4 + longest] = used
-            at += 4 + longest
-    return memoryview(rows[keep].data)
+            rows.variable(words, lengths, longest, data[offsets[0] : offsets[-1]])
+    return memoryview(rows.bytes())
+
+
+class _Rows:
+    """Binary COPY rows being laid out in a matrix, a row per row and a slot per field."""
+
+    def __init__(self, n: int, count: int) -> None:
+        self.n = n
+        #: (position, width, how, values) per slot. ``how``: None writes ``values`` (bytes) into
+        #: every row; a big-endian dtype writes an array of values; "bytes" an (n, width) matrix.
+        self.slots: list[tuple[int, int, str | None, Any]] = []
+        #: (position, width, mask) of each slot whose bytes only some rows keep: a (n,) or
+        #: (n, width) boolean mask.
+        self.masks: list[tuple[int, int, Any]] = []
+        self.width = 0
+        self._put(2, None, count.to_bytes(2))
+
+    def _put(self, width: int, how: str | None, values: Any) -> None:
+        self.slots.append((self.width, width, how, values))
+        self.width += width
+
+    def fixed(self, size: int, dtype: str, values: Any, valid: Any) -> None:
+        """A fixed-width field of ``size`` bytes: ``values`` as ``dtype`` (or, with dtype
+        ``bytes``, already an (n, size) matrix of bytes); ``valid`` None when none is NULL."""
+        import numpy as np
+
+        if valid is None:
+            self._put(4, None, size.to_bytes(4))
+        else:
+            self._put(4, ">i4", np.where(valid, size, -1))
+            self.masks.append((self.width, size, valid))
+        self._put(size, dtype, values)
+
+    def variable(self, words: Any, lengths: Any, longest: int, data: Any) -> None:
+        """A text or blob field: its length words (-1 for NULL), and its values' bytes."""
+        import numpy as np
+
+        self._put(4, ">i4", words)
+        if not longest:
+            return
+        if (lengths == longest).all():  # every value as long as the longest: no mask
+            self._put(longest, "bytes", data.reshape(self.n, longest))
+            return
+        # Row i's slot takes the ``longest`` bytes from its value's start (the bytes past its
+        # end are masked out): rows of one sliding window over the bytes, and over a run of
+        # ``longest`` ones then zeros for the mask.
+        padded = np.concatenate((data, np.zeros(longest, dtype=np.uint8)))
+        windows = np.lib.stride_tricks.sliding_window_view(padded, longest)
+        self._put(longest, "bytes", windows[np.cumsum(lengths) - lengths])
+        edge = np.repeat(np.array([True, False]), longest)
+        used = np.lib.stride_tricks.sliding_window_view(edge, longest)[longest - lengths]
+        self.masks.append((self.width - longest, longest, used))
+
+    def bytes(self) -> Any:
+        """All rows, one after another."""
+        import numpy as np
+
+        template = np.zeros(self.width, dtype=np.uint8)
+        for at, size, how, values in self.slots:
+            if how is None:
+                template[at : at + size] = np.frombuffer(values, dtype=np.uint8)
+        shape = (self.n, self.width)
+        # Packed rows are a new array; the matrix and mask are used again batch after batch
+        # (a new array of megabytes costs its pages' faults each time).
+        rows = _scratch("rows", shape, np.uint8) if self.masks else np.empty(shape, np.uint8)
+        rows[:] = template
+        for at, size, how, values in self.slots:
+            if how == "bytes":
+                rows[:, at : at + size] = values
+            elif how is not None:
+                rows[:, at : at + size].view(how)[:, 0] = values
+        if not self.masks:
+            return rows.reshape(-1)
+        keep = _scratch("keep", shape, np.bool_)
+        keep.fill(True)
+        for at, size, mask in self.masks:
+            if mask.ndim == 2:
+                keep[:, at : at + size] = mask
+                continue
+            # A row's flag spread over a field's bytes a word at a time (not byte by byte).
+            for step, dtype in ((8, np.uint64), (4, np.uint32), (2, np.uint16), (1, np.uint8)):
+                while size >= step:
+                    spread = mask.astype(dtype) * dtype(0x0101010101010101 & (256**step - 1))
+                    keep[:, at : at + step].view(dtype)[:, 0] = spread
+                    at, size = at + step, size - step
+        return rows[keep]
+
+
+_SCRATCH = threading.local()
+
+
+def _scratch(name: str, shape: tuple[int, int], dtype: Any) -> Any:
+    """An uninitialised array of ``shape``, kept for this thread's next batch."""
+    import numpy as np
+
+    size = shape[0] * shape[1]
+    have = getattr(_SCRATCH, name, None)
+    if have is None or len(have) < size:
+        have = np.empty(size, dtype=dtype)
+        setattr(_SCRATCH, name, have)
+    return have[:size].reshape(shape)
+
+
+def _cells(arr: Any, n: int) -> tuple[Any, Any]:
+    """The offsets of a string or binary array's values, and its bytes from the first value on."""
+    import numpy as np
+
+    buffers = arr.buffers()
+    offsets = np.frombuffer(buffers[1], dtype=np.int32, count=n + 1, offset=arr.offset * 4)
+    if buffers[2] is None:
+        return offsets, np.empty(0, dtype=np.uint8)
+    return offsets, np.frombuffer(buffers[2], dtype=np.uint8)
+
+
+# 'YYYY-MM-DD HH:MM:SS' position by position: the lowest byte allowed, and how far above it a byte
+# may be (a digit 0-9 above '0'; the separators exactly).
+_LOW = b"0000-00-00 00:00:00"
+_SPAN = b"\x09\x09\x09\x09\x00\x09\x09\x00\x09\x09\x00\x09\x09\x00\x09\x09\x00\x09\x09"
+# Where each two-digit group starts: century, year, month, day, hour, minute, second.
+_PAIRS = (0, 2, 5, 8, 11, 14, 17)
+_MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _dates(offsets: Any, data: Any, valid: Any) -> Any:
+    """Days since 2000-01-01 of each date ('YYYY-MM-DD' naming a real day; 0 for NULL)."""
+    import numpy as np
+
+    lengths = np.diff(offsets)
+    if not np.array_equal(lengths, np.full_like(lengths, 10) if valid is None else valid * 10):
+        raise NotBinary("a date in a form with no binary value")
+    groups = _groups(data[offsets[0] : offsets[-1]], 10)
+    days = _days(groups).astype(np.int32)
+    return days if valid is None else _spread(days, valid, np.int32)
+
+
+def _timestamps(offsets: Any, data: Any, valid: Any) -> Any:
+    """Microseconds since 2000-01-01 00:00 of each timestamp ('YYYY-MM-DD HH:MM:SS' naming a real
+    day and time, then optionally '.' and 1 to 6 digits; 0 for NULL)."""
+    import numpy as np
+
+    lengths = np.diff(offsets)
+    if np.array_equal(lengths, np.full_like(lengths, 19) if valid is None else valid * 19):
+        text, fraction = data[offsets[0] : offsets[-1]], 0
+    else:
+        if valid is not None and lengths[~valid].any():
+            raise NotBinary("a NULL with bytes")
+        starts = offsets[:-1] if valid is None else offsets[:-1][valid]
+        kept = lengths if valid is None else lengths[valid]
+        if not ((kept == 19) | ((kept >= 21) & (kept <= 26))).all():
+            raise NotBinary("a timestamp in a form with no binary value")
+        text = data[starts[:, None] + np.arange(19)].reshape(-1)
+        fraction = _fractions(data, starts, kept)
+    groups = _groups(text, 19)
+    hour, minute, second = groups[:, 4], groups[:, 5], groups[:, 6]
+    if not ((hour <= 23) & (minute <= 59) & (second <= 59)).all():
+        raise NotBinary("a timestamp that names no real time")
+    seconds = _days(groups) * 86_400 + hour * 3_600 + minute * 60 + second
+    micros = seconds * 1_000_000 + fraction
+    return micros if valid is None else _spread(micros, valid, np.int64)
+
+
+def _fractions(data: Any, starts: Any, lengths: Any) -> Any:
+    """Microseconds of the '.ffffff' after each 19-byte timestamp that has one."""
+    import numpy as np
+
+    fraction = np.zeros(len(starts), dtype=np.int64)
+    longer = lengths > 19
+    if not longer.any():
+        return fraction
+    starts, places = starts[longer], lengths[longer] - 20
+    cells = np.minimum(starts[:, None] + 20 + np.arange(6), len(data) - 1)
+    digits = data[cells].astype(np.int64) - 48
+    inside = np.arange(6) < places[:, None]
+    if not (data[starts + 19] == 46).all() or ((digits < 0) | (digits > 9))[inside].any():
+        raise NotBinary("a timestamp in a form with no binary value")
+    digits[~inside] = 0
+    fraction[longer] = digits @ np.array([100_000, 10_000, 1_000, 100, 10, 1], dtype=np.int64)
+    return fraction
+
+
+def _spread(values: Any, valid: Any, dtype: Any) -> Any:
+    import numpy as np
+
+    out = np.zeros(len(valid), dtype=dtype)
+    out[valid] = values
+    return out
+
+
+def _groups(text: Any, width: int) -> Any:
+    """The two-digit groups (int64) of each ``width``-byte 'YYYY-MM-DD[ HH:MM:SS]' in ``text``
+    (their bytes one after another); NotBinary where a byte is not a digit or the separator."""
+    import numpy as np
+
+    rows = len(text) // width
+    low, span, first = _pattern(width, rows)
+    digits = text - low  # a byte below its lowest wraps round, far above any span
+    if (digits > span).any():
+        raise NotBinary("a date or timestamp in a form with no binary value")
+    return digits[first].astype(np.int64) * 10 + digits[first + 1]
+
+
+def _pattern(width: int, rows: int) -> tuple[Any, Any, Any]:
+    """The lowest byte and span of each position of ``rows`` values one after another, and where
+    each value's two-digit groups start."""
+    import numpy as np
+
+    low, span, first = _PATTERNS.get(width, (None, None, None))
+    if low is None or len(low) < rows * width:
+        size = max(rows, ARROW_ROWS)
+        low = np.tile(np.frombuffer(_LOW[:width], dtype=np.uint8), size)
+        span = np.tile(np.frombuffer(_SPAN[:width], dtype=np.uint8), size)
+        pairs = np.array([p for p in _PAIRS if p < width], dtype=np.int64)
+        first = np.arange(size, dtype=np.int64)[:, None] * width + pairs
+        _PATTERNS[width] = (low, span, first)
+    return low[: rows * width], span[: rows * width], first[:rows]
+
+
+_PATTERNS: dict[int, tuple[Any, Any, Any]] = {}
+
+
+def _days(groups: Any) -> Any:
+    """Days since 2000-01-01 (int64) of each row's year, month and day groups; NotBinary unless
+    each names a real day (SQLite's ``date(v) = v``)."""
+    month_days, before, new_year, leap = _calendar()
+    year = groups[:, 0] * 100 + groups[:, 1]
+    key = leap[year] * 100 + groups[:, 2]  # months 0 and 13-99 have no days
+    day = groups[:, 3]
+    # (PostgreSQL has no year 0: 0000-01-01 in binary would be 1 BC.)
+    if not ((year >= 1) & (day >= 1) & (day <= month_days[key])).all():
+        raise NotBinary("a date that names no real day")
+    result: Any = new_year[year] + before[key] + day - 1
+    return result
+
+
+def _calendar() -> tuple[Any, Any, Any, Any]:
+    """Tables by (leap year) * 100 + month: days in the month, days before it in its year; by year
+    0000-9999: the days from 2000-01-01 to its first day, and whether it is a leap year."""
+    if not _CALENDAR:
+        import numpy as np
+
+        years = np.arange(10_000, dtype=np.int64)
+        leap = ((years % 4 == 0) & ((years % 100 != 0) | (years % 400 == 0))).astype(np.int64)
+        # Days before each year's first day, from 0000-01-01, then moved to count from 2000.
+        lengths = 365 + leap
+        new_year = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+        new_year -= new_year[2000]
+        month_days = np.zeros(200, dtype=np.int64)
+        before = np.zeros(200, dtype=np.int64)
+        for is_leap in (0, 1):
+            days = np.array(_MONTH_DAYS, dtype=np.int64)
+            days[1] += is_leap
+            month_days[is_leap * 100 + 1 : is_leap * 100 + 13] = days
+            before[is_leap * 100 + 1 : is_leap * 100 + 13] = np.cumsum(days) - days
+        _CALENDAR.extend((month_days, before, new_year, leap))
+    month_days, before, new_year, leap = _CALENDAR
+    return month_days, before, new_year, leap
+
+
+_CALENDAR: list[Any] = []
 
 
 def _numeric(values: Any, valid: Any, precision: int, scale: int) -> Any:

@@ -75,6 +75,9 @@ class Plan:
     batch_rows: int | None = None
     #: Some column's type was overridden (``--type``): its values are cast by text COPY.
     overridden: bool = False
+    #: Check stored values against their types as they are read (SQLite sources; when the
+    #: migration was not profiled up front): :class:`~batchyard.move.profile.Misfits` if not.
+    check_fits: bool = False
 
     def rows_per_batch(self, pair: tuple[str, str]) -> int:
         if self.batch_rows:

@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from batchyard.move import binary
+from batchyard.move import binary, profile
 from batchyard.move.copy import (
     PIECE_ROWS,
     Chunk,
@@ -129,17 +129,29 @@ def load(
                     ):
                         if stop.is_set():
                             return
-                        where = _where(_range_where(source.chunk_key, chunk, lo, hi), skip)
+                        conds = " AND ".join(
+                            c for c in (_range_where(source.chunk_key, chunk, lo, hi), skip) if c
+                        )
+                        where = _where(conds)
                         if arrow is not None and wire is not None:
+                            # Encoded from Arrow, every value had its column's storage class.
                             if read_arrow(arrow, wire, where, lo, hi):
                                 continue
                             arrow = None  # this batch, and the rest, row by row
+                            check_fits(con, conds)
                             pieces.put(("retry",))
+                        else:
+                            check_fits(con, conds)
                         if not read_rows(con, wire, select, where, lo, hi):
                             return
                 pieces.put(None)
             except BaseException as exc:
                 pieces.put(exc)
+
+        def check_fits(con: sqlite3.Connection, conds: str) -> None:
+            """Before a batch goes another way than Arrow: its values fit their types."""
+            if plan.check_fits and profile.misfit_rows(con, source, plan.skip_bad, conds):
+                raise profile.Misfits(source.name)
 
         def read_arrow(arrow: Any, wire: Wire, where: str, lo: Any, hi: Any) -> bool:
             sql = binary.select(wire.arrow_exprs, wire.logicals, qi(source.name), where)

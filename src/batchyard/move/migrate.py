@@ -87,11 +87,15 @@ def source_tables(
     exclude: Sequence[str],
     types: dict[str, str] | None = None,
     keys: dict[str, tuple[str, ...]] | None = None,
+    job_id: str | None = None,
 ) -> list[Table]:
-    """The source tables to move (cached per process), with named keys and type overrides."""
-    key = (url, tuple(tables), tuple(exclude), tuple(sorted((keys or {}).items())))
+    """The source tables to move, with named keys and type overrides.
+
+    Read afresh when planning; a job's items, often many in one process, share one reading per
+    job (``job_id``): the source may have changed since another job read it."""
+    key = (job_id, url, tuple(tables), tuple(exclude), tuple(sorted((keys or {}).items())))
     with _lock:
-        found = _cache.get(key)
+        found = _cache.get(key) if job_id is not None else None
     if found is None:
         engine = connect(url, "source")
         try:
@@ -115,8 +119,11 @@ def source_tables(
             found = bounds
         finally:
             engine.dispose()
-        with _lock:
-            _cache[key] = found
+        if job_id is not None:
+            with _lock:
+                while len(_cache) >= 32:  # a long-lived server: the oldest jobs' readings go
+                    del _cache[next(iter(_cache))]
+                _cache[key] = found
     return [_apply_types(t, types or {}) for t in found]
 
 
@@ -195,11 +202,26 @@ def preflight(opts: Options) -> list[Table]:
                 if t.named_key:
                     named_keys.check_unique(conn, t.name, t.primary_key, qi)
         # Between two SQLite files values copy as stored; elsewhere they must fit their types.
-        if source_engine.dialect.name == "sqlite" and not opts.target.startswith("sqlite"):
+        if profiles_up_front(opts) and source_engine.dialect.name == "sqlite":
             profiler.check(source_engine, tables, skip=opts.skip_bad)
     finally:
         source_engine.dispose()
     return tables
+
+
+def checks_fits(opts: Options) -> bool:
+    """Whether stored values must fit their types: from SQLite into PostgreSQL (between two
+    SQLite files values copy as stored)."""
+    return opts.source.startswith("sqlite") and not opts.target.startswith("sqlite")
+
+
+def profiles_up_front(opts: Options) -> bool:
+    """Whether every value is checked before a row moves, rather than as the copy reads it.
+
+    Into tables the job creates (``--if-exists fail``), the copy checks each batch as it reads it
+    and bad data drops what the job made (:func:`undo_schema`): one pass over the source instead of
+    two. Into tables that exist, nothing can be undone: the source is profiled first."""
+    return checks_fits(opts) and opts.if_exists != "fail"
 
 
 def default_chunk_rows(opts: Options) -> int:
@@ -261,6 +283,7 @@ def copy_plan(table: Table, opts: Options) -> Plan:
         skip_bad=opts.skip_bad,
         batch_rows=opts.batch_rows,
         overridden=any(k.split(".", 1)[0] == table.name for k in opts.types or {}),
+        check_fits=checks_fits(opts) and not profiles_up_front(opts),
     )
 
 
@@ -289,6 +312,13 @@ def create_schema(opts: Options, tables: Sequence[Table], job_id: str) -> None:
                 names = [t.name for t in tables]
                 marks = ", ".join(f"'{n.replace(chr(39), chr(39) * 2)}'" for n in names)
                 conn.exec_driver_sql(f"DELETE FROM {STATE_TABLE} WHERE table_name IN ({marks})")
+            clash = [t.name for t in tables if t.name in existing]
+            if clash and opts.if_exists == "fail":
+                # Made since the job was planned: the job only ever drops tables it made.
+                raise UsageError(
+                    f"the target already has table {clash[0]!r}; choose --if-exists replace, "
+                    "append or resume"
+                )
             for t in tables:
                 if t.name in existing:
                     continue
@@ -308,6 +338,51 @@ def create_schema(opts: Options, tables: Sequence[Table], job_id: str) -> None:
             )
     finally:
         target.dispose()
+
+
+def undo_schema(opts: Options, tables: Sequence[Table], job_id: str) -> list[str]:
+    """Drop what the job made in the target: its tables (made by it, ``--if-exists fail``) and its
+    checkpoints, and the checkpoint table if nothing else is left in it. For a copy that stopped
+    on bad data: the target is left as it was before the job."""
+    if opts.if_exists != "fail":
+        return []
+    target = connect(opts.target, "target")
+    dropped: list[str] = []
+    try:
+        with target.begin() as conn:
+            if STATE_TABLE not in sa.inspect(conn).get_table_names():
+                return dropped
+            marker = f"@schema:{job_id}"
+            if not conn.exec_driver_sql(
+                f"SELECT 1 FROM {STATE_TABLE} WHERE chunk = '{marker}'"
+            ).first():
+                return dropped
+            cascade = " CASCADE" if target.dialect.name == "postgresql" else ""
+            for t in reversed(list(tables)):
+                conn.exec_driver_sql(f"DROP TABLE IF EXISTS {qi(t.name)}{cascade}")
+                dropped.append(t.name)
+            conn.execute(
+                sa.text(
+                    f"DELETE FROM {STATE_TABLE} WHERE chunk LIKE :chunks ESCAPE '!' "
+                    "OR chunk LIKE :keys ESCAPE '!' OR chunk IN (:schema, :constraints)"
+                ),
+                {
+                    "chunks": _like_prefix(f"{job_id}:"),
+                    "keys": _like_prefix(constraints.marker(job_id, "")),
+                    "schema": marker,
+                    "constraints": f"@constraints:{job_id}",
+                },
+            )
+            if not conn.exec_driver_sql(f"SELECT 1 FROM {STATE_TABLE} LIMIT 1").first():
+                conn.exec_driver_sql(f"DROP TABLE {STATE_TABLE}")
+    finally:
+        target.dispose()
+    return dropped
+
+
+def _like_prefix(text: str) -> str:
+    """A LIKE pattern (ESCAPE '!') for values starting with ``text``."""
+    return "".join(f"!{c}" if c in "!%_" else c for c in text) + "%"
 
 
 def finish_schema(opts: Options, tables: Sequence[Table], job_id: str) -> list[str]:

@@ -1,14 +1,22 @@
 """Profiling SQLite columns: stored values that do not fit their declared type stop a migration.
 
-SQLite keeps whatever is stored, whatever the column's declared type. Before copying, every column is
-checked against its logical type; values that would not load into the target (or would change on the
-way) are reported by table, column, row key and value, unless a rule says what to do with them:
-``cast`` (``--type table.column=text``) or ``skip`` (``--skip-bad table.column``: leave those rows out).
+SQLite keeps whatever is stored, whatever the column's declared type. Every column is checked against
+its logical type; values that would not load into the target (or would change on the way) are
+reported by table, column, row key and value, unless a rule says what to do with them: ``cast``
+(``--type table.column=text``) or ``skip`` (``--skip-bad table.column``: leave those rows out).
+
+Into tables the migration creates, the check rides on the copy itself: a batch read into Arrow is
+only encoded when every value has its column's storage class (see :mod:`batchyard.move.wire`), and
+any other batch is checked here (:func:`misfit_rows`) before it is copied another way. Bad data
+then stops the job, which drops the tables it made (:class:`~batchyard.errors.BadData`). Into
+existing tables (append, resume, replace) every table is profiled before a row moves
+(:func:`check`), since rows already there could not be told apart from rows copied.
 """
 
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -29,8 +37,14 @@ _FITS = {
     "decimal": "typeof({c}) IN ('integer', 'real')",
     "text": "typeof({c}) = 'text'",
     "blob": "typeof({c}) = 'blob'",
-    "date": "typeof({c}) = 'text' AND date({c}) = {c}",
-    "datetime": "typeof({c}) = 'text' AND julianday({c}) IS NOT NULL AND length({c}) >= 10",
+    # A real day of the years 0001-9999, in canonical form (see wire.py). date() of text it cannot
+    # read is NULL: compared, that would count as neither fit nor misfit.
+    "date": "typeof({c}) = 'text' AND coalesce(date(julianday({c})) = {c}, 0) "
+    "AND substr({c}, 1, 4) >= '0001'",
+    # Any form PostgreSQL reads, of a real day.
+    "datetime": "typeof({c}) = 'text' AND julianday({c}) IS NOT NULL AND length({c}) >= 10 "
+    "AND coalesce(date(julianday(substr({c}, 1, 10))) = substr({c}, 1, 10), 0) "
+    "AND substr({c}, 1, 4) >= '0001'",
     "time": "typeof({c}) = 'text' AND time({c}) IS NOT NULL",
     "json": "typeof({c}) = 'text' AND json_valid({c})",
     "uuid": "typeof({c}) = 'text' AND length({c}) = 36 AND {c} GLOB "
@@ -150,12 +164,37 @@ def _tables_with_misfits(
 def check(engine: Engine, tables: Sequence[Table], *, skip: Sequence[str] = ()) -> None:
     """Raise a :class:`UsageError` listing every misfit column, with what to do."""
     misfits = profile(engine, tables, skip=skip)
-    if not misfits:
-        return
+    if misfits:
+        raise UsageError(report(misfits))
+
+
+def report(misfits: Sequence[Misfit]) -> str:
+    """Every misfit column, and what to do about them."""
     lines = "\n  ".join(m.describe() for m in misfits)
     first = misfits[0]
-    raise UsageError(
+    return (
         f"stored values do not fit their declared types:\n  {lines}\n"
         f"cast the column (--type {first.table}.{first.column}=text) or leave those rows out "
         f"(--skip-bad {first.table}.{first.column})"
     )
+
+
+class Misfits(Exception):
+    """A copy met rows of ``table`` whose values do not fit their types (the caller reports)."""
+
+    def __init__(self, table: str) -> None:
+        super().__init__(f"{table}: stored values do not fit their declared types")
+        self.table = table
+
+
+def misfit_rows(con: sqlite3.Connection, table: Table, skip: Sequence[str], where: str) -> int:
+    """How many rows of ``table`` meeting ``where`` (SQL, or "") hold a value that does not fit
+    its column's type (``skip``ped columns aside)."""
+    checks = _checks(table, skip)
+    if not checks:
+        return 0
+    bad = f"NOT ({' AND '.join(c for _, c in checks)})"
+    found = con.execute(
+        f"SELECT count(*) FROM {qi(table.name)} WHERE {f'{where} AND ' if where else ''}{bad}"
+    ).fetchone()
+    return int(found[0] or 0)

@@ -53,18 +53,39 @@ _TIME0 = datetime(2000, 1, 1)
 _JD2000 = 2451544.5
 _UNIX2000 = 946684800
 
-# The smallest int64, written so SQLite reads it as an integer (its literal alone is a real).
-_SENTINEL = "(-9223372036854775807 - 1)"
-_DATE = "CASE WHEN date({q}) = {q} THEN CAST(julianday({q}) - {jd} AS INTEGER) ELSE {q} END"
+_ARROW_TEMPORAL = "CASE typeof({q}) WHEN 'text' THEN {q} WHEN 'null' THEN NULL ELSE '' END"
+# Canonical text naming a real day of the years 0001-9999 (PostgreSQL has no year 0; SQLite before
+# 3.42 gives date('2024-02-30') back as it is: through julianday it becomes 2024-03-01). The year
+# is compared as substr(), which has no affinity: a DATE column's NUMERIC affinity would turn
+# '0001' into the integer 1, and any text is greater than a number.
+_DATE = (
+    "CASE WHEN date(julianday({q})) = {q} AND substr({q}, 1, 4) >= '0001' "
+    "THEN CAST(julianday({q}) - {jd} AS INTEGER) ELSE {q} END"
+)
 _SECONDS = "(CAST(strftime('%s', {v}) AS INTEGER) - {unix}) * 1000000"
 _DATETIME = (
-    "CASE WHEN datetime({q}) = {q} THEN {whole} "
+    "CASE WHEN datetime(julianday({q})) = {q} AND substr({q}, 1, 4) >= '0001' THEN {whole} "
     "WHEN length({q}) BETWEEN 21 AND 26 AND substr({q}, 20, 1) = '.' "
-    "AND datetime(substr({q}, 1, 19)) = substr({q}, 1, 19) "
+    "AND datetime(julianday(substr({q}, 1, 19))) = substr({q}, 1, 19) "
+    "AND substr({q}, 1, 4) >= '0001' "
     "AND NOT substr({q}, 21) GLOB '*[^0-9]*' "
     "THEN {part} + CAST(substr(substr({q}, 21) || '00000', 1, 6) AS INTEGER) "
     "ELSE {q} END"
 )
+
+# A value of another storage class than its column's must not pass into Arrow converted (ADBC
+# turns a number in a text column into its text, a real in an integer column into... a real
+# column): each either reads as another Arrow type than its column's, which fails the batch, or
+# stops the read with an error (abs of the smallest int64 overflows). The loader then checks the
+# batch's rows against their types exactly (see profile.py).
+_FAIL = "abs(-9223372036854775807 - 1 + 0 * length({q}))"
+_ARROW_EXPR = {
+    "text": f"CASE typeof({{q}}) WHEN 'text' THEN {{q}} WHEN 'null' THEN NULL ELSE {_FAIL} END",
+    "blob": f"CASE typeof({{q}}) WHEN 'blob' THEN {{q}} WHEN 'null' THEN NULL ELSE {_FAIL} END",
+    # A decimal reads as a real (an integer too: exact below 2**53, p <= 15 digits); text or a
+    # blob stays what it is, and fails the batch.
+    "decimal": "CASE typeof({q}) WHEN 'integer' THEN CAST({q} AS REAL) ELSE {q} END",
+}
 
 
 @dataclass(frozen=True)
@@ -78,8 +99,8 @@ class Wire:
     temporal: tuple[tuple[int, str], ...]
     #: Positions of the text columns (read as UTF-8 bytes: ``text_factory`` is ``bytes``).
     texts: tuple[int, ...] = ()
-    #: The logical type of each column, and the select list for reading into Arrow (where a date
-    #: or timestamp with no binary form reads as ``binary.SENTINEL``).
+    #: The logical type of each column, and the select list for reading into Arrow (dates and
+    #: timestamps as text, converted by ``binary.encode``).
     logicals: tuple[str, ...] = ()
     arrow_exprs: tuple[str, ...] = ()
     #: (position, precision, scale) of each decimal column: binary only from Arrow batches.
@@ -153,16 +174,14 @@ def wire_for(table: Table, columns: Sequence[str], overridden: bool) -> Wire | N
             exprs.append(q)
         types.append(BINARY[logical][0])
         logicals.append(logical)
-    # In Arrow a column has one type: text with no binary form reads as the sentinel instead.
+    # Into Arrow dates and timestamps come as their text, checked and converted there (see
+    # binary.py); a value stored as a number or a blob reads as '', which is no date.
     arrow = [
-        e.replace(f"ELSE {qi(c)} END", f"WHEN {qi(c)} IS NULL THEN NULL ELSE {_SENTINEL} END")
-        if t in ("date", "datetime")
-        else e
+        _ARROW_TEMPORAL.format(q=qi(c)) if t in ("date", "datetime") else e
         for e, t, c in zip(exprs, logicals, columns, strict=True)
     ]
-    # A decimal reads as a real in Arrow (an integer too), exact below 2**53: p <= 15 digits.
     arrow = [
-        f"CAST({qi(c)} AS REAL)" if t == "decimal" else e
+        _ARROW_EXPR[t].format(q=qi(c)) if t in _ARROW_EXPR else e
         for e, t, c in zip(arrow, logicals, columns, strict=True)
     ]
     return Wire(
