@@ -177,12 +177,17 @@ def sqlite_and_encoded(path: Path, values: Sequence[Any], column: str) -> Iterat
     logical = "date" if column == "d" else "datetime"
     wire = wire_for(TABLE, (column,), False)
     assert wire is not None
-    with binary.connect(str(path)) as adbc:
-        # Both read the table in rowid order: the values' order.
-        old = binary.select([old_expr(logical, column)], ["integer"], "t", "")
-        expected = [v for b in binary.batches(adbc, old) for v in b.column(0).to_pylist()]
-        new = binary.select(wire.arrow_exprs, wire.logicals, "t", "")
-        (batch,) = binary.batches(adbc, new)
+    size = binary.ARROW_ROWS
+    binary.ARROW_ROWS = max(size, len(values) + 1)  # all of them in one batch
+    try:
+        with binary.connect(str(path)) as adbc:
+            # Both read the table in rowid order: the values' order.
+            old = binary.select([old_expr(logical, column)], ["integer"], "t", "")
+            expected = [v for b in binary.batches(adbc, old) for v in b.column(0).to_pylist()]
+            new = binary.select(wire.arrow_exprs, wire.logicals, "t", "")
+            (batch,) = binary.batches(adbc, new)
+    finally:
+        binary.ARROW_ROWS = size
     assert len(expected) == batch.num_rows == len(values)
     for i, want in enumerate(expected):
         try:

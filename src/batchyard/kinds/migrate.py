@@ -6,6 +6,9 @@ migration killed at any instant resumes without losing or duplicating a row.
 
 from __future__ import annotations
 
+import contextlib
+import multiprocessing
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -143,12 +146,29 @@ def copy(value: dict[str, Any], ctx: Context) -> dict[str, Any]:
         rows = copy_chunk(opts.source, opts.target, m.copy_plan(table, opts), chunk, progress)
     except profiler.Misfits:
         raise BadData(_misfits(opts, tables)) from None
-    built = m.build_loaded_keys(opts, tables, table.name, ctx.job_id)
-    if built:
-        ctx.log.info(
-            "%s loaded: built %d key(s), index(es) and foreign key(s)", table.name, len(built)
-        )
+
+    def build() -> None:
+        built = m.build_loaded_keys(opts, tables, table.name, ctx.job_id)
+        if built:
+            ctx.log.info(
+                "%s loaded: built %d key(s), index(es) and foreign key(s)", table.name, len(built)
+            )
+
+    if multiprocessing.parent_process() is None:
+        # The server builds them while this worker takes the next chunk; the job's finish waits
+        # for builds under way (they hold locks it takes) and builds whatever is still missing.
+        threading.Thread(target=_quietly(build), name="batchyard-keys", daemon=True).start()
+    else:  # a worker process may be gone before a thread of its own is done
+        build()
     return {"table": table.name, "rows": rows}
+
+
+def _quietly(fn: Callable[[], None]) -> Callable[[], None]:
+    def run() -> None:
+        with contextlib.suppress(Exception):  # what fails here, the job's finish builds
+            fn()
+
+    return run
 
 
 def _misfits(opts: m.Options, tables: list[Any]) -> str:
@@ -187,16 +207,18 @@ def finish(ctx: Context) -> None:
 
 
 def _run_options(params: Any, settings: Settings) -> dict[str, Any]:
-    """Where rows pass through Python (SQLite and PostgreSQL on either side), each worker gets a
-    process of its own; inside SQLite, or COPY to COPY, threads do as well."""
+    """From PostgreSQL to SQLite, where rows pass through Python objects, each worker gets a
+    process of its own. Elsewhere rows move in C (inside SQLite, COPY to COPY, or Arrow batches
+    encoded by numpy, which release the GIL), and threads share one process: no interpreter to
+    start per worker, one source reading per job, one set of libraries in memory."""
     try:
-        pair = {
+        pair = (
             sa.make_url(settings.resolve(params.source)).get_backend_name(),
             sa.make_url(settings.resolve(params.target)).get_backend_name(),
-        }
+        )
     except (BatchyardError, sa.exc.ArgumentError):
         return {}  # planning reports the bad connection; no executor to choose for it
-    return {"executor": "processes" if pair == {"sqlite", "postgresql"} else "threads"}
+    return {"executor": "processes" if pair == ("postgresql", "sqlite") else "threads"}
 
 
 kind = REGISTRY.add(JobKind("migrate", plan, builtin=True, options_from_params=_run_options))

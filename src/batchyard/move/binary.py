@@ -18,6 +18,7 @@ transaction.
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -26,8 +27,9 @@ from urllib.parse import quote
 SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8
 TRAILER = b"\xff\xff"
 
-#: Arrow rows per batch read from SQLite (about 2 MB of COPY data for a wide table).
-ARROW_ROWS = 10_000
+#: Arrow rows per batch read from SQLite (about 1 MB of COPY data for a wide table): workers share
+#: one process, and each holds a few batches at a time.
+ARROW_ROWS = 5_000
 
 # The placeholder that fixes each column's Arrow type, by logical type.
 _PLACEHOLDER = {
@@ -410,31 +412,28 @@ def _days(groups: Any) -> Any:
     return result
 
 
+@functools.cache
 def _calendar() -> tuple[Any, Any, Any, Any]:
     """Tables by (leap year) * 100 + month: days in the month, days before it in its year; by year
-    0000-9999: the days from 2000-01-01 to its first day, and whether it is a leap year."""
-    if not _CALENDAR:
-        import numpy as np
+    0000-9999: the days from 2000-01-01 to its first day, and whether it is a leap year.
 
-        years = np.arange(10_000, dtype=np.int64)
-        leap = ((years % 4 == 0) & ((years % 100 != 0) | (years % 400 == 0))).astype(np.int64)
-        # Days before each year's first day, from 0000-01-01, then moved to count from 2000.
-        lengths = 365 + leap
-        new_year = np.concatenate(([0], np.cumsum(lengths)[:-1]))
-        new_year -= new_year[2000]
-        month_days = np.zeros(200, dtype=np.int64)
-        before = np.zeros(200, dtype=np.int64)
-        for is_leap in (0, 1):
-            days = np.array(_MONTH_DAYS, dtype=np.int64)
-            days[1] += is_leap
-            month_days[is_leap * 100 + 1 : is_leap * 100 + 13] = days
-            before[is_leap * 100 + 1 : is_leap * 100 + 13] = np.cumsum(days) - days
-        _CALENDAR.extend((month_days, before, new_year, leap))
-    month_days, before, new_year, leap = _CALENDAR
+    (Made once; threads that ask at the same time may each make it, and get the same tables.)"""
+    import numpy as np
+
+    years = np.arange(10_000, dtype=np.int64)
+    leap = ((years % 4 == 0) & ((years % 100 != 0) | (years % 400 == 0))).astype(np.int64)
+    # Days before each year's first day, from 0000-01-01, then moved to count from 2000.
+    lengths = 365 + leap
+    new_year = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    new_year -= new_year[2000]
+    month_days = np.zeros(200, dtype=np.int64)
+    before = np.zeros(200, dtype=np.int64)
+    for is_leap in (0, 1):
+        days = np.array(_MONTH_DAYS, dtype=np.int64)
+        days[1] += is_leap
+        month_days[is_leap * 100 + 1 : is_leap * 100 + 13] = days
+        before[is_leap * 100 + 1 : is_leap * 100 + 13] = np.cumsum(days) - days
     return month_days, before, new_year, leap
-
-
-_CALENDAR: list[Any] = []
 
 
 def _numeric(values: Any, valid: Any, precision: int, scale: int) -> Any:

@@ -3,8 +3,10 @@
 A table's primary key, unique constraints and indexes are built by the worker that committed its
 last chunk, while the other workers go on copying other tables; a foreign key follows as soon as
 both its tables have their keys. The build and a marker row (``@keys:JOB:TABLE`` in the checkpoint
-table) commit in one transaction, under a lock that makes builds of one job take turns: killed
-half way, nothing of it stays, and the job's finish builds what is still missing.
+table) commit in one transaction, under a lock per table (its last chunks may end together):
+killed half way, nothing of it stays, and the job's finish builds what is still missing. Keys of
+different tables build at the same time; foreign keys take turns, under a lock per job (two
+at once could deadlock on a table both lock).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import zlib
 from collections.abc import Sequence
 from typing import Any
 
-from batchyard.move.reflect import STATE_TABLE, Table, after_load_sql, qi
+from batchyard.move.reflect import STATE_TABLE, Table, after_load_sql, qi, sequence_sql
 
 
 def kind_of(stmt: str) -> str:
@@ -23,6 +25,20 @@ def kind_of(stmt: str) -> str:
     if " PRIMARY KEY " in stmt or " INDEX " in stmt:
         return "key"
     return "other"
+
+
+def _int4(value: int | str) -> int:
+    """A 32-bit signed lock key (of a number or a name)."""
+    n = zlib.crc32(value.encode()) if isinstance(value, str) else value & 0xFFFFFFFF
+    return n - 2**32 if n >= 2**31 else n
+
+
+def lock_all(pg: Any, job_id: str, tables: Sequence[str]) -> None:
+    """In the caller's transaction: wait for the job's builds under way, and keep out new ones."""
+    job_lock = zlib.crc32(job_id.encode())
+    for name in tables:
+        pg.execute("SELECT pg_advisory_xact_lock(%s, %s)", (_int4(job_lock), _int4(name)))
+    pg.execute("SELECT pg_advisory_xact_lock(%s)", (job_lock,))
 
 
 def marker(job_id: str, table: str) -> str:
@@ -44,14 +60,28 @@ def pending(pg: Any, table: Table, known: set[str], kinds: Sequence[str]) -> lis
     """The statements of ``kinds`` for ``table`` that are not built yet."""
     has_pk, names = existing(pg, table.name)
     out = []
+    made = set(sequence_sql(table, reset=False)) if _has_sequence(pg, table) else set()
     for stmt in after_load_sql(table, "postgresql", with_key=has_pk, known=known):
         kind = kind_of(stmt)
-        if kind not in kinds:
+        if kind not in kinds or stmt in made:
             continue
         if kind != "other" and _name(stmt) in names:
             continue
         out.append(stmt)
     return out
+
+
+def _has_sequence(pg: Any, table: Table) -> bool:
+    """Whether the table's key takes its default from a sequence already (made with the table)."""
+    if len(table.primary_key) != 1:
+        return False
+    found = pg.execute(
+        "SELECT pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d JOIN pg_attribute a "
+        "ON a.attrelid = d.adrelid AND a.attnum = d.adnum "
+        "WHERE d.adrelid = %s::regclass AND a.attname = %s",
+        (qi(table.name), table.primary_key[0]),
+    ).fetchone()
+    return bool(found and "nextval(" in str(found[0]))
 
 
 def _name(stmt: str) -> str | None:
@@ -70,14 +100,29 @@ def build_when_loaded(
     committed; return the statements run. ``pg`` is a psycopg connection to the target."""
     known = {t.name for t in tables}
     done: list[str] = []
+    job_lock = zlib.crc32(job_id.encode())
     with pg.transaction():
-        pg.execute("SELECT pg_advisory_xact_lock(%s)", (zlib.crc32(job_id.encode()),))
+        pg.execute("SELECT pg_advisory_xact_lock(%s, %s)", (_int4(job_lock), _int4(table.name)))
         finished = pg.execute(
             f"SELECT count(*) FROM {STATE_TABLE} WHERE finished AND chunk = ANY(%s)",
             (list(chunk_ids),),
         ).fetchone()
         if not finished or finished[0] < len(set(chunk_ids)):
             return done
+        built = pg.execute(
+            f"SELECT 1 FROM {STATE_TABLE} WHERE chunk = %s", (marker(job_id, table.name),)
+        ).fetchone()
+        if built:
+            return done
+        for stmt in pending(pg, table, known, ("key",)):
+            pg.execute(stmt)
+            done.append(stmt)
+        pg.execute(
+            f"INSERT INTO {STATE_TABLE} (chunk, table_name, rows) VALUES (%s, %s, 0)",
+            (marker(job_id, table.name), table.name),
+        )
+    with pg.transaction():
+        pg.execute("SELECT pg_advisory_xact_lock(%s)", (job_lock,))
         prefix = marker(job_id, "")
         keyed = {
             str(r[0])[len(prefix) :]
@@ -86,16 +131,6 @@ def build_when_loaded(
                 (len(prefix), prefix),
             ).fetchall()
         }
-        if table.name in keyed:
-            return done
-        for stmt in pending(pg, table, known, ("key",)):
-            pg.execute(stmt)
-            done.append(stmt)
-        keyed.add(table.name)
-        pg.execute(
-            f"INSERT INTO {STATE_TABLE} (chunk, table_name, rows) VALUES (%s, %s, 0)",
-            (marker(job_id, table.name), table.name),
-        )
         # Foreign keys between tables that both have their keys now.
         for t in tables:
             if t.name not in keyed:

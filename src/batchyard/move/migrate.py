@@ -35,6 +35,7 @@ from batchyard.move.reflect import (
     ends_sql,
     qi,
     reflect,
+    sequence_sql,
 )
 from batchyard.move.types import override
 
@@ -328,6 +329,8 @@ def create_schema(opts: Options, tables: Sequence[Table], job_id: str) -> None:
                     create_table_sql(t, dialect, with_key=False, keep_declared=same)
                 )
                 if dialect == "postgresql":
+                    for stmt in sequence_sql(t, reset=False):
+                        conn.exec_driver_sql(stmt)
                     for c in t.columns:
                         if c.type.logical == "any":
                             conn.exec_driver_sql(
@@ -399,8 +402,10 @@ def finish_schema(opts: Options, tables: Sequence[Table], job_id: str) -> list[s
                 return done
             known = {t.name for t in tables}
             if dialect == "postgresql":
-                # Keys built as each table's rows came in are there already: the rest now.
+                # Keys built as each table's rows came in are there already: the rest now, once
+                # builds still under way are done (each holds one of these locks).
                 pg = conn.connection.driver_connection
+                constraints.lock_all(pg, job_id, [t.name for t in tables])
                 for t in tables:
                     for stmt in constraints.pending(pg, t, known, ("key",)):
                         conn.exec_driver_sql(stmt)

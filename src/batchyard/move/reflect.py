@@ -293,19 +293,30 @@ def after_load_sql(table: Table, dialect: str, *, with_key: bool, known: set[str
                 f"({', '.join(q(c) for c in fk.columns)}) REFERENCES {q(fk.ref_table)} "
                 f"({', '.join(q(c) for c in fk.ref_columns)})"
             )
-        if (
-            len(table.primary_key) == 1
-            and not table.named_key
-            and table.column(table.primary_key[0]).type.logical == "integer"
-        ):
-            col = table.primary_key[0]
-            seq = f"{table.name}_{col}_seq"[:63]
-            out.append(f"CREATE SEQUENCE IF NOT EXISTS {q(seq)} OWNED BY {q(table.name)}.{q(col)}")
-            out.append(
-                f"ALTER TABLE {q(table.name)} ALTER COLUMN {q(col)} SET DEFAULT nextval('{q(seq)}')"
-            )
-            out.append(
-                f"SELECT setval('{q(seq)}', COALESCE((SELECT max({q(col)}) FROM "
-                f"{q(table.name)}), 0) + 1, false)"
-            )
+        out.extend(sequence_sql(table))
+    return out
+
+
+def sequence_sql(table: Table, *, reset: bool = True) -> list[str]:
+    """A PostgreSQL sequence for an integer primary key: made, the column's default, and (with
+    ``reset``) set past the largest key. Made with the table (its ALTER TABLE then waits on no
+    one); reset after the load."""
+    if not (
+        len(table.primary_key) == 1
+        and not table.named_key
+        and table.column(table.primary_key[0]).type.logical == "integer"
+    ):
+        return []
+    q = qi
+    col = table.primary_key[0]
+    seq = f"{table.name}_{col}_seq"[:63]
+    out = [
+        f"CREATE SEQUENCE IF NOT EXISTS {q(seq)} OWNED BY {q(table.name)}.{q(col)}",
+        f"ALTER TABLE {q(table.name)} ALTER COLUMN {q(col)} SET DEFAULT nextval('{q(seq)}')",
+    ]
+    if reset:
+        out.append(
+            f"SELECT setval('{q(seq)}', COALESCE((SELECT max({q(col)}) FROM "
+            f"{q(table.name)}), 0) + 1, false)"
+        )
     return out

@@ -10,12 +10,14 @@ and psycopg writes them in C, so where every column has an exact binary form the
 | boolean  | the integer 0 or 1                               | bool                  |
 | text     | the text's UTF-8 bytes (a blob cast to text)     | text                  |
 | blob     | the bytes                                        | bytea                 |
-| date     | days since 2000-01-01, computed in SQLite        | date (its int32 form) |
-| datetime | microseconds since 2000-01-01, computed in SQLite | timestamp (its int64) |
+| date     | days since 2000-01-01 (from Arrow: parsed by numpy) | date (its int32)   |
+| datetime | microseconds since 2000-01-01 (likewise)         | timestamp (its int64) |
 | decimal  | the real (``numeric(p, s)``, p <= 15, s <= 4)    | numeric               |
 
 Dates and timestamps are computed only from text in canonical form (``YYYY-MM-DD``,
-``YYYY-MM-DD HH:MM:SS[.ffffff]``) that names a real day; any other text comes through as it is, and
+``YYYY-MM-DD HH:MM:SS[.ffffff]``) that names a real day of the years 0001-9999: read row by row, in
+SQLite; in Arrow batches, from the text by numpy (:mod:`batchyard.move.binary`). Any other text
+comes through as it is, and
 the rows around it go by text COPY, where PostgreSQL reads the text just as it would have anyway.
 Decimals are encoded only a batch at a time from Arrow (:mod:`batchyard.move.binary`); read row by
 row, a table with decimals goes by text COPY (turning each real into a ``Decimal`` in Python costs
