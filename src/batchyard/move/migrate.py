@@ -331,6 +331,19 @@ def create_schema(opts: Options, tables: Sequence[Table], job_id: str) -> None:
                 if dialect == "postgresql":
                     for stmt in sequence_sql(t, reset=False):
                         conn.exec_driver_sql(stmt)
+                    # No autovacuum while the rows come in: it would compete for the CPU, and make
+                    # each key built after the load wait for it to give way (a second or more).
+                    # The job's finish turns it back on.
+                    conn.exec_driver_sql(
+                        f"ALTER TABLE {qi(t.name)} SET (autovacuum_enabled = false)"
+                    )
+                    conn.execute(
+                        sa.text(
+                            f"INSERT INTO {STATE_TABLE} (chunk, table_name, rows) "
+                            "VALUES (:chunk, :table, 0)"
+                        ),
+                        {"chunk": made_marker(job_id, t.name), "table": t.name},
+                    )
                     for c in t.columns:
                         if c.type.logical == "any":
                             conn.exec_driver_sql(
@@ -367,11 +380,13 @@ def undo_schema(opts: Options, tables: Sequence[Table], job_id: str) -> list[str
             conn.execute(
                 sa.text(
                     f"DELETE FROM {STATE_TABLE} WHERE chunk LIKE :chunks ESCAPE '!' "
-                    "OR chunk LIKE :keys ESCAPE '!' OR chunk IN (:schema, :constraints)"
+                    "OR chunk LIKE :keys ESCAPE '!' OR chunk LIKE :made ESCAPE '!' "
+                    "OR chunk IN (:schema, :constraints)"
                 ),
                 {
                     "chunks": _like_prefix(f"{job_id}:"),
                     "keys": _like_prefix(constraints.marker(job_id, "")),
+                    "made": _like_prefix(made_marker(job_id, "")),
                     "schema": marker,
                     "constraints": f"@constraints:{job_id}",
                 },
@@ -381,6 +396,11 @@ def undo_schema(opts: Options, tables: Sequence[Table], job_id: str) -> list[str
     finally:
         target.dispose()
     return dropped
+
+
+def made_marker(job_id: str, table: str) -> str:
+    """The checkpoint row that says the job made ``table`` (in a PostgreSQL target)."""
+    return f"@made:{job_id}:{table}"
 
 
 def _like_prefix(text: str) -> str:
@@ -414,6 +434,18 @@ def finish_schema(opts: Options, tables: Sequence[Table], job_id: str) -> list[s
                     for stmt in constraints.pending(pg, t, known, ("foreign", "other")):
                         conn.exec_driver_sql(stmt)
                         done.append(stmt)
+                made = {
+                    str(r[0])
+                    for r in conn.execute(
+                        sa.text(
+                            f"SELECT chunk FROM {STATE_TABLE} WHERE chunk LIKE :made ESCAPE '!'"
+                        ),
+                        {"made": _like_prefix(made_marker(job_id, ""))},
+                    )
+                }
+                for t in tables:
+                    if made_marker(job_id, t.name) in made:
+                        conn.exec_driver_sql(f"ALTER TABLE {qi(t.name)} RESET (autovacuum_enabled)")
                 conn.exec_driver_sql(
                     f"INSERT INTO {STATE_TABLE} (chunk, table_name, rows) "
                     f"VALUES ('{marker}', '', 0)"
