@@ -136,6 +136,12 @@ _ArrayStream._fields_ = [
 ]
 
 
+# A memory view of bytes at an address (no ctypes array type made for each buffer).
+_memory = ctypes.pythonapi.PyMemoryView_FromMemory
+_memory.restype = ctypes.py_object
+_memory.argtypes = (ctypes.c_void_p, ctypes.c_ssize_t, ctypes.c_int)
+
+
 def _check(stream: _ArrayStream, code: int) -> None:
     if code:
         message = stream.get_last_error(ctypes.byref(stream)) or b""
@@ -167,7 +173,7 @@ def _column(child: _Array, kind: str, skip: int, parent: _Array) -> Column:
             size = offsets[end]
         else:
             size = 8 * end
-        views.append(memoryview((ctypes.c_char * size).from_address(pointer)).cast("B"))
+        views.append(_memory(pointer, size, 0x100))  # PyBUF_READ
     null_count = child.null_count if views and views[0] is not None else 0
     return Column(kind, start, null_count, tuple(views))
 
@@ -245,8 +251,7 @@ def batches(con: Any, sql: str) -> Iterator[Batch]:
                     yield batch
                 skip = 0
         finally:
-            if stream.release:
-                stream.release(ctypes.byref(stream))
+            _release(stream)
 
 
 #: A batch with a longer text or blob than this goes row by row (each column takes, per row, as
