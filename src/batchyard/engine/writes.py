@@ -14,7 +14,6 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from batchyard.db import ENGINES, reason
@@ -183,6 +182,9 @@ def write_rows(
     if mode == "append":
         stmt: Any = table.insert()
     else:
+        # (Each dialect's insert is imported when used: PostgreSQL's costs every command 40 ms.)
+        from sqlalchemy.dialects import postgresql, sqlite
+
         insert = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(table)
         update = {c: insert.excluded[c] for c in columns if c not in keys}
         stmt = insert.on_conflict_do_update(index_elements=[table.c[k] for k in keys], set_=update)

@@ -272,6 +272,9 @@ def build_loaded_keys(opts: Options, tables: Sequence[Table], table: str, job_id
     ids = [f"{scope}{c.id}" for c in plan_chunks([found], default_chunk_rows(opts))]
     try:
         with psycopg.connect(pg_dsn(opts.target), autocommit=True) as pg:
+            # One process per build: the other workers keep the CPUs busy while rows still come
+            # in, and helper processes would only add the cost of sharing out the sort.
+            pg.execute("SET max_parallel_maintenance_workers = 0")
             return constraints.build_when_loaded(pg, job_id, found, tables, ids)
     except psycopg.Error:
         return []
