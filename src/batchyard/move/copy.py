@@ -70,8 +70,8 @@ class Plan:
     source: Table
     target_columns: tuple[str, ...]
     skip_bad: tuple[str, ...] = ()
-    #: Rows per committed batch; None: 250,000 inside SQLite, 50,000 from SQLite to PostgreSQL,
-    #: 20,000 from PostgreSQL to SQLite.
+    #: Rows per committed batch; None: 250,000 inside SQLite, 200,000 into PostgreSQL, 20,000
+    #: from PostgreSQL to SQLite.
     batch_rows: int | None = None
     #: Some column's type was overridden (``--type``): its values are cast by text COPY.
     overridden: bool = False
@@ -84,10 +84,9 @@ class Plan:
             return self.batch_rows
         if pair == ("sqlite", "sqlite"):
             return 250_000
-        # Into PostgreSQL rows stream in pieces: big batches cost no memory, fewer commits.
-        if pair == ("postgresql", "postgresql"):
-            return 200_000
-        return 50_000 if pair == ("sqlite", "postgresql") else 20_000
+        # Into PostgreSQL rows stream in pieces: big batches cost no memory, and fewer COPY
+        # statements and commits cost both sides less.
+        return 200_000 if pair[1] == "postgresql" else 20_000
 
 
 def sqlite_path(url: str) -> str:
