@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from batchyard.move import binary
+from batchyard.move import arrow, binary
 from batchyard.move.reflect import Column, Table
 from batchyard.move.types import from_sqlite
 from batchyard.move.wire import wire_for
@@ -169,7 +169,7 @@ def arrow_batches(con: Any, sql: str) -> list[pa.RecordBatch]:
     import adbc_driver_manager as adbc
 
     with adbc.AdbcStatement(con) as stmt:
-        stmt.set_options(**{"adbc.sqlite.query.batch_rows": str(binary.ARROW_ROWS)})
+        stmt.set_options(**{"adbc.sqlite.query.batch_rows": str(arrow.ARROW_ROWS)})
         stmt.set_sql_query(sql)
         handle, _ = stmt.execute_query()
         with pa.RecordBatchReader._import_from_c(handle.address) as reader:
@@ -226,8 +226,8 @@ def test_batches_read_by_nanoarrow_encode_as_pyarrow_reads_them(tmp_path: Path) 
     wire = wire_for(table, table.column_names, False)
     assert wire is not None
     sql = binary.select(wire.arrow_exprs, wire.logicals, "a", "")
-    with binary.connect(str(path)) as adbc:
-        ours = list(binary.batches(adbc, sql))
+    with arrow.connect(str(path)) as adbc:
+        ours = list(arrow.batches(adbc, sql))
         theirs = arrow_batches(adbc, sql)
         assert [b.num_rows for b in ours] == [b.num_rows for b in theirs]
         assert sum(b.num_rows for b in ours) == 12_345 and len(ours) > 2
@@ -250,17 +250,17 @@ def sqlite_and_encoded(path: Path, values: Sequence[Any], column: str) -> Iterat
     logical = "date" if column == "d" else "datetime"
     wire = wire_for(TABLE, (column,), False)
     assert wire is not None
-    size = binary.ARROW_ROWS
-    binary.ARROW_ROWS = max(size, len(values) + 1)  # all of them in one batch
+    size = arrow.ARROW_ROWS
+    arrow.ARROW_ROWS = max(size, len(values) + 1)  # all of them in one batch
     try:
-        with binary.connect(str(path)) as adbc:
+        with arrow.connect(str(path)) as adbc:
             # Both read the table in rowid order: the values' order.
             old = binary.select([old_expr(logical, column)], ["integer"], "t", "")
             expected = [v for b in arrow_batches(adbc, old) for v in b.column(0).to_pylist()]
             new = binary.select(wire.arrow_exprs, wire.logicals, "t", "")
             (batch,) = arrow_batches(adbc, new)
     finally:
-        binary.ARROW_ROWS = size
+        arrow.ARROW_ROWS = size
     assert len(expected) == batch.num_rows == len(values)
     for i, want in enumerate(expected):
         try:
@@ -424,7 +424,7 @@ DAY0 = date(2000, 1, 1)
 def random_batch(
     rng: np.random.Generator, logicals: Sequence[str], n: int, null_rate: float
 ) -> tuple[Any, Any, list[tuple[int, int, int]]]:
-    """The same rows twice: as ``binary.batches`` reads them (dates as text), and with dates as
+    """The same rows twice: as ``arrow.batches`` reads them (dates as text), and with dates as
     int64 days and microseconds (the reference encoder's input)."""
     new, old, decimals = [], [], []
     for i, logical in enumerate(logicals):
@@ -504,7 +504,7 @@ def test_a_wide_batch_of_every_type_encodes_as_the_reference() -> None:
     rng = np.random.default_rng(7)
     logicals = LOGICALS * 3
     for null_rate in (0.0, 0.05, 0.5):
-        new, old, decimals = random_batch(rng, logicals, binary.ARROW_ROWS, null_rate)
+        new, old, decimals = random_batch(rng, logicals, arrow.ARROW_ROWS, null_rate)
         got = bytes(binary.encode(new, logicals, decimals))
         assert got == reference_encode(old, logicals, decimals)
 

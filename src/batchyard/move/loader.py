@@ -20,6 +20,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from batchyard.move import arrow as arrow_reader
 from batchyard.move import binary, profile
 from batchyard.move.copy import (
     PIECE_ROWS,
@@ -122,8 +123,8 @@ def load(
                     else:
                         con.text_factory = bytes
                     arrow = None
-                    if wire is not None and _ARROW and binary.available():
-                        arrow = stack.enter_context(binary.connect(sqlite_path(src_url)))
+                    if wire is not None and _ARROW and arrow_reader.available():
+                        arrow = stack.enter_context(arrow_reader.connect(sqlite_path(src_url)))
                     for lo, hi in _batches(
                         plan, chunk, done_upto, plan.rows_per_batch(("sqlite", "postgresql"))
                     ):
@@ -157,12 +158,12 @@ def load(
             sql = binary.select(wire.arrow_exprs, wire.logicals, qi(source.name), where)
             pieces.put(("begin", lo, hi))
             try:
-                for batch in binary.batches(arrow, sql):
+                for batch in arrow_reader.batches(arrow, sql):
                     if stop.is_set():
                         return True
                     data = binary.encode(batch, wire.logicals, wire.decimals)
                     pieces.put(("raw", data, batch.num_rows))
-            except binary.NotBinary:
+            except arrow_reader.NotBinary:
                 return False
             pieces.put(("end",))
             return True

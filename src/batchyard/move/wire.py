@@ -16,7 +16,7 @@ and psycopg writes them in C, so where every column has an exact binary form the
 
 Dates and timestamps are computed only from text in canonical form (``YYYY-MM-DD``,
 ``YYYY-MM-DD HH:MM:SS[.ffffff]``) that names a real day of the years 0001-9999: read row by row, in
-SQLite; in Arrow batches, from the text by numpy (:mod:`batchyard.move.binary`). Any other text
+SQLite; in Arrow batches, from the text by numpy (:mod:`batchyard.move.temporal`). Any other text
 comes through as it is, and
 the rows around it go by text COPY, where PostgreSQL reads the text just as it would have anyway.
 Decimals are encoded only a batch at a time from Arrow (:mod:`batchyard.move.binary`); read row by
@@ -102,7 +102,7 @@ class Wire:
     #: Positions of the text columns (read as UTF-8 bytes: ``text_factory`` is ``bytes``).
     texts: tuple[int, ...] = ()
     #: The logical type of each column, and the select list for reading into Arrow (dates and
-    #: timestamps as text, converted by ``binary.encode``).
+    #: timestamps as text, converted by ``temporal``).
     logicals: tuple[str, ...] = ()
     arrow_exprs: tuple[str, ...] = ()
     #: (position, precision, scale) of each decimal column: binary only from Arrow batches.
@@ -177,7 +177,7 @@ def wire_for(table: Table, columns: Sequence[str], overridden: bool) -> Wire | N
         types.append(BINARY[logical][0])
         logicals.append(logical)
     # Into Arrow dates and timestamps come as their text, checked and converted there (see
-    # binary.py); a value stored as a number or a blob reads as '', which is no date.
+    # temporal.py); a value stored as a number or a blob reads as '', which is no date.
     arrow = [
         _ARROW_TEMPORAL.format(q=qi(c)) if t in ("date", "datetime") else e
         for e, t, c in zip(exprs, logicals, columns, strict=True)
