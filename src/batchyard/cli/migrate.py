@@ -55,9 +55,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Copy tables from SOURCE to TARGET (SQLite or PostgreSQL, either way), exactly once.
 
-        Checks everything first (connections, tables, stored values that do not fit their types),
-        creates the tables, copies them in checkpointed chunks, then builds keys, indexes and
-        foreign keys. Ctrl+C pauses; `jobs resume` continues without losing or repeating a row.
+        Checks connections and tables first, creates the tables, copies them in checkpointed
+        chunks, then builds keys, indexes and foreign keys. A stored value that does not fit its
+        type stops it with a report (exit 2) and leaves the target as it was. Ctrl+C pauses;
+        `jobs resume` continues without losing or repeating a row.
         """
         state = ctx.obj
         app = state.app
