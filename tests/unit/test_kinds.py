@@ -154,6 +154,42 @@ def test_rate_is_smoothed_and_eta_follows() -> None:
     assert snap.rows_written == 200
 
 
+def test_a_finished_part_keeps_its_average_rate() -> None:
+    from batchyard.engine.progress import PART_SOURCES
+
+    class PartsJob:
+        id, kind, total, done, failed, skipped, cancelled = "p", "parted", 2, 0, 0, 0, 0
+        rows_read = rows_written = 0
+        progress: dict[str, float] = {}
+
+    # Readings once a second: "small" starts after the first and is done by the second, "big"
+    # moves on steadily; then neither moves for a long while.
+    readings = iter(
+        [
+            {"small": (0, 50_000), "big": (0, 300)},
+            {"small": (50_000, 50_000), "big": (100, 300)},
+            {"small": (50_000, 50_000), "big": (200, 300)},
+            {"small": (50_000, 50_000), "big": (300, 300)},
+            {"small": (50_000, 50_000), "big": (300, 300)},
+        ]
+    )
+    PART_SOURCES["parted"] = lambda job: lambda: next(readings)
+    try:
+        clock = iter([0.0, 0.0, 1.0, 2.0, 3.0, 60.0]).__next__
+        tracker = Tracker(PartsJob(), clock=clock)
+        snaps = [tracker.snapshot() for _ in range(5)]
+    finally:
+        del PART_SOURCES["parted"]
+    last = {p["name"]: p for p in snaps[-1].parts}
+    # Their averages from the last reading before they moved, not a rate decayed since.
+    assert last["small"]["rows_per_s"] == pytest.approx(50_000.0)
+    assert last["big"]["rows_per_s"] == pytest.approx(100.0)
+    assert last["big"]["eta_s"] == 0.0
+    # While it moves, a part's rate is the smoothed one.
+    moving = {p["name"]: p for p in snaps[2].parts}
+    assert moving["big"]["rows_per_s"] == pytest.approx(100.0)
+
+
 def test_kinds_registered_later_are_found(tmp_path: object) -> None:
     from pathlib import Path
 

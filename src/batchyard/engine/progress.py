@@ -144,6 +144,10 @@ class Tracker:
         self._part_counts: PartCounts | None = source(job) if source else None
         self._parts: dict[str, tuple[int, int]] = {}
         self._part_rates: dict[str, Rate] = {}
+        #: Per part, when (and at what count) it was last seen not moving; and, once done, its
+        #: average rate from then to the end (a smoothed rate would decay once it stops).
+        self._part_begin: dict[str, tuple[float, int]] = {}
+        self._part_final: dict[str, float] = {}
         self._parts_rate = Rate()
         self._parts_at: float | None = None
         # Earlier runs' figures, until this run reads its own (a resume starts from them).
@@ -214,6 +218,17 @@ class Tracker:
             parts=parts,
         )
 
+    def _freeze_finished_parts(self, now: float) -> None:
+        """After a fresh reading of the parts: note where each not yet moving one stands, and fix
+        the rate of each that just finished at its average since then."""
+        for name, (done, total) in self._parts.items():
+            begin = self._part_begin.get(name)
+            if done < total:
+                if begin is None or done == begin[1]:
+                    self._part_begin[name] = (now, done)
+            elif begin is not None and name not in self._part_final and now > begin[0]:
+                self._part_final[name] = (done - begin[1]) / (now - begin[0])
+
     def _part_figures(self, now: float) -> list[dict[str, Any]]:
         # The last snapshot (status no longer running) is what the store keeps: always read it.
         if self._part_counts is not None and (
@@ -228,9 +243,11 @@ class Tracker:
                 counts = None
             if counts is not None:
                 self._parts = dict(counts)
+                self._freeze_finished_parts(now)
         out = []
         for name, (done, total) in self._parts.items():
             rate = self._part_rates.setdefault(name, Rate()).update(done, now)
+            rate = self._part_final.get(name, rate)
             left = max(total - done, 0)
             out.append(
                 {
