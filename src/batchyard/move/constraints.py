@@ -27,18 +27,27 @@ def kind_of(stmt: str) -> str:
     return "other"
 
 
-def _int4(value: int | str) -> int:
-    """A 32-bit signed lock key (of a number or a name)."""
-    n = zlib.crc32(value.encode()) if isinstance(value, str) else value & 0xFFFFFFFF
+def _int4(text: str) -> int:
+    """A 32-bit signed lock key made of ``text``."""
+    n = zlib.crc32(text.encode())
     return n - 2**32 if n >= 2**31 else n
+
+
+def _lock_table(pg: Any, job_id: str, table: str) -> None:
+    """Until the transaction ends: the builds of ``table``'s keys by this job take turns."""
+    pg.execute("SELECT pg_advisory_xact_lock(%s, %s)", (_int4(job_id), _int4(table)))
+
+
+def _lock_job(pg: Any, job_id: str) -> None:
+    """Until the transaction ends: this job's foreign key builds take turns."""
+    pg.execute("SELECT pg_advisory_xact_lock(%s)", (zlib.crc32(job_id.encode()),))
 
 
 def lock_all(pg: Any, job_id: str, tables: Sequence[str]) -> None:
     """In the caller's transaction: wait for the job's builds under way, and keep out new ones."""
-    job_lock = zlib.crc32(job_id.encode())
     for name in tables:
-        pg.execute("SELECT pg_advisory_xact_lock(%s, %s)", (_int4(job_lock), _int4(name)))
-    pg.execute("SELECT pg_advisory_xact_lock(%s)", (job_lock,))
+        _lock_table(pg, job_id, name)
+    _lock_job(pg, job_id)
 
 
 def marker(job_id: str, table: str) -> str:
@@ -100,9 +109,8 @@ def build_when_loaded(
     committed; return the statements run. ``pg`` is a psycopg connection to the target."""
     known = {t.name for t in tables}
     done: list[str] = []
-    job_lock = zlib.crc32(job_id.encode())
     with pg.transaction():
-        pg.execute("SELECT pg_advisory_xact_lock(%s, %s)", (_int4(job_lock), _int4(table.name)))
+        _lock_table(pg, job_id, table.name)
         finished = pg.execute(
             f"SELECT count(*) FROM {STATE_TABLE} WHERE finished AND chunk = ANY(%s)",
             (list(chunk_ids),),
@@ -122,7 +130,7 @@ def build_when_loaded(
             (marker(job_id, table.name), table.name),
         )
     with pg.transaction():
-        pg.execute("SELECT pg_advisory_xact_lock(%s)", (job_lock,))
+        _lock_job(pg, job_id)
         prefix = marker(job_id, "")
         keyed = {
             str(r[0])[len(prefix) :]

@@ -125,6 +125,11 @@ def _checks(table: Table, skip: Sequence[str]) -> list[tuple[Column, str]]:
     return checks
 
 
+def _misfit(checks: Sequence[tuple[Column, str]]) -> str:
+    """SQL true for a row where some checked column holds a value that does not fit."""
+    return f"NOT ({' AND '.join(c for _, c in checks)})"
+
+
 def _tables_with_misfits(
     engine: Engine, planned: Sequence[tuple[Table, list[tuple[Column, str]]]]
 ) -> set[str]:
@@ -136,7 +141,7 @@ def _tables_with_misfits(
     """
     tasks: list[tuple[str, str]] = []
     for table, checks in planned:
-        where = f"NOT ({' AND '.join(c for _, c in checks)})"
+        where = _misfit(checks)
         lo, hi = table.extra.get("key_min"), table.extra.get("key_max")
         if table.chunk_key and lo is not None and hi is not None and table.rows > PIECE_ROWS:
             col = "rowid" if table.chunk_key == "rowid" else qi(table.chunk_key)
@@ -193,7 +198,7 @@ def misfit_rows(con: sqlite3.Connection, table: Table, skip: Sequence[str], wher
     checks = _checks(table, skip)
     if not checks:
         return 0
-    bad = f"NOT ({' AND '.join(c for _, c in checks)})"
+    bad = _misfit(checks)
     found = con.execute(
         f"SELECT count(*) FROM {qi(table.name)} WHERE {f'{where} AND ' if where else ''}{bad}"
     ).fetchone()
