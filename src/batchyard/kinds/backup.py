@@ -132,24 +132,23 @@ def put_back(value: dict[str, Any], ctx: Context) -> dict[str, Any]:
     rs.check_fits(data, url)
     rs.check_target(url, replace)
 
-    def progress(rows: int) -> None:
-        ctx.add_rows(written=rows)
-
     def stop() -> bool:
         return ctx.should_stop
 
     if data["method"] == "sqlite":
-        rs.restore_sqlite(folder, data, url, progress, stop)
+        rows = rs.restore_sqlite(folder, data, url, stop)
     elif data["method"] == "pg_dump":
-        rs.restore_pg_dump(folder, data, url, replace, progress)
+        rows = rs.restore_pg_dump(folder, data, url, replace)
     else:
-        rs.restore_copy(folder, data, url, replace, progress, stop)
+        rows = rs.restore_copy(folder, data, url, replace, stop)
+    # Counted in the restored tables (and equal to the manifest's, or the restore was refused).
+    ctx.add_rows(written=sum(rows.values()))
     ctx.log.info("restored %s into %s", folder.name, mask_url(url))
     return {
         "backup": folder.name,
         "target": mask_url(url),
-        "tables": len(data.get("tables") or []),
-        "rows": sum(int(t.get("rows") or 0) for t in data.get("tables") or []),
+        "tables": len(rows),
+        "rows": sum(rows.values()),
     }
 
 
