@@ -12,6 +12,7 @@ from typing import Any
 
 from batchyard.config import Settings, mask_url
 from batchyard.data import backup as bk
+from batchyard.data import backup_manifest as manifest
 from batchyard.data import restore as rs
 from batchyard.data.catalog import open_database
 from batchyard.engine.context import Context
@@ -114,8 +115,8 @@ def plan_restore(
     dir: str | None = None,
 ) -> list[Item]:
     """Restore BACKUP (a folder, or a name: its newest backup) into TARGET, checksums first."""
-    folder = rs.find_backup(backup, backups_root(settings, dir))
-    data = rs.read_checked(folder)
+    folder = manifest.find_backup(backup, backups_root(settings, dir))
+    data = manifest.read_checked(folder)
     url = settings.resolve(target)
     rs.check_fits(data, url)
     rs.check_target(url, replace)
@@ -126,7 +127,7 @@ def plan_restore(
 def put_back(value: dict[str, Any], ctx: Context) -> dict[str, Any]:
     p = ctx.params
     folder = Path(value["folder"])
-    data = rs.read_checked(folder)
+    data = manifest.read_checked(folder)
     url = ctx.settings.resolve(p["target"])
     replace = bool(p.get("replace"))
     rs.check_fits(data, url)

@@ -139,11 +139,6 @@ def _gather(
             f.cancel()
 
 
-def running() -> bool:
-    """Whether the worker processes are started (in this process)."""
-    return _pool is not None
-
-
 def warm() -> None:
     """Start the workers now (while a job is being recorded, say), so a big table does not wait for
     them; quietly nothing if they cannot start or are being shut down (the process is exiting)."""
