@@ -357,6 +357,16 @@ def test_row_counts_unlike_the_manifest_are_refused_and_the_target_kept(tmp_path
     assert not (tmp_path / "new.db").exists()
     assert spare.read_bytes() == before
 
+    def unlisted(manifest: dict[str, Any]) -> None:
+        fewer(manifest)
+        manifest["tables"] = [t for t in manifest["tables"] if t["table"] != "owners"]
+
+    reseal(folder, unlisted)
+    refused = data(tmp_path, "restore", str(folder), str(tmp_path / "new.db"))
+    assert refused.exit_code == 2, refused.output
+    assert "'owners' (2 rows) that its manifest does not list" in refused.stderr
+    assert not (tmp_path / "new.db").exists()
+
 
 def drop_a_copy_line(folder: Path, table: str) -> None:
     """Take one row out of a table's COPY file (the manifest is resealed after)."""

@@ -109,6 +109,10 @@ def _entries(path: Path, data: dict[str, Any]) -> list[dict[str, Any]]:
             and t["rows"] >= 0
         ):
             raise ManifestError(f"{path}: tables[{n}] needs a table name and its rows (0 or more)")
+    if (data["method"] == "sqlite") != (data.get("backend") == "sqlite"):
+        raise ManifestError(
+            f"{path}: a {data.get('backend')} backup cannot be of method {data['method']!r}"
+        )
     if data["method"] == "copy" and not isinstance(data.get("schema"), list):
         raise ManifestError(f"{path}: a copy backup needs its tables' schema")
     return files
@@ -129,18 +133,24 @@ def expected_rows(data: dict[str, Any]) -> dict[str, int]:
 
 
 def check_rows(data: dict[str, Any], found: dict[str, int | None]) -> None:
-    """Refuse a restore whose tables do not hold the rows the manifest says (None: no such table)."""
-    wrong = [(t, n, found.get(t)) for t, n in expected_rows(data).items() if found.get(t) != n]
+    """Refuse a restore whose tables do not hold the rows the manifest says (None: no such table),
+    or that holds a table the manifest does not list."""
+    said = expected_rows(data)
+    wrong: list[tuple[str, int | None, int | None]] = [
+        (t, n, found.get(t)) for t, n in said.items() if found.get(t) != n
+    ]
+    wrong += [(t, None, n) for t, n in found.items() if t not in said and n is not None]
     if not wrong:
         return
-    table, said, got = wrong[0]
-    held = (
-        f"the backup has no table {table!r}"
-        if got is None
-        else f"table {table!r} of the backup holds {got:,} rows"
-    )
+    table, count, got = wrong[0]
+    if got is None:
+        what = f"the backup has no table {table!r} where its manifest says {count:,} rows"
+    elif count is None:
+        what = f"the backup holds a table {table!r} ({got:,} rows) that its manifest does not list"
+    else:
+        what = f"table {table!r} of the backup holds {got:,} rows where its manifest says {count:,}"
     more = f" ({len(wrong) - 1} more table(s) differ too)" if len(wrong) > 1 else ""
     raise ManifestError(
-        f"restore refused, nothing was changed: {held} where its manifest says {said:,}{more}; "
-        "the backup is damaged or was changed: restore another one"
+        f"restore refused, nothing was changed: {what}{more}; the backup is damaged or was "
+        "changed: restore another one"
     )
