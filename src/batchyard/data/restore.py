@@ -339,7 +339,7 @@ def restore_copy(
             for table in tables:
                 if should_stop():
                     raise Interrupted("restore stopped; it starts again on resume")
-                rows[table.name] = _copy_in(pg, folder / files[table.name], table, url)
+                rows[table.name] = _copy_in(pg, folder / files[table.name], table)
             check_rows(data, rows)
             for table in tables:
                 for sql in after_load_sql(table, "postgresql", with_key=True, known=known):
@@ -347,7 +347,7 @@ def restore_copy(
     return {t: int(n or 0) for t, n in rows.items()}
 
 
-def _copy_in(pg: Any, file: Path, table: Any, url: str) -> int:
+def _copy_in(pg: Any, file: Path, table: Any) -> int:
     """Load one table's COPY file; the rows the table holds then, as the server counts them."""
     import psycopg
 
