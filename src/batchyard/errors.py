@@ -13,6 +13,7 @@ REST API answers with.
     │   ├── WriteError             ctx.write called with rows or options it cannot take
     │   ├── ChecksumError          a backup file that does not match its checksum
     │   └── BadData                data an item cannot take as it is: the whole job stops
+    │       └── ManifestError      a backup whose manifest does not fit it (paths, row counts)
     ├── NotFound                   unknown job id, pipeline or connection: exit 2, HTTP 404
     ├── Conflict                   the job is in a state that does not allow this: exit 2, HTTP 409
     │   └── LeaseHeld              another runner holds the job
@@ -76,6 +77,11 @@ class BadData(UsageError):
     Raised by an item, it stops the whole job at once (every other item would meet the same data),
     and the kind's cleanup undoes what the job wrote, where it can.
     """
+
+
+class ManifestError(BadData):
+    """A backup's manifest does not fit the backup: an entry outside its folder, or row counts its
+    tables do not have. The backup is damaged or was changed: restore another one."""
 
 
 class NotFound(BatchyardError):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import sqlite3
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -15,7 +17,8 @@ from typer.testing import CliRunner, Result
 
 import batchyard as by
 from batchyard.cli import app as cli_app
-from batchyard.data.backup import pg_tool
+from batchyard.data.backup import manifest_checksum, pg_tool
+from batchyard.data.files import sha256
 
 FK_DDL = (
     "CREATE TABLE owners (id {serial} PRIMARY KEY, name TEXT NOT NULL UNIQUE)",
@@ -277,3 +280,128 @@ def test_a_file_that_is_not_a_database_is_refused_before_a_job_is_made(tmp_path:
     assert "sqlalche.me" not in result.stderr
     with by.Batchyard(root=tmp_path) as app:
         assert app.jobs()[1] == 0
+
+
+# -- a manifest is input: its paths and its row counts are checked --------------------------------
+
+
+def reseal(folder: Path, change: Any = None) -> dict[str, Any]:
+    """Rewrite a backup's manifest as a tamperer would: ``change(manifest)``, then every file's size
+    and sha256 (wherever its entry points) and the manifest's own checksum computed anew."""
+    manifest = json.loads((folder / "manifest.json").read_text())
+    if change is not None:
+        change(manifest)
+    for entry in manifest["files"]:
+        path = Path(entry["file"]) if Path(entry["file"]).is_absolute() else folder / entry["file"]
+        entry["bytes"], entry["sha256"] = path.stat().st_size, sha256(path)
+    manifest["checksum"] = manifest_checksum(manifest)
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return manifest
+
+
+def only_backup(tmp_path: Path) -> Path:
+    (folder,) = (tmp_path / ".batchyard" / "backups").iterdir()
+    return folder
+
+
+@pytest.mark.parametrize("how", ["relative", "absolute", "symlink"])
+def test_a_manifest_entry_outside_the_backup_is_refused(tmp_path: Path, how: str) -> None:
+    src = tmp_path / "src.db"
+    make_db(f"sqlite:///{src}")
+    assert data(tmp_path, "backup", str(src)).exit_code == 0
+    folder = only_backup(tmp_path)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not yours\n")
+    if how == "symlink":
+        # The file itself is a link to a copy outside: its bytes match, its place does not.
+        outside = tmp_path / "elsewhere.gz"
+        (folder / "database.sqlite.gz").rename(outside)
+        (folder / "database.sqlite.gz").symlink_to(outside)
+        entry = "database.sqlite.gz"
+        reseal(folder)
+    else:
+        entry = "../../../secret.txt" if how == "relative" else str(secret)
+        assert (folder / entry).resolve() == secret.resolve()
+        reseal(folder, lambda m: m["files"].append({"file": entry}))
+    refused = data(tmp_path, "restore", str(folder), str(tmp_path / "new.db"))
+    assert refused.exit_code == 2, refused.output
+    assert entry in refused.stderr and "outside the backup" in refused.stderr
+    assert "Traceback" not in refused.output
+    assert not (tmp_path / "new.db").exists()
+
+
+def test_row_counts_unlike_the_manifest_are_refused_and_the_target_kept(tmp_path: Path) -> None:
+    src, spare = tmp_path / "src.db", tmp_path / "spare.db"
+    make_db(f"sqlite:///{src}")
+    assert data(tmp_path, "backup", str(src)).exit_code == 0
+    folder = only_backup(tmp_path)
+    with sqlite3.connect(src) as a, sqlite3.connect(spare) as b:
+        a.backup(b)
+    good = data(tmp_path, "restore", str(folder), str(tmp_path / "good.db"))
+    assert good.exit_code == 0, good.output
+    with by.Batchyard(root=tmp_path) as app:
+        job = next(j for j in app.jobs()[0] if j.kind == "restore")
+        assert job.rows_written == 14  # what was restored: 6 + 2 + 3 + 3
+
+    def fewer(manifest: dict[str, Any]) -> None:
+        (owners,) = [t for t in manifest["tables"] if t["table"] == "owners"]
+        owners["rows"] = 122_921
+
+    reseal(folder, fewer)
+    before = spare.read_bytes()
+    for target, extra in ((tmp_path / "new.db", []), (spare, ["--replace"])):
+        refused = data(tmp_path, "restore", str(folder), str(target), *extra)
+        assert refused.exit_code == 2, refused.output
+        assert "owners" in refused.stderr and "122,921" in refused.stderr
+        assert "holds 2" in refused.stderr and "Traceback" not in refused.output
+    assert not (tmp_path / "new.db").exists()
+    assert spare.read_bytes() == before
+
+    def unlisted(manifest: dict[str, Any]) -> None:
+        fewer(manifest)
+        manifest["tables"] = [t for t in manifest["tables"] if t["table"] != "owners"]
+
+    reseal(folder, unlisted)
+    refused = data(tmp_path, "restore", str(folder), str(tmp_path / "new.db"))
+    assert refused.exit_code == 2, refused.output
+    assert "'owners' (2 rows) that its manifest does not list" in refused.stderr
+    assert not (tmp_path / "new.db").exists()
+
+
+def drop_a_copy_line(folder: Path, table: str) -> None:
+    """Take one row out of a table's COPY file (the manifest is resealed after)."""
+    (file,) = folder.glob(f"tables/*-{table}.copy.gz")
+    lines = gzip.decompress(file.read_bytes()).splitlines(keepends=True)
+    file.write_bytes(gzip.compress(b"".join(lines[1:])))
+
+
+@pytest.mark.parametrize("tamper", ["manifest rows", "copy file", "bad row"])
+def test_a_failed_postgres_restore_leaves_no_new_database(
+    tmp_path: Path, pg_database: str, pg_admin: sa.Engine, tamper: str
+) -> None:
+    make_db(pg_database)
+    method = "pg_dump" if tamper == "manifest rows" else "copy"
+    assert data(tmp_path, "backup", pg_database, "--method", method).exit_code == 0
+    folder = only_backup(tmp_path)
+    if tamper == "manifest rows":
+        reseal(folder, lambda m: [t.update(rows=5) for t in m["tables"] if t["table"] == "pets"])
+    elif tamper == "copy file":
+        drop_a_copy_line(folder, "pets")
+        reseal(folder)
+    else:
+        (file,) = folder.glob("tables/*-pets.copy.gz")
+        file.write_bytes(gzip.compress(b"4\tnot a number\tcat\n"))
+        reseal(folder)
+    drop_database(pg_admin, pg_database)
+    refused = data(tmp_path, "restore", str(folder), pg_database)
+    assert refused.exit_code == 2, refused.output
+    assert "pets" in refused.stderr and "Traceback" not in refused.output
+    if tamper != "bad row":
+        wanted = ("5", "holds 3") if tamper == "manifest rows" else ("3", "holds 2")
+        assert all(w in refused.stderr for w in wanted), refused.stderr
+    with pg_admin.connect() as conn:
+        left = conn.exec_driver_sql(
+            "SELECT count(*) FROM pg_database WHERE datname = %s",
+            (sa.make_url(pg_database).database,),
+        ).scalar()
+    assert left == 0

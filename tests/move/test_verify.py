@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import os
 import shutil
 import sqlite3
 import uuid
@@ -29,6 +30,7 @@ from batchyard.cli import app as cli_app
 from batchyard.errors import UsageError
 from batchyard.move import diff as rowdiff
 from batchyard.move import verify as v
+from batchyard.move import workers
 from batchyard.move.canonical import canonical, canonical_json, fingerprint, same
 from batchyard.move.endpoint import describe, qi
 from batchyard.move.spans import CHUNK_ROWS, plan
@@ -676,3 +678,142 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, pg_database: str) -> N
     assert real.stderr.strip().count("\n") == 0 and real.stderr.startswith("error:")
     with pytest.raises(UsageError, match="neither"):
         v.verify_table(f"sqlite:///{src}", f"sqlite:///{src}", "nope")
+
+
+def test_a_missing_database_or_a_file_that_is_not_one_is_one_clear_line(
+    tmp_path: Path, pg_database: str
+) -> None:
+    src, notes = tmp_path / "src.db", tmp_path / "notes.db"
+    make_sqlite(src)
+    notes.write_text("day,score\n2024-06-01,3\n")
+    gone = sa.make_url(pg_database).set(database="by_no_such_db").render_as_string(False)
+    cases = {
+        "no database": ((str(src), gone), 'database "by_no_such_db" does not exist'),
+        "no database, as source": ((gone, str(src)), 'database "by_no_such_db" does not exist'),
+        "not a database": ((str(src), str(notes)), "notes.db is not a SQLite database"),
+        "not a database, as source": ((str(notes), str(src)), "is not a SQLite database"),
+    }
+    for case, (args, expected) in cases.items():
+        result = run_cli(tmp_path, *args)
+        assert result.exit_code == 2, (case, result.output)
+        assert expected in result.stderr, (case, result.stderr)
+        # The driver's own wording (connection to server at "...", port ... failed: FATAL: ...)
+        # is not the message.
+        assert "FATAL" not in result.stderr and "connection to server" not in result.stderr
+        assert "Traceback" not in result.output
+    assert not (tmp_path / ".batchyard").exists()
+
+
+# -- tables absent from one side, and the worker processes ----------------------------------------
+
+
+def test_tables_absent_from_the_target_are_named_with_no_traceback_and_no_diff_hint(
+    tmp_path: Path,
+) -> None:
+    src, dst = tmp_path / "src.db", tmp_path / "dst.db"
+    make_sqlite(src)
+    with sqlite3.connect(dst) as con:
+        con.execute("CREATE TABLE other (z INTEGER)")
+    result = cli("verify", str(src), str(dst), cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr and "Exception" not in result.stderr
+    assert "--diff" not in result.stderr  # no rows to look at: the tables are not there
+    assert f"4 missing from the target (nokey, {ODD}, pitches, teams)" in result.stderr
+    assert "1 only in the target (other)" in result.stderr
+    assert "missing from the target" in result.stdout  # the table of results says it too
+    execute(f"sqlite:///{dst}", "CREATE TABLE pitches (id INTEGER PRIMARY KEY, speed REAL)")
+    # A table that is there but differs is another matter: its rows can be looked at.
+    mixed = cli("verify", str(src), str(dst), cwd=tmp_path)
+    assert mixed.returncode == 1 and "1 different (pitches)" in mixed.stderr
+    assert "--diff" in mixed.stderr and "Traceback" not in mixed.stderr
+
+
+def verify_processes() -> set[int]:
+    """The processes below this one that verify's workers would be (multiprocessing's forkserver
+    and the processes it forks), seen in /proc."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parents[int(stat.parent.name)] = int(stat.read_text().rpartition(")")[2].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile
+    below, grew = {os.getpid()}, True
+    while grew:
+        found = {pid for pid, parent in parents.items() if parent in below} - below
+        below |= found
+        grew = bool(found)
+    below.discard(os.getpid())
+    out = set()
+    for pid in below:
+        try:
+            if b"multiprocessing" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                out.add(pid)
+        except OSError:
+            continue
+    return out
+
+
+def test_a_small_verify_starts_no_worker_process(tmp_path: Path, pg_database: str) -> None:
+    workers.shutdown()  # whatever an earlier test started
+    before = verify_processes()
+    src = tmp_path / "src.db"
+    make_sqlite(src)
+    copy_to_postgres(src, pg_database)
+    with by.Batchyard(root=tmp_path) as app:
+        job = app.run("verify", {"source": str(src), "target": pg_database}, install_signals=False)
+        assert job.status is by.JobStatus.COMPLETED, job.error
+        first = {i.key: i.result["checksum"] for i in app.items(job.id, limit=None)[0]}
+    assert verify_processes() - before == set()
+    # Read in this process, a table's checksums are still the same from run to run.
+    again = subprocess_checksums(tmp_path, str(src), pg_database)
+    assert again == first
+
+
+def subprocess_checksums(tmp_path: Path, source: str, target: str) -> dict[str, Any]:
+    result = cli("verify", source, target, "--format", "json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    return {t["table"]: t["checksum"] for t in json.loads(result.stdout)["tables"]}
+
+
+def test_a_big_table_is_read_by_the_worker_processes(tmp_path: Path) -> None:
+    src, dst = tmp_path / "src.db", tmp_path / "dst.db"
+    rows = workers.LOCAL_ROWS + 1
+    with sqlite3.connect(src) as con:
+        con.execute("CREATE TABLE big (id INTEGER PRIMARY KEY, name TEXT)")
+        con.execute(
+            "WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < ?) "
+            "INSERT INTO big SELECT i, 'n' || i FROM s",
+            (rows,),
+        )
+    shutil.copy(src, dst)
+    execute(f"sqlite:///{dst}", "UPDATE big SET name = 'changed' WHERE id = 123457")
+    workers.shutdown()
+    before = verify_processes()
+    result = check(f"sqlite:///{src}", f"sqlite:///{dst}", "big")
+    assert verify_processes() - before  # the workers were started, and are kept
+    assert result.source_rows == result.target_rows == rows
+    assert [(d.key, d.columns) for d in result.diff or []] == [({"id": 123457}, ["name"])]
+    execute(f"sqlite:///{dst}", "UPDATE big SET name = 'n123457' WHERE id = 123457")
+    same = check(f"sqlite:///{src}", f"sqlite:///{dst}", "big")
+    assert same.status == v.IDENTICAL and same.source_checksum == same.target_checksum
+
+
+def test_migrate_verify_prints_what_verify_prints(tmp_path: Path, pg_database: str) -> None:
+    src = tmp_path / "src.db"
+    make_sqlite(src)
+
+    def migrate(*args: str) -> Any:
+        return CliRunner().invoke(
+            cli_app, ["-C", str(tmp_path), "migrate", str(src), pg_database, "--verify", *args]
+        )
+
+    ok = migrate()
+    assert ok.exit_code == 0, ok.output
+    assert "4 table(s)" in ok.stdout and "source checksum" in ok.stdout
+    assert all(t in ok.stdout for t in ("pitches", "teams", "nokey"))
+    assert "all 4 table(s) identical" in ok.stderr
+    # Copied again on top of what is there: the target holds the rows twice.
+    twice = migrate("--tables", "nokey", "--if-exists", "append")
+    assert twice.exit_code == 1, twice.output
+    assert "different" in twice.stdout and "3 rows in the source, 6 in the target" in twice.stdout
+    assert "1 of 1 table(s) differ" in twice.stderr

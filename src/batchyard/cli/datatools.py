@@ -142,8 +142,9 @@ def restore(
 ) -> None:
     """Restore a backup into the same or a new database, after checking every file's checksum.
 
-    A damaged backup (a file that does not match its sha256) is refused with exit code 2 and
-    nothing is written; so is a target that is not empty, unless --replace.
+    A damaged backup (a file that does not match its sha256, a manifest entry outside the
+    backup, or tables that do not hold the rows its manifest says) is refused with exit code 2
+    and nothing is written; so is a target that is not empty, unless --replace.
     """
     state = ctx.obj
     app_ = state.app

@@ -9,6 +9,9 @@ import typer
 from batchyard.cli.args import KEYS, SOURCE, TABLES, TARGET, place, split
 from batchyard.cli.output import err
 from batchyard.cli.run import run_with_display
+from batchyard.cli.verify import print_results
+from batchyard.engine.models import Job
+from batchyard.move.verify import IDENTICAL
 
 
 def register(app: typer.Typer) -> None:
@@ -81,4 +84,14 @@ def register(app: typer.Typer) -> None:
             workers = 1 if into_sqlite else 2
         job = app.submit("migrate", params, workers=workers)
         err.print(f"job {job.id}: {job.total:,} chunk(s)")
-        run_with_display(state, "migrate", lambda **kw: app.execute(job.id, **kw))
+        run_with_display(state, "migrate", lambda **kw: app.execute(job.id, **kw), report=_verified)
+
+
+def _verified(job: Job) -> None:
+    """With --verify: what verify found, as `batchyard verify` prints it."""
+    results = job.metadata.get("verify")
+    if not isinstance(results, list):
+        return
+    print_results(results)
+    if all(r.get("status") == IDENTICAL for r in results):
+        err.print(f"verify: all {len(results)} table(s) identical", style="green")

@@ -80,11 +80,19 @@ class PartsDisplay(ProgressDisplay):
                 err.print("\n".join([snapshot_line(snap), *parts_lines(snap)]))
 
 
-def run_with_display(state: Any, title: str, start: Callable[..., Job]) -> None:
-    """Run a job with the live display, print how it ended, and exit with its code."""
+def run_with_display(
+    state: Any,
+    title: str,
+    start: Callable[..., Job],
+    report: Callable[[Job], None] | None = None,
+) -> None:
+    """Run a job with the live display, print how it ended (``report`` first prints what the
+    job found), and exit with its code."""
     display = PartsDisplay(title)
     with display:
         job = start(on_progress=display.update, on_message=display.message)
+    if report is not None:
+        report(job)
     summarise(state, job)
     raise typer.Exit(exit_code(job))
 

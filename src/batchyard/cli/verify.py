@@ -16,7 +16,7 @@ from batchyard.engine.models import JobStatus
 from batchyard.errors import UsageError
 from batchyard.kinds.verify import summary
 from batchyard.move.keys import parse_keys
-from batchyard.move.verify import IDENTICAL, check_keys, endpoints, table_names
+from batchyard.move.verify import DIFFERENT, IDENTICAL, check_keys, endpoints, table_names
 
 STYLE = {IDENTICAL: "green", "different": "red"}
 
@@ -72,6 +72,16 @@ def _diff_table(result: dict[str, Any]) -> Table | None:
             ", ".join(f"{k}={_value(v)}" for k, v in (d.get("target") or {}).items()),
         )
     return table
+
+
+def print_results(results: list[dict[str, Any]]) -> None:
+    """The table of verify's results, then the rows that differ of each table that has them."""
+    if results:
+        print_table(_results_table(results))
+    for r in results:
+        found = _diff_table(r)
+        if found is not None:
+            print_table(found)
 
 
 def register(app: typer.Typer) -> None:
@@ -138,12 +148,7 @@ def register(app: typer.Typer) -> None:
                 }
             )
         else:
-            if results:
-                print_table(_results_table(results))
-            for r in results:
-                found = _diff_table(r)
-                if found is not None:
-                    print_table(found)
+            print_results(results)
             for i in failed:
                 err.print(f"{i.key}: {i.error}")
         if job.status is JobStatus.PAUSED:
@@ -153,7 +158,8 @@ def register(app: typer.Typer) -> None:
             err.print(f"job {job.id}: all {len(results)} table(s) identical", style="green")
             raise typer.Exit(0)
         err.print(f"job {job.id} {job.status.value}: {job.error}", style="red")
-        if not diff and results:
+        if not diff and any(r.get("status") == DIFFERENT for r in results):
+            # (Not for tables on one side only: they have no rows to compare.)
             err.print(
                 f"See the rows with: {state.command_prefix()} verify {source} {target} --diff"
             )

@@ -216,37 +216,53 @@ def _sqlite_counts(con: sqlite3.Connection) -> list[dict[str, Any]]:
     ]
 
 
-def pg_counts(url: str) -> list[dict[str, Any]]:
-    import psycopg
-
-    from batchyard.move.copy import pg_dsn
-
-    with psycopg.connect(pg_dsn(url)) as pg:
-        names = [
-            (r[0], r[1])
-            for r in pg.execute(
-                "SELECT table_schema, table_name FROM information_schema.tables WHERE "
-                "table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', "
-                "'information_schema') ORDER BY 1, 2"
-            )
-        ]
-        out = []
-        for schema, name in names:
-            count = pg.execute(f"SELECT count(*) FROM {qi(schema)}.{qi(name)}").fetchone()
-            shown = name if schema == "public" else f"{schema}.{name}"
-            out.append({"table": shown, "rows": int(count[0]) if count else 0})
+def pg_counts(pg: Any) -> list[dict[str, Any]]:
+    """Rows of every table, as the transaction of ``pg`` sees them."""
+    names = [
+        (r[0], r[1])
+        for r in pg.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables WHERE "
+            "table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', "
+            "'information_schema') ORDER BY 1, 2"
+        )
+    ]
+    out = []
+    for schema, name in names:
+        count = pg.execute(f"SELECT count(*) FROM {qi(schema)}.{qi(name)}").fetchone()
+        shown = name if schema == "public" else f"{schema}.{name}"
+        out.append({"table": shown, "schema": schema, "rows": int(count[0]) if count else 0})
     return out
 
 
 def backup_pg_dump(url: str, folder: Path, progress: Progress) -> list[dict[str, Any]]:
+    """``pg_dump`` of the snapshot the rows are counted in, so the manifest's counts are the
+    dump's even while others write."""
+    import psycopg
+
+    from batchyard.move.copy import pg_dsn
+
     tool = pg_tool("pg_dump")
     assert tool is not None  # method_for chose pg_dump only when it is there
-    tables = pg_counts(url)
-    run_tool(
-        [str(tool), "--format=custom", "--compress=1", "--no-sync", "-f", str(folder / DUMP_FILE)],
-        url,
-        "pg_dump",
-    )
+    with psycopg.connect(pg_dsn(url)) as pg:
+        pg.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        pg.read_only = True
+        row = pg.execute("SELECT pg_export_snapshot()").fetchone()
+        assert row is not None
+        tables = pg_counts(pg)
+        run_tool(
+            [
+                str(tool),
+                "--format=custom",
+                "--compress=1",
+                "--no-sync",
+                f"--snapshot={row[0]}",
+                "-f",
+                str(folder / DUMP_FILE),
+            ],
+            url,
+            "pg_dump",
+        )
+        pg.rollback()
     progress(sum(t["rows"] for t in tables))
     return tables
 

@@ -1,8 +1,10 @@
-"""Restore: every checksum checked before anything is written, then the snapshot put back whole.
+"""Restore: the manifest checked before anything is read or written (see
+:mod:`batchyard.data.backup_manifest`), then the snapshot put back whole.
 
 A SQLite backup is unpacked beside the target and renamed over it. A ``pg_dump`` backup is turned
 into SQL by ``pg_restore`` and run by ``psql`` in one transaction; a ``COPY`` backup is loaded in one
-transaction too. So a restore that fails, or is stopped, leaves the target as it was.
+transaction too. Each table's rows are counted before that commit and must be the manifest's. So a
+restore that fails, or is stopped, leaves the target as it was (a database it made is dropped).
 """
 
 from __future__ import annotations
@@ -12,8 +14,11 @@ import gzip
 import hashlib
 import json
 import os
+import re
 import sqlite3
 import subprocess
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
 
@@ -23,65 +28,18 @@ from batchyard.config import mask_url
 from batchyard.data.backup import (
     DUMP_FILE,
     SQLITE_FILE,
-    Progress,
     Stop,
     backend,
-    list_backups,
-    manifest_checksum,
     pg_env,
     pg_tool,
     table_from_dict,
 )
+from batchyard.data.backup_manifest import check_rows, expected_rows
 from batchyard.data.files import MANIFEST
-from batchyard.errors import ChecksumError, Interrupted, UsageError
+from batchyard.errors import ChecksumError, Interrupted, ManifestError, UsageError
 from batchyard.move.reflect import after_load_sql, create_table_sql, qi
 
 _BLOCK = 1 << 20
-
-
-def find_backup(given: str, root: Path) -> Path:
-    """A backup folder from a path, a folder name under ``root`` or a name (its newest backup)."""
-    path = Path(given).expanduser()
-    if path.is_dir() and (path / MANIFEST).is_file():
-        return path.absolute()
-    if (root / given / MANIFEST).is_file():
-        return root / given
-    newest = list_backups(root, given)
-    if newest:
-        return Path(newest[-1]["path"])
-    known = sorted({str(b["name"]) for b in list_backups(root)})
-    listed = ", ".join(known) if known else "none"
-    raise UsageError(
-        f"no backup named {given!r} in {root} (backups there: {listed}); "
-        "see them with `batchyard data backups`"
-    )
-
-
-def read_checked(folder: Path) -> dict[str, Any]:
-    """The manifest, after checking its own checksum and every file's size and sha256."""
-    path = folder / MANIFEST
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise ChecksumError(f"checksum error: {path} is not readable ({exc})") from exc
-    if not isinstance(data, dict) or "batchyard_backup" not in data:
-        raise UsageError(f"{path}: not a batchyard backup manifest")
-    if data.get("checksum") != manifest_checksum(data):
-        raise ChecksumError(f"checksum error: {path} was changed since the backup was taken")
-    for entry in data.get("files") or []:
-        file = folder / str(entry["file"])
-        if not file.is_file():
-            raise ChecksumError(f"checksum error: {file} is missing from the backup")
-        digest = hashlib.sha256()
-        with file.open("rb") as f:
-            while block := f.read(_BLOCK):
-                digest.update(block)
-        if digest.hexdigest() != entry["sha256"] or file.stat().st_size != entry["bytes"]:
-            raise ChecksumError(
-                f"checksum error: {file} does not match the sha256 in its manifest "
-                f"({entry['sha256'][:12]}...); the backup is damaged"
-            )
-    return data
 
 
 def check_fits(data: dict[str, Any], url: str) -> None:
@@ -145,8 +103,10 @@ def check_target(url: str, replace: bool) -> None:
 
 
 def restore_sqlite(
-    folder: Path, data: dict[str, Any], url: str, progress: Progress, should_stop: Stop
-) -> None:
+    folder: Path, data: dict[str, Any], url: str, should_stop: Stop
+) -> dict[str, int]:
+    """Unpack the backup beside the target, check it and its row counts, rename it over the target;
+    return the rows of each table restored."""
     target = Path(sa.make_url(url).database or "").absolute()
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.restore.part")
@@ -165,13 +125,8 @@ def restore_sqlite(
         # The file was checked before; this catches a change made while it was being read.
         if digest.hexdigest() != expected:
             raise ChecksumError(f"checksum error: {folder / SQLITE_FILE} changed while restoring")
-        con = sqlite3.connect(tmp)
-        try:
-            ok = con.execute("PRAGMA quick_check").fetchone()
-        finally:
-            con.close()
-        if not ok or ok[0] != "ok":
-            raise UsageError(f"{folder / SQLITE_FILE}: the restored database is damaged ({ok})")
+        rows = _sqlite_rows(tmp, folder / SQLITE_FILE)
+        check_rows(data, dict(rows))
         for suffix in ("-wal", "-shm", "-journal"):
             with contextlib.suppress(FileNotFoundError):
                 Path(f"{target}{suffix}").unlink()
@@ -179,7 +134,27 @@ def restore_sqlite(
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
-    progress(sum(int(t.get("rows") or 0) for t in data.get("tables") or []))
+    return rows
+
+
+def _sqlite_rows(path: Path, source: Path) -> dict[str, int]:
+    """The rows of each table of an unpacked backup, once SQLite finds the file whole."""
+    con = sqlite3.connect(path)
+    try:
+        ok = con.execute("PRAGMA quick_check").fetchone()
+        if not ok or ok[0] != "ok":
+            raise UsageError(f"{source}: the restored database is damaged ({ok})")
+        names = [
+            str(r[0])
+            for r in con.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            )
+        ]
+        return {n: int(con.execute(f"SELECT count(*) FROM {qi(n)}").fetchone()[0]) for n in names}
+    except sqlite3.DatabaseError as exc:
+        raise UsageError(f"{source}: the restored database is damaged ({exc})") from exc
+    finally:
+        con.close()
 
 
 class _Hashing:
@@ -201,25 +176,51 @@ class _Hashing:
 # -- PostgreSQL ----------------------------------------------------------------------------------
 
 
-def ensure_database(url: str) -> None:
-    """Create the target database when it does not exist (restore into a new database)."""
+def ensure_database(url: str) -> bool:
+    """Create the target database when it does not exist (restore into a new database); say
+    whether it was made here."""
     import psycopg
 
     from batchyard.move.copy import pg_dsn
 
     try:
         psycopg.connect(pg_dsn(url)).close()
-        return
+        return False
     except psycopg.OperationalError as exc:
         if "does not exist" not in str(exc):
             raise UsageError(f"cannot connect to the target {mask_url(url)}: {exc}") from exc
     name = sa.make_url(url).database or ""
-    admin = pg_dsn(sa.make_url(url).set(database="postgres").render_as_string(False))
     try:
-        with psycopg.connect(admin, autocommit=True) as pg:
+        with psycopg.connect(_admin_dsn(url), autocommit=True) as pg:
             pg.execute(f"CREATE DATABASE {qi(name)}")
     except psycopg.Error as exc:
         raise UsageError(f"cannot create the database {name!r}: {exc}") from exc
+    return True
+
+
+def _admin_dsn(url: str) -> str:
+    from batchyard.move.copy import pg_dsn
+
+    return pg_dsn(sa.make_url(url).set(database="postgres").render_as_string(False))
+
+
+@contextlib.contextmanager
+def new_database(url: str) -> Iterator[None]:
+    """The target database, made when it does not exist and dropped again if the restore fails,
+    so a failed restore into a new database leaves nothing behind."""
+    import psycopg
+
+    made = ensure_database(url)
+    try:
+        yield
+    except BaseException:
+        if made:
+            with (
+                contextlib.suppress(psycopg.Error),
+                psycopg.connect(_admin_dsn(url), autocommit=True) as pg,
+            ):
+                pg.execute(f"DROP DATABASE IF EXISTS {qi(sa.make_url(url).database or '')}")
+        raise
 
 
 def _drop_sql(url: str) -> str:
@@ -240,75 +241,132 @@ def _drop_sql(url: str) -> str:
     return " ".join([*drops, "CREATE SCHEMA public;"])
 
 
-def restore_pg_dump(
-    folder: Path, data: dict[str, Any], url: str, replace: bool, progress: Progress
-) -> None:
+#: What the row-count check of a pg_dump restore raises with, to be told from other errors.
+_ROWS_MARK = "batchyard_rows_differ"
+
+
+def _rows_check_sql(data: dict[str, Any]) -> str:
+    """A ``DO`` block, run last in the restore's transaction, that fails it at the first table
+    whose rows are not what the manifest says (or that is not there)."""
+    tag = f"$by{uuid.uuid4().hex}$"
+    checks = []
+    for t in data["tables"]:
+        name, rows, schema = str(t["table"]), int(t["rows"]), t.get("schema")
+        if not isinstance(schema, str):  # an older manifest: "schema.table" unless in public
+            schema = name.partition(".")[0] if "." in name else "public"
+        if schema != "public":
+            name = name.removeprefix(f"{schema}.")
+        where = _literal(f"{qi(schema)}.{qi(name)}")
+        shown = _literal(str(t["table"]))
+        checks.append(
+            f"IF to_regclass({where}) IS NULL THEN n := -1; "
+            f"ELSE EXECUTE 'SELECT count(*) FROM ' || {where} INTO n; END IF; "
+            f"IF n <> {rows} THEN RAISE EXCEPTION '{_ROWS_MARK} %', "
+            f"json_build_array({shown}, {rows}, n)::text; END IF;"
+        )
+    return f"DO {tag} DECLARE n bigint; BEGIN {' '.join(checks)} END {tag};"
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def restore_pg_dump(folder: Path, data: dict[str, Any], url: str, replace: bool) -> dict[str, int]:
     restore, psql = pg_tool("pg_restore"), pg_tool("psql")
     if restore is None or psql is None:
         raise UsageError("restoring a pg_dump backup needs pg_restore and psql (postgresql)")
-    ensure_database(url)
-    prefix = _drop_sql(url) if replace else ""
-    script = subprocess.Popen(
-        [str(restore), "--no-owner", "--no-privileges", "-f", "-", str(folder / DUMP_FILE)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=pg_env(url),
-    )
-    args = [str(psql), "-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction"]
-    if prefix:
-        args += ["-c", prefix]
-    args += ["-f", "-"]
-    loaded = subprocess.run(
-        args, stdin=script.stdout, capture_output=True, text=True, env=pg_env(url)
-    )
-    assert script.stdout is not None
-    script.stdout.close()
-    _, dump_err = script.communicate()
-    if script.returncode != 0 or loaded.returncode != 0:
-        detail = (dump_err.decode(errors="replace") if script.returncode else "") or loaded.stderr
-        lines = [line for line in detail.splitlines() if line.strip()]
-        raise UsageError(
-            f"restore into {mask_url(url)} failed, nothing was changed: "
-            f"{mask_url(' '.join(lines[-3:]))[:500]}"
+    with new_database(url):
+        prefix = _drop_sql(url) if replace else ""
+        script = subprocess.Popen(
+            [str(restore), "--no-owner", "--no-privileges", "-f", "-", str(folder / DUMP_FILE)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=pg_env(url),
         )
-    progress(sum(int(t.get("rows") or 0) for t in data.get("tables") or []))
+        args = [str(psql), "-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction"]
+        if prefix:
+            args += ["-c", prefix]
+        # The rows are counted after the load, in its transaction: a mismatch commits nothing.
+        args += ["-f", "-", "-c", _rows_check_sql(data)]
+        loaded = subprocess.run(
+            args, stdin=script.stdout, capture_output=True, text=True, env=pg_env(url)
+        )
+        assert script.stdout is not None
+        script.stdout.close()
+        _, dump_err = script.communicate()
+        if script.returncode != 0 or loaded.returncode != 0:
+            differ = re.search(rf"{_ROWS_MARK} (\[.*\])", loaded.stderr)
+            if differ:
+                table, said, got = json.loads(differ.group(1))
+                found = {table: None if got < 0 else got}
+                check_rows({"tables": [{"table": table, "rows": said}]}, found)
+            detail = (
+                dump_err.decode(errors="replace") if script.returncode else ""
+            ) or loaded.stderr
+            lines = [line for line in detail.splitlines() if line.strip()]
+            raise UsageError(
+                f"restore into {mask_url(url)} failed, nothing was changed: "
+                f"{mask_url(' '.join(lines[-3:]))[:500]}"
+            )
+    return expected_rows(data)
 
 
 def restore_copy(
-    folder: Path,
-    data: dict[str, Any],
-    url: str,
-    replace: bool,
-    progress: Progress,
-    should_stop: Stop,
-) -> None:
+    folder: Path, data: dict[str, Any], url: str, replace: bool, should_stop: Stop
+) -> dict[str, int]:
     import psycopg
 
     from batchyard.move.copy import pg_dsn
 
-    ensure_database(url)
-    prefix = _drop_sql(url) if replace else ""
-    tables = [table_from_dict(t) for t in data["schema"]]
     files = {t["table"]: t["file"] for t in data["tables"]}
+    try:
+        tables = [table_from_dict(t) for t in data["schema"]]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ManifestError(f"{folder / MANIFEST}: its schema is not readable ({exc!r})") from exc
+    unlisted = [t.name for t in tables if t.name not in files]
+    if unlisted:
+        raise ManifestError(f"{folder / MANIFEST}: no file holds the rows of {unlisted[0]!r}")
     known = {t.name for t in tables}
-    with psycopg.connect(pg_dsn(url)) as pg:
-        if prefix:
-            pg.execute(prefix)
-        for table in tables:
-            pg.execute(create_table_sql(table, "postgresql", with_key=True, keep_declared=True))
-        for table in tables:
-            if should_stop():
-                raise Interrupted("restore stopped; it starts again on resume")
-            cols = ", ".join(qi(c) for c in table.column_names)
-            rows = 0
-            with (
-                gzip.open(folder / files[table.name], "rb") as fin,
-                pg.cursor().copy(f"COPY {qi(table.name)} ({cols}) FROM STDIN") as copy,
-            ):
-                while block := fin.read(_BLOCK):
-                    copy.write(block)
-                    rows += block.count(b"\n")
-            progress(rows)
-        for table in tables:
-            for sql in after_load_sql(table, "postgresql", with_key=True, known=known):
-                pg.execute(sql)
+    rows: dict[str, int | None] = {}
+    with new_database(url):
+        prefix = _drop_sql(url) if replace else ""
+        # One transaction: the schema, every table's rows and the count check commit together.
+        with psycopg.connect(pg_dsn(url)) as pg:
+            if prefix:
+                pg.execute(prefix)
+            for table in tables:
+                pg.execute(create_table_sql(table, "postgresql", with_key=True, keep_declared=True))
+            for table in tables:
+                if should_stop():
+                    raise Interrupted("restore stopped; it starts again on resume")
+                rows[table.name] = _copy_in(pg, folder / files[table.name], table)
+            check_rows(data, rows)
+            for table in tables:
+                for sql in after_load_sql(table, "postgresql", with_key=True, known=known):
+                    pg.execute(sql)
+    return {t: int(n or 0) for t, n in rows.items()}
+
+
+def _copy_in(pg: Any, file: Path, table: Any) -> int:
+    """Load one table's COPY file; the rows the table holds then, as the server counts them."""
+    import psycopg
+
+    cols = ", ".join(qi(c) for c in table.column_names)
+    try:
+        with (
+            gzip.open(file, "rb") as fin,
+            pg.cursor() as cur,
+            cur.copy(f"COPY {qi(table.name)} ({cols}) FROM STDIN") as copy,
+        ):
+            while block := fin.read(_BLOCK):
+                copy.write(block)
+        counted = pg.execute(f"SELECT count(*) FROM {qi(table.name)}").fetchone()
+        return int(counted[0])
+    except (psycopg.DataError, psycopg.IntegrityError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ManifestError(
+            f"restore refused, nothing was changed: {file} does not load into table "
+            f"{table.name!r} ({first}); the backup is damaged or was changed: restore another one"
+        ) from exc
+    except (OSError, EOFError) as exc:
+        raise ManifestError(f"{file}: not a readable COPY file ({exc})") from exc

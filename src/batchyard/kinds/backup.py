@@ -12,6 +12,7 @@ from typing import Any
 
 from batchyard.config import Settings, mask_url
 from batchyard.data import backup as bk
+from batchyard.data import backup_manifest as manifest
 from batchyard.data import restore as rs
 from batchyard.data.catalog import open_database
 from batchyard.engine.context import Context
@@ -114,8 +115,8 @@ def plan_restore(
     dir: str | None = None,
 ) -> list[Item]:
     """Restore BACKUP (a folder, or a name: its newest backup) into TARGET, checksums first."""
-    folder = rs.find_backup(backup, backups_root(settings, dir))
-    data = rs.read_checked(folder)
+    folder = manifest.find_backup(backup, backups_root(settings, dir))
+    data = manifest.read_checked(folder)
     url = settings.resolve(target)
     rs.check_fits(data, url)
     rs.check_target(url, replace)
@@ -126,30 +127,29 @@ def plan_restore(
 def put_back(value: dict[str, Any], ctx: Context) -> dict[str, Any]:
     p = ctx.params
     folder = Path(value["folder"])
-    data = rs.read_checked(folder)
+    data = manifest.read_checked(folder)
     url = ctx.settings.resolve(p["target"])
     replace = bool(p.get("replace"))
     rs.check_fits(data, url)
     rs.check_target(url, replace)
 
-    def progress(rows: int) -> None:
-        ctx.add_rows(written=rows)
-
     def stop() -> bool:
         return ctx.should_stop
 
     if data["method"] == "sqlite":
-        rs.restore_sqlite(folder, data, url, progress, stop)
+        rows = rs.restore_sqlite(folder, data, url, stop)
     elif data["method"] == "pg_dump":
-        rs.restore_pg_dump(folder, data, url, replace, progress)
+        rows = rs.restore_pg_dump(folder, data, url, replace)
     else:
-        rs.restore_copy(folder, data, url, replace, progress, stop)
+        rows = rs.restore_copy(folder, data, url, replace, stop)
+    # Counted in the restored tables (and equal to the manifest's, or the restore was refused).
+    ctx.add_rows(written=sum(rows.values()))
     ctx.log.info("restored %s into %s", folder.name, mask_url(url))
     return {
         "backup": folder.name,
         "target": mask_url(url),
-        "tables": len(data.get("tables") or []),
-        "rows": sum(int(t.get("rows") or 0) for t in data.get("tables") or []),
+        "tables": len(rows),
+        "rows": sum(rows.values()),
     }
 
 

@@ -19,6 +19,7 @@ from batchyard.engine.context import Context
 from batchyard.engine.kinds import REGISTRY, Item, JobKind
 from batchyard.engine.progress import PART_SOURCES
 from batchyard.errors import BadData, BatchyardError, Interrupted, ParamError
+from batchyard.kinds.verify import verify_copy
 from batchyard.move import migrate as m
 from batchyard.move import profile as profiler
 from batchyard.move.copy import Chunk, copy_chunk
@@ -197,13 +198,7 @@ def finish(ctx: Context) -> None:
     built = m.finish_schema(opts, tables, ctx.job_id)
     ctx.log.info("built %d key(s), index(es), foreign key(s) and sequence(s)", len(built))
     if ctx.params.get("verify"):
-        import importlib
-
-        verifier = importlib.import_module("batchyard.move.verify")
-        run = getattr(verifier, "verify_or_raise", None)
-        if run is None:
-            raise ParamError("verify is not available in this version")
-        run(opts.source, opts.target, [t.name for t in tables], ctx, opts.keys)
+        verify_copy(ctx, opts.source, opts.target, [t.name for t in tables], opts.keys)
 
 
 def _run_options(params: Any, settings: Settings) -> dict[str, Any]:

@@ -8,6 +8,7 @@ when every table is identical, and fails, naming the tables that are not, otherw
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from batchyard.config import Settings
@@ -34,8 +35,9 @@ def plan(
     source_end, target_end = v.endpoints(settings.resolve(source), settings.resolve(target))
     names = v.table_names(source_end, target_end, tables)
     v.check_keys(source_end, parse_keys(keys), names)
-    # The worker processes start while the job is recorded, rather than when its first item runs.
-    threading.Thread(target=workers.warm, name="batchyard-verify-warm", daemon=True).start()
+    if v.need_workers(source_end, target_end, names):
+        # The worker processes start while the job is recorded, not when its first item runs.
+        threading.Thread(target=workers.warm, name="batchyard-verify-warm", daemon=True).start()
     return [Item(name, {"table": name}) for name in names]
 
 
@@ -56,11 +58,17 @@ def check(value: dict[str, Any], ctx: Context) -> dict[str, Any]:
     return result.to_dict()
 
 
+#: What a table that is on one side only lacks, in words.
+ABSENT = {v.ONLY_SOURCE: "missing from the target", v.ONLY_TARGET: "only in the target"}
+
+
 def summary(result: dict[str, Any]) -> str:
     """One line about a table's result: what differs."""
     status = str(result.get("status"))
-    if status in (v.ONLY_SOURCE, v.ONLY_TARGET):
-        return status
+    if status == v.ONLY_SOURCE:
+        return f"{status}: the table is missing from the target"
+    if status == v.ONLY_TARGET:
+        return f"{status}: the table is not in the source"
     parts = []
     rows = result.get("rows") or {}
     if rows.get("source") != rows.get("target"):
@@ -81,18 +89,67 @@ def summary(result: dict[str, Any]) -> str:
     return f"{status}: " + "; ".join(parts) if parts else status
 
 
+def differences(results: list[dict[str, Any]]) -> str | None:
+    """What differs over all tables, in one line (None: every table is identical). Tables on one
+    side only are named apart: there are no rows of theirs to compare."""
+    different = [r for r in results if r.get("status") != v.IDENTICAL]
+    if not different:
+        return None
+    head = f"{len(different)} of {len(results)} table(s) differ: "
+    if all(r.get("status") == v.DIFFERENT for r in different):
+        return head + _names(different)
+    groups = [
+        (label, [r for r in different if r.get("status") == status])
+        for status, label in ((v.DIFFERENT, "different"), *ABSENT.items())
+    ]
+    return head + ", ".join(
+        f"{len(found)} {label} ({_names(found)})" for label, found in groups if found
+    )
+
+
+def _names(results: list[dict[str, Any]], most: int = 10) -> str:
+    names = ", ".join(str(r.get("table")) for r in results[:most])
+    return names + (f" and {len(results) - most} more" if len(results) > most else "")
+
+
 def finish(ctx: Context) -> None:
     items, _ = ctx.store.list_items(ctx.job_id, limit=None)
-    different = [
-        i.result
-        for i in items
-        if isinstance(i.result, dict) and i.result.get("status") != v.IDENTICAL
-    ]
-    if different:
-        names = ", ".join(str(r.get("table")) for r in different[:10])
-        more = f" and {len(different) - 10} more" if len(different) > 10 else ""
-        raise ItemError(f"{len(different)} of {len(items)} table(s) differ: {names}{more}")
+    found = differences([i.result for i in items if isinstance(i.result, dict)])
+    if found:
+        raise ItemError(found)
     ctx.log.info("all %d table(s) identical", len(items))
+
+
+def verify_copy(
+    ctx: Context,
+    source: str,
+    target: str,
+    tables: list[str],
+    keys: Mapping[str, Sequence[str]] | None = None,
+) -> None:
+    """Verify the tables a job copied (``migrate --verify``): each table's result is logged and
+    kept in the job's metadata (``verify``), for the command to print; raise ItemError naming the
+    tables that differ."""
+    found = v.verify_tables(source, target, tables, lambda: ctx.should_stop, keys)
+    for r in found:
+        ctx.log.info(
+            "verify %s: %s, %s rows, checksum %s",
+            r.table,
+            r.status.value,
+            f"{r.source_rows:,}" if r.source_rows is not None else "-",
+            r.source_checksum or "-",
+        )
+    results = [r.to_dict() for r in found]
+    ctx.store.update_job(
+        ctx.job_id, metadata={**ctx.store.get_job(ctx.job_id).metadata, "verify": results}
+    )
+    message = differences(results)
+    if message:
+        hint = " (see them with `batchyard verify SRC DST --diff`)"
+        raise ItemError(
+            f"verify: {message}"
+            + (hint if any(r["status"] == v.DIFFERENT for r in results) else "")
+        )
 
 
 kind = REGISTRY.add(JobKind("verify", plan, builtin=True, executor="threads"))

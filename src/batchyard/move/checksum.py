@@ -6,6 +6,7 @@ where a PostgreSQL database is read.
 
 from __future__ import annotations
 
+import hashlib
 import marshal
 import sqlite3
 import threading
@@ -84,26 +85,46 @@ def not_utf8(exc: BaseException) -> bool:
     return isinstance(exc, sqlite3.OperationalError) and "decode" in str(exc)
 
 
-def checksum_rows(rows: list[tuple[Any, ...]]) -> int:
-    """The order-independent checksum of rows: the sum of each row's 64-bit hash (SipHash of its
-    exact binary form: type, bits of floats, NULL apart from '')."""
+def checksum_rows(rows: list[tuple[Any, ...]], stable: bool = False) -> int:
+    """The order-independent checksum of rows: the sum of each row's 64-bit hash of its exact
+    binary form (type, bits of floats, NULL apart from ''). The hash is Python's SipHash, seeded
+    per process (the workers' seed is fixed); ``stable``: BLAKE2b, the same in any process."""
+    if stable:
+        return sum(
+            int.from_bytes(_blake(data, digest_size=8).digest(), "little")
+            for data in map(marshal.dumps, rows, repeat(2))
+        )
     return sum(map(hash, map(marshal.dumps, rows, repeat(2))))
 
 
+_blake = hashlib.blake2b
+
+
 def checksum(
-    conn: Any, query: Query, where: str, params: Sequence[Any], stream: bool = True
+    conn: Any,
+    query: Query,
+    where: str,
+    params: Sequence[Any],
+    stream: bool = True,
+    stable: bool = False,
 ) -> tuple[int, int]:
     """``(rows, checksum)`` of the rows of one range."""
     try:
-        return _checksum(conn, query, where, params, stream, False)
+        return _checksum(conn, query, where, params, stream, False, stable)
     except sqlite3.OperationalError as exc:
         if not not_utf8(exc):
             raise
-        return _checksum(conn, query, where, params, stream, True)
+        return _checksum(conn, query, where, params, stream, True, stable)
 
 
 def _checksum(
-    conn: Any, query: Query, where: str, params: Sequence[Any], stream: bool, lenient: bool
+    conn: Any,
+    query: Query,
+    where: str,
+    params: Sequence[Any],
+    stream: bool,
+    lenient: bool,
+    stable: bool,
 ) -> tuple[int, int]:
     count = total = 0
     sql = query.sql(where)
@@ -111,7 +132,7 @@ def _checksum(
         if query.converters:
             rows = convert(rows, query.converters)
         count += len(rows)
-        total += checksum_rows(rows)
+        total += checksum_rows(rows, stable)
     return count, total & MASK64
 
 
@@ -142,16 +163,18 @@ Range = tuple[str, tuple[Any, ...], bool]
 
 
 def checksum_ranges(
-    query: Query, ranges: Sequence[Range], keep: bool = True
+    query: Query, ranges: Sequence[Range], local: bool = False
 ) -> list[tuple[int, int]]:
-    """``(rows, checksum)`` of each ``(where, params, stream)`` range: what verify's workers run.
+    """``(rows, checksum)`` of each ``(where, params, stream)`` range: what verify's worker
+    processes run, keeping their connection for the next task.
 
-    ``keep``: keep the connection for the next task (in a worker process); else close it.
+    ``local``: read in the runner's own process, whose ``hash()`` is seeded at random: with the
+    ``stable`` hash, on a connection of its own that is closed after.
     """
-    if not keep:
+    if local:
         conn = query.endpoint.connect()
         try:
-            return [checksum(conn, query, *r) for r in ranges]
+            return [checksum(conn, query, *r, stable=True) for r in ranges]
         finally:
             conn.close()
     try:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -91,7 +92,7 @@ class Endpoint:
                 # Pages read straight from the file's mapping: no copy through SQLite's cache.
                 con.execute("PRAGMA mmap_size = 1073741824")
             except sqlite3.Error as exc:
-                raise UsageError(f"cannot open {self.shown}: {exc} (does the file exist?)") from exc
+                raise UsageError(_sqlite_problem(self.shown, self.dsn, exc)) from exc
             return con
         try:
             import psycopg
@@ -100,11 +101,31 @@ class Endpoint:
         try:
             conn = psycopg.connect(self.dsn, autocommit=True, connect_timeout=10)
         except psycopg.Error as exc:
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise UsageError(f"cannot connect to {self.shown}: {first}") from exc
+            raise UsageError(f"cannot connect to {self.shown}: {_pg_problem(exc)}") from exc
         for statement in PG_SETTINGS:
             conn.execute(statement)
         return conn
+
+
+def _sqlite_problem(shown: str, path: str, exc: sqlite3.Error) -> str:
+    if not Path(path).is_file():
+        return f"cannot open {shown}: there is no such file"
+    if isinstance(exc, sqlite3.DatabaseError) and "not a database" in str(exc):
+        return f"{path} is not a SQLite database (give a SQLite file or a postgresql:// URL)"
+    return f"cannot open {shown}: {exc}"
+
+
+def _pg_problem(exc: Exception) -> str:
+    """What the server or the network said, without libpq's wrapping ("connection to server at
+    ... failed: FATAL: ...")."""
+    text = str(exc).strip()
+    said = text.rpartition("FATAL:")[2] if "FATAL:" in text else text.rpartition(" failed: ")[2]
+    first = (said.strip().splitlines() or [type(exc).__name__])[0].strip()
+    if "does not exist" in first and first.startswith("database"):
+        return f"{first} (create it first, or check the name)"
+    if "Connection refused" in first:
+        return f"{first} (is a server running there, on that port?)"
+    return first
 
 
 # -- what a table looks like ----------------------------------------------------------------------

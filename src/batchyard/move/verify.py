@@ -18,11 +18,18 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from batchyard.errors import ItemError, UsageError
+from batchyard.errors import UsageError
 from batchyard.move import workers
 from batchyard.move.checksum import MASK64, Query
 from batchyard.move.diff import RowDiff, compare_span
-from batchyard.move.endpoint import ColumnInfo, Endpoint, TableInfo, describe, list_tables
+from batchyard.move.endpoint import (
+    ColumnInfo,
+    Endpoint,
+    TableInfo,
+    describe,
+    list_tables,
+    qi,
+)
 from batchyard.move.forms import fast_exprs
 from batchyard.move.keys import missing_columns, unknown_tables
 from batchyard.move.spans import Span, plan, split
@@ -167,6 +174,27 @@ def table_names(source: Endpoint, target: Endpoint, tables: Sequence[str] = ()) 
         return [_match(t, in_source) or t for t in dict.fromkeys(tables)]
     extra = [t for t in in_target if _match(t, in_source) is None]
     return in_source + extra
+
+
+def need_workers(source: Endpoint, target: Endpoint, tables: Sequence[str]) -> bool:
+    """Whether any of ``tables`` is big enough for verify's worker processes on either side."""
+    for end in (source, target):
+        conn = end.connect()
+        try:
+            names = list_tables(conn, end.dialect)
+            for table in tables:
+                name = _match(table, names)
+                if name is not None and _over(conn, name, workers.LOCAL_ROWS):
+                    return True
+        finally:
+            conn.close()
+    return False
+
+
+def _over(conn: Any, table: str, rows: int) -> bool:
+    """Whether ``table`` holds more than ``rows`` rows (read no further than one past them)."""
+    sql = f"SELECT count(*) FROM (SELECT 1 FROM {qi(table)} LIMIT {int(rows) + 1}) AS t"
+    return int(conn.execute(sql).fetchone()[0]) > rows
 
 
 def check_keys(source: Endpoint, keys: Mapping[str, Sequence[str]], tables: Sequence[str]) -> None:
@@ -318,6 +346,12 @@ class Comparison:
             self.pair.fast_query(self.ends[0], 0),
             self.pair.fast_query(self.ends[1], 1),
         )
+        # Decided once per table, on its exact rows: its checksums are then taken the same way in
+        # every run (see batchyard.move.workers).
+        self.local = all(
+            not _over(self.conns[side], self.pair.table(side), workers.LOCAL_ROWS)
+            for side in (0, 1)
+        )
 
     def run(self, diff: bool, max_diff: int) -> TableResult:
         pair = self.pair
@@ -369,7 +403,7 @@ class Comparison:
                 tasks.append(
                     (self.queries[side], [(*s.where(column, param), s.open) for s in segment])
                 )
-        results = workers.run(tasks, self.should_stop, progress)
+        results = workers.run(tasks, self.should_stop, progress, local=self.local)
         out: list[Sums] = []
         for i in range(0, len(results), 2):
             out.extend(zip(results[i], results[i + 1], strict=True))
@@ -415,39 +449,23 @@ class Comparison:
 # -- for migrate --verify --------------------------------------------------------------------------
 
 
-def verify_or_raise(
+def verify_tables(
     source_url: str,
     target_url: str,
     tables: Sequence[str],
-    ctx: Any,
+    should_stop: Callable[[], bool] = lambda: False,
     keys: Mapping[str, Sequence[str]] | None = None,
-) -> None:
-    """Verify ``tables`` (migrate's finish step, a few at once); raise ItemError naming the tables
-    that differ."""
+) -> list[TableResult]:
+    """Verify ``tables`` a few at once (migrate's finish step); their results in that order."""
 
     def one(table: str) -> TableResult:
         return verify_table(
             source_url,
             target_url,
             table,
-            should_stop=lambda: ctx.should_stop,
+            should_stop=should_stop,
             key=(keys or {}).get(table, ()),
         )
 
-    different = []
     with ThreadPoolExecutor(max_workers=4, thread_name_prefix="batchyard-verify") as pool:
-        for table, result in zip(tables, pool.map(one, tables), strict=True):
-            ctx.log.info(
-                "verify %s: %s, %s rows, checksum %s",
-                table,
-                result.status.value,
-                f"{result.source_rows:,}" if result.source_rows is not None else "-",
-                result.source_checksum or "-",
-            )
-            if not result.identical:
-                different.append(f"{table} ({result.status.value})")
-    if different:
-        raise ItemError(
-            f"verify: {len(different)} of {len(tables)} table(s) differ: "
-            f"{', '.join(different)}; see them with `batchyard verify SRC DST --diff`"
-        )
+        return list(pool.map(one, tables))

@@ -1,13 +1,16 @@
 """The processes that read and checksum row ranges for verify, shared by every verification here.
 
 Reading rows into Python is what verify spends its time on, and one process reads at the speed of one
-core whatever its threads do. So both databases are read by worker processes (two per core, as one
-side often waits on its server), each keeping its connections between tasks.
+core whatever its threads do. So the two sides of a big table are read by worker processes (two per
+core, as one side often waits on its server), each keeping its connections between tasks. Starting
+them takes a second or more (several on a busy machine): a table of at most ``LOCAL_ROWS`` rows a side
+is read faster by two threads of the runner's own process, so ``run(..., local=True)`` starts none.
 
-Checksums use Python's ``hash()`` of bytes, which is seeded per process: the workers all come from one
-``forkserver`` started with ``PYTHONHASHSEED=0``, so they agree with each other and from run to run.
-Where processes cannot be started, both sides are read by threads of this process instead (they agree
-with each other then too), never a mix of the two within one table.
+Checksums in the workers use Python's ``hash()`` of bytes, which is seeded per process: the workers
+all come from one ``forkserver`` started with ``PYTHONHASHSEED=0``, so they agree with each other and
+from run to run. Threads of this process (whose seed is random) hash with BLAKE2b instead (see
+:func:`batchyard.move.checksum.checksum_rows`): also the same from run to run. Both sides of a table
+are always read the same way, never a mix of the two.
 """
 
 from __future__ import annotations
@@ -37,6 +40,9 @@ _lock = threading.Lock()
 _pool: ProcessPoolExecutor | None = None
 _setting = os.environ.get("BATCHYARD_VERIFY_PROCESSES", "").strip().lower()
 _disabled = _setting in ("0", "no", "off", "false")
+#: A table with at most this many rows a side is read in this process: starting the workers would
+#: take longer than they save.
+LOCAL_ROWS = 200_000
 
 
 def worker_count() -> int:
@@ -87,22 +93,26 @@ def run(
     tasks: Sequence[Task],
     should_stop: Callable[[], bool] = lambda: False,
     progress: Callable[[int], None] = lambda rows: None,
+    *,
+    local: bool = False,
 ) -> list[list[tuple[int, int]]]:
-    """``(rows, checksum)`` for every range of every task, in order, read in parallel.
+    """``(rows, checksum)`` for every range of every task, in order, read in parallel: by the worker
+    processes, or with ``local`` (or where processes cannot be started) by threads of this one.
 
     ``progress(rows)`` is called as each task ends; ``should_stop()`` is asked while they run.
     """
     if not tasks:
         return []
-    with _lock:
-        pool = _start_pool()
-    if pool is not None:
-        try:
-            return _gather(pool, tasks, should_stop, progress)
-        except BrokenProcessPool:
-            shutdown()  # a worker died (killed, out of memory): read this table in threads
+    if not local:
+        with _lock:
+            pool = _start_pool()
+        if pool is not None:
+            try:
+                return _gather(pool, tasks, should_stop, progress)
+            except BrokenProcessPool:
+                shutdown()  # a worker died (killed, out of memory): read this table in threads
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="batchyard-verify") as threads:
-        return _gather(threads, tasks, should_stop, progress, keep=False)
+        return _gather(threads, tasks, should_stop, progress, local=True)
 
 
 def _gather(
@@ -110,10 +120,10 @@ def _gather(
     tasks: Sequence[Task],
     should_stop: Callable[[], bool],
     progress: Callable[[int], None],
-    keep: bool = True,
+    local: bool = False,
 ) -> list[list[tuple[int, int]]]:
     futures: list[Future[list[tuple[int, int]]]] = [
-        executor.submit(checksum_ranges, query, ranges, keep) for query, ranges in tasks
+        executor.submit(checksum_ranges, query, ranges, local) for query, ranges in tasks
     ]
     try:
         pending = set(futures)
@@ -130,8 +140,12 @@ def _gather(
 
 
 def warm() -> None:
-    """Start the workers now (a benchmark does, so their start is not counted)."""
-    with _lock:
-        pool = _start_pool()
-    if pool is not None:
-        list(pool.map(time.sleep, [0.0] * worker_count()))
+    """Start the workers now (while a job is being recorded, say), so a big table does not wait for
+    them; quietly nothing if they cannot start or are being shut down (the process is exiting)."""
+    try:
+        with _lock:
+            pool = _start_pool()
+        if pool is not None:
+            list(pool.map(time.sleep, [0.0] * worker_count()))
+    except (RuntimeError, BrokenProcessPool):
+        pass
