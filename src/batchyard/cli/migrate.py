@@ -9,6 +9,7 @@ import typer
 from batchyard.cli.args import KEYS, SOURCE, TABLES, TARGET, place, split
 from batchyard.cli.output import err
 from batchyard.cli.run import run_with_display
+from batchyard.config import MAX_WORKERS
 
 
 def register(app: typer.Typer) -> None:
@@ -40,6 +41,7 @@ def register(app: typer.Typer) -> None:
             "--workers",
             "-w",
             min=1,
+            max=MAX_WORKERS,
             help="Chunks at once (default: 1 into SQLite, 2 into PostgreSQL).",
         ),
         chunk_rows: int = typer.Option(
