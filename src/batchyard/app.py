@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from batchyard import pipelines
 from batchyard.config import (
     MASK,
+    MAX_WORKERS,
     Settings,
     holds_literal_secret,
     interpolate,
@@ -259,8 +260,7 @@ class Batchyard:
                 f"unknown executor {options['executor']!r} "
                 f"(choose from: {', '.join(sorted(EXECUTORS))})"
             )
-        if not isinstance(options["workers"], int) or options["workers"] < 1:
-            raise ParamError(f"workers={options['workers']!r}: give a number of workers >= 1")
+        _check_workers(options["workers"])
         job_env = env or (pipeline.env if pipeline else None) or self.settings.env
         stored, secrets = self._params_to_store(kind, raw, parsed)
         job = Job(
@@ -332,6 +332,8 @@ class Batchyard:
                 else "nothing is left to run"
             )
             raise Conflict(f"job {job.id} is {job.status.value}; {hint}")
+        if workers is not None:
+            _check_workers(workers)
         kind = self.kind(job.kind)
         params = self._params_for_run(kind, job)
         opts = job.options
@@ -578,6 +580,11 @@ def _export_row(job: Job) -> dict[str, Any]:
         data.pop(key, None)
     data["params"] = mask_secrets(data["params"])
     return data
+
+
+def _check_workers(workers: Any) -> None:
+    if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= MAX_WORKERS:
+        raise ParamError(f"workers={workers!r}: give between 1 and {MAX_WORKERS} workers")
 
 
 def _strings(value: Any) -> Iterator[str]:

@@ -35,6 +35,9 @@ _URL_PASSWORD = re.compile(
 )
 MASK = "***"
 SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
+#: The most items one job runs at once: --workers, [defaults] workers, a pipeline's workers,
+#: collect's concurrency. Past it, threads cost more than they bring.
+MAX_WORKERS = 64
 
 
 def interpolate(value: str, *, where: str = "value") -> str:
@@ -137,7 +140,7 @@ class StoreSection(_Section):
 
 class DefaultsSection(_Section):
     env: str = DEFAULT_ENV
-    workers: int = Field(4, ge=1, le=1024)
+    workers: int = Field(4, ge=1, le=MAX_WORKERS)
     executor: str = Field("threads", pattern="^(threads|processes)$")
     connection: str = "default"
     retries: int = Field(0, ge=0)
@@ -335,8 +338,8 @@ def load_settings(
 def _positive(*values: int | None) -> int:
     for value in values:
         if value is not None:
-            if value < 1:
-                raise ConfigError(f"workers={value}: give at least 1 worker")
+            if not 1 <= value <= MAX_WORKERS:
+                raise ConfigError(f"workers={value}: give between 1 and {MAX_WORKERS} workers")
             return value
     return 4
 

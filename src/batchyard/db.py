@@ -23,6 +23,19 @@ def reason(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+#: Makes a PostgreSQL session read-only: every transaction it starts refuses to write, including
+#: functions that write (``setval``, ``lo_import``), whatever SQL reaches it.
+PG_READ_ONLY = "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY"
+
+
+def pg_read_only(conn: Any) -> Any:
+    """``conn`` (a psycopg connection) made read-only for the rest of its session."""
+    conn.execute(PG_READ_ONLY)
+    if not conn.autocommit:
+        conn.commit()
+    return conn
+
+
 def parse_url(url: str, *, error: type[Exception] = UsageError) -> sa.URL:
     try:
         parsed = sa.make_url(url)
@@ -49,7 +62,8 @@ def create_engine(
 ) -> Engine:
     """An engine for ``url``. SQLite files get WAL, a busy timeout and ``BEGIN IMMEDIATE``;
     ``readonly`` SQLite files are opened read-only and left exactly as they are (no journal mode
-    change, no write lock: many readers scan at once)."""
+    change, no write lock: many readers scan at once); ``readonly`` PostgreSQL sessions run
+    read-only transactions."""
     parsed = parse_url(url, error=error)
     shown = mask_url(url)
     if (
@@ -68,9 +82,12 @@ def create_engine(
             error=error,
         )
     try:
-        return sa.create_engine(parsed, pool_pre_ping=True, pool_size=pool_size, max_overflow=16)
+        engine = sa.create_engine(parsed, pool_pre_ping=True, pool_size=pool_size, max_overflow=16)
     except ModuleNotFoundError as exc:
         raise error("PostgreSQL needs psycopg: pip install 'batchyard[postgres]'") from exc
+    if readonly:
+        sa_event.listen(engine, "connect", lambda dbapi_conn, _record: pg_read_only(dbapi_conn))
+    return engine
 
 
 def _sqlite(

@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from batchyard.config import MAX_WORKERS
 from batchyard.errors import ConfigError, NotFound
 
 FOLDER = "pipelines"
@@ -32,7 +33,7 @@ class _PipelineFile(BaseModel):
     kind: str
     description: str = ""
     env: str | None = None
-    workers: int | None = Field(None, ge=1, le=1024)
+    workers: int | None = Field(None, ge=1, le=MAX_WORKERS)
     executor: str | None = Field(None, pattern="^(threads|processes)$")
     retries: int | None = Field(None, ge=0)
     stop_on_error: bool | None = None

@@ -198,7 +198,7 @@ def test_trend_compares_with_the_previous_run_of_the_suite(project: Path, sports
         ),
         (
             "suite: s\ntables:\n  bets:\n    - {rule: sql, sql: 'DELETE FROM bets'}\n",
-            "validation never changes data",
+            "checks and exports never change data",
         ),
         (
             "suite: s\ntables:\n  bets:\n    - {rule: references, column: match_id, table: match}\n",

@@ -234,3 +234,17 @@ def test_keys_from_a_file_and_a_grid(proj: Path, feed: Feed) -> None:
     )
     assert ("d1-2023-NYY", 1) in feed.hits
     assert query(wh, "SELECT count(*), count(DISTINCT season) FROM g") == [(80, 2)]
+
+
+def test_a_request_that_cannot_be_sent_is_not_retried(feed: Feed) -> None:
+    """A URL httpx cannot fetch, or a header it cannot send, fails at once: no retry can fix it."""
+    with HttpClient(retries=5, backoff=60) as client:
+        for url, headers in (
+            ("file:///etc/hostname", None),
+            ("ftp://127.0.0.1/x", None),
+            (feed.url + "/games?date=2024-06-01", {"X-Key": "a\r\nX-Injected: 1"}),
+        ):
+            with pytest.raises(HttpError, match="not retried"):
+                client.get(url, headers=headers)
+        assert client.retried == 0
+    assert feed.hits == {}

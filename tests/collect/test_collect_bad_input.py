@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -166,3 +168,77 @@ def test_landing_zone_and_default_key(proj: Path, feed: Feed) -> None:
     lines = (land / "2024-06-01.jsonl").read_text().splitlines()
     assert len(lines) == 3  # one a page, rewritten (not appended to) by the rerun
     assert '"page":2' in lines[1] and '"games":[' in lines[1]
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])  # closed again when the block ends: nothing listens
+
+
+def test_targets_and_urls_that_cannot_work_are_refused_before_any_request(
+    proj: Path, feed: Feed
+) -> None:
+    base = [feed.url + "/games?date={date}", "--start", "2024-06-01", "--end", "2024-06-02"]
+    cases = [
+        (["--table", "games", "--to", "mysql://x/y"], "mysql://x/y"),
+        (
+            ["--table", "games", "--to", f"postgresql://u@127.0.0.1:{_closed_port()}/db"],
+            "cannot connect",
+        ),
+        (["--table", "games", "--to", "postgresql://u@127.0.0.1:1/db", "-w", "65"], "--workers"),
+        (["--table", "games", "-H", "X-A=1\r\nX-Injected: 2"], "line break"),
+        (["--table", "games", "-H", "X A=1"], "header name"),
+    ]
+    for extra, says in cases:
+        result = by(proj, "collect", *base, *extra, code=2)
+        assert says in result.stderr, (extra, result.stderr)
+        assert "--to" in result.stderr or "--to" not in extra or says == "--workers", result.stderr
+    for url, says in (
+        ("127.0.0.1/games?date={date}", "http:// or https://"),
+        ("file:///etc/hostname?d={date}", "http:// or https://"),
+        ("ftp://127.0.0.1/games?date={date}", "http:// or https://"),
+        ("http:///games?date={date}", "no host"),
+    ):
+        result = by(proj, "collect", url, "--start", "2024-06-01", "--end", "2024-06-02",
+                    "--table", "games", code=2)  # fmt: skip
+        assert says in result.stderr and "url" in result.stderr, (url, result.stderr)
+    assert feed.hits == {}
+    assert not (proj / ".batchyard").exists()  # no job was recorded
+    assert not (proj / "wh.db").exists()
+
+
+def test_collect_params_out_of_range_are_refused_up_front(proj: Path, feed: Feed) -> None:
+    (proj / "pipelines").mkdir()
+    base = f"kind: collect\nparams:\n  url: {feed.url}/games?date={{key}}\n  keys: [a]\n"
+    for name, value, says in (
+        ("rate", "-1", "greater than 0"),
+        ("timeout", "0", "greater than 0"),
+        ("concurrency", "2000", "less than or equal to 64"),
+        ("request_retries", "-1", "greater than or equal to 0"),
+        ("max_pages", "0", "greater than or equal to 1"),
+    ):
+        (proj / "pipelines" / "bad.yaml").write_text(
+            base + f"  table: games\n  {name}: {value}\n", encoding="utf-8"
+        )
+        result = by(proj, "collect", "bad", code=2)
+        assert f"param '{name}'" in result.stderr and says in result.stderr, result.stderr
+    assert feed.hits == {}
+
+
+def test_a_keys_query_reads_and_never_writes(proj: Path, feed: Feed) -> None:
+    source = proj / "keys.db"
+    with sqlite3.connect(source) as con:
+        con.execute("create table players (k text)")
+        con.executemany("insert into players values (?)", [("a",), ("b",)])
+    url = feed.url + "/games?date={key}"
+    found = by(proj, "collect", url, "--keys-query", "SELECT k FROM players ORDER BY k",
+               "--keys-from", str(source), "--table", "games", "--missing", "--json")  # fmt: skip
+    assert as_json(found)["missing"] == ["a", "b"]
+    for sql in ("DELETE FROM players RETURNING k", "UPDATE players SET k = 'x' RETURNING k"):
+        result = by(proj, "collect", url, "--keys-query", sql, "--keys-from", str(source),
+                    "--table", "games", code=2)  # fmt: skip
+        assert "keys_query" in result.stderr and "readonly" in result.stderr, result.stderr
+    with sqlite3.connect(source) as con:
+        assert con.execute("select k from players order by k").fetchall() == [("a",), ("b",)]
+    assert feed.hits == {}

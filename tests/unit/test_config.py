@@ -128,8 +128,10 @@ def test_urls_inside_text_are_masked() -> None:
 
 
 def test_workers_and_executor_are_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    with pytest.raises(ConfigError, match="at least 1 worker"):
+    with pytest.raises(ConfigError, match="between 1 and 64 workers"):
         load_settings(tmp_path, workers=0)
+    with pytest.raises(ConfigError, match="between 1 and 64 workers"):
+        load_settings(tmp_path, workers=65)
     monkeypatch.setenv("BATCHYARD_EXECUTOR", "dask")
     with pytest.raises(ConfigError, match="executor 'dask'"):
         load_settings(tmp_path)

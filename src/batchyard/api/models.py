@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
 
-from batchyard.config import mask_secrets
+from batchyard.config import MAX_WORKERS, mask_secrets
 from batchyard.data.datasets import DATASETS
 from batchyard.engine.models import Event, Item, Job
 
@@ -40,7 +40,7 @@ class JobCreate(_Body):
         description="The kind's params; `GET /api/kinds` gives their JSON Schema.",
         examples=[{"dataset": "retail", "scale": "0.001", "to": "retail.db"}],
     )
-    workers: StrictInt | None = Field(None, ge=1, le=1024, examples=[2])
+    workers: StrictInt | None = Field(None, ge=1, le=MAX_WORKERS, examples=[2])
     env: Env | None = None
     stop_on_error: StrictBool | None = Field(None, examples=[False])
     tags: Tags = Field(default_factory=list)
@@ -262,7 +262,7 @@ class BulkKind(_Body):
     """One job of the endpoint's kind per item; all params are checked before any job is made."""
 
     items: list[KindItem] = Field(min_length=1, max_length=100)
-    workers: StrictInt | None = Field(None, ge=1, le=1024)
+    workers: StrictInt | None = Field(None, ge=1, le=MAX_WORKERS)
     env: str | None = Field(None, min_length=1, max_length=100)
     stop_on_error: StrictBool | None = None
     tags: list[str] = Field(default_factory=list, max_length=50)

@@ -93,10 +93,10 @@ class Service:
         options["metadata"] = {**(options.get("metadata") or {}), "submitted_via": "api"}
         try:
             job = self.app.submit(target, confined, **options)
-        except ParamError as exc:
-            raise _at(exc, where, params) from exc
         except UnknownKind as exc:
             raise BadField(str(exc), f"body.{target_field}") from exc
+        except UsageError as exc:  # params, rules, files: what planning found wrong in them
+            raise _at(exc, where, params) from exc
         if run:
             self.pool.submit(job.id)
         return job
@@ -104,17 +104,26 @@ class Service:
     def submit_many(
         self, kind_name: str, requests: Sequence[tuple[dict[str, Any], dict[str, Any]]]
     ) -> list[Job]:
-        """One job of ``kind_name`` per ``(params, options)``; every params checked first."""
+        """One job of ``kind_name`` per ``(params, options)``, all or none: every params is
+        checked and every job planned before any runs; a bad item (named) undoes the others."""
         kind = self.kind_named(kind_name)
         batch = uuid.uuid4().hex[:12]
         checked = [
             self.check_params(kind, params, f"items.{n}.params")
             for n, (params, _) in enumerate(requests)
         ]
-        jobs = []
-        for params, (_, options) in zip(checked, requests, strict=True):
-            options = {**options, "metadata": {"bulk_request": batch}}
-            jobs.append(self.submit(kind.name, params, **options))
+        jobs: list[Job] = []
+        try:
+            for n, (params, (_, options)) in enumerate(zip(checked, requests, strict=True)):
+                options = {**options, "metadata": {"bulk_request": batch}}
+                where = f"items.{n}.params"
+                jobs.append(self.submit(kind.name, params, where=where, run=False, **options))
+        except BatchyardError:
+            for job in jobs:
+                self.app.store.delete_job(job.id, force=True)  # planned, never started
+            raise
+        for job in jobs:
+            self.pool.submit(job.id)
         return jobs
 
 
@@ -134,7 +143,7 @@ class BodyParamError(ParamError):
         self.field_errors = [FieldError(field=field, message=message)]
 
 
-def _at(exc: ParamError, where: str, params: Mapping[str, Any]) -> ParamError:
+def _at(exc: UsageError, where: str, params: Mapping[str, Any]) -> ParamError:
     # The message may quote the value it refused; a secret param's value is masked there too.
     message = redact(str(exc), secret_values(dict(params)))
     name = re.search(r"param '([^']+)'", message)

@@ -14,9 +14,12 @@ from batchyard import pipelines
 from batchyard.cli.args import place, split
 from batchyard.cli.output import console, err, print_json
 from batchyard.cli.run import run_with_display
+from batchyard.collect.collector import check_target
 from batchyard.collect.spec import Spec
+from batchyard.config import MAX_WORKERS
 from batchyard.errors import ParamError, UsageError
 from batchyard.kinds.collect import missing as find_missing
+from batchyard.kinds.collect import target as collect_target
 
 
 def pairs(values: list[str], flag: str) -> dict[str, str]:
@@ -148,7 +151,7 @@ def register(app: typer.Typer) -> None:
             None, "--rate", min=0.001, help="Most requests per second, across all workers."
         ),
         workers: int | None = typer.Option(
-            None, "--workers", "-w", min=1, help="Items (and requests) at once."
+            None, "--workers", "-w", min=1, max=MAX_WORKERS, help="Items (and requests) at once."
         ),
         timeout: float | None = typer.Option(
             None, "--timeout", min=0.001, help="Seconds a request may take (default 30)."
@@ -246,6 +249,8 @@ def register(app: typer.Typer) -> None:
             _report_missing(kind.dump_params(parsed), api, as_json)
             return
         spec.check_env()
+        if spec.table:
+            check_target(collect_target(spec, api.settings))
         job = api.submit(target, params)
         err.print(f"job {job.id}: {job.total:,} item(s)")
         run_with_display(state, job.name, lambda **kw: api.execute(job.id, **kw))

@@ -9,6 +9,7 @@ import typer
 
 from batchyard.cli.output import err
 from batchyard.cli.run import run_with_display
+from batchyard.config import MAX_WORKERS
 from batchyard.data.generate import DEFAULT_CHUNK_ROWS, DEFAULT_SEED, Spec
 from batchyard.kinds.generate import destination
 
@@ -80,6 +81,7 @@ def register(app: typer.Typer) -> None:
             "--workers",
             "-w",
             min=1,
+            max=MAX_WORKERS,
             help="Chunks at once (default: 1 into SQLite, 2 into PostgreSQL or files).",
         ),
     ) -> None:

@@ -25,7 +25,7 @@ from batchyard.cli.output import (
     status_text,
 )
 from batchyard.cli.run import parts_lines, run_with_display
-from batchyard.config import mask_secrets
+from batchyard.config import MAX_WORKERS, mask_secrets
 from batchyard.engine.models import FINISHED, ItemStatus, Job, JobStatus
 from batchyard.engine.progress import Snapshot
 from batchyard.errors import Conflict, ParamError, UsageError
@@ -276,7 +276,12 @@ def resume(
     ctx: typer.Context,
     job_id: str = typer.Argument(..., help="Job id (or a unique prefix)."),
     workers: int | None = typer.Option(
-        None, "--workers", "-w", min=1, help="Items at once (default: as the job was started)."
+        None,
+        "--workers",
+        "-w",
+        min=1,
+        max=MAX_WORKERS,
+        help="Items at once (default: as the job was started).",
     ),
 ) -> None:
     """Resume a paused or interrupted job from its checkpoints."""

@@ -10,6 +10,7 @@ from batchyard.cli.args import KEYS, SOURCE, TABLES, TARGET, place, split
 from batchyard.cli.output import err
 from batchyard.cli.run import run_with_display
 from batchyard.cli.verify import print_results
+from batchyard.config import MAX_WORKERS
 from batchyard.engine.models import Job
 from batchyard.move.verify import IDENTICAL
 
@@ -43,6 +44,7 @@ def register(app: typer.Typer) -> None:
             "--workers",
             "-w",
             min=1,
+            max=MAX_WORKERS,
             help="Chunks at once (default: 1 into SQLite, 2 into PostgreSQL).",
         ),
         chunk_rows: int = typer.Option(

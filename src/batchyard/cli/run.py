@@ -25,6 +25,7 @@ from batchyard.cli.output import (
     snapshot_view,
 )
 from batchyard.cli.templates import write_project
+from batchyard.config import MAX_WORKERS
 from batchyard.engine.executors import EXECUTORS
 from batchyard.engine.models import Job, JobStatus
 from batchyard.engine.progress import Snapshot
@@ -150,6 +151,7 @@ def register(app: typer.Typer) -> None:
             "--workers",
             "-w",
             min=1,
+            max=MAX_WORKERS,
             help="Items at once (default: the pipeline's, the kind's, BATCHYARD_WORKERS, or "
             "defaults.workers in batchyard.toml).",
         ),

@@ -12,6 +12,7 @@ from batchyard.check.formats import FORMATS, render, to_rich
 from batchyard.check.report import Report
 from batchyard.cli.args import split
 from batchyard.cli.output import PIPE_WIDTH, ProgressDisplay, console, err
+from batchyard.config import MAX_WORKERS
 from batchyard.errors import UsageError
 
 SUFFIX_FORMATS = {".json": "json", ".md": "md", ".html": "html", ".htm": "html", ".xml": "junit"}
@@ -55,7 +56,12 @@ def register(app: typer.Typer) -> None:
             help="Exit 1 when a rule of this severity or above fails: error or warning.",
         ),
         workers: int | None = typer.Option(
-            None, "--workers", "-w", min=1, help="Tables at once (default: the project's workers)."
+            None,
+            "--workers",
+            "-w",
+            min=1,
+            max=MAX_WORKERS,
+            help="Tables at once (default: the project's workers).",
         ),
         as_json: bool = typer.Option(
             False, "--json", help="Print the JSON report (--format json)."

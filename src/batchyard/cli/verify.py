@@ -11,7 +11,7 @@ from rich.text import Text
 
 from batchyard.cli.args import KEYS, SOURCE, TABLES, TARGET, place, split
 from batchyard.cli.output import ProgressDisplay, err, print_json, print_table
-from batchyard.config import mask_url
+from batchyard.config import MAX_WORKERS, mask_url
 from batchyard.engine.models import JobStatus
 from batchyard.errors import UsageError
 from batchyard.kinds.verify import summary
@@ -99,7 +99,12 @@ def register(app: typer.Typer) -> None:
             100, "--max-diff", min=1, help="With --diff: report at most this many rows per table."
         ),
         workers: int | None = typer.Option(
-            None, "--workers", "-w", min=1, help="Tables at once (default: the project's workers)."
+            None,
+            "--workers",
+            "-w",
+            min=1,
+            max=MAX_WORKERS,
+            help="Tables at once (default: the project's workers).",
         ),
         keys: list[str] = KEYS,
     ) -> None:

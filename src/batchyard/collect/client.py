@@ -149,6 +149,14 @@ class HttpClient:
             shown = self.mask(full)
             try:
                 response = self._send(method, full, json, data, headers)
+            except (httpx.UnsupportedProtocol, httpx.LocalProtocolError, httpx.InvalidURL) as exc:
+                # The request cannot be sent as it is (a file:// URL, a header with a line
+                # break): every attempt would fail the same way.
+                raise HttpError(
+                    f"{method} {shown}: {type(exc).__name__}: {self.mask(str(exc))} (not retried: "
+                    "the request cannot be sent as it is)",
+                    url=shown,
+                ) from None
             except httpx.TransportError as exc:
                 problem = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
                 if attempt < self.retry.attempts:

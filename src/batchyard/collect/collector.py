@@ -14,13 +14,16 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+import sqlalchemy as sa
+
 from batchyard.collect import extract, landing, templates
 from batchyard.collect.client import HttpClient, snippet
 from batchyard.collect.items import item_variables
 from batchyard.collect.spec import DEFAULT_KEY, Spec
-from batchyard.config import Settings
+from batchyard.config import Settings, mask_url
+from batchyard.db import create_engine, parse_url, reason
 from batchyard.engine.context import Context
-from batchyard.errors import HttpError
+from batchyard.errors import HttpError, ParamError
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)")
 _lock = threading.Lock()
@@ -80,6 +83,26 @@ def _keyless(state: dict[str, Any] | None, spec: Spec, client: HttpClient) -> di
 
 def target_url(settings: Settings, connection: str | None) -> str:
     return settings.resolve(connection) if connection else settings.connection_url(None)
+
+
+def check_target(url: str) -> None:
+    """The table's database is one batchyard writes to and, for PostgreSQL, answers now: a
+    refused connection is named once, before any request, not retried item after item."""
+    where = f"param 'connection' (--to) {mask_url(url)}"
+    try:
+        parsed = parse_url(url, error=ParamError)
+    except ParamError as exc:
+        raise ParamError(f"{where}: {exc}") from exc
+    if parsed.get_backend_name() != "postgresql":
+        return  # a SQLite file is made by the first write
+    engine = create_engine(url, error=ParamError, pool_size=1)
+    try:
+        with engine.connect():
+            pass
+    except sa.exc.SQLAlchemyError as exc:
+        raise ParamError(f"{where}: cannot connect: {reason(exc)}") from exc
+    finally:
+        engine.dispose()
 
 
 def collect(value: dict[str, Any], ctx: Context) -> dict[str, Any]:

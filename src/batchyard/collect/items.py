@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from batchyard.config import Settings
-from batchyard.db import ENGINES, reason
+from batchyard.db import create_engine, reason
 from batchyard.engine.kinds import Item, dates
 from batchyard.errors import ParamError
 
@@ -42,13 +42,17 @@ def read_keys_file(path: str) -> list[str]:
 
 
 def query_keys(settings: Settings, query: str, connection: str | None) -> list[str]:
-    """The first column of every row of ``query`` on a connection (the default one if None)."""
+    """The first column of every row of ``query`` on a connection (the default one if None),
+    read in a read-only transaction: a keys query can read the database, never change it."""
     url = settings.resolve(connection) if connection else settings.connection_url(None)
+    engine = create_engine(url, error=ParamError, readonly=True, pool_size=1)
     try:
-        with ENGINES.get(url).connect() as conn:
+        with engine.connect() as conn:
             rows = conn.exec_driver_sql(query).all()
     except sa.exc.SQLAlchemyError as exc:
         raise ParamError(f"keys_query {query!r}: {reason(exc)}") from exc
+    finally:
+        engine.dispose()
     return [str(r[0]) for r in rows if r and r[0] is not None]
 
 

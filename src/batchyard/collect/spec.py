@@ -7,9 +7,11 @@ NAMES the params hold, when a request is sent.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from batchyard.collect import items, templates
 from batchyard.collect.extract import compile_path
@@ -19,6 +21,42 @@ from batchyard.errors import ParamError
 
 METHODS = ("GET", "POST")
 DEFAULT_KEY = ("_item_key", "_row")
+#: A header name as HTTP defines it (a token); templates may not make one.
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def check_url(url: str) -> None:
+    """An http(s) URL with a host: anything else would fail on every attempt of every item.
+
+    A URL that starts with a template variable (``{base}/games``) is checked when it is sent.
+    """
+    if _CONTROL.search(url):
+        raise ParamError(f"param 'url': {url!r} holds a control character (a line break?)")
+    if url.startswith("{"):
+        return
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https"):
+        raise ParamError(
+            f"param 'url': {url!r}: give an http:// or https:// URL (collect fetches over HTTP; "
+            "read local files with `batchyard data import`)"
+        )
+    if not parts.netloc:
+        raise ParamError(f"param 'url': {url!r} has no host; write it as https://HOST/PATH")
+
+
+def check_headers(headers: Mapping[str, str], what: str = "headers") -> None:
+    """Header names are tokens and values hold no line breaks (which would forge headers)."""
+    for name, value in headers.items():
+        if not _HEADER_NAME.fullmatch(name):
+            raise ParamError(
+                f"param {what!r}: {name!r} is not a header name (letters, digits and -_.!#$%&'*+^`|~)"
+            )
+        if _CONTROL.search(value.replace("\t", " ")):
+            raise ParamError(
+                f"param {what!r}: header {name!r} holds a line break or another control "
+                "character, which would forge headers; give one line"
+            )
 
 
 def env_value(var: str, what: str) -> str:
@@ -132,6 +170,9 @@ class Spec:
             landing=p.get("landing") or None,
             pages=pages,
         )
+        check_url(spec.url)
+        check_headers(spec.headers)
+        check_headers({name: "" for name in spec.header_env}, "header_env")
         for where, given in (("headers", spec.headers), ("query", spec.query)):
             for name in given:
                 if is_secret_name(name):

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 
 from batchyard.data import streams
 from batchyard.data.files import TEXT_FORMATS, arrow_type, b64, sha256, typed_json
+from batchyard.db import pg_read_only
 from batchyard.errors import Interrupted, UsageError
 from batchyard.move.copy import pg_dsn, sqlite_path
 from batchyard.move.reflect import Column, Table, create_table_sql, qi
@@ -112,7 +113,7 @@ def _of_stored(kinds: set[str]) -> ColumnType:
 def _pg_query_columns(url: str, sql: str) -> list[Column]:
     import psycopg
 
-    with psycopg.connect(pg_dsn(url)) as pg:
+    with pg_read_only(psycopg.connect(pg_dsn(url))) as pg:
         try:
             cur = pg.execute(f"SELECT * FROM ({sql}) AS batchyard_query LIMIT 0")
             described = list(cur.description or [])
@@ -127,6 +128,31 @@ def _pg_query_columns(url: str, sql: str) -> list[Column]:
 
 def _where(where: str | None) -> str:
     return f" WHERE {where}" if where else ""
+
+
+def check_where(url: str, table: Table, where: str | None) -> None:
+    """The database itself accepts ``where`` (an SQL condition already checked by SQLGlot and in
+    the source's dialect): names, functions and types, before any job; exit 2 if not."""
+    if not where:
+        return
+    sql = f"SELECT 1 FROM {source_sql(table)}{_where(where)} LIMIT 0"
+    if backend(url) == "sqlite":
+        con = sqlite3.connect(f"file:{sqlite_path(url)}?mode=ro", uri=True)
+        try:
+            con.execute(sql).fetchall()
+        except sqlite3.Error as exc:
+            raise UsageError(f"--where on table {table.name!r}: {exc}") from exc
+        finally:
+            con.close()
+        return
+    import psycopg
+
+    with pg_read_only(psycopg.connect(pg_dsn(url))) as pg:
+        try:
+            pg.execute(sql).fetchall()
+        except psycopg.Error as exc:
+            first = str(exc).strip().splitlines()[0]
+            raise UsageError(f"--where on table {table.name!r}: {first}") from exc
 
 
 def source_sql(table: Table) -> str:
@@ -162,7 +188,7 @@ def read_rows(
     import psycopg
 
     cols = ", ".join(_pg_expr(c.type.logical, c.name) for c in table.columns)
-    with psycopg.connect(pg_dsn(url)) as pg:
+    with pg_read_only(psycopg.connect(pg_dsn(url))) as pg:
         try:
             with pg.cursor(name="batchyard_export") as named:
                 named.itersize = batch_rows

@@ -176,7 +176,11 @@ class Executor(Protocol):
 
 
 class ThreadExecutor:
-    """Items run on daemon threads of this process; the default."""
+    """Items run on daemon threads of this process; the default.
+
+    Threads start as tasks arrive, never more than ``workers``, and never more than the tasks in
+    hand: 64 workers for 3 items start 3 threads.
+    """
 
     name = "threads"
 
@@ -186,6 +190,9 @@ class ThreadExecutor:
         self._running: dict[int, str] = {}
         self._retire: set[int] = set()
         self._lock = threading.Lock()
+        self._workers = 0
+        #: Tasks submitted and not yet finished (nor abandoned).
+        self._open = 0
 
     def start(
         self,
@@ -197,15 +204,17 @@ class ThreadExecutor:
         done: Callable[[Result], None],
     ) -> None:
         self._spec, self._kind, self._store, self._stop, self._done = spec, kind, store, stop, done
-        for _ in range(workers):
-            self._spawn()
+        self._workers = workers
 
-    def _spawn(self) -> None:
-        thread = threading.Thread(
-            target=self._work, daemon=True, name=f"batchyard-worker-{len(self._threads)}"
-        )
-        self._threads.append(thread)
-        thread.start()
+    def _grow(self) -> None:
+        """Start a thread if a task has none to take it and the pool is not full (lock held)."""
+        serving = len(self._threads) - len(self._retire)
+        if self._open > serving and serving < self._workers:
+            thread = threading.Thread(
+                target=self._work, daemon=True, name=f"batchyard-worker-{len(self._threads)}"
+            )
+            self._threads.append(thread)
+            thread.start()
 
     def _work(self) -> None:
         me = threading.get_ident()
@@ -219,19 +228,25 @@ class ThreadExecutor:
             with self._lock:
                 self._running.pop(me, None)
                 retire = me in self._retire
+                if not retire:
+                    self._open -= 1
             self._done(result)
             if retire:
                 return
 
     def submit(self, task: Task) -> None:
+        with self._lock:
+            self._open += 1
+            self._grow()
         self._tasks.put(task)
 
     def abandon(self, key: str) -> None:
         with self._lock:
             for ident, running in self._running.items():
-                if running == key:
+                if running == key and ident not in self._retire:
                     self._retire.add(ident)
-        self._spawn()
+                    self._open -= 1
+            self._grow()  # the stuck thread no longer serves: another takes the waiting tasks
 
     def shutdown(self, *, wait: bool) -> None:
         for _ in self._threads:

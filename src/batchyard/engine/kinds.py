@@ -276,7 +276,8 @@ def _settings_arg(plan: Callable[..., Any]) -> str | None:
 def _params_model(name: str, plan: Callable[..., Any]) -> type[BaseModel]:
     sig = inspect.signature(plan)
     try:
-        hints = get_type_hints(plan)
+        # With their Annotated constraints (``Annotated[int, Field(ge=1)]``): checked as params.
+        hints = get_type_hints(plan, include_extras=True)
     except Exception:
         hints = {}
     fields: dict[str, Any] = {}

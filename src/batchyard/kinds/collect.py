@@ -9,14 +9,14 @@ in the target yet. See docs/collect.md.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from batchyard.collect import collector, gaps
 from batchyard.collect import items as planning
 from batchyard.collect.spec import Spec
-from batchyard.config import Settings
+from batchyard.config import MAX_WORKERS, Settings
 from batchyard.engine.context import Context
 from batchyard.engine.kinds import REGISTRY, Item, JobKind
 from batchyard.errors import ParamError
@@ -50,18 +50,18 @@ def plan(
     landing: str | None = None,
     paginate: str | None = None,
     page_param: str | None = None,
-    page_size: int | None = None,
+    page_size: Annotated[int, Field(ge=1)] | None = None,
     size_param: str | None = None,
     first_page: int = 1,
     cursor_path: str | None = None,
     next_path: str | None = None,
-    max_pages: int = 10_000,
-    rate: float | None = None,
-    concurrency: int | None = None,
-    timeout: float = 30.0,
-    request_retries: int = 5,
-    backoff: float = 0.5,
-    max_wait: float = 60.0,
+    max_pages: Annotated[int, Field(ge=1)] = 10_000,
+    rate: Annotated[float, Field(gt=0)] | None = None,
+    concurrency: Annotated[int, Field(ge=1, le=MAX_WORKERS)] | None = None,
+    timeout: Annotated[float, Field(gt=0)] = 30.0,
+    request_retries: Annotated[int, Field(ge=0, le=100)] = 5,
+    backoff: Annotated[float, Field(ge=0)] = 0.5,
+    max_wait: Annotated[float, Field(ge=0)] = 60.0,
     incremental: bool = False,
 ) -> list[Item]:
     """Collect JSON from an HTTP API per date, key or grid cell into a table or landing folder."""
@@ -69,6 +69,8 @@ def plan(
     params.pop("settings")
     spec = Spec.from_params(params)
     spec.check_env()
+    if spec.table:
+        collector.check_target(target(spec, settings))
     planned = plan_items(params, settings)
     if incremental:
         if not spec.table:

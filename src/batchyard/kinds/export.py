@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+
 from batchyard.config import Settings, mask_url
 from batchyard.data.files import FORMATS, SUFFIX, table_entry, write_manifest
 from batchyard.engine.context import Context
@@ -57,11 +59,12 @@ def plan(
 ) -> list[Item]:
     """Export tables of SOURCE (or the rows of a query) into CSV, JSON, JSON lines, Parquet or
     SQLite files at TO."""
-    from batchyard.data.export import select_table  # (pyarrow: only when used)
+    from batchyard.data.export import check_where, select_table  # (pyarrow: only when used)
 
     if format not in FORMATS:
         raise ParamError(f"format={format!r}: use one of {', '.join(FORMATS)}")
-    found = _found(settings.resolve(source), tables, query)
+    url = settings.resolve(source)
+    found = _found(url, tables, query)
     if not found:
         raise ParamError(f"the source {mask_url(source)} has no tables to export")
     if (where or columns) and len(found) != 1:
@@ -69,10 +72,23 @@ def plan(
     single, path = layout(to, format, found)
     for t in found:
         select_table(t, columns)
+        if where:
+            check_where(url, t, where_sql(where, t, url))
         out = target_path(single, path, t.name, format)
         if out.exists() and not overwrite:
             raise ParamError(f"{out} exists already; pass --overwrite to replace it")
     return [Item(t.name, {"table": t.name}, weight=t.rows) for t in found]
+
+
+def where_sql(where: str | None, table: Table, url: str) -> str | None:
+    """``--where`` as one condition over ``table``'s columns, in the source's dialect (bad SQL,
+    a second statement or a function that acts is refused here, naming the option)."""
+    if not where:
+        return None
+    from batchyard.check import expr
+
+    dialect = "sqlite" if sa.make_url(url).get_backend_name() == "sqlite" else "postgres"
+    return expr.sql_condition(where, table.column_names, "--where", dialect)
 
 
 def _found(url: str, tables: list[str], query: str | None) -> list[Table]:
@@ -86,14 +102,15 @@ def _found(url: str, tables: list[str], query: str | None) -> list[Table]:
     return [query_table(url, query, tables[0] if tables else "query")]
 
 
-def _table(ctx: Context, name: str) -> tuple[Table, bool, Path]:
+def _table(ctx: Context, name: str) -> tuple[Table, Table, bool, Path]:
+    """The table as found, the table as exported (its --columns), and where it goes."""
     from batchyard.data.export import select_table  # (pyarrow: only when used)
 
     p = ctx.params
     found = _found(ctx.settings.resolve(p["source"]), list(p.get("tables") or []), p.get("query"))
     single, path = layout(p["to"], p.get("format") or "parquet", found)
     table = next(t for t in found if t.name == name)
-    return select_table(table, list(p.get("columns") or [])), single, path
+    return table, select_table(table, list(p.get("columns") or [])), single, path
 
 
 def write(value: dict[str, Any], ctx: Context) -> dict[str, Any]:
@@ -101,13 +118,14 @@ def write(value: dict[str, Any], ctx: Context) -> dict[str, Any]:
 
     p = ctx.params
     fmt = p.get("format") or "parquet"
-    table, single, path = _table(ctx, value["table"])
+    whole, table, single, path = _table(ctx, value["table"])
+    url = ctx.settings.resolve(p["source"])
     result = export_table(
-        ctx.settings.resolve(p["source"]),
+        url,
         table,
         target_path(single, path, table.name, fmt),
         fmt,
-        where=p.get("where"),
+        where=where_sql(p.get("where"), whole, url),
         progress=lambda n: ctx.add_rows(read=n, written=n),
         should_stop=lambda: ctx.should_stop,
     )

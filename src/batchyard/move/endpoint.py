@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from batchyard.db import pg_read_only
 from batchyard.errors import UsageError
 from batchyard.move.reflect import ANY_COMMENT  # the mark migrate leaves on jsonb "any" columns
 from batchyard.move.types import ColumnType, from_postgres, from_sqlite
@@ -77,7 +78,8 @@ class Endpoint:
         return "?" if self.dialect == "sqlite" else "%s"
 
     def connect(self) -> Any:
-        """A read-only SQLite connection or an autocommit psycopg one; bad input is a UsageError."""
+        """A read-only SQLite connection or an autocommit, read-only psycopg one; bad input is a
+        UsageError."""
         if self.dialect == "sqlite":
             if not self.dsn or self.dsn == ":memory:":
                 raise UsageError(f"{self.shown}: give a SQLite file to compare")
@@ -104,7 +106,7 @@ class Endpoint:
             raise UsageError(f"cannot connect to {self.shown}: {_pg_problem(exc)}") from exc
         for statement in PG_SETTINGS:
             conn.execute(statement)
-        return conn
+        return pg_read_only(conn)  # verify only reads
 
 
 def _sqlite_problem(shown: str, path: str, exc: sqlite3.Error) -> str:
