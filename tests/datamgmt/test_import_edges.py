@@ -50,7 +50,7 @@ def test_a_row_of_another_field_count_is_refused_in_atomic_mode(
     url = target_of(backend, tmp_path, request)
     result = cli("data", "import", "scores.csv", url, "--table", "t", cwd=tmp_path)
     assert result.returncode == 2, result.stderr
-    assert f"scores.csv:4: " in result.stderr, result.stderr
+    assert "scores.csv:4: " in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
     assert table_of(url, "t") is None
 
@@ -91,3 +91,105 @@ def test_the_header_decides_the_columns(tmp_path: Path, text: str, columns: list
     assert result.returncode == 0, result.stderr
     found = table_of(url, "f")
     assert found is not None and found[0] == columns
+
+
+def refused(result: object, *needles: str) -> str:
+    """The one-line error of a refused command, checked to name each of ``needles``."""
+    assert result.returncode == 2, result.stderr
+    stderr = str(result.stderr)
+    assert "Traceback" not in stderr, stderr
+    errors = [line for line in stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, stderr
+    for needle in needles:
+        assert needle in errors[0], errors[0]
+    return errors[0]
+
+
+# -- refused up front: nothing is written ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "args", "needles"),
+    [
+        ("empty.csv", "", (), ("empty.csv", "empty", "header")),
+        ("dup.csv", "a,a\n1,2\n", (), ("dup.csv:1", "'a'", "twice")),
+        ("dupcase.csv", "Id,ID\n1,2\n", (), ("dupcase.csv:1", "'ID'", "'Id'")),
+        ("t.csv", "a,b\n1,2\n", ("--type", "a=frob"), ("'frob'", "integer", "decimal", "uuid")),
+        ("empty.jsonl", "", (), ("empty.jsonl", "no records")),
+        ("blank.jsonl", "\n\n", (), ("blank.jsonl", "no records")),
+        ("nul.jsonl", '{"a": 1}\n{"a\\u0000b": 1}\n', (), ("nul.jsonl:2", "NUL")),
+        ("nul.csv", "a,b\u0000c\n1,2\n", (), ("nul.csv:1", "NUL")),
+        ("t.csv", "a,b\n1,2\n", ("--quarantine", "/proc/q.jsonl"), ("/proc/q.jsonl",)),
+        ("t.csv", "a,b\n1,2\n", ("--quarantine", "/proc/no/q.jsonl"), ("/proc/no/q.jsonl",)),
+    ],
+)
+def test_bad_files_and_options_are_refused_before_anything_is_written(
+    tmp_path: Path, name: str, text: str, args: tuple[str, ...], needles: tuple[str, ...]
+) -> None:
+    (tmp_path / name).write_text(text)
+    result = cli("data", "import", name, "out.db", "--no-atomic", *args, cwd=tmp_path)
+    refused(result, *needles)
+    assert not (tmp_path / "out.db").exists()
+
+
+def test_an_export_to_a_place_that_cannot_be_written_is_refused(tmp_path: Path) -> None:
+    db = tmp_path / "src.db"
+    engine = sa.create_engine(f"sqlite:///{db}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (a INTEGER)")
+        conn.exec_driver_sql("INSERT INTO t VALUES (1)")
+    engine.dispose()
+    for to in ("/proc/e.csv", "/proc/no/folder"):
+        result = cli("data", "export", "src.db", "--to", to, "--format", "csv", cwd=tmp_path)
+        refused(result, to)
+    (tmp_path / "file").write_text("")
+    result = cli("data", "export", "src.db", "--to", "file/e.csv", "-f", "csv", cwd=tmp_path)
+    refused(result, "file", "not a folder")
+
+
+def test_a_refused_atomic_folder_import_leaves_no_target_file(tmp_path: Path) -> None:
+    db = tmp_path / "src.db"
+    engine = sa.create_engine(f"sqlite:///{db}")
+    with engine.begin() as conn:
+        for name in ("a", "b"):
+            conn.exec_driver_sql(f"CREATE TABLE {name} (n INTEGER)")
+            conn.exec_driver_sql(f"INSERT INTO {name} VALUES (1), (2)")
+    engine.dispose()
+    assert cli("data", "export", "src.db", "--to", "out", "-f", "csv", cwd=tmp_path).returncode == 0
+    with (tmp_path / "out" / "b.csv").open("a") as f:
+        f.write("three\n")
+    result = cli("data", "import", "out", "new.db", cwd=tmp_path)
+    refused(result, "b.csv:4")
+    assert not (tmp_path / "new.db").exists()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "json", "parquet"])
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_single_table_export_imports_back_with_its_types(
+    tmp_path: Path, request: pytest.FixtureRequest, backend: str, fmt: str
+) -> None:
+    url = target_of(backend, tmp_path, request)
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE money (id INTEGER PRIMARY KEY, amount NUMERIC(12,2))")
+        conn.exec_driver_sql("INSERT INTO money VALUES (1, 1129660.12), (2, 0.5)")
+    engine.dispose()
+    out = tmp_path / f"money.{fmt}"
+    result = cli(
+        "data", "export", url, "--tables", "money", "--to", str(out), "-f", fmt, cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    result = cli("data", "import", str(out), url, "--table", "back", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    engine = sa.create_engine(url)
+    try:
+        columns = {c["name"]: c["type"] for c in sa.inspect(engine).get_columns("back")}
+        assert str(columns["amount"]).upper() == "NUMERIC(12, 2)", columns
+        with engine.connect() as conn:
+            rows = conn.exec_driver_sql("SELECT id, amount FROM back ORDER BY id").all()
+        assert [(i, str(a)) for i, a in rows] == [
+            (1, "1129660.12"),
+            (2, "0.5" if backend == "sqlite" else "0.50"),
+        ]
+    finally:
+        engine.dispose()

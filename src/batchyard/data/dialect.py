@@ -13,9 +13,10 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from batchyard.errors import UsageError
 
@@ -38,8 +39,9 @@ class Dialect:
         """``read_csv`` options that leave DuckDB nothing to sniff but the types."""
         return f"header=true, delim={_lit(self.delimiter)}, quote='\"', escape='\"'"
 
-    def rows(self, text: io.TextIOBase | io.StringIO) -> Iterator[list[str]]:
-        """The file's records as Python's csv module reads them with this dialect."""
+    def rows(self, text: Iterable[str]) -> Any:
+        """The file's records as Python's csv module reads them with this dialect (a
+        ``csv.reader``: its ``line_num`` tells where a record ends)."""
         return csv.reader(text, delimiter=self.delimiter, quotechar='"', doublequote=True)
 
 
@@ -67,6 +69,11 @@ def dialect_of(path: Path) -> Dialect:
         raise UsageError(
             f"{path}:1: the first line is blank; a CSV file to import starts with a header line "
             "naming its columns"
+        )
+    if b"\x00" in first:
+        raise UsageError(
+            f"{path}:1: the header holds a NUL character (byte 0), which no database takes in a "
+            "column name; remove it"
         )
     try:
         first.decode("utf-8")

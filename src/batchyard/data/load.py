@@ -9,6 +9,7 @@ Atomic imports commit once; others commit each batch with its checkpoint in the 
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
@@ -20,7 +21,13 @@ import sqlalchemy as sa
 
 from batchyard.data import ingest, readers, rowrules
 from batchyard.data.convert import Converter, converter
-from batchyard.data.files import BadRow, format_of, manifest_entry_for, table_from_entry
+from batchyard.data.files import (
+    BadRow,
+    check_writable,
+    format_of,
+    manifest_entry_for,
+    table_from_entry,
+)
 from batchyard.data.streams import one_library_at_a_time
 from batchyard.errors import UsageError
 from batchyard.move.copy import STATE_DDL, Chunk, pg_batch, pg_dsn, read_state_sqlite, sqlite_batch
@@ -114,12 +121,7 @@ def resolve(
     if fmt == "sqlite":
         from_table = readers.sqlite_table(path, from_table)
         name = table or from_table
-    engine = connect(url, "target")
-    try:
-        existing = {n for n in sa.inspect(engine).get_table_names()}
-        target = reflect(engine, tables=[name])[0] if name in existing else None
-    finally:
-        engine.dispose()
+    target = _target_table(url, name)
     entry = manifest_entry_for(path) if target is None else None
     infer = target is None and entry is None
     found = file_columns(path, fmt, infer and fmt == "csv", from_table)
@@ -187,6 +189,31 @@ def resolve(
         from_table,
         parsed=fmt == "csv",
     )
+
+
+def _target_table(url: str, name: str) -> Table | None:
+    """The target's table ``name``, if it has one. A SQLite file that does not exist yet is not
+    made here (a refused import must leave nothing behind), only checked to be possible."""
+    fresh = _new_sqlite_file(url)
+    if fresh is not None:
+        check_writable(fresh, "target")
+        return None
+    engine = connect(url, "target")
+    try:
+        existing = {n for n in sa.inspect(engine).get_table_names()}
+        return reflect(engine, tables=[name])[0] if name in existing else None
+    finally:
+        engine.dispose()
+
+
+def _new_sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL when it does not exist yet."""
+    if backend(url) != "sqlite":
+        return None
+    database = sa.make_url(url).database or ""
+    if database in ("", ":memory:") or os.path.exists(database):
+        return None
+    return Path(database).absolute()
 
 
 def _unique_on(url: str, table: str, key: tuple[str, ...]) -> bool:
@@ -399,12 +426,34 @@ def load(
     if backend(url) == "sqlite":
         from batchyard.move.copy import sqlite_path
 
+        fresh = _new_sqlite_file(url)
         with one_library_at_a_time(sqlite_path(url)):
-            out = _load_sqlite(spec, url, chunk_id, atomic, progress, should_stop, rules)
+            try:
+                out = _load_sqlite(spec, url, chunk_id, atomic, progress, should_stop, rules)
+            except BaseException:
+                if fresh is not None and atomic:
+                    _remove_if_empty(fresh)
+                raise
     else:
         out = _load_pg(spec, url, chunk_id, atomic, progress, should_stop, rules)
     out.bad = located(spec, out.bad)
     return out
+
+
+def _remove_if_empty(path: Path) -> None:
+    """Remove a SQLite file this import made when a refused atomic load left it without tables
+    (other writers of the file in this process wait for :func:`one_library_at_a_time`)."""
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            tables = con.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return
+    if tables == 0:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 def _stopped(spec: Spec) -> Exception:
@@ -692,7 +741,8 @@ def spec_to_value(spec: Spec) -> dict[str, Any]:
         "format": spec.fmt,
         "table": spec.table.name,
         "columns": [
-            [c.name, c.type.logical, c.type.declared, c.nullable] for c in spec.table.columns
+            [c.name, c.type.logical, c.type.declared, c.nullable, c.type.precision, c.type.scale]
+            for c in spec.table.columns
         ],
         "primary_key": list(spec.table.primary_key),
         "file_columns": spec.file_columns,
@@ -705,7 +755,8 @@ def spec_to_value(spec: Spec) -> dict[str, Any]:
 
 def spec_from_value(value: dict[str, Any]) -> Spec:
     columns = tuple(
-        Column(n, ColumnType(t, d), nullable=bool(nl)) for n, t, d, nl in value["columns"]
+        Column(n, ColumnType(t, d, *exact), nullable=bool(nl))
+        for n, t, d, nl, *exact in value["columns"]
     )
     return Spec(
         Path(value["file"]),

@@ -506,13 +506,25 @@ def json_columns(path: Path, fmt: str) -> list[tuple[str, ColumnType]]:
     """The keys of every object, in first-seen order, each typed from all its values."""
     seen: dict[str, set[str]] = {}
     records = jsonl_records(path) if fmt == "jsonl" else json_records(path)
-    for _, value, _bad in records:
+    first_bad: BadRow | None = None
+    for line, value, bad in records:
         if value is None:
+            first_bad = first_bad or bad
             continue
         for key, v in value.items():
-            kinds = seen.setdefault(key, set())
+            kinds = seen.get(key)
+            if kinds is None:
+                if "\x00" in key:
+                    raise UsageError(
+                        f"{path}:{line}: key {key!r} holds a NUL character, which no database "
+                        "takes in a column name; rename the key"
+                    )
+                kinds = seen[key] = set()
             if v is not None:
                 kinds.add(_json_kind(v))
+    if not seen:
+        why = f" (the first bad one: {first_bad.where()}: {first_bad.reason})" if first_bad else ""
+        raise UsageError(f"{path}: the file holds no records with keys to import{why}")
     return [(k, ColumnType(_merge(kinds))) for k, kinds in seen.items()]
 
 

@@ -9,12 +9,19 @@ error-severity row rules too (see :mod:`batchyard.data.rowrules`).
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
 from batchyard.config import Settings
 from batchyard.data import rowrules
-from batchyard.data.files import MANIFEST, parse_types, read_manifest, write_quarantine
+from batchyard.data.files import (
+    MANIFEST,
+    check_writable,
+    parse_types,
+    read_manifest,
+    write_quarantine,
+)
 from batchyard.engine.context import Context
 from batchyard.engine.kinds import REGISTRY, Item, JobKind
 from batchyard.errors import NotFound, ParamError, UsageError
@@ -66,6 +73,11 @@ def plan(
     pairs = files_of(file, table)
     items = []
     for path, name in pairs:
+        whole = atomic if atomic is not None else _size(path) < ld.ATOMIC_BYTES
+        bad_rows_to = quarantine_path(_params(locals()), path, len(pairs) > 1)
+        if quarantine or not whole:
+            # A bad row found after batches were committed must have somewhere to go.
+            check_writable(bad_rows_to, "--quarantine" if quarantine else "quarantine file")
         spec = ld.resolve(
             path,
             url,
@@ -78,11 +90,10 @@ def plan(
         )
         if rules:
             rowrules.for_table(rules, spec.table, dialect)  # a bad suite stops here
-        whole = atomic if atomic is not None else path.stat().st_size < ld.ATOMIC_BYTES
         if whole:
             out = ld.check(spec, dialect)
             if out.bad:
-                write_quarantine(quarantine_path(_params(locals()), path, len(pairs) > 1), out.bad)
+                _quarantine_refused(bad_rows_to, out.bad)
                 raise UsageError(ld.refusal(spec, out.bad))
         value = ld.spec_to_value(spec) | {"atomic": whole}
         items.append(Item(f"{path.name}:{spec.table.name}", value, weight=path.stat().st_size))
@@ -91,6 +102,19 @@ def plan(
 
 def _params(scope: dict[str, Any]) -> dict[str, Any]:
     return {"quarantine": scope.get("quarantine")}
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # (resolve says what is wrong with it)
+
+
+def _quarantine_refused(path: Path, bad: list[Any]) -> None:
+    """The bad rows of a refused file, where it can be written (the refusal says the rest)."""
+    with contextlib.suppress(OSError):
+        write_quarantine(path, bad)
 
 
 def first_job(ctx: Context) -> str:
