@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
+import batchyard as by
+from batchyard.data import readers
 from conftest import cli
 
 HEADER = "id,name,score\n"
@@ -193,3 +196,49 @@ def test_a_single_table_export_imports_back_with_its_types(
         ]
     finally:
         engine.dispose()
+
+
+# -- a full disk -----------------------------------------------------------------------------------
+
+
+def test_a_full_disk_shows_its_cause_and_a_retry_loads_each_row_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The target's connection may grow the file to 40 pages (``PRAGMA max_page_count``: SQLite
+    itself answers SQLITE_FULL, as on a full disk), then gets its room back for the retry."""
+    data = tmp_path / "wide.csv"
+    rows = [f"{i},{'x' * 200},{i * 3}" for i in range(1000)]
+    rows[900] = "10,a repeat of ten,0"  # its first row commits before the disk fills
+    data.write_text("id,pad,n\n" + "\n".join(rows) + "\n")
+    target = tmp_path / "t.db"
+    monkeypatch.setattr(readers, "BATCH", 100)
+    real = sqlite3.connect
+
+    def limited(database: object, *args: object, **kwargs: object) -> sqlite3.Connection:
+        con = real(database, *args, **kwargs)  # type: ignore[arg-type]
+        if str(database) == str(target):
+            con.execute("PRAGMA max_page_count = 40")
+        return con
+
+    monkeypatch.setattr(sqlite3, "connect", limited)
+    params = {"file": str(data), "target": str(target), "key": ["id"], "atomic": False}
+    with by.Batchyard(root=tmp_path) as app:
+        job = app.run("import", params, install_signals=False)
+        assert job.status is by.JobStatus.FAILED
+        (item,) = app.items(job.id)[0]
+        assert "database or disk is full" in str(item.error), item.error
+        assert "rollback" not in str(item.error) and "retry" in str(item.error)
+        con = real(target)
+        committed = con.execute("SELECT count(*) FROM wide").fetchone()[0]
+        assert 0 < committed < 900, committed
+        monkeypatch.setattr(sqlite3, "connect", real)  # space freed
+        again = app.retry(job.id, failed_only=True)
+        again = app.execute(again.id, install_signals=False)
+        assert again.status is by.JobStatus.COMPLETED, again.error
+    assert con.execute("SELECT count(*), count(DISTINCT id), sum(n) FROM wide").fetchone() == (
+        999,
+        999,
+        sum(i * 3 for i in range(1000)) - 900 * 3,
+    )
+    bad = [json.loads(x) for x in (tmp_path / "wide.csv.quarantine.jsonl").read_text().splitlines()]
+    assert [(b["line"], b["reason"][:17]) for b in bad] == [(902, "duplicate key id=")]

@@ -29,7 +29,7 @@ from batchyard.data.files import (
     table_from_entry,
 )
 from batchyard.data.streams import one_library_at_a_time
-from batchyard.errors import UsageError
+from batchyard.errors import ItemError, UsageError
 from batchyard.move.copy import STATE_DDL, Chunk, pg_batch, pg_dsn, read_state_sqlite, sqlite_batch
 from batchyard.move.copy import _open_state_pg as open_state_pg
 from batchyard.move.migrate import connect
@@ -430,14 +430,34 @@ def load(
         with one_library_at_a_time(sqlite_path(url)):
             try:
                 out = _load_sqlite(spec, url, chunk_id, atomic, progress, should_stop, rules)
-            except BaseException:
+            except BaseException as exc:
                 if fresh is not None and atomic:
                     _remove_if_empty(fresh)
+                if _FULL in str(exc):
+                    raise _disk_full(spec, url, atomic) from exc
                 raise
     else:
         out = _load_pg(spec, url, chunk_id, atomic, progress, should_stop, rules)
     out.bad = located(spec, out.bad)
     return out
+
+
+#: SQLite's message for SQLITE_FULL, through sqlite3 and ADBC alike.
+_FULL = "database or disk is full"
+
+
+def _disk_full(spec: Spec, url: str, atomic: bool) -> ItemError:
+    from batchyard.move.copy import sqlite_path
+
+    kept = (
+        "nothing was imported (atomic); free space and run the import again"
+        if atomic
+        else "the batches committed before it are kept; free space and retry the job "
+        "(`batchyard jobs retry JOB --failed-only`) to load the rest, each row once"
+    )
+    return ItemError(
+        f"{spec.path.name} into {spec.table.name} in {sqlite_path(url)}: {_FULL}: {kept}"
+    )
 
 
 def _remove_if_empty(path: Path) -> None:
@@ -520,11 +540,13 @@ def _load_sqlite(
                 )
                 con.execute("COMMIT")
             except BaseException:
-                con.execute("ROLLBACK")
+                if con.in_transaction:  # (a full disk ends it already)
+                    con.execute("ROLLBACK")
                 raise
             return out
         con.execute(STATE_DDL["sqlite"])
         done, finished = read_state_sqlite(con, chunk)
+        spec = _resumed(spec, done)
         con.execute("BEGIN IMMEDIATE")
         for sql in _ddl(spec, "sqlite", fresh=done is None):
             con.execute(sql)
@@ -544,6 +566,12 @@ def _load_sqlite(
         return out
     finally:
         con.close()
+
+
+def _resumed(spec: Spec, done: int | None) -> Spec:
+    """``spec`` for a load that resumes at a checkpoint: the table holds rows of this file
+    already, so with ``--key`` a key repeated in the file may have its first row there."""
+    return replace(spec, exists=True) if done is not None and spec.key else spec
 
 
 def _load_whole(
@@ -701,6 +729,7 @@ def _load_pg(
                 stage = staging()
             state = open_state_pg(pg, chunk)
             done, finished = (state[0], bool(state[1])) if state else (None, False)
+            spec = _resumed(spec, done)
             _load_in_batches(
                 spec,
                 int(done or 0),
