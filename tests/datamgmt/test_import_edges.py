@@ -242,3 +242,61 @@ def test_a_full_disk_shows_its_cause_and_a_retry_loads_each_row_once(
     )
     bad = [json.loads(x) for x in (tmp_path / "wide.csv.quarantine.jsonl").read_text().splitlines()]
     assert [(b["line"], b["reason"][:17]) for b in bad] == [(902, "duplicate key id=")]
+
+
+# -- inferred types --------------------------------------------------------------------------------
+
+MOSTLY = {
+    "csv": "id,score,note\n1,10,a\n2,20,b\n3,n/a,c\n4,40,d\n5,-,e\n6,60,f\n",
+    "jsonl": "".join(
+        json.dumps({"id": i, "score": s, "note": n}) + "\n"
+        for i, s, n in [
+            (1, 10, "a"),
+            (2, 20, "b"),
+            (3, "n/a", "c"),
+            (4, 40, "d"),
+            (5, "-", "e"),
+            (6, 60, "f"),
+        ]
+    ),
+}
+#: Where 'n/a' and '-' are: CSV has a header line.
+BAD_LINES = {"csv": (4, 6), "jsonl": (3, 5)}
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_the_summary_says_what_was_inferred_and_why_a_column_fell_back_to_text(
+    tmp_path: Path, fmt: str
+) -> None:
+    (tmp_path / f"s.{fmt}").write_text(MOSTLY[fmt])
+    result = cli("data", "import", f"s.{fmt}", "out.db", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert table_of(f"sqlite:///{tmp_path / 'out.db'}", "s") is not None
+    text = " ".join(result.stderr.split())
+    assert "id integer" in text and "score text" in text and "note text" in text, text
+    first, second = BAD_LINES[fmt]
+    assert f"'n/a' (line {first}), '-' (line {second})" in text, text
+    assert "4 of 6" in text and "--strict-types" in text, text
+    assert "note fell back" not in text and "id fell back" not in text, text
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_strict_types_keep_the_type_and_quarantine_the_rows_that_do_not_fit(
+    tmp_path: Path, request: pytest.FixtureRequest, backend: str, fmt: str
+) -> None:
+    (tmp_path / f"s.{fmt}").write_text(MOSTLY[fmt])
+    url = target_of(backend, tmp_path, request)
+    first, second = BAD_LINES[fmt]
+    result = cli("data", "import", f"s.{fmt}", url, "--strict-types", cwd=tmp_path)
+    refused(result, f"s.{fmt}:{first}", "'score'", "n/a", "(and 1 more bad row(s))")
+    assert table_of(url, "s") is None
+    result = cli("data", "import", f"s.{fmt}", url, "--strict-types", "--no-atomic", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert table_of(url, "s") == (
+        ["id", "score", "note"],
+        [(1, 10, "a"), (2, 20, "b"), (4, 40, "d"), (6, 60, "f")],
+    )
+    bad = [json.loads(x) for x in (tmp_path / f"s.{fmt}.quarantine.jsonl").read_text().splitlines()]
+    assert [b["line"] for b in bad] == [first, second], bad
+    assert all("'score'" in b["reason"] for b in bad), bad

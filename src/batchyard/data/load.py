@@ -28,6 +28,7 @@ from batchyard.data.files import (
     manifest_entry_for,
     table_from_entry,
 )
+from batchyard.data.infer import Fallback, Inferred, csv_fallbacks, json_columns, strict_type
 from batchyard.data.streams import one_library_at_a_time
 from batchyard.errors import ItemError, UsageError
 from batchyard.move.copy import STATE_DDL, Chunk, pg_batch, pg_dsn, read_state_sqlite, sqlite_batch
@@ -55,6 +56,9 @@ class Spec:
     key: tuple[str, ...] = ()
     from_table: str | None = None
     parsed: bool = False
+    #: The columns' types where they were inferred from the file (a new table), with fallbacks.
+    inferred: tuple[Inferred, ...] = ()
+    strict: bool = False
 
     def column(self, name: str) -> Column:
         return self.table.column(name)
@@ -73,16 +77,20 @@ def backend(url: str) -> str:
 
 def file_columns(
     path: Path, fmt: str, infer: bool, from_table: str | None
-) -> list[tuple[str, ColumnType]]:
+) -> tuple[list[tuple[str, ColumnType]], dict[str, Fallback]]:
+    """The file's columns; with ``infer``, typed from every value, and the columns that fell
+    back to text though most of their values fit a type."""
     if not path.is_file():
         raise UsageError(f"{path}: no such file")
     if fmt == "csv":
-        return readers.csv_columns(path, infer)
+        found = readers.csv_columns(path, infer)
+        return found, csv_fallbacks(path, found) if infer else {}
     if fmt in ("json", "jsonl"):
-        return readers.json_columns(path, fmt)
+        records = readers.jsonl_records(path) if fmt == "jsonl" else readers.json_records(path)
+        return json_columns(records, path)
     if fmt == "parquet":
-        return readers.parquet_columns(path)
-    return readers.sqlite_columns(path, readers.sqlite_table(path, from_table))
+        return readers.parquet_columns(path), {}
+    return readers.sqlite_columns(path, readers.sqlite_table(path, from_table)), {}
 
 
 _FITS = {
@@ -110,8 +118,12 @@ def resolve(
     key: tuple[str, ...] = (),
     mode: str = "append",
     from_table: str | None = None,
+    strict: bool = False,
 ) -> Spec:
-    """Check the file against the target before a row moves; a clear error for what does not fit."""
+    """Check the file against the target before a row moves; a clear error for what does not fit.
+
+    ``strict``: a column whose values are mostly of one type keeps it, and the rows whose value
+    does not fit are bad, instead of the column falling back to text."""
     if mode not in MODES:
         raise UsageError(f"--mode {mode!r}: use append, replace or upsert")
     if mode == "upsert" and not key:
@@ -124,7 +136,7 @@ def resolve(
     target = _target_table(url, name)
     entry = manifest_entry_for(path) if target is None else None
     infer = target is None and entry is None
-    found = file_columns(path, fmt, infer and fmt == "csv", from_table)
+    found, fallbacks = file_columns(path, fmt, infer and fmt == "csv", from_table)
     names = [n for n, _ in found]
     if target is not None and mode != "replace":
         missing = [n for n in names if n not in target.column_names]
@@ -152,7 +164,8 @@ def resolve(
         elif target is not None:
             spec_table = target
         else:
-            spec_table = Table(name, tuple(Column(n, t) for n, t in found))
+            kept = {n: strict_type(fb) for n, fb in fallbacks.items()} if strict else {}
+            spec_table = Table(name, tuple(Column(n, kept.get(n, t)) for n, t in found))
         overrides = types or {}
         unknown = [c for c in overrides if c not in spec_table.column_names]
         if unknown:
@@ -178,6 +191,18 @@ def resolve(
             f"--mode upsert: table {name!r} has no primary key or unique index on "
             f"({', '.join(key)}); add one or use --mode append"
         )
+    inferred = (
+        tuple(
+            Inferred(
+                c.name,
+                c.type.logical,
+                None if c.name in (types or {}) else fallbacks.get(c.name),
+            )
+            for c in spec_table.columns
+        )
+        if infer
+        else ()
+    )
     return Spec(
         path,
         fmt,
@@ -188,6 +213,8 @@ def resolve(
         tuple(key),
         from_table,
         parsed=fmt == "csv",
+        inferred=inferred,
+        strict=strict,
     )
 
 
@@ -779,6 +806,8 @@ def spec_to_value(spec: Spec) -> dict[str, Any]:
         "mode": spec.mode,
         "key": list(spec.key),
         "from_table": spec.from_table,
+        "inferred": [c.to_dict() for c in spec.inferred],
+        "strict": spec.strict,
     }
 
 
@@ -797,4 +826,6 @@ def spec_from_value(value: dict[str, Any]) -> Spec:
         tuple(value.get("key") or ()),
         value.get("from_table"),
         parsed=value["format"] == "csv",
+        inferred=tuple(Inferred.from_dict(c) for c in value.get("inferred") or ()),
+        strict=bool(value.get("strict")),
     )

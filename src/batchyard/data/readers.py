@@ -53,14 +53,15 @@ class Batch:
     bad: list[BadRow] = field(default_factory=list)
 
 
-def _lit(text: str) -> str:
+def lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
 # -- CSV ---------------------------------------------------------------------------------------------
 
 
-def _duck(path: Path) -> Any:
+def duck_connection() -> Any:
+    """A DuckDB connection for reading one file: two threads and 256 MB at most."""
     import duckdb
 
     con = duckdb.connect()
@@ -87,14 +88,14 @@ def _duck_types(path: Path, dialect: Dialect) -> list[str] | None:
     cannot read the file with the header's dialect (an unterminated quote in its sample)."""
     import duckdb
 
-    con = _duck(path)
+    con = duck_connection()
     try:
         # Typing every row holds what it reads in DuckDB's buffers: bound them.
         con.execute("SET memory_limit = '48MB'")
         con.execute("SET threads = 1")
-        names = ", ".join(_lit(c) for c in dialect.columns)
+        names = ", ".join(lit(c) for c in dialect.columns)
         rows = con.execute(
-            f"DESCRIBE SELECT * FROM read_csv({_lit(str(path))}, {dialect.options()}, "
+            f"DESCRIBE SELECT * FROM read_csv({lit(str(path))}, {dialect.options()}, "
             f"names=[{names}], sample_size=-1, ignore_errors=true, allow_quoted_nulls=false, "
             f"buffer_size={_BUFFER})"
         ).fetchall()
@@ -117,15 +118,15 @@ def _pattern_types(path: Path, dialect: Dialect) -> list[str]:
     counts = []
     for i in range(len(columns)):
         counts.append(f"count(r{i})")
-        counts += [f"count_if(regexp_full_match(r{i}, {_lit(p)}))" for _, p in order]
-    con = _duck(path)
+        counts += [f"count_if(regexp_full_match(r{i}, {lit(p)}))" for _, p in order]
+    con = duck_connection()
     try:
         con.execute("SET memory_limit = '48MB'")
         con.execute("SET threads = 1")
-        found = con.execute(f"SELECT {', '.join(counts)} FROM ({_text_rows(path, dialect)})")
+        found = con.execute(f"SELECT {', '.join(counts)} FROM ({text_rows(path, dialect)})")
         got = found.fetchone() or ()
     except duckdb.Error as exc:
-        raise UsageError(f"{path}: cannot read it as CSV ({_first(exc)})") from exc
+        raise UsageError(f"{path}: cannot read it as CSV ({first_line(exc)})") from exc
     finally:
         con.close()
     kinds = []
@@ -141,10 +142,10 @@ def _pattern_types(path: Path, dialect: Dialect) -> list[str]:
     return kinds
 
 
-def _text_rows(path: Path, dialect: Dialect, columns: list[str] | None = None) -> str:
+def text_rows(path: Path, dialect: Dialect, columns: list[str] | None = None) -> str:
     """The file's values as text, columns ``r0``, ``r1``...; rejected lines recorded."""
     columns = list(dialect.columns) if columns is None else columns
-    types = ", ".join(f"{_lit(c)}: 'VARCHAR'" for c in columns)
+    types = ", ".join(f"{lit(c)}: 'VARCHAR'" for c in columns)
     raw = ", ".join(f"{qi(c)} AS r{i}" for i, c in enumerate(columns))
     return f"SELECT {raw} FROM {_source(path, dialect, types)}"
 
@@ -153,12 +154,12 @@ def _source(path: Path, dialect: Dialect, types: str) -> str:
     """``read_csv`` of the file with the header's dialect and these column types: nothing
     sniffed, so a row of another field count or a broken quote is a rejected line."""
     return (
-        f"read_csv({_lit(str(path))}, auto_detect=false, {dialect.options()}, columns={{{types}}}, "
+        f"read_csv({lit(str(path))}, auto_detect=false, {dialect.options()}, columns={{{types}}}, "
         f"allow_quoted_nulls=false, store_rejects=true, ignore_errors=true, buffer_size={_BUFFER})"
     )
 
 
-def _first(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0]
 
 
@@ -212,8 +213,7 @@ def _csv_select(path: Path, dialect: Dialect, columns: list[str], logical: dict[
     """The CSV's columns as the table takes them, then a flag: NULL for a good row, else
     ``'i:text'`` for the first column ``i`` whose text does not fit its type exactly."""
     types = ", ".join(
-        f"{_lit(c)}: {_lit('BOOLEAN' if logical.get(c) == 'boolean' else 'VARCHAR')}"
-        for c in columns
+        f"{lit(c)}: {lit('BOOLEAN' if logical.get(c) == 'boolean' else 'VARCHAR')}" for c in columns
     )
     raw = ", ".join(f"{qi(c)} AS r{i}" for i, c in enumerate(columns))
     inner, outer, checks = [], [], []
@@ -224,7 +224,7 @@ def _csv_select(path: Path, dialect: Dialect, columns: list[str], logical: dict[
             inner.append(f"r{i} AS v{i}")
             continue
         pattern, duck = STRICT[kind]
-        fits = f"regexp_full_match(r{i}, {_lit(pattern)})"
+        fits = f"regexp_full_match(r{i}, {lit(pattern)})"
         if kind == "integer":
             inner.append(f"TRY_CAST(CASE WHEN {fits} THEN r{i} END AS BIGINT) AS v{i}")
             wrong = f"v{i} IS NULL"
@@ -272,7 +272,7 @@ def csv_arrow(
     import duckdb
 
     dialect = dialect_of(path)
-    con = _duck(path)
+    con = duck_connection()
     misfits: list[tuple[int, int, str]] = []
     try:
         con.execute("SET memory_limit = '32MB'")
@@ -293,7 +293,7 @@ def csv_arrow(
             n += size
         rejected = _rejects(con, path, logical, len(columns))
     except duckdb.Error as exc:
-        raise UsageError(f"{path}: cannot read it as CSV ({_first(exc)})") from exc
+        raise UsageError(f"{path}: cannot read it as CSV ({first_line(exc)})") from exc
     finally:
         con.close()
     yield -1, 0, rejected + _misfit_rows(path, columns, logical, misfits, rejected)
@@ -312,7 +312,7 @@ def _misfit_rows(
 
     if not misfits:
         return []
-    where = _record_lines(path, {r for r, _, _ in misfits}, {b.line for b in rejected})
+    where = record_lines(path, {r for r, _, _ in misfits}, {b.line for b in rejected})
     out = []
     for record, at, text in misfits:
         line, row = where.get(record, (None, None))
@@ -326,7 +326,7 @@ def csv_located(path: Path, bad: list[BadRow]) -> list[BadRow]:
     wanted = {b.record for b in bad if b.line is None and b.record is not None}
     if not wanted:
         return bad
-    where = _record_lines(path, wanted, {b.line for b in bad if b.line is not None})
+    where = record_lines(path, wanted, {b.line for b in bad if b.line is not None})
     return [
         BadRow(b.file, where[b.record][0], b.reason, b.text, None)
         if b.line is None and b.record in where
@@ -335,7 +335,7 @@ def csv_located(path: Path, bad: list[BadRow]) -> list[BadRow]:
     ]
 
 
-def _record_lines(
+def record_lines(
     path: Path, wanted: set[int], rejected: set[int | None]
 ) -> dict[int, tuple[int, str]]:
     """(line, text) of the good records numbered ``wanted``, counting as DuckDB does: records
@@ -502,56 +502,6 @@ def _line(text: str, pos: int) -> int:
     return text.count("\n", 0, pos) + 1
 
 
-def json_columns(path: Path, fmt: str) -> list[tuple[str, ColumnType]]:
-    """The keys of every object, in first-seen order, each typed from all its values."""
-    seen: dict[str, set[str]] = {}
-    records = jsonl_records(path) if fmt == "jsonl" else json_records(path)
-    first_bad: BadRow | None = None
-    for line, value, bad in records:
-        if value is None:
-            first_bad = first_bad or bad
-            continue
-        for key, v in value.items():
-            kinds = seen.get(key)
-            if kinds is None:
-                if "\x00" in key:
-                    raise UsageError(
-                        f"{path}:{line}: key {key!r} holds a NUL character, which no database "
-                        "takes in a column name; rename the key"
-                    )
-                kinds = seen[key] = set()
-            if v is not None:
-                kinds.add(_json_kind(v))
-    if not seen:
-        why = f" (the first bad one: {first_bad.where()}: {first_bad.reason})" if first_bad else ""
-        raise UsageError(f"{path}: the file holds no records with keys to import{why}")
-    return [(k, ColumnType(_merge(kinds))) for k, kinds in seen.items()]
-
-
-def _json_kind(v: Any) -> str:
-    if isinstance(v, bool):
-        return "boolean"
-    if isinstance(v, int):
-        return "integer" if -(2**63) <= v < 2**63 else "decimal"
-    if isinstance(v, float):
-        return "float"
-    if isinstance(v, dict | list):
-        return "json"
-    return "text"
-
-
-def _merge(kinds: set[str]) -> str:
-    if not kinds:
-        return "text"
-    if len(kinds) == 1:
-        return next(iter(kinds))
-    if kinds <= {"integer", "float"}:
-        return "float"
-    if kinds <= {"integer", "decimal", "float"}:
-        return "decimal"
-    return "text"
-
-
 def record_batches(
     records: Iterator[tuple[int, Any, BadRow | None]], columns: list[str], start: int, path: Path
 ) -> Iterator[Batch]:
@@ -588,7 +538,7 @@ def parquet_columns(path: Path) -> list[tuple[str, ColumnType]]:
     try:
         schema = pq.read_schema(path)
     except Exception as exc:
-        raise UsageError(f"{path}: not a readable Parquet file ({_first(exc)})") from exc
+        raise UsageError(f"{path}: not a readable Parquet file ({first_line(exc)})") from exc
     return [(f.name, ColumnType(logical_of_arrow(f.type), str(f.type))) for f in schema]
 
 

@@ -63,6 +63,7 @@ def plan(
     quarantine: str | None = None,
     from_table: str | None = None,
     rules: str | None = None,
+    strict_types: bool = False,
 ) -> list[Item]:
     """Import FILE (CSV, JSON, JSON lines, Parquet or SQLite; or an export's folder) into TARGET."""
     from batchyard.data import load as ld  # (pyarrow and DuckDB: loaded only when used)
@@ -87,6 +88,7 @@ def plan(
             key=tuple(key),
             mode=mode,
             from_table=from_table,
+            strict=strict_types,
         )
         if rules:
             rowrules.for_table(rules, spec.table, dialect)  # a bad suite stops here
@@ -150,6 +152,9 @@ def run(value: dict[str, Any], ctx: Context) -> dict[str, Any]:
         rules=rules,
     )
     result: dict[str, Any] = {"file": str(spec.path), "table": spec.table.name, "rows": out.rows}
+    if spec.inferred:
+        result["inferred"] = [c.to_dict() for c in spec.inferred]
+        result["strict_types"] = spec.strict
     result["bad"] = len(out.bad)
     if out.bad:
         path = quarantine_path(ctx.params, spec.path, many)
