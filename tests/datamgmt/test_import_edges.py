@@ -300,3 +300,19 @@ def test_strict_types_keep_the_type_and_quarantine_the_rows_that_do_not_fit(
     bad = [json.loads(x) for x in (tmp_path / f"s.{fmt}.quarantine.jsonl").read_text().splitlines()]
     assert [b["line"] for b in bad] == [first, second], bad
     assert all("'score'" in b["reason"] for b in bad), bad
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_a_nul_in_a_value_is_a_bad_row_for_postgresql(
+    tmp_path: Path, pg_database: str, fmt: str
+) -> None:
+    text = {
+        "csv": "a,b\n1,x\u0000y\n2,z\n",
+        "jsonl": '{"a": 1, "b": "x\\u0000y"}\n{"a": 2, "b": "z"}\n',
+    }[fmt]
+    (tmp_path / f"n.{fmt}").write_text(text)
+    result = cli("data", "import", f"n.{fmt}", pg_database, cwd=tmp_path)
+    refused(result, f"n.{fmt}:{2 if fmt == 'csv' else 1}", "'b'", "NUL")
+    result = cli("data", "import", f"n.{fmt}", pg_database, "--no-atomic", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert table_of(pg_database, "n") == (["a", "b"], [(2, "z")])

@@ -260,11 +260,13 @@ def _unique_on(url: str, table: str, key: tuple[str, ...]) -> bool:
 # -- reading and converting ----------------------------------------------------------------------
 
 
-def batches(spec: Spec, start: int) -> Iterator[readers.Batch]:
+def batches(spec: Spec, start: int, dialect: str) -> Iterator[readers.Batch]:
+    """The file's records from good record ``start`` on, as the ``dialect`` target takes them."""
     cols = spec.file_columns
     if spec.fmt == "csv":
         logical = {c: spec.column(c).type.logical for c in cols}
-        return readers.csv_batches(spec.path, cols, logical, start)
+        nul_free = dialect == "postgresql"
+        return readers.csv_batches(spec.path, cols, logical, start, nul_free)
     if spec.fmt == "parquet":
         return readers.parquet_batches(spec.path, cols, start)
     if spec.fmt == "sqlite":
@@ -357,7 +359,7 @@ def check(spec: Spec, dialect: str) -> Outcome:
     """Read and convert the whole file without writing: the rows it would load and the bad ones."""
     out = Outcome()
     convs = converters(spec, dialect)
-    for batch in batches(spec, 0):
+    for batch in batches(spec, 0, dialect):
         out.bad.extend(batch.bad)
         out.rows += len(clean(spec, batch, convs, out))
     out.bad = sorted(located(spec, out.bad), key=lambda b: (b.line or 0, b.record or 0))
@@ -560,6 +562,7 @@ def _load_sqlite(
                 stage = staging()
                 _load_whole(
                     spec,
+                    "sqlite",
                     lambda b: _prepare(spec, b, convs, out, run, "?", stage),
                     lambda rows: con.executemany(insert, rows),
                     out,
@@ -581,6 +584,7 @@ def _load_sqlite(
         stage = staging()
         _load_in_batches(
             spec,
+            "sqlite",
             int(done or 0),
             finished,
             lambda lo, hi: sqlite_batch(con, chunk, lo, hi),
@@ -603,13 +607,14 @@ def _resumed(spec: Spec, done: int | None) -> Spec:
 
 def _load_whole(
     spec: Spec,
+    dialect: str,
     prepare: Callable[[readers.Batch], list[tuple[Any, ...]]],
     write: Callable[[list[tuple[Any, ...]]], Any],
     out: Outcome,
     progress: Callable[[int], None],
 ) -> None:
     """Every batch into the one open transaction (atomic mode); a bad row refuses the file."""
-    for batch in batches(spec, 0):
+    for batch in batches(spec, 0, dialect):
         out.bad.extend(batch.bad)
         rows = prepare(batch)
         write(rows)
@@ -621,6 +626,7 @@ def _load_whole(
 
 def _load_in_batches(
     spec: Spec,
+    dialect: str,
     start: int,
     finished: bool,
     transaction: Callable[[int, int], AbstractContextManager[Any]],
@@ -632,7 +638,7 @@ def _load_in_batches(
 ) -> None:
     """Each batch committed with its checkpoint in one target transaction, from ``start`` on;
     a last checkpoint marks the file finished."""
-    for batch in batches(spec, start):
+    for batch in batches(spec, start, dialect):
         out.bad.extend(batch.bad)
         if finished or not batch.rows:
             continue
@@ -738,6 +744,7 @@ def _load_pg(
                     stage = staging()
                     _load_whole(
                         spec,
+                        "postgresql",
                         lambda b: _prepare(spec, b, convs, out, run, "%s", stage),
                         write,
                         out,
@@ -759,6 +766,7 @@ def _load_pg(
             spec = _resumed(spec, done)
             _load_in_batches(
                 spec,
+                "postgresql",
                 int(done or 0),
                 finished,
                 lambda lo, hi: pg_batch(pg, chunk, lo, hi),

@@ -164,10 +164,10 @@ def first_line(exc: BaseException) -> str:
 
 
 def csv_batches(
-    path: Path, columns: list[str], logical: dict[str, str], start: int
+    path: Path, columns: list[str], logical: dict[str, str], start: int, nul_free: bool = False
 ) -> Iterator[Batch]:
     """Typed rows of a CSV file from good record ``start`` on; bad rows and lines in the last batch."""
-    for first, records, got in csv_arrow(path, columns, logical, start, BATCH):
+    for first, records, got in csv_arrow(path, columns, logical, start, BATCH, nul_free):
         if first < 0:
             yield Batch(bad=got)
             continue
@@ -209,19 +209,25 @@ BOOLEAN = r"\s*(?i:true|false)\s*"
 FLAG = "batchyard_bad"
 
 
-def _csv_select(path: Path, dialect: Dialect, columns: list[str], logical: dict[str, str]) -> str:
+def _csv_select(
+    path: Path, dialect: Dialect, columns: list[str], logical: dict[str, str], nul_free: bool
+) -> str:
     """The CSV's columns as the table takes them, then a flag: NULL for a good row, else
-    ``'i:text'`` for the first column ``i`` whose text does not fit its type exactly."""
+    ``'i:text'`` for the first column ``i`` whose text does not fit its type exactly (with
+    ``nul_free``, a text holding a NUL character, which PostgreSQL cannot store)."""
     types = ", ".join(
         f"{lit(c)}: {lit('BOOLEAN' if logical.get(c) == 'boolean' else 'VARCHAR')}" for c in columns
     )
     raw = ", ".join(f"{qi(c)} AS r{i}" for i, c in enumerate(columns))
-    inner, outer, checks = [], [], []
+    inner, outer, checks, kept = [], [], [], []
     for i, c in enumerate(columns):
         kind = logical.get(c, "text")
         outer.append(f"v{i} AS {qi(c)}")
         if kind not in STRICT:
             inner.append(f"r{i} AS v{i}")
+            if nul_free and kind == "text":
+                checks.append(f"WHEN contains(r{i}, chr(0)) THEN '{i}:' || r{i}")
+                kept.append(f"r{i}")
             continue
         pattern, duck = STRICT[kind]
         fits = f"regexp_full_match(r{i}, {lit(pattern)})"
@@ -236,9 +242,10 @@ def _csv_select(path: Path, dialect: Dialect, columns: list[str], logical: dict[
             inner.append(f"r{i} AS v{i}")
             wrong = f"NOT {fits} OR TRY_CAST(r{i} AS {duck}) IS NULL"
         checks.append(f"WHEN r{i} IS NOT NULL AND ({wrong}) THEN '{i}:' || r{i}")
+        kept.append(f"r{i}")
     flag = f"CASE {' '.join(checks)} END" if checks else "NULL::VARCHAR"
     source = _source(path, dialect, types)
-    keep = ", ".join(f"r{i}" for i, c in enumerate(columns) if logical.get(c) in STRICT)
+    keep = ", ".join(kept)
     return (
         f"SELECT {', '.join(outer)}, {flag} AS {FLAG} FROM (SELECT {', '.join(inner)}"
         f"{', ' + keep if keep else ''} FROM (SELECT {raw} FROM {source}))"
@@ -262,7 +269,12 @@ def good_part(batch: Any) -> Any:
 
 
 def csv_arrow(
-    path: Path, columns: list[str], logical: dict[str, str], start: int, batch_rows: int = BATCH
+    path: Path,
+    columns: list[str],
+    logical: dict[str, str],
+    start: int,
+    batch_rows: int = BATCH,
+    nul_free: bool = False,
 ) -> Iterator[tuple[int, int, Any]]:
     """``(records before it, records in it, Arrow batch)`` for the CSV's good records from
     ``start`` on, parsed and checked in C by DuckDB; then ``(-1, 0, bad rows)``: lines DuckDB
@@ -277,7 +289,8 @@ def csv_arrow(
     try:
         con.execute("SET memory_limit = '32MB'")
         con.execute("SET threads = 1")
-        reader = con.sql(_csv_select(path, dialect, columns, logical)).to_arrow_reader(batch_rows)
+        select = _csv_select(path, dialect, columns, logical, nul_free)
+        reader = con.sql(select).to_arrow_reader(batch_rows)
         n = 0
         for batch in reader:
             size = batch.num_rows
