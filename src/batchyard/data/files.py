@@ -248,21 +248,20 @@ def parse_types(values: Iterable[str]) -> dict[str, ColumnType]:
     return out
 
 
-def check_writable(path: Path, what: str) -> None:
+def check_writable(path: Path, what: str, fix: str = "choose a folder you can write to") -> None:
     """Refuse ``path`` before anything is written where a file cannot be made there: the
     nearest folder that exists is tried with a file of its own, made and removed."""
     folder = path.parent
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent
     if not folder.is_dir():
-        raise UsageError(f"{what} {path}: {folder} is not a folder; choose another place")
+        raise UsageError(f"{what} {path}: {folder} is not a folder; {fix}")
     probe = folder / f".batchyard-probe-{os.getpid()}-{id(path)}"
     try:
         probe.open("x").close()
     except OSError as exc:
         raise UsageError(
-            f"{what} {path}: cannot write a file in {folder} ({exc.strerror or exc}); choose a "
-            "folder you can write to"
+            f"{what} {path}: cannot write a file in {folder} ({exc.strerror or exc}); {fix}"
         ) from exc
     probe.unlink(missing_ok=True)
 

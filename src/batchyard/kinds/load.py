@@ -78,7 +78,11 @@ def plan(
         bad_rows_to = quarantine_path(_params(locals()), path, len(pairs) > 1)
         if quarantine or not whole:
             # A bad row found after batches were committed must have somewhere to go.
-            check_writable(bad_rows_to, "--quarantine" if quarantine else "quarantine file")
+            if quarantine:
+                check_writable(bad_rows_to, "--quarantine")
+            else:
+                fix = "give --quarantine a place you can write to"
+                check_writable(bad_rows_to, "the quarantine file beside the data,", fix)
         spec = ld.resolve(
             path,
             url,
