@@ -142,9 +142,9 @@ def _pattern_types(path: Path, dialect: Dialect) -> list[str]:
     return kinds
 
 
-def text_rows(path: Path, dialect: Dialect, columns: list[str] | None = None) -> str:
+def text_rows(path: Path, dialect: Dialect) -> str:
     """The file's values as text, columns ``r0``, ``r1``...; rejected lines recorded."""
-    columns = list(dialect.columns) if columns is None else columns
+    columns = list(dialect.columns)
     types = ", ".join(f"{lit(c)}: 'VARCHAR'" for c in columns)
     raw = ", ".join(f"{qi(c)} AS r{i}" for i, c in enumerate(columns))
     return f"SELECT {raw} FROM {_source(path, dialect, types)}"

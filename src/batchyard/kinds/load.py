@@ -67,9 +67,10 @@ def plan(
 ) -> list[Item]:
     """Import FILE (CSV, JSON, JSON lines, Parquet or SQLite; or an export's folder) into TARGET."""
     from batchyard.data import load as ld  # (pyarrow and DuckDB: loaded only when used)
+    from batchyard.data import resolve as rs
 
     url = settings.resolve(target)
-    dialect = ld.backend(url)
+    dialect = rs.backend(url)
     given = parse_types(types)
     pairs = files_of(file, table)
     items = []
@@ -83,7 +84,7 @@ def plan(
             else:
                 fix = "give --quarantine a place you can write to"
                 check_writable(bad_rows_to, "the quarantine file beside the data,", fix)
-        spec = ld.resolve(
+        spec = rs.resolve(
             path,
             url,
             name,
@@ -101,7 +102,7 @@ def plan(
             if out.bad:
                 _quarantine_refused(bad_rows_to, out.bad)
                 raise UsageError(ld.refusal(spec, out.bad))
-        value = ld.spec_to_value(spec) | {"atomic": whole}
+        value = rs.spec_to_value(spec) | {"atomic": whole}
         items.append(Item(f"{path.name}:{spec.table.name}", value, weight=path.stat().st_size))
     return items
 
@@ -140,12 +141,13 @@ def first_job(ctx: Context) -> str:
 
 def run(value: dict[str, Any], ctx: Context) -> dict[str, Any]:
     from batchyard.data import load as ld  # (pyarrow and DuckDB: loaded only when used)
+    from batchyard.data import resolve as rs
 
     url = ctx.settings.resolve(ctx.params["target"])
-    spec = ld.spec_from_value(value)
+    spec = rs.spec_from_value(value)
     many = len(files_of(ctx.params["file"], ctx.params.get("table"))) > 1
     suite = ctx.params.get("rules")
-    rules = rowrules.for_table(suite, spec.table, ld.backend(url)) if suite else None
+    rules = rowrules.for_table(suite, spec.table, rs.backend(url)) if suite else None
     out = ld.load(
         spec,
         url,
