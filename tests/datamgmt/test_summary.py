@@ -210,3 +210,23 @@ def test_json_is_there_as_on_every_read_command(tmp_path: Path) -> None:
     assert json.loads(result.stdout)["tables"][0]["table"] == "people"
     both = data(tmp_path, "summary", str(db), "--json", "--format", "md")
     assert both.exit_code == 2 and "--json" in both.stderr
+
+
+@pytest.mark.parametrize("fmt", ["table", "md"])
+def test_decimals_and_booleans_print_as_the_values_they_are(
+    tmp_path: Path, db_url: str, fmt: str
+) -> None:
+    engine = sa.create_engine(db_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE pay (amount NUMERIC(12,2), paid BOOLEAN)")
+        conn.exec_driver_sql("INSERT INTO pay VALUES (1129660.12, true), (0.5, false), (7, true)")
+    engine.dispose()
+    shown = data(tmp_path, "summary", db_url, "--format", fmt)
+    assert shown.exit_code == 0, shown.output
+    text = " ".join(shown.stdout.split())
+    assert "1129660.12" in text and "e+06" not in text, text
+    assert "true (2), false (1)" in text, text
+    (table,) = json.loads(data(tmp_path, "summary", db_url, "--json").stdout)["tables"]
+    got = {c["name"]: c for c in table["columns"]}
+    assert got["amount"]["max"] == 1129660.12 and got["amount"]["min"] == 0.5
+    assert [t["value"] for t in got["paid"]["top"]] == [True, False]

@@ -108,6 +108,13 @@ def import_(
         help="A rules file (as for batchyard validate): rows failing one of the table's "
         "error-severity row rules are quarantined with the rule's name, not loaded.",
     ),
+    strict_types: bool = typer.Option(
+        False,
+        "--strict-types",
+        help="A new table's column whose values are mostly of one type keeps that type, and "
+        "the rows whose value does not fit are bad rows, instead of the column falling back "
+        "to text.",
+    ),
 ) -> None:
     """Import a data file into a table of any connection, with types inferred from the whole file.
 
@@ -129,6 +136,7 @@ def import_(
         "quarantine": str(quarantine.expanduser().absolute()) if quarantine else None,
         "from_table": from_table,
         "rules": str(validate.expanduser().absolute()) if validate else None,
+        "strict_types": strict_types,
     }
     job = app_.submit("import", params)
     err.print(f"job {job.id}: {job.total:,} file(s) into {target}")
@@ -138,6 +146,8 @@ def import_(
         items, _ = app_.store.list_items(job.id, limit=None)
         for item in items:
             result = item.result if isinstance(item.result, dict) else {}
+            if result.get("inferred"):
+                _print_inferred(result)
             if result.get("bad"):
                 err.print(
                     f"{result['bad']:,} bad row(s) of {Path(result['file']).name} quarantined in "
@@ -147,3 +157,13 @@ def import_(
         return done
 
     run_with_display(state, "import", start)
+
+
+def _print_inferred(result: dict[str, Any]) -> None:
+    """The types a new table took from its file, and why any column is text."""
+    from batchyard.data.infer import Inferred, summary
+
+    columns = [Inferred.from_dict(c) for c in result["inferred"]]
+    strict = bool(result.get("strict_types"))
+    for line in summary(result["table"], Path(result["file"]).name, columns, strict):
+        err.print(line, style="yellow" if line.startswith(" ") else None, highlight=False)

@@ -105,6 +105,19 @@ def _json(v: Any) -> Any:
     return v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
 
 
+def _without_nul(convert: Converter | None, in_json: bool = False) -> Converter:
+    """``convert``, then refuse a NUL character: PostgreSQL cannot store one in text, nor
+    ``\\u0000`` in JSON."""
+
+    def checked(v: Any) -> Any:
+        out = v if convert is None else convert(v)
+        if isinstance(out, str) and ("\x00" in out or (in_json and "\\u0000" in out)):
+            raise ValueError(f"{_show(v)} holds a NUL character, which PostgreSQL cannot store")
+        return out
+
+    return checked
+
+
 def _temporal(kind: type) -> Converter:
     shape = {date: _DATE, datetime: _DATETIME, time: _TIME}[kind]
 
@@ -178,6 +191,8 @@ def _show(v: Any) -> str:
 
 def misfit(logical: str, text: str) -> str:
     """Why ``text`` read from a file does not fit a column of the logical type."""
+    if logical == "text" and "\x00" in text:  # (only a PostgreSQL target refuses it)
+        return f"{_show(text)} holds a NUL character, which PostgreSQL cannot store"
     check = converter(logical, "sqlite", True, False)
     if check is not None:
         try:
@@ -203,8 +218,13 @@ def converter(
     """
     if logical == "any":
         if dialect == "postgresql":
-            return None if typed_file else typed_json
+            return _without_nul(None if typed_file else typed_json, in_json=True)
         return from_typed_json if typed_file else None
+    if dialect == "postgresql" and logical in ("text", "json"):
+        if logical == "json":
+            return _without_nul(_json, in_json=True)
+        # (A CSV read by DuckDB has its NUL characters found there, in C.)
+        return None if parsed else _without_nul(_text)
     if parsed and logical in ("integer", "float", "boolean", "date", "datetime", "time", "text"):
         return None
     if logical == "decimal":

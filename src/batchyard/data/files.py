@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from batchyard.errors import UsageError
 from batchyard.move.reflect import Column, Table
-from batchyard.move.types import ColumnType, from_postgres, override
+from batchyard.move.types import LOGICAL, ColumnType, from_postgres, override
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -38,6 +38,8 @@ _BY_SUFFIX = {
     ".sqlite3": "sqlite",
 }
 MANIFEST = "manifest.json"
+#: The manifest of a one-table export, beside its file: ``FILE`` + this.
+SIDECAR = ".manifest.json"
 TEXT_FORMATS = ("csv", "jsonl", "json")
 
 
@@ -189,9 +191,9 @@ def _entry_type(column: dict[str, Any]) -> ColumnType:
     return ColumnType(logical, declared)
 
 
-def write_manifest(folder: Path, data: dict[str, Any]) -> Path:
-    path = folder / MANIFEST
-    tmp = path.with_suffix(".json.part")
+def write_manifest(folder: Path, data: dict[str, Any], name: str = MANIFEST) -> Path:
+    path = folder / name
+    tmp = path.with_name(name + ".part")
     tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     os.replace(tmp, path)
     return path
@@ -208,25 +210,60 @@ def read_manifest(path: Path) -> dict[str, Any]:
 
 
 def manifest_entry_for(file: Path) -> dict[str, Any] | None:
-    """The entry of ``file`` in the manifest.json beside it, if there is one."""
-    path = file.parent / MANIFEST
-    if not path.is_file():
-        return None
-    for entry in read_manifest(path)["tables"]:
-        if entry.get("file") == file.name:
-            return dict(entry)
+    """The entry of ``file`` in its own manifest (``FILE.manifest.json``, a one-table export's)
+    or in the manifest.json beside it, if there is one."""
+    for path in (sidecar_of(file), file.parent / MANIFEST):
+        if not path.is_file():
+            continue
+        for entry in read_manifest(path)["tables"]:
+            if entry.get("file") == file.name:
+                return dict(entry)
     return None
 
 
+def sidecar_of(file: Path) -> Path:
+    """Where a one-table export writes the manifest of ``file``."""
+    return file.with_name(file.name + SIDECAR)
+
+
+#: Words that make a declared type text (SQLite's affinity rule): any other unknown name is refused.
+_TEXT_WORDS = ("CHAR", "CLOB", "TEXT", "STRING")
+
+
 def parse_types(values: Iterable[str]) -> dict[str, ColumnType]:
-    """``column=TYPE`` pairs from the command line."""
+    """``column=TYPE`` pairs from the command line: a logical type or a SQL type."""
     out = {}
     for raw in values:
         name, sep, kind = raw.partition("=")
         if not sep or not name.strip() or not kind.strip():
             raise UsageError(f"--type {raw!r}: write it as COLUMN=TYPE (integer, float, text, ...)")
-        out[name.strip()] = override(kind.strip())
+        found = override(kind.strip())
+        upper = kind.strip().upper()
+        if found.logical == "text" and not any(w in upper for w in _TEXT_WORDS):
+            raise UsageError(
+                f"--type {raw!r}: {kind.strip()!r} is not a type; use one of "
+                f"{', '.join(LOGICAL)}, or a SQL type such as BIGINT, NUMERIC(12,2) or VARCHAR(40)"
+            )
+        out[name.strip()] = found
     return out
+
+
+def check_writable(path: Path, what: str, fix: str = "choose a folder you can write to") -> None:
+    """Refuse ``path`` before anything is written where a file cannot be made there: the
+    nearest folder that exists is tried with a file of its own, made and removed."""
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise UsageError(f"{what} {path}: {folder} is not a folder; {fix}")
+    probe = folder / f".batchyard-probe-{os.getpid()}-{id(path)}"
+    try:
+        probe.open("x").close()
+    except OSError as exc:
+        raise UsageError(
+            f"{what} {path}: cannot write a file in {folder} ({exc.strerror or exc}); {fix}"
+        ) from exc
+    probe.unlink(missing_ok=True)
 
 
 # -- quarantine ------------------------------------------------------------------------------------

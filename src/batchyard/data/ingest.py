@@ -23,7 +23,8 @@ from batchyard.move.copy import STATE_DDL, ChunkMoved, sqlite_path
 from batchyard.move.reflect import STATE_TABLE
 
 if TYPE_CHECKING:
-    from batchyard.data.load import Outcome, Spec
+    from batchyard.data.load import Outcome
+    from batchyard.data.resolve import Spec
 
 #: Rows per Arrow batch read from the file.
 BATCH_ROWS = 16_384

@@ -1,8 +1,8 @@
 """Import: a data file into a table of any connection, all or nothing, or in checkpointed batches.
 
-The table's types come from the table when it exists, else from the export's ``manifest.json`` beside
-the file, else from every value of the file (not a sample), with ``--type`` overrides. Rows that do
-not parse, do not fit their column or repeat a key are quarantined with the file, line and reason.
+What the file holds and the table it goes into are resolved first (:mod:`batchyard.data.resolve`).
+Rows that do not parse, do not fit their column or repeat a key are quarantined with the file, line
+and reason.
 Atomic imports commit once; others commit each batch with its checkpoint in the target's
 ``_batchyard_migrate`` table in the same transaction, so an interrupted import resumes exactly.
 """
@@ -15,42 +15,22 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-
-import sqlalchemy as sa
+from urllib.parse import quote
 
 from batchyard.data import ingest, readers, rowrules
 from batchyard.data.convert import Converter, converter
-from batchyard.data.files import BadRow, format_of, manifest_entry_for, table_from_entry
+from batchyard.data.files import BadRow
+from batchyard.data.resolve import Spec, backend, new_sqlite_file
+from batchyard.data.resolve import resolve as resolve  # (where callers of load found it)
 from batchyard.data.streams import one_library_at_a_time
-from batchyard.errors import UsageError
+from batchyard.errors import ItemError, UsageError
 from batchyard.move.copy import STATE_DDL, Chunk, pg_batch, pg_dsn, read_state_sqlite, sqlite_batch
 from batchyard.move.copy import _open_state_pg as open_state_pg
-from batchyard.move.migrate import connect
-from batchyard.move.reflect import Column, Table, create_table_sql, qi, reflect
-from batchyard.move.types import ColumnType
+from batchyard.move.reflect import create_table_sql, qi
 
-MODES = ("append", "replace", "upsert")
 #: Files smaller than this import all or nothing unless told otherwise.
 ATOMIC_BYTES = 64 * 1024 * 1024
 _END = 2**62
-
-
-@dataclass
-class Spec:
-    """One file's import, resolved: what it holds and the table it goes into."""
-
-    path: Path
-    fmt: str
-    table: Table
-    file_columns: list[str]
-    exists: bool
-    mode: str = "append"
-    key: tuple[str, ...] = ()
-    from_table: str | None = None
-    parsed: bool = False
-
-    def column(self, name: str) -> Column:
-        return self.table.column(name)
 
 
 @dataclass
@@ -60,157 +40,16 @@ class Outcome:
     seen: dict[tuple[Any, ...], int] = field(default_factory=dict)
 
 
-def backend(url: str) -> str:
-    return sa.make_url(url).get_backend_name()
-
-
-def file_columns(
-    path: Path, fmt: str, infer: bool, from_table: str | None
-) -> list[tuple[str, ColumnType]]:
-    if not path.is_file():
-        raise UsageError(f"{path}: no such file")
-    if fmt == "csv":
-        return readers.csv_columns(path, infer)
-    if fmt in ("json", "jsonl"):
-        return readers.json_columns(path, fmt)
-    if fmt == "parquet":
-        return readers.parquet_columns(path)
-    return readers.sqlite_columns(path, readers.sqlite_table(path, from_table))
-
-
-_FITS = {
-    "integer": {"integer", "boolean"},
-    "float": {"float", "integer"},
-    "decimal": {"decimal", "integer", "float", "text"},
-    "boolean": {"boolean", "integer"},
-    "date": {"date", "text", "datetime"},
-    "datetime": {"datetime", "text", "date"},
-    "time": {"time", "text"},
-    "blob": {"blob", "text"},
-    "json": {"json", "text"},
-    "uuid": {"uuid", "text"},
-    "any": {"any", "text", "integer", "float", "blob", "boolean"},
-}
-
-
-def resolve(
-    path: Path,
-    url: str,
-    table: str | None = None,
-    *,
-    fmt: str | None = None,
-    types: dict[str, ColumnType] | None = None,
-    key: tuple[str, ...] = (),
-    mode: str = "append",
-    from_table: str | None = None,
-) -> Spec:
-    """Check the file against the target before a row moves; a clear error for what does not fit."""
-    if mode not in MODES:
-        raise UsageError(f"--mode {mode!r}: use append, replace or upsert")
-    if mode == "upsert" and not key:
-        raise UsageError("--mode upsert needs --key COLUMN[,COLUMN...]")
-    fmt = format_of(path, fmt)
-    name = table or path.stem
-    if fmt == "sqlite":
-        from_table = readers.sqlite_table(path, from_table)
-        name = table or from_table
-    engine = connect(url, "target")
-    try:
-        existing = {n for n in sa.inspect(engine).get_table_names()}
-        target = reflect(engine, tables=[name])[0] if name in existing else None
-    finally:
-        engine.dispose()
-    entry = manifest_entry_for(path) if target is None else None
-    infer = target is None and entry is None
-    found = file_columns(path, fmt, infer and fmt == "csv", from_table)
-    names = [n for n, _ in found]
-    if target is not None and mode != "replace":
-        missing = [n for n in names if n not in target.column_names]
-        if missing:
-            raise UsageError(
-                f"{path}: column {missing[0]!r} is not in table {name!r} (it has: "
-                f"{', '.join(target.column_names)})"
-            )
-        if fmt in ("parquet", "sqlite"):
-            for n, t in found:
-                want = target.column(n).type.logical
-                if (
-                    want != t.logical
-                    and t.logical not in _FITS.get(want, {want})
-                    and want != "text"
-                ):
-                    raise UsageError(
-                        f"{path}: column {n!r} holds {t.declared or t.logical} values, but "
-                        f"{name}.{n} is {want}; convert the file or import into another table"
-                    )
-        spec_table = target
-    else:
-        if entry is not None:
-            spec_table = replace(table_from_entry(entry), name=name)
-        elif target is not None:
-            spec_table = target
-        else:
-            spec_table = Table(name, tuple(Column(n, t) for n, t in found))
-        overrides = types or {}
-        unknown = [c for c in overrides if c not in spec_table.column_names]
-        if unknown:
-            raise UsageError(f"--type {unknown[0]}=...: {path} has no column {unknown[0]!r}")
-        spec_table = replace(
-            spec_table,
-            columns=tuple(
-                replace(c, type=overrides.get(c.name, c.type)) for c in spec_table.columns
-            ),
-        )
-        missing = [n for n in names if n not in spec_table.column_names]
-        if missing:
-            raise UsageError(f"{path}: column {missing[0]!r} is not in its manifest entry")
-    for k in key:
-        if k not in names:
-            raise UsageError(
-                f"--key {k!r}: {path} has no column {k!r} (it has: {', '.join(names)})"
-            )
-    if key and not spec_table.primary_key and (target is None or mode == "replace"):
-        spec_table = replace(spec_table, primary_key=tuple(key))
-    if mode == "upsert" and target is not None and not _unique_on(url, name, key):
-        raise UsageError(
-            f"--mode upsert: table {name!r} has no primary key or unique index on "
-            f"({', '.join(key)}); add one or use --mode append"
-        )
-    return Spec(
-        path,
-        fmt,
-        spec_table,
-        names,
-        target is not None,
-        mode,
-        tuple(key),
-        from_table,
-        parsed=fmt == "csv",
-    )
-
-
-def _unique_on(url: str, table: str, key: tuple[str, ...]) -> bool:
-    engine = connect(url, "target")
-    try:
-        insp = sa.inspect(engine)
-        sets = [tuple(insp.get_pk_constraint(table).get("constrained_columns") or ())]
-        sets += [tuple(u["column_names"]) for u in insp.get_unique_constraints(table)]
-        sets += [
-            tuple(str(c) for c in i["column_names"]) for i in insp.get_indexes(table) if i["unique"]
-        ]
-        return any(set(s) == set(key) for s in sets if s)
-    finally:
-        engine.dispose()
-
-
 # -- reading and converting ----------------------------------------------------------------------
 
 
-def batches(spec: Spec, start: int) -> Iterator[readers.Batch]:
+def batches(spec: Spec, start: int, dialect: str) -> Iterator[readers.Batch]:
+    """The file's records from good record ``start`` on, as the ``dialect`` target takes them."""
     cols = spec.file_columns
     if spec.fmt == "csv":
         logical = {c: spec.column(c).type.logical for c in cols}
-        return readers.csv_batches(spec.path, cols, logical, start)
+        nul_free = dialect == "postgresql"
+        return readers.csv_batches(spec.path, cols, logical, start, nul_free)
     if spec.fmt == "parquet":
         return readers.parquet_batches(spec.path, cols, start)
     if spec.fmt == "sqlite":
@@ -303,7 +142,7 @@ def check(spec: Spec, dialect: str) -> Outcome:
     """Read and convert the whole file without writing: the rows it would load and the bad ones."""
     out = Outcome()
     convs = converters(spec, dialect)
-    for batch in batches(spec, 0):
+    for batch in batches(spec, 0, dialect):
         out.bad.extend(batch.bad)
         out.rows += len(clean(spec, batch, convs, out))
     out.bad = sorted(located(spec, out.bad), key=lambda b: (b.line or 0, b.record or 0))
@@ -399,12 +238,54 @@ def load(
     if backend(url) == "sqlite":
         from batchyard.move.copy import sqlite_path
 
+        fresh = new_sqlite_file(url)
         with one_library_at_a_time(sqlite_path(url)):
-            out = _load_sqlite(spec, url, chunk_id, atomic, progress, should_stop, rules)
+            try:
+                out = _load_sqlite(spec, url, chunk_id, atomic, progress, should_stop, rules)
+            except BaseException as exc:
+                if fresh is not None and atomic:
+                    _remove_if_empty(fresh)
+                if _FULL in str(exc):
+                    raise _disk_full(spec, url, atomic) from exc
+                raise
     else:
         out = _load_pg(spec, url, chunk_id, atomic, progress, should_stop, rules)
     out.bad = located(spec, out.bad)
     return out
+
+
+#: SQLite's message for SQLITE_FULL, through sqlite3 and ADBC alike.
+_FULL = "database or disk is full"
+
+
+def _disk_full(spec: Spec, url: str, atomic: bool) -> ItemError:
+    from batchyard.move.copy import sqlite_path
+
+    kept = (
+        "nothing was imported (atomic); free space and run the import again"
+        if atomic
+        else "the batches committed before it are kept; free space and retry the job "
+        "(`batchyard jobs retry JOB --failed-only`) to load the rest, each row once"
+    )
+    return ItemError(
+        f"{spec.path.name} into {spec.table.name} in {sqlite_path(url)}: {_FULL}: {kept}"
+    )
+
+
+def _remove_if_empty(path: Path) -> None:
+    """Remove a SQLite file this import made when a refused atomic load left it without tables
+    (other writers of the file in this process wait for :func:`one_library_at_a_time`)."""
+    try:
+        con = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True)
+        try:
+            tables = con.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return
+    if tables == 0:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 def _stopped(spec: Spec) -> Exception:
@@ -464,6 +345,7 @@ def _load_sqlite(
                 stage = staging()
                 _load_whole(
                     spec,
+                    "sqlite",
                     lambda b: _prepare(spec, b, convs, out, run, "?", stage),
                     lambda rows: con.executemany(insert, rows),
                     out,
@@ -471,11 +353,13 @@ def _load_sqlite(
                 )
                 con.execute("COMMIT")
             except BaseException:
-                con.execute("ROLLBACK")
+                if con.in_transaction:  # (a full disk ends it already)
+                    con.execute("ROLLBACK")
                 raise
             return out
         con.execute(STATE_DDL["sqlite"])
         done, finished = read_state_sqlite(con, chunk)
+        spec = _resumed(spec, done)
         con.execute("BEGIN IMMEDIATE")
         for sql in _ddl(spec, "sqlite", fresh=done is None):
             con.execute(sql)
@@ -483,6 +367,7 @@ def _load_sqlite(
         stage = staging()
         _load_in_batches(
             spec,
+            "sqlite",
             int(done or 0),
             finished,
             lambda lo, hi: sqlite_batch(con, chunk, lo, hi),
@@ -497,15 +382,22 @@ def _load_sqlite(
         con.close()
 
 
+def _resumed(spec: Spec, done: int | None) -> Spec:
+    """``spec`` for a load that resumes at a checkpoint: the table holds rows of this file
+    already, so with ``--key`` a key repeated in the file may have its first row there."""
+    return replace(spec, exists=True) if done is not None and spec.key else spec
+
+
 def _load_whole(
     spec: Spec,
+    dialect: str,
     prepare: Callable[[readers.Batch], list[tuple[Any, ...]]],
     write: Callable[[list[tuple[Any, ...]]], Any],
     out: Outcome,
     progress: Callable[[int], None],
 ) -> None:
     """Every batch into the one open transaction (atomic mode); a bad row refuses the file."""
-    for batch in batches(spec, 0):
+    for batch in batches(spec, 0, dialect):
         out.bad.extend(batch.bad)
         rows = prepare(batch)
         write(rows)
@@ -517,6 +409,7 @@ def _load_whole(
 
 def _load_in_batches(
     spec: Spec,
+    dialect: str,
     start: int,
     finished: bool,
     transaction: Callable[[int, int], AbstractContextManager[Any]],
@@ -528,7 +421,7 @@ def _load_in_batches(
 ) -> None:
     """Each batch committed with its checkpoint in one target transaction, from ``start`` on;
     a last checkpoint marks the file finished."""
-    for batch in batches(spec, start):
+    for batch in batches(spec, start, dialect):
         out.bad.extend(batch.bad)
         if finished or not batch.rows:
             continue
@@ -634,6 +527,7 @@ def _load_pg(
                     stage = staging()
                     _load_whole(
                         spec,
+                        "postgresql",
                         lambda b: _prepare(spec, b, convs, out, run, "%s", stage),
                         write,
                         out,
@@ -652,8 +546,10 @@ def _load_pg(
                 stage = staging()
             state = open_state_pg(pg, chunk)
             done, finished = (state[0], bool(state[1])) if state else (None, False)
+            spec = _resumed(spec, done)
             _load_in_batches(
                 spec,
+                "postgresql",
                 int(done or 0),
                 finished,
                 lambda lo, hi: pg_batch(pg, chunk, lo, hi),
@@ -682,39 +578,4 @@ def refusal(spec: Spec, bad: list[BadRow]) -> str:
         f"{first.where()}: {first.reason}{more}; nothing was imported into {spec.table.name} "
         "(atomic). Fix the file, or import with --no-atomic to load the good rows and quarantine "
         "the bad ones"
-    )
-
-
-def spec_to_value(spec: Spec) -> dict[str, Any]:
-    """The resolved spec as an item value, so running the item does not read the file twice."""
-    return {
-        "file": str(spec.path),
-        "format": spec.fmt,
-        "table": spec.table.name,
-        "columns": [
-            [c.name, c.type.logical, c.type.declared, c.nullable] for c in spec.table.columns
-        ],
-        "primary_key": list(spec.table.primary_key),
-        "file_columns": spec.file_columns,
-        "exists": spec.exists,
-        "mode": spec.mode,
-        "key": list(spec.key),
-        "from_table": spec.from_table,
-    }
-
-
-def spec_from_value(value: dict[str, Any]) -> Spec:
-    columns = tuple(
-        Column(n, ColumnType(t, d), nullable=bool(nl)) for n, t, d, nl in value["columns"]
-    )
-    return Spec(
-        Path(value["file"]),
-        value["format"],
-        Table(value["table"], columns, tuple(value.get("primary_key") or ())),
-        list(value["file_columns"]),
-        bool(value["exists"]),
-        value["mode"],
-        tuple(value.get("key") or ()),
-        value.get("from_table"),
-        parsed=value["format"] == "csv",
     )

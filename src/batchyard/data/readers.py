@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from batchyard.data.dialect import Dialect, dialect_of
 from batchyard.data.files import BadRow, JsonNumber, logical_of_arrow
 from batchyard.errors import UsageError
 from batchyard.move.reflect import qi
@@ -52,14 +53,15 @@ class Batch:
     bad: list[BadRow] = field(default_factory=list)
 
 
-def _lit(text: str) -> str:
+def lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
 # -- CSV ---------------------------------------------------------------------------------------------
 
 
-def _duck(path: Path) -> Any:
+def duck_connection() -> Any:
+    """A DuckDB connection for reading one file: two threads and 256 MB at most."""
     import duckdb
 
     con = duckdb.connect()
@@ -69,62 +71,103 @@ def _duck(path: Path) -> Any:
     return con
 
 
-def _dialect(con: Any, path: Path) -> str:
-    """The delimiter, quote and escape sniffed from a sample, as read_csv options: typing every
-    row then reads the file once instead of once per candidate dialect (3x faster)."""
-    import duckdb
-
-    try:
-        found = con.execute(
-            f"SELECT Delimiter, Quote, Escape FROM sniff_csv({_lit(str(path))})"
-        ).fetchone()
-    except duckdb.Error:
-        return ""
-    opts = [
-        f"{name}={_lit(value)}"
-        for name, value in zip(("delim", "quote", "escape"), found or (), strict=False)
-        if isinstance(value, str) and len(value) == 1
-    ]
-    return "".join(", " + o for o in opts)
-
-
 def csv_columns(path: Path, infer: bool) -> list[tuple[str, ColumnType]]:
     """The header's columns; with ``infer``, types read from every row (not a sample)."""
+    dialect = dialect_of(path)
+    if not infer:
+        return [(name, ColumnType("text", "VARCHAR")) for name in dialect.columns]
+    kinds = _duck_types(path, dialect) or _pattern_types(path, dialect)
+    return [
+        (name, ColumnType(_DUCK_LOGICAL.get(kind.split("(")[0], "text"), kind))
+        for name, kind in zip(dialect.columns, kinds, strict=True)
+    ]
+
+
+def _duck_types(path: Path, dialect: Dialect) -> list[str] | None:
+    """DuckDB's types for the columns, from every row it can read; None where its sniffer
+    cannot read the file with the header's dialect (an unterminated quote in its sample)."""
     import duckdb
 
-    con = _duck(path)
+    con = duck_connection()
     try:
-        opts = "sample_size=-1" if infer else "all_varchar=true, sample_size=2048"
-        dialect = _dialect(con, path) if infer else ""
-        if infer:
-            # Typing every row holds what it reads in DuckDB's buffers: bound them.
-            con.execute("SET memory_limit = '48MB'")
-            con.execute("SET threads = 1")
-            dialect += f", buffer_size={_BUFFER}"
+        # Typing every row holds what it reads in DuckDB's buffers: bound them.
+        con.execute("SET memory_limit = '48MB'")
+        con.execute("SET threads = 1")
+        names = ", ".join(lit(c) for c in dialect.columns)
         rows = con.execute(
-            f"DESCRIBE SELECT * FROM read_csv({_lit(str(path))}, header=true, {opts}, "
-            f"ignore_errors=true, allow_quoted_nulls=false{dialect})"
+            f"DESCRIBE SELECT * FROM read_csv({lit(str(path))}, {dialect.options()}, "
+            f"names=[{names}], sample_size=-1, ignore_errors=true, allow_quoted_nulls=false, "
+            f"buffer_size={_BUFFER})"
         ).fetchall()
-    except duckdb.Error as exc:
-        raise UsageError(f"{path}: cannot read it as CSV ({_first(exc)})") from exc
+    except duckdb.Error:
+        return None
     finally:
         con.close()
-    out = []
-    for name, kind, *_ in rows:
-        logical = _DUCK_LOGICAL.get(str(kind).split("(")[0], "text") if infer else "text"
-        out.append((str(name), ColumnType(logical, str(kind))))
-    return out
+    if [str(r[0]) for r in rows] != list(dialect.columns):
+        return None
+    return [str(r[1]) for r in rows]
 
 
-def _first(exc: BaseException) -> str:
+def _pattern_types(path: Path, dialect: Dialect) -> list[str]:
+    """Each column's type where DuckDB cannot type the file: the first of :data:`STRICT`'s
+    (booleans first) that every value of the rows read matches, else VARCHAR."""
+    import duckdb
+
+    columns = list(dialect.columns)
+    order = [("BOOLEAN", BOOLEAN), *((duck, pattern) for pattern, duck in STRICT.values())]
+    counts = []
+    for i in range(len(columns)):
+        counts.append(f"count(r{i})")
+        counts += [f"count_if(regexp_full_match(r{i}, {lit(p)}))" for _, p in order]
+    con = duck_connection()
+    try:
+        con.execute("SET memory_limit = '48MB'")
+        con.execute("SET threads = 1")
+        found = con.execute(f"SELECT {', '.join(counts)} FROM ({text_rows(path, dialect)})")
+        got = found.fetchone() or ()
+    except duckdb.Error as exc:
+        raise UsageError(f"{path}: cannot read it as CSV ({first_line(exc)})") from exc
+    finally:
+        con.close()
+    kinds = []
+    step = len(order) + 1
+    for i in range(len(columns)):
+        values, *fits = got[i * step : (i + 1) * step]
+        kinds.append(
+            next(
+                (duck for (duck, _), n in zip(order, fits, strict=True) if values and n == values),
+                "VARCHAR",
+            )
+        )
+    return kinds
+
+
+def text_rows(path: Path, dialect: Dialect) -> str:
+    """The file's values as text, columns ``r0``, ``r1``...; rejected lines recorded."""
+    columns = list(dialect.columns)
+    types = ", ".join(f"{lit(c)}: 'VARCHAR'" for c in columns)
+    raw = ", ".join(f"{qi(c)} AS r{i}" for i, c in enumerate(columns))
+    return f"SELECT {raw} FROM {_source(path, dialect, types)}"
+
+
+def _source(path: Path, dialect: Dialect, types: str) -> str:
+    """``read_csv`` of the file with the header's dialect and these column types: nothing
+    sniffed, so a row of another field count or a broken quote is a rejected line."""
+    return (
+        f"read_csv({lit(str(path))}, auto_detect=false, {dialect.options()}, columns={{{types}}}, "
+        f"allow_quoted_nulls=false, store_rejects=true, ignore_errors=true, buffer_size={_BUFFER})"
+    )
+
+
+def first_line(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0]
 
 
 def csv_batches(
-    path: Path, columns: list[str], logical: dict[str, str], start: int
+    path: Path, columns: list[str], logical: dict[str, str], start: int, nul_free: bool = False
 ) -> Iterator[Batch]:
     """Typed rows of a CSV file from good record ``start`` on; bad rows and lines in the last batch."""
-    for first, records, got in csv_arrow(path, columns, logical, start, BATCH):
+    for first, records, got in csv_arrow(path, columns, logical, start, BATCH, nul_free):
         if first < 0:
             yield Batch(bad=got)
             continue
@@ -161,26 +204,33 @@ STRICT = {
         "TIME",
     ),
 }
+#: The text DuckDB's CSV reader types as a boolean.
+BOOLEAN = r"\s*(?i:true|false)\s*"
 FLAG = "batchyard_bad"
 
 
-def _csv_select(path: Path, columns: list[str], logical: dict[str, str]) -> str:
+def _csv_select(
+    path: Path, dialect: Dialect, columns: list[str], logical: dict[str, str], nul_free: bool
+) -> str:
     """The CSV's columns as the table takes them, then a flag: NULL for a good row, else
-    ``'i:text'`` for the first column ``i`` whose text does not fit its type exactly."""
+    ``'i:text'`` for the first column ``i`` whose text does not fit its type exactly (with
+    ``nul_free``, a text holding a NUL character, which PostgreSQL cannot store)."""
     types = ", ".join(
-        f"{_lit(c)}: {_lit('BOOLEAN' if logical.get(c) == 'boolean' else 'VARCHAR')}"
-        for c in columns
+        f"{lit(c)}: {lit('BOOLEAN' if logical.get(c) == 'boolean' else 'VARCHAR')}" for c in columns
     )
     raw = ", ".join(f"{qi(c)} AS r{i}" for i, c in enumerate(columns))
-    inner, outer, checks = [], [], []
+    inner, outer, checks, kept = [], [], [], []
     for i, c in enumerate(columns):
         kind = logical.get(c, "text")
         outer.append(f"v{i} AS {qi(c)}")
         if kind not in STRICT:
             inner.append(f"r{i} AS v{i}")
+            if nul_free and kind == "text":
+                checks.append(f"WHEN contains(r{i}, chr(0)) THEN '{i}:' || r{i}")
+                kept.append(f"r{i}")
             continue
         pattern, duck = STRICT[kind]
-        fits = f"regexp_full_match(r{i}, {_lit(pattern)})"
+        fits = f"regexp_full_match(r{i}, {lit(pattern)})"
         if kind == "integer":
             inner.append(f"TRY_CAST(CASE WHEN {fits} THEN r{i} END AS BIGINT) AS v{i}")
             wrong = f"v{i} IS NULL"
@@ -192,12 +242,10 @@ def _csv_select(path: Path, columns: list[str], logical: dict[str, str]) -> str:
             inner.append(f"r{i} AS v{i}")
             wrong = f"NOT {fits} OR TRY_CAST(r{i} AS {duck}) IS NULL"
         checks.append(f"WHEN r{i} IS NOT NULL AND ({wrong}) THEN '{i}:' || r{i}")
+        kept.append(f"r{i}")
     flag = f"CASE {' '.join(checks)} END" if checks else "NULL::VARCHAR"
-    source = (
-        f"read_csv({_lit(str(path))}, header=true, columns={{{types}}}, allow_quoted_nulls=false, "
-        f"store_rejects=true, ignore_errors=true, buffer_size={_BUFFER})"
-    )
-    keep = ", ".join(f"r{i}" for i, c in enumerate(columns) if logical.get(c) in STRICT)
+    source = _source(path, dialect, types)
+    keep = ", ".join(kept)
     return (
         f"SELECT {', '.join(outer)}, {flag} AS {FLAG} FROM (SELECT {', '.join(inner)}"
         f"{', ' + keep if keep else ''} FROM (SELECT {raw} FROM {source}))"
@@ -221,7 +269,12 @@ def good_part(batch: Any) -> Any:
 
 
 def csv_arrow(
-    path: Path, columns: list[str], logical: dict[str, str], start: int, batch_rows: int = BATCH
+    path: Path,
+    columns: list[str],
+    logical: dict[str, str],
+    start: int,
+    batch_rows: int = BATCH,
+    nul_free: bool = False,
 ) -> Iterator[tuple[int, int, Any]]:
     """``(records before it, records in it, Arrow batch)`` for the CSV's good records from
     ``start`` on, parsed and checked in C by DuckDB; then ``(-1, 0, bad rows)``: lines DuckDB
@@ -230,12 +283,14 @@ def csv_arrow(
     A batch ends with the flag column: :func:`good_part` is what goes into the table."""
     import duckdb
 
-    con = _duck(path)
+    dialect = dialect_of(path)
+    con = duck_connection()
     misfits: list[tuple[int, int, str]] = []
     try:
         con.execute("SET memory_limit = '32MB'")
         con.execute("SET threads = 1")
-        reader = con.sql(_csv_select(path, columns, logical)).to_arrow_reader(batch_rows)
+        select = _csv_select(path, dialect, columns, logical, nul_free)
+        reader = con.sql(select).to_arrow_reader(batch_rows)
         n = 0
         for batch in reader:
             size = batch.num_rows
@@ -249,9 +304,9 @@ def csv_arrow(
                 skip = max(start - n, 0)
                 yield n + skip, size - skip, batch.slice(skip) if skip else batch
             n += size
-        rejected = _rejects(con, path, logical)
+        rejected = _rejects(con, path, logical, len(columns))
     except duckdb.Error as exc:
-        raise UsageError(f"{path}: cannot read it as CSV ({_first(exc)})") from exc
+        raise UsageError(f"{path}: cannot read it as CSV ({first_line(exc)})") from exc
     finally:
         con.close()
     yield -1, 0, rejected + _misfit_rows(path, columns, logical, misfits, rejected)
@@ -270,7 +325,7 @@ def _misfit_rows(
 
     if not misfits:
         return []
-    where = _record_lines(path, {r for r, _, _ in misfits}, {b.line for b in rejected})
+    where = record_lines(path, {r for r, _, _ in misfits}, {b.line for b in rejected})
     out = []
     for record, at, text in misfits:
         line, row = where.get(record, (None, None))
@@ -284,7 +339,7 @@ def csv_located(path: Path, bad: list[BadRow]) -> list[BadRow]:
     wanted = {b.record for b in bad if b.line is None and b.record is not None}
     if not wanted:
         return bad
-    where = _record_lines(path, wanted, {b.line for b in bad if b.line is not None})
+    where = record_lines(path, wanted, {b.line for b in bad if b.line is not None})
     return [
         BadRow(b.file, where[b.record][0], b.reason, b.text, None)
         if b.line is None and b.record in where
@@ -293,73 +348,71 @@ def csv_located(path: Path, bad: list[BadRow]) -> list[BadRow]:
     ]
 
 
-def _record_lines(
+def record_lines(
     path: Path, wanted: set[int], rejected: set[int | None]
 ) -> dict[int, tuple[int, str]]:
     """(line, text) of the good records numbered ``wanted``, counting as DuckDB does: records
     after the header, without blank lines and rejected ones."""
-    import csv
-
-    import duckdb
-
-    con = duckdb.connect()
-    try:
-        found = con.execute(
-            f"SELECT Delimiter, Quote, Escape FROM sniff_csv({_lit(str(path))})"
-        ).fetchone()
-    except duckdb.Error:
-        found = None
-    finally:
-        con.close()
-    delim, quote, escape = (str(v or "") for v in (found or (",", '"', "")))
+    dialect = dialect_of(path)
+    several = len(dialect.columns) > 1
     out: dict[int, tuple[int, str]] = {}
-    with path.open(encoding="utf-8", errors="replace", newline="") as f:
-        reader = csv.reader(
-            f,
-            delimiter=delim[:1] or ",",
-            quotechar=quote[:1] or None,
-            escapechar=escape[:1] if escape and escape != quote else None,
-            quoting=csv.QUOTE_MINIMAL if quote else csv.QUOTE_NONE,
-        )
+    with path.open(encoding="utf-8-sig", errors="replace", newline="") as f:
+        reader = dialect.rows(f)
         record, line = 0, 1
         header = True
         for fields in reader:
             begins, line = line, reader.line_num + 1
-            if not fields or begins in rejected:
+            # DuckDB skips a blank line, but reads one as a NULL where there is one column.
+            if (several and not fields) or begins in rejected:
                 continue
             if header:
                 header = False
                 continue
             record += 1
             if record in wanted:
-                out[record] = (begins, (delim[:1] or ",").join(fields)[:500])
+                out[record] = (begins, dialect.delimiter.join(fields)[:500])
                 if len(out) == len(wanted):
                     break
     return out
 
 
 _CAST = re.compile(r'Could not convert string "(.*)" to ', re.S)
+_COUNT = re.compile(r"Expected Number of Columns: (\d+) Found: (\d+)")
 
 
-def _rejects(con: Any, path: Path, logical: dict[str, str]) -> list[BadRow]:
-    """Lines DuckDB rejected, a value that does not convert said as the import says it."""
-    from batchyard.data.convert import misfit
-
+def _rejects(con: Any, path: Path, logical: dict[str, str], width: int) -> list[BadRow]:
+    """Lines DuckDB rejected, each with a reason said as the import says it."""
     found: dict[int, tuple[list[str], str]] = {}
     for line, kind, column, message, text in con.execute(
         "SELECT line, error_type, column_name, error_message, csv_line FROM reject_errors "
         "ORDER BY line"
     ).fetchall():
-        value = _CAST.search(str(message)) if str(kind) == "CAST" and column else None
-        if value is not None:
-            reason = f"column {column!r}: {misfit(logical.get(column, 'text'), value.group(1))}"
-        else:
-            reason = (f"{column}: " if column else "") + " ".join(str(message).split())
+        reason = _reject_reason(str(kind), column, str(message), logical, width)
         found.setdefault(int(line), ([], text))[0].append(reason)
     return [
         BadRow(str(path), line, "; ".join(reasons), text)
         for line, (reasons, text) in sorted(found.items())
     ]
+
+
+def _reject_reason(
+    kind: str, column: str | None, message: str, logical: dict[str, str], width: int
+) -> str:
+    from batchyard.data.convert import misfit
+
+    value = _CAST.search(message) if kind == "CAST" and column else None
+    if value is not None:
+        return f"column {column!r}: {misfit(logical.get(str(column), 'text'), value.group(1))}"
+    count = _COUNT.search(message)
+    if kind in ("MISSING COLUMNS", "TOO MANY COLUMNS") and count is not None:
+        fields = int(count.group(2))
+        return f"{fields} field{'s' if fields != 1 else ''} where the header has {width} columns"
+    if "unterminated quote" in message.lower():
+        return (
+            "a quoted value is never closed (an unterminated quote takes in every line after it "
+            "to the end of the file)"
+        )
+    return (f"{column}: " if column else "") + " ".join(message.split())
 
 
 # -- JSON, JSON lines --------------------------------------------------------------------------------
@@ -462,44 +515,6 @@ def _line(text: str, pos: int) -> int:
     return text.count("\n", 0, pos) + 1
 
 
-def json_columns(path: Path, fmt: str) -> list[tuple[str, ColumnType]]:
-    """The keys of every object, in first-seen order, each typed from all its values."""
-    seen: dict[str, set[str]] = {}
-    records = jsonl_records(path) if fmt == "jsonl" else json_records(path)
-    for _, value, _bad in records:
-        if value is None:
-            continue
-        for key, v in value.items():
-            kinds = seen.setdefault(key, set())
-            if v is not None:
-                kinds.add(_json_kind(v))
-    return [(k, ColumnType(_merge(kinds))) for k, kinds in seen.items()]
-
-
-def _json_kind(v: Any) -> str:
-    if isinstance(v, bool):
-        return "boolean"
-    if isinstance(v, int):
-        return "integer" if -(2**63) <= v < 2**63 else "decimal"
-    if isinstance(v, float):
-        return "float"
-    if isinstance(v, dict | list):
-        return "json"
-    return "text"
-
-
-def _merge(kinds: set[str]) -> str:
-    if not kinds:
-        return "text"
-    if len(kinds) == 1:
-        return next(iter(kinds))
-    if kinds <= {"integer", "float"}:
-        return "float"
-    if kinds <= {"integer", "decimal", "float"}:
-        return "decimal"
-    return "text"
-
-
 def record_batches(
     records: Iterator[tuple[int, Any, BadRow | None]], columns: list[str], start: int, path: Path
 ) -> Iterator[Batch]:
@@ -536,7 +551,7 @@ def parquet_columns(path: Path) -> list[tuple[str, ColumnType]]:
     try:
         schema = pq.read_schema(path)
     except Exception as exc:
-        raise UsageError(f"{path}: not a readable Parquet file ({_first(exc)})") from exc
+        raise UsageError(f"{path}: not a readable Parquet file ({first_line(exc)})") from exc
     return [(f.name, ColumnType(logical_of_arrow(f.type), str(f.type))) for f in schema]
 
 

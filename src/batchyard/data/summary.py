@@ -97,15 +97,17 @@ def summarise_table(
                 out["distinct"] = _estimate(sample, n, filled)
                 out["distinct_estimated"] = True
         if logical in NUMBERS or logical in DATES or logical == "time":
-            out["min"] = _plain(got[0])
-            out["max"] = _plain(got[1])
+            out["min"] = _plain(got[0], logical)
+            out["max"] = _plain(got[1], logical)
         if logical in NUMBERS:
             out["mean"] = _number(got[2])
         elif logical in DATES:
             out["mean"] = _mean_date(got[2], logical, dialect)
         if logical in TOPPED:
             out["top"] = (
-                _top_exact(conn, table, c, top) if exact else _top_sampled(sample, n, filled, top)
+                _top_exact(conn, table, c, top)
+                if exact
+                else _top_sampled(sample, n, filled, top, logical)
             )
         columns.append(out)
     return {
@@ -117,10 +119,15 @@ def summarise_table(
     }
 
 
-def _plain(value: Any) -> Any:
-    """A value as JSON can hold it: dates as ISO text, decimals as numbers."""
+def _plain(value: Any, logical: str = "") -> Any:
+    """A value as JSON can hold it: dates as ISO text, decimals as numbers (as text where a
+    float would change their digits), booleans as booleans (SQLite keeps them as 0 and 1)."""
+    if logical == "boolean" and isinstance(value, int):
+        return bool(value)
     if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
+        if value == value.to_integral_value():
+            return int(value)
+        return float(value) if Decimal(repr(float(value))) == value.normalize() else str(value)
     if isinstance(value, datetime):
         return value.isoformat(sep=" ")
     if isinstance(value, date):
@@ -158,7 +165,7 @@ def _top_exact(conn: Connection, table: Table, c: Column, top: int) -> list[dict
         f"SELECT {q}, count(*) FROM {qi(table.name)} WHERE {q} IS NOT NULL "
         f"GROUP BY {q} ORDER BY count(*) DESC, {q} LIMIT {int(top)}"
     ).all()
-    return [{"value": _plain(v), "count": int(k)} for v, k in got]
+    return [{"value": _plain(v, c.type.logical), "count": int(k)} for v, k in got]
 
 
 def _sample(conn: Connection, table: Table, rows: int, sample_rows: int) -> list[tuple[Any, ...]]:
@@ -202,14 +209,14 @@ def _estimate(sample: list[tuple[Any, ...]], n: int, filled: int) -> int:
 
 
 def _top_sampled(
-    sample: list[tuple[Any, ...]] | None, n: int, filled: int, top: int
+    sample: list[tuple[Any, ...]] | None, n: int, filled: int, top: int, logical: str
 ) -> list[dict[str, Any]]:
     assert sample is not None
     counts = Counter(r[n] for r in sample if r[n] is not None)
     seen = sum(counts.values())
     ordered = sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))[:top]
     return [
-        {"value": _plain(v), "count": round(k * filled / seen), "estimated": True}
+        {"value": _plain(v, logical), "count": round(k * filled / seen), "estimated": True}
         for v, k in ordered
     ]
 
@@ -218,10 +225,14 @@ def _top_sampled(
 
 
 def _cell(value: Any) -> str:
+    """A figure as it reads: booleans as true/false, numbers with their digits (15 significant,
+    a double's), in exponent form only past 10^15."""
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, float):
-        return f"{value:.6g}"
+        return f"{value:.15g}"
     return str(value).replace("|", "\\|").replace("\n", " ")
 
 

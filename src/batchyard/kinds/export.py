@@ -14,7 +14,14 @@ from typing import Any
 import sqlalchemy as sa
 
 from batchyard.config import Settings, mask_url
-from batchyard.data.files import FORMATS, SUFFIX, table_entry, write_manifest
+from batchyard.data.files import (
+    FORMATS,
+    SUFFIX,
+    check_writable,
+    sidecar_of,
+    table_entry,
+    write_manifest,
+)
 from batchyard.engine.context import Context
 from batchyard.engine.kinds import REGISTRY, Item, JobKind
 from batchyard.errors import ParamError
@@ -77,6 +84,7 @@ def plan(
         out = target_path(single, path, t.name, format)
         if out.exists() and not overwrite:
             raise ParamError(f"{out} exists already; pass --overwrite to replace it")
+        check_writable(out, "--to")
     return [Item(t.name, {"table": t.name}, weight=t.rows) for t in found]
 
 
@@ -137,20 +145,20 @@ def finish(ctx: Context) -> None:
     fmt = p.get("format") or "parquet"
     items, _ = ctx.store.list_items(ctx.job_id, limit=None)
     entries = sorted((i.result for i in items if isinstance(i.result, dict)), key=_order(items))
-    if len(entries) == 1 and Path(p["to"]).suffix.lower() in (SUFFIX[fmt], ".sqlite", ".sqlite3"):
-        ctx.log.info("wrote %s (%d rows)", p["to"], entries[0]["rows"])
+    data = {
+        "format": fmt,
+        "source": mask_url(p["source"]),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "job_id": ctx.job_id,
+        "tables": entries,
+    }
+    to = Path(p["to"]).expanduser().absolute()
+    if len(entries) == 1 and to.suffix.lower() in (SUFFIX[fmt], ".sqlite", ".sqlite3"):
+        # One file keeps its types too: an import of it reads them from FILE.manifest.json.
+        manifest = write_manifest(to.parent, data, sidecar_of(to).name)
+        ctx.log.info("wrote %s (%d rows) and %s", to, entries[0]["rows"], manifest)
         return
-    folder = Path(p["to"]).expanduser().absolute()
-    manifest = write_manifest(
-        folder,
-        {
-            "format": fmt,
-            "source": mask_url(p["source"]),
-            "created": datetime.now(UTC).isoformat(timespec="seconds"),
-            "job_id": ctx.job_id,
-            "tables": entries,
-        },
-    )
+    manifest = write_manifest(to, data)
     ctx.log.info("wrote %d file(s) and %s", len(entries), manifest)
 
 

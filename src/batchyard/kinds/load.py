@@ -9,12 +9,19 @@ error-severity row rules too (see :mod:`batchyard.data.rowrules`).
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
 from batchyard.config import Settings
 from batchyard.data import rowrules
-from batchyard.data.files import MANIFEST, parse_types, read_manifest, write_quarantine
+from batchyard.data.files import (
+    MANIFEST,
+    check_writable,
+    parse_types,
+    read_manifest,
+    write_quarantine,
+)
 from batchyard.engine.context import Context
 from batchyard.engine.kinds import REGISTRY, Item, JobKind
 from batchyard.errors import NotFound, ParamError, UsageError
@@ -56,17 +63,28 @@ def plan(
     quarantine: str | None = None,
     from_table: str | None = None,
     rules: str | None = None,
+    strict_types: bool = False,
 ) -> list[Item]:
     """Import FILE (CSV, JSON, JSON lines, Parquet or SQLite; or an export's folder) into TARGET."""
     from batchyard.data import load as ld  # (pyarrow and DuckDB: loaded only when used)
+    from batchyard.data import resolve as rs
 
     url = settings.resolve(target)
-    dialect = ld.backend(url)
+    dialect = rs.backend(url)
     given = parse_types(types)
     pairs = files_of(file, table)
     items = []
     for path, name in pairs:
-        spec = ld.resolve(
+        whole = atomic if atomic is not None else _size(path) < ld.ATOMIC_BYTES
+        bad_rows_to = quarantine_path(_params(locals()), path, len(pairs) > 1)
+        if quarantine or not whole:
+            # A bad row found after batches were committed must have somewhere to go.
+            if quarantine:
+                check_writable(bad_rows_to, "--quarantine")
+            else:
+                fix = "give --quarantine a place you can write to"
+                check_writable(bad_rows_to, "the quarantine file beside the data,", fix)
+        spec = rs.resolve(
             path,
             url,
             name,
@@ -75,22 +93,35 @@ def plan(
             key=tuple(key),
             mode=mode,
             from_table=from_table,
+            strict=strict_types,
         )
         if rules:
             rowrules.for_table(rules, spec.table, dialect)  # a bad suite stops here
-        whole = atomic if atomic is not None else path.stat().st_size < ld.ATOMIC_BYTES
         if whole:
             out = ld.check(spec, dialect)
             if out.bad:
-                write_quarantine(quarantine_path(_params(locals()), path, len(pairs) > 1), out.bad)
+                _quarantine_refused(bad_rows_to, out.bad)
                 raise UsageError(ld.refusal(spec, out.bad))
-        value = ld.spec_to_value(spec) | {"atomic": whole}
+        value = rs.spec_to_value(spec) | {"atomic": whole}
         items.append(Item(f"{path.name}:{spec.table.name}", value, weight=path.stat().st_size))
     return items
 
 
 def _params(scope: dict[str, Any]) -> dict[str, Any]:
     return {"quarantine": scope.get("quarantine")}
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # (resolve says what is wrong with it)
+
+
+def _quarantine_refused(path: Path, bad: list[Any]) -> None:
+    """The bad rows of a refused file, where it can be written (the refusal says the rest)."""
+    with contextlib.suppress(OSError):
+        write_quarantine(path, bad)
 
 
 def first_job(ctx: Context) -> str:
@@ -110,12 +141,13 @@ def first_job(ctx: Context) -> str:
 
 def run(value: dict[str, Any], ctx: Context) -> dict[str, Any]:
     from batchyard.data import load as ld  # (pyarrow and DuckDB: loaded only when used)
+    from batchyard.data import resolve as rs
 
     url = ctx.settings.resolve(ctx.params["target"])
-    spec = ld.spec_from_value(value)
+    spec = rs.spec_from_value(value)
     many = len(files_of(ctx.params["file"], ctx.params.get("table"))) > 1
     suite = ctx.params.get("rules")
-    rules = rowrules.for_table(suite, spec.table, ld.backend(url)) if suite else None
+    rules = rowrules.for_table(suite, spec.table, rs.backend(url)) if suite else None
     out = ld.load(
         spec,
         url,
@@ -126,6 +158,9 @@ def run(value: dict[str, Any], ctx: Context) -> dict[str, Any]:
         rules=rules,
     )
     result: dict[str, Any] = {"file": str(spec.path), "table": spec.table.name, "rows": out.rows}
+    if spec.inferred:
+        result["inferred"] = [c.to_dict() for c in spec.inferred]
+        result["strict_types"] = spec.strict
     result["bad"] = len(out.bad)
     if out.bad:
         path = quarantine_path(ctx.params, spec.path, many)

@@ -231,7 +231,9 @@ def sqlite_batch(
         )
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        # SQLite ends the transaction itself on some errors (a full disk): the error is the news.
+        if con.in_transaction:
+            con.execute("ROLLBACK")
         raise
 
 

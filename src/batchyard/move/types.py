@@ -90,6 +90,8 @@ class ColumnType:
         return _PG[self.logical]
 
     def sqlite(self) -> str:
+        if self.logical == "decimal" and self.precision is not None:
+            return f"NUMERIC({self.precision},{self.scale or 0})"
         return _SQLITE[self.logical]
 
     def render(self, dialect: str) -> str:
