@@ -35,6 +35,12 @@ def register(app: typer.Typer) -> None:
         ),
         keys: list[str] = KEYS,
         verify: bool = typer.Option(False, "--verify", help="Run verify after the copy."),
+        keep_checkpoints: bool = typer.Option(
+            False,
+            "--keep-checkpoints",
+            help="Keep the job's rows in the target's _batchyard_migrate table after success "
+            "(dropped by default).",
+        ),
         workers: int | None = typer.Option(
             None,
             "--workers",
@@ -75,6 +81,7 @@ def register(app: typer.Typer) -> None:
             "batch_rows": batch_rows,
             "keys": keys,
             "verify": verify,
+            "keep_checkpoints": keep_checkpoints,
         }
         if workers is None:
             into_sqlite = app.settings.resolve(params["target"]).startswith("sqlite")
