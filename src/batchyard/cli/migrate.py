@@ -88,4 +88,13 @@ def register(app: typer.Typer) -> None:
             workers = 1 if into_sqlite else 2
         job = app.submit("migrate", params, workers=workers)
         err.print(f"job {job.id}: {job.total:,} chunk(s)")
-        run_with_display(state, "migrate", lambda **kw: app.execute(job.id, **kw))
+
+        def start(**kw: Any) -> Any:
+            done = app.execute(job.id, **kw)
+            # What the target got otherwise than the source has it (defaults left out, names cut).
+            for event in app.log(job.id):
+                if event.level == "warning" and event.item_key == "@setup":
+                    err.print(f"note: {event.message}", markup=False, highlight=False)
+            return done
+
+        run_with_display(state, "migrate", start)

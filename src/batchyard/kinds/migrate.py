@@ -144,10 +144,11 @@ def setup(ctx: Context) -> None:
     run = _run(ctx, opts)
     counts = ctx.store.item_counts(ctx.job_id)
     # Every chunk done (the job stopped after its finish dropped the checkpoints): nothing to make.
-    if counts.get("pending", 0) + counts.get("running", 0):
-        m.create_schema(opts, tables, run.key, run)
-    for note in m.schema_notes(opts, tables):
-        ctx.log.warning("%s", note)
+    pending = counts.get("pending", 0) + counts.get("running", 0)
+    if pending and m.create_schema(opts, tables, run.key, run):
+        for note in m.schema_notes(opts, tables):
+            # Into the job's log alone (not Python's logging too): the CLI prints them from there.
+            ctx.store.log(ctx.job_id, note, level="warning", item_key=ctx.item_key)
     tally = m.Tally(opts.target, run.scope, [t.name for t in tables])
     _remember(_tallies, ctx.job_id, (tally, {t.name: int(t.rows) for t in tables}))
 

@@ -14,7 +14,7 @@ equal across databases exactly when the two stored values mean the same thing:
 | date/time | ISO text                         | date / time (read as text)  | date / time                  |
 | json      | JSON text                        | jsonb (read as text)        | compact JSON, sorted keys    |
 | uuid      | text or 16 bytes                 | UUID                        | UUID                         |
-| blob      | bytes                            | bytes                       | bytes                        |
+| blob      | bytes (text: its UTF-8 bytes)    | bytes                       | bytes                        |
 | text      | text (a blob: its UTF-8 text)    | str                         | str                          |
 | any       | int, real, text or blob          | jsonb scalar, blobs as      | int, float, str or bytes     |
 |           |                                  | ``{"$b64": ...}``           |                              |
@@ -115,6 +115,13 @@ def _text(v: Any) -> Any:
 
 
 def _blob(v: Any) -> Any:
+    # migrate writes text found in a blob column (--type t.c=blob) as its bytes.
+    if isinstance(v, str):
+        return v.encode("utf-8", "surrogateescape")
+    return _bytes(v)
+
+
+def _bytes(v: Any) -> Any:
     return bytes(v) if isinstance(v, bytearray | memoryview) else v
 
 
@@ -127,8 +134,6 @@ def _to_text(v: Any) -> Any:
 
 def _to_blob(v: Any) -> Any:
     # Text SQLite held that is not UTF-8 was read with its bytes kept (surrogateescape).
-    if isinstance(v, str):
-        return v.encode("utf-8", "surrogateescape")
     return _blob(v)
 
 
@@ -139,9 +144,12 @@ def _datetime(v: Any) -> Any:
         return datetime(v.year, v.month, v.day)
     if isinstance(v, str):
         try:
-            return datetime.fromisoformat(v.strip())
+            parsed = datetime.fromisoformat(v.strip())
         except ValueError:
             return v
+        # UTC written out ("Z", "+00:00") is the time a timestamp without time zone keeps.
+        offset = parsed.utcoffset()
+        return parsed.replace(tzinfo=None) if offset is not None and not offset else parsed
     return v
 
 
@@ -246,7 +254,7 @@ def decode_any(v: Any) -> Any:
         return ("json", _json_text(v))
     if isinstance(v, list):
         return ("json", _json_text(v))
-    return _blob(v)
+    return _bytes(v)
 
 
 _CANONICAL: dict[str, Callable[[Any], Any]] = {
@@ -271,7 +279,7 @@ def canonical(value: Any, logical: str) -> Any:
     """The canonical form of ``value`` read from a column of logical type ``logical``."""
     if value is None:
         return None
-    return _CANONICAL.get(logical, _blob)(value)
+    return _CANONICAL.get(logical, _bytes)(value)
 
 
 def canonical_row(values: Sequence[Any], logicals: Sequence[str]) -> tuple[Any, ...]:

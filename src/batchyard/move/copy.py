@@ -337,8 +337,9 @@ def _sqlite_select(
             exprs.append(
                 f"CASE typeof({q}) WHEN 'null' THEN NULL "
                 f"WHEN 'blob' THEN json_object('$b64', by_b64({q})) "
-                f"WHEN 'real' THEN CASE WHEN {q} = CAST({q} AS INTEGER) AND abs({q}) < 1e15 "
-                f"THEN printf('%.1f', {q}) ELSE printf('%!.17g', {q}) END "
+                # A whole real in full with ".0" (jsonb writes 1e20 out as an integer otherwise).
+                f"WHEN 'real' THEN CASE WHEN {q} = round({q}) "
+                f"THEN printf('%!.1f', {q}) ELSE printf('%!.17g', {q}) END "
                 f"ELSE json_quote({q}) END"
             )
         elif target_dialect == "postgresql" and logical == "text":

@@ -203,7 +203,7 @@ def _json_scalar(value: Any) -> str:
     if isinstance(value, bytes):
         return json.dumps({"$b64": base64.b64encode(value).decode("ascii")})
     if isinstance(value, float):
-        return f"{value:.1f}" if value.is_integer() and abs(value) < 1e15 else repr(value)
+        return f"{value:.1f}" if value.is_integer() else repr(value)
     if isinstance(value, int):
         return str(value)
     return json.dumps(value, ensure_ascii=False)

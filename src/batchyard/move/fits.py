@@ -14,10 +14,13 @@ function): a connection that evaluates these conditions is first given it by :fu
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 #: The function the conditions call for text that is not plain ASCII (registered by ``prepare``).
 UTF8_FUNCTION = "by_utf8"
+#: The function that tells a real JSON can hold (finite, not -0.0, which SQL cannot tell apart).
+JSON_REAL_FUNCTION = "by_json_real"
 
 # Plain ASCII without NUL (checked in C) or else valid UTF-8 without NUL (checked in Python).
 # GLOB stops at a NUL, so NULs are looked for in the value's bytes.
@@ -38,18 +41,21 @@ _FITS = {
     # read is NULL: compared, that would count as neither fit nor misfit.
     "date": "typeof({c}) = 'text' AND coalesce(date(julianday({c})) = {c}, 0) "
     "AND substr({c}, 1, 4) >= '0001'",
-    # Any form PostgreSQL reads, of a real day.
+    # Any form PostgreSQL reads, of a real day, with no time zone but UTC's (a timestamp without
+    # time zone keeps the time as written, and would drop the offset).
     "datetime": "typeof({c}) = 'text' AND julianday({c}) IS NOT NULL AND length({c}) >= 10 "
     "AND coalesce(date(julianday(substr({c}, 1, 10))) = substr({c}, 1, 10), 0) "
-    "AND substr({c}, 1, 4) >= '0001'",
+    "AND substr({c}, 1, 4) >= '0001' "
+    "AND coalesce(datetime({c}) = datetime(substr({c}, 1, 19)), 0)",
     "time": "typeof({c}) = 'text' AND time({c}) IS NOT NULL",
     # jsonb has no \u0000 either.
     "json": f"typeof({{c}}) = 'text' AND {_UTF8} AND json_valid({{c}}) "
     "AND instr({c}, '\\u0000') = 0",
     "uuid": "typeof({c}) = 'text' AND length({c}) = 36 AND {c} GLOB "
     "'[0-9a-fA-F]*-[0-9a-fA-F]*-[0-9a-fA-F]*-[0-9a-fA-F]*-[0-9a-fA-F]*'",
-    # Untyped: any storage class, text as long as PostgreSQL can hold it.
-    "any": f"typeof({{c}}) <> 'text' OR {_UTF8}",
+    # Untyped: any storage class, as a JSON scalar: text PostgreSQL can hold, reals JSON can.
+    "any": f"(typeof({{c}}) <> 'text' OR {_UTF8}) "
+    f"AND (typeof({{c}}) <> 'real' OR {JSON_REAL_FUNCTION}({{c}}))",
 }
 
 # Columns converted to the type the user chose: what converts.
@@ -87,12 +93,20 @@ def valid_utf8(data: Any) -> bool:
     return "\x00" not in text
 
 
+def json_real(value: Any) -> bool:
+    """Whether a real goes into JSON as it is: finite, and not -0.0 (jsonb keeps no sign of 0)."""
+    return not isinstance(value, float) or (
+        math.isfinite(value) and (value != 0 or math.copysign(1.0, value) > 0)
+    )
+
+
 def prepare(con: Any) -> None:
-    """Give a sqlite3 connection the function the conditions call."""
+    """Give a sqlite3 connection the functions the conditions call."""
     con.create_function(UTF8_FUNCTION, 1, valid_utf8, deterministic=True)
+    con.create_function(JSON_REAL_FUNCTION, 1, json_real, deterministic=True)
 
 
 def needs_function(sql: str) -> bool:
-    """Whether ``sql`` calls the UTF-8 check (so a connection that cannot be given it cannot run
-    it: ADBC's)."""
-    return f"{UTF8_FUNCTION}(" in sql
+    """Whether ``sql`` calls a function of :func:`prepare` (so a connection that cannot be given
+    them cannot run it: ADBC's)."""
+    return f"{UTF8_FUNCTION}(" in sql or f"{JSON_REAL_FUNCTION}(" in sql

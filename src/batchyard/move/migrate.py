@@ -127,6 +127,7 @@ def source_tables(
                     with engine.connect() as conn:
                         lo, hi = conn.exec_driver_sql(ends_sql(col, qi(t.name))).one()
                     extra = {
+                        **t.extra,
                         "key_min": lo,
                         "key_max": hi,
                         "key_span": (hi - lo + 1) if lo is not None else 0,
@@ -245,7 +246,7 @@ def _try_schema(target: Engine, tables: Sequence[Table], opts: Options) -> None:
         try:
             for t in tables:
                 with schema_errors(t.name, "cannot create"):
-                    conn.exec_driver_sql(_create_sql(t, dialect, opts))
+                    _execute(conn, _create_sql(t, dialect, opts))
         finally:
             trial.rollback()
 
@@ -255,6 +256,15 @@ def _create_sql(table: Table, dialect: str, opts: Options) -> str:
     # Between two SQLite files declared types stay as they are, letter for letter.
     same = dialect == "sqlite" and source == "sqlite"
     return create_table_sql(table, dialect, with_key=False, keep_declared=same, source=source)
+
+
+def _execute(conn: Any, stmt: str) -> None:
+    """One DDL statement. On PostgreSQL psycopg runs it itself: given no params it reads no
+    placeholders, so a ``%`` in a name stays one (SQLAlchemy would pass empty params)."""
+    if conn.dialect.name == "postgresql":
+        conn.connection.driver_connection.execute(stmt)
+    else:
+        conn.exec_driver_sql(stmt)
 
 
 @contextlib.contextmanager
@@ -395,8 +405,9 @@ def recorded_run(opts: Options, job_id: str) -> Run:
         target.dispose()
 
 
-def create_schema(opts: Options, tables: Sequence[Table], key: str, run: Run | None = None) -> None:
-    """Create the target tables once per run (idempotent on resume), honouring ``if_exists``."""
+def create_schema(opts: Options, tables: Sequence[Table], key: str, run: Run | None = None) -> bool:
+    """Create the target tables once per run (idempotent on resume), honouring ``if_exists``;
+    whether this call did (not an earlier one)."""
     run = _run(opts, key, run)
     target = connect(opts.target, "target")
     dialect = target.dialect.name
@@ -405,7 +416,7 @@ def create_schema(opts: Options, tables: Sequence[Table], key: str, run: Run | N
         with target.begin() as conn:
             conn.exec_driver_sql(STATE_DDL[dialect])
             if ledger.has(conn, marker):
-                return
+                return False
             listed = set(sa.inspect(conn).get_table_names())
             existing = {
                 t.name
@@ -416,9 +427,10 @@ def create_schema(opts: Options, tables: Sequence[Table], key: str, run: Run | N
                 for t in reversed(list(tables)):
                     if t.name in existing:
                         with schema_errors(t.name, "cannot drop"):
-                            conn.exec_driver_sql(
+                            _execute(
+                                conn,
                                 f"DROP TABLE {qi(t.name)}"
-                                + (" CASCADE" if dialect == "postgresql" else "")
+                                + (" CASCADE" if dialect == "postgresql" else ""),
                             )
                         existing.discard(t.name)
                 marks = ", ".join(f":t{n}" for n in range(len(tables)))
@@ -441,24 +453,23 @@ def create_schema(opts: Options, tables: Sequence[Table], key: str, run: Run | N
             ledger.mark(conn, marker)
     finally:
         target.dispose()
+    return True
 
 
 def _create(conn: Any, t: Table, dialect: str, opts: Options, run: Run) -> None:
-    conn.exec_driver_sql(_create_sql(t, dialect, opts))
+    _execute(conn, _create_sql(t, dialect, opts))
     if dialect != "postgresql":
         return
     for stmt in sequence_sql(t, reset=False):
-        conn.exec_driver_sql(stmt)
+        _execute(conn, stmt)
     # No autovacuum while the rows come in: it would compete for the CPU, and make each key built
     # after the load wait for it to give way (a second or more). The run's finish turns it back on.
-    conn.exec_driver_sql(f"ALTER TABLE {qi(t.name)} SET (autovacuum_enabled = false)")
+    _execute(conn, f"ALTER TABLE {qi(t.name)} SET (autovacuum_enabled = false)")
     ledger.mark(conn, ledger.made_marker(run.key, t.name), t.name)
     named = target_names(t, dialect)
     for c in t.columns:
         if c.type.logical == "any":
-            conn.exec_driver_sql(
-                f"COMMENT ON COLUMN {qi(t.name)}.{qi(named[c.name])} IS '{ANY_COMMENT}'"
-            )
+            _execute(conn, f"COMMENT ON COLUMN {qi(t.name)}.{qi(named[c.name])} IS '{ANY_COMMENT}'")
 
 
 def undo_schema(
@@ -478,7 +489,7 @@ def undo_schema(
                 return dropped
             cascade = " CASCADE" if target.dialect.name == "postgresql" else ""
             for t in reversed(list(tables)):
-                conn.exec_driver_sql(f"DROP TABLE IF EXISTS {qi(t.name)}{cascade}")
+                _execute(conn, f"DROP TABLE IF EXISTS {qi(t.name)}{cascade}")
                 dropped.append(t.name)
             ledger.forget(conn, run, [t.name for t in tables])
     finally:
@@ -514,7 +525,7 @@ def finish_schema(
                     for t in tables:
                         with schema_errors(t.name, "cannot build the keys of"):
                             for stmt in constraints.pending(pg, t, known, kinds, by_name):
-                                conn.exec_driver_sql(stmt)
+                                _execute(conn, stmt)
                                 done.append(stmt)
                 made = {
                     str(r[0])
@@ -527,7 +538,7 @@ def finish_schema(
                 }
                 for t in tables:
                     if ledger.made_marker(run.key, t.name) in made:
-                        conn.exec_driver_sql(f"ALTER TABLE {qi(t.name)} RESET (autovacuum_enabled)")
+                        _execute(conn, f"ALTER TABLE {qi(t.name)} RESET (autovacuum_enabled)")
             else:
                 done = _finish_sqlite(conn, tables, known)
             if opts.keep_checkpoints:

@@ -98,8 +98,10 @@ def _misfit_column(conn: Any, table: Table, key: str, col: Column, cond: str, ba
         f"FROM {qi(table.name)} WHERE NOT {cond} LIMIT 5"
     ).all()
     samples = tuple((", ".join(str(v) for v in r[:-2]), str(r[-2]), str(r[-1])[:60]) for r in rows)
+    # Text when every value of the column converts to text; else bytes (a blob takes any value).
+    as_text = fits.condition("text", q, cast=True)
     bytes_only = conn.exec_driver_sql(
-        f"SELECT 1 FROM {qi(table.name)} WHERE NOT {cond} AND {unfit_text} LIMIT 1"
+        f"SELECT 1 FROM {qi(table.name)} WHERE NOT {as_text} LIMIT 1"
     ).first()
     convert_to = "blob" if bytes_only or col.cast else "text"
     return Misfit(table.name, col.name, col.type.logical, bad, samples, convert_to)

@@ -119,6 +119,7 @@ def reflect(
 def _reflect_table(conn: Connection, insp: Any, name: str) -> Table:
     sqlite = conn.dialect.name == "sqlite"
     q = quote(conn, name)
+    extra: dict[str, Any] = {}
     if sqlite:
         info = conn.exec_driver_sql(f"PRAGMA table_info({q})").all()
         with contextlib.closing(sqlite3.connect(":memory:")) as scratch:
@@ -140,6 +141,13 @@ def _reflect_table(conn: Connection, insp: Any, name: str) -> Table:
             or ""
         )
         has_rowid = "WITHOUT ROWID" not in ddl.upper()
+        if "AUTOINCREMENT" in ddl.upper():
+            # The last key handed out, which SQLite never hands out again (rows may be gone).
+            last = conn.exec_driver_sql(
+                "SELECT seq FROM sqlite_sequence WHERE name = ?", (name,)
+            ).scalar()
+            if last is not None:
+                extra["last_key"] = int(last)
     else:
         columns = tuple(
             Column(
@@ -177,8 +185,17 @@ def _reflect_table(conn: Connection, insp: Any, name: str) -> Table:
         chunk_key = pk[0]
     elif sqlite and has_rowid:
         chunk_key = "rowid"
-    rows = int(conn.exec_driver_sql(f"SELECT count(*) FROM {q}").scalar() or 0)
-    return Table(name, columns, pk, uniques, indexes, fks, has_rowid, chunk_key, rows)
+    rows = int(_scalar(conn, f"SELECT count(*) FROM {q}") or 0)
+    return Table(name, columns, pk, uniques, indexes, fks, has_rowid, chunk_key, rows, extra)
+
+
+def _scalar(conn: Connection, sql: str) -> Any:
+    """The one value ``sql`` (no params) gives. On PostgreSQL psycopg runs it itself: SQLAlchemy
+    would pass empty params, and psycopg would read a ``%`` in a name as a placeholder."""
+    if conn.dialect.name == "postgresql":
+        row = conn.connection.driver_connection.execute(sql).fetchone()  # type: ignore[union-attr]
+        return row[0] if row else None
+    return conn.exec_driver_sql(sql).scalar()
 
 
 def _sqlite_uniques(conn: Connection, name: str) -> tuple[tuple[str, ...], ...]:
@@ -370,8 +387,10 @@ def sequence_sql(table: Table, *, reset: bool = True) -> list[str]:
         f"ALTER TABLE {q(table.name)} ALTER COLUMN {q(col)} SET DEFAULT nextval({regclass})",
     ]
     if reset:
+        # Past the largest key, and past the last one a SQLite AUTOINCREMENT handed out.
+        last = int(table.extra.get("last_key") or 0)
         out.append(
-            f"SELECT setval({regclass}, COALESCE((SELECT max({q(col)}) FROM "
-            f"{q(table.name)}), 0) + 1, false)"
+            f"SELECT setval({regclass}, GREATEST(COALESCE((SELECT max({q(col)}) FROM "
+            f"{q(table.name)}), 0), {last}) + 1, false)"
         )
     return out
