@@ -353,3 +353,11 @@ def test_a_job_stopped_after_its_finish_dropped_the_checkpoints_resumes_to_compl
         assert again.status is JobStatus.COMPLETED, again.error
     assert tables(f"sqlite:///{dst}") == ["games", "lines"]
     assert rows(dst, "games", "id") == rows(src, "games", "id")
+
+
+def test_the_name_given_in_the_docs_is_the_one_migrate_makes() -> None:
+    from batchyard.move import names
+
+    doc = (Path(__file__).parents[2] / "docs" / "migrate.md").read_text()
+    long = "customer_lifetime_value_projection_for_the_next_fiscal_year_in_usd_2024"
+    assert f"`{long}` becomes\n`{names.hashed(long)}`" in doc

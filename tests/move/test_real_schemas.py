@@ -455,11 +455,11 @@ CASES = [
         CREATE TABLE events (id INTEGER PRIMARY KEY, at TIMESTAMP, day DATE, t TIME,
             big INTEGER, tiny REAL, amount NUMERIC(18,4), id_text UUID);
         INSERT INTO events VALUES
-            (1, '2024-06-01T07:08:09Z', '2024-06-01', '07:08:09', 9223372036854775807,
+            (1, '2024-06-01T07:08:09', '2024-06-01', '07:08:09', 9223372036854775807,
              5e-324, 12345678901234.5678, 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'),
             (2, '2024-06-01 07:08:09.5', '0001-01-01', '23:59:59.999', -9223372036854775808,
              -0.0, -0.0001, 'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A12'),
-            (3, '2024-06-01T07:08:09+00:00', '9999-12-31', '00:00', 0, 1e308, 0, NULL),
+            (3, '2024-06-01 07:08', '9999-12-31', '00:00', 0, 1e308, 0, NULL),
             (4, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
         """,
     ),
@@ -471,9 +471,11 @@ CASES = [
         + rows_of(2_000, "i, '2024-06-01 07:08:09', 'u' || i")
         + """;
         UPDATE logins SET at = '2024-06-01T07:08:09+02:00' WHERE id = 1500;
+        UPDATE logins SET at = '2024-06-01T07:08:09.123Z' WHERE id = 1501;
         """,
         refused=(
-            "logins.at (datetime): 1 value(s) do not fit, e.g. 1500: text '2024-06-01T07:08:09+02:00'",
+            "logins.at (datetime): 2 value(s) do not fit, e.g. 1500: text '2024-06-01T07:08:09+02:00'; "
+            "1501: text '2024-06-01T07:08:09.123Z'",
         ),
         options=("--type", "logins.at=text"),
     ),

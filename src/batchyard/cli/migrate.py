@@ -27,8 +27,8 @@ def register(app: typer.Typer) -> None:
         types: list[str] = typer.Option(
             [],
             "--type",
-            help="Override a column's type: table.column=TYPE "
-            "(integer, float, decimal, text, blob, date, datetime, ...).",
+            help="Set a column's type: table.column=TYPE (integer, float, decimal, text, blob, "
+            "any, date, datetime, ...); to text, blob or any its values are converted.",
         ),
         skip_bad: list[str] = typer.Option(
             [], "--skip-bad", help="Leave out rows whose table.column value does not fit its type."

@@ -144,12 +144,9 @@ def _datetime(v: Any) -> Any:
         return datetime(v.year, v.month, v.day)
     if isinstance(v, str):
         try:
-            parsed = datetime.fromisoformat(v.strip())
+            return datetime.fromisoformat(v.strip())
         except ValueError:
             return v
-        # UTC written out ("Z", "+00:00") is the time a timestamp without time zone keeps.
-        offset = parsed.utcoffset()
-        return parsed.replace(tzinfo=None) if offset is not None and not offset else parsed
     return v
 
 

@@ -41,12 +41,12 @@ _FITS = {
     # read is NULL: compared, that would count as neither fit nor misfit.
     "date": "typeof({c}) = 'text' AND coalesce(date(julianday({c})) = {c}, 0) "
     "AND substr({c}, 1, 4) >= '0001'",
-    # Any form PostgreSQL reads, of a real day, with no time zone but UTC's (a timestamp without
-    # time zone keeps the time as written, and would drop the offset).
+    # Any form PostgreSQL reads, of a real day, without a time zone (a timestamp without time
+    # zone keeps the time as written and drops the zone: "Z" and "+02:00" would be lost).
     "datetime": "typeof({c}) = 'text' AND julianday({c}) IS NOT NULL AND length({c}) >= 10 "
     "AND coalesce(date(julianday(substr({c}, 1, 10))) = substr({c}, 1, 10), 0) "
-    "AND substr({c}, 1, 4) >= '0001' "
-    "AND coalesce(datetime({c}) = datetime(substr({c}, 1, 19)), 0)",
+    "AND substr({c}, 1, 4) >= '0001' AND instr(substr({c}, 11), '+') = 0 "
+    "AND instr(substr({c}, 11), '-') = 0 AND instr(upper(substr({c}, 11)), 'Z') = 0",
     "time": "typeof({c}) = 'text' AND time({c}) IS NOT NULL",
     # jsonb has no \u0000 either.
     "json": f"typeof({{c}}) = 'text' AND {_UTF8} AND json_valid({{c}}) "
