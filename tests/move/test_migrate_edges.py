@@ -361,3 +361,43 @@ def test_the_name_given_in_the_docs_is_the_one_migrate_makes() -> None:
     doc = (Path(__file__).parents[2] / "docs" / "migrate.md").read_text()
     long = "customer_lifetime_value_projection_for_the_next_fiscal_year_in_usd_2024"
     assert f"`{long}` becomes\n`{names.hashed(long)}`" in doc
+
+
+def test_tables_the_same_in_their_first_63_bytes_are_refused_naming_both(
+    tmp_path: Path, pg_database: str
+) -> None:
+    src = tmp_path / "src.db"
+    head = "quarterly_revenue_by_region_and_product_line_before_adjustments_"  # 64 bytes
+    con = sqlite3.connect(src)
+    con.execute(f'CREATE TABLE "{head}2023" (id INTEGER PRIMARY KEY, v REAL)')
+    con.execute(f'CREATE TABLE "{head}2024" (id INTEGER PRIMARY KEY, v REAL)')
+    con.execute(f'INSERT INTO "{head}2023" VALUES (1, 1.5)')
+    con.commit()
+    con.close()
+    code, text = run(tmp_path, "migrate", str(src), pg_database)
+    assert code == 2, text
+    assert f"tables '{head}2023' and '{head}2024' are the same in their first 63 bytes" in text
+    assert f"--exclude '{head}2024'" in text
+    assert tables(pg_database) == []
+    code, text = run(tmp_path, "migrate", str(src), pg_database, "--exclude", f"{head}2024")
+    assert code == 0, text
+    code, text = run(tmp_path, "verify", str(src), pg_database, "--tables", f"{head}2023")
+    assert code == 0 and "identical" in text, text
+
+
+def test_a_table_postgresql_refuses_to_create_is_refused_by_name_before_a_job(
+    tmp_path: Path, pg_database: str
+) -> None:
+    src = tmp_path / "src.db"
+    con = sqlite3.connect(src)
+    con.execute("CREATE TABLE ledger (id INTEGER PRIMARY KEY, amount DECIMAL(1200, 2))")
+    con.execute("INSERT INTO ledger VALUES (1, 12.5)")
+    con.commit()
+    con.close()
+    code, text = run(tmp_path, "migrate", str(src), pg_database)
+    assert code == 2, text
+    assert "cannot create table 'ledger' in the target: NUMERIC precision 1200" in text, text
+    assert "job " not in text and "sqlalche.me" not in text and "ProgrammingError" not in text
+    assert tables(pg_database) == []
+    code, text = run(tmp_path, "migrate", str(src), pg_database, "--type", "ledger.amount=decimal")
+    assert code == 0, text
