@@ -401,3 +401,24 @@ def test_a_table_postgresql_refuses_to_create_is_refused_by_name_before_a_job(
     assert tables(pg_database) == []
     code, text = run(tmp_path, "migrate", str(src), pg_database, "--type", "ledger.amount=decimal")
     assert code == 0, text
+
+
+def test_defaults_between_sqlite_files_are_kept_as_written(tmp_path: Path) -> None:
+    src, dst = tmp_path / "src.db", tmp_path / "dst.db"
+    con = sqlite3.connect(src)
+    con.execute(
+        'CREATE TABLE t (id INTEGER PRIMARY KEY, a INT DEFAULT (1 + 2), b TEXT DEFAULT "dq", '
+        "c TEXT DEFAULT (datetime('now')), d BLOB DEFAULT X'0aff', e REAL DEFAULT -1.5, "
+        "f TEXT DEFAULT (lower(hex(zeroblob(2)))), g TIMESTAMP DEFAULT CURRENT_TIMESTAMP)"
+    )
+    con.commit()
+    con.close()
+    code, text = run(tmp_path, "migrate", str(src), str(dst))
+    assert code == 0, text
+    found = {}
+    for path in (src, dst):
+        con = sqlite3.connect(path)
+        con.execute("INSERT INTO t DEFAULT VALUES")
+        found[path] = con.execute("SELECT a, b, typeof(c), d, e, f, typeof(g) FROM t").fetchall()
+        con.close()
+    assert found[dst] == found[src] == [(3, "dq", "text", b"\n\xff", -1.5, "0000", "text")]

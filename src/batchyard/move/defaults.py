@@ -46,6 +46,13 @@ _CONSTANT = re.compile(
     re.IGNORECASE,
 )
 
+# One literal, which a SQLite DEFAULT takes bare (anything else goes in parentheses).
+_LITERAL = re.compile(
+    r"""^(?:[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|0[xX][0-9a-fA-F]+|'(?:[^']|'')*'"""
+    r"""|[xX]'[0-9a-fA-F]*'|NULL|TRUE|FALSE|CURRENT_TIMESTAMP|CURRENT_DATE|CURRENT_TIME)$""",
+    re.IGNORECASE,
+)
+
 # The current UTC time in PostgreSQL, as SQLite gives it (whole seconds).
 _NOW = "(CURRENT_TIMESTAMP(0) AT TIME ZONE 'UTC')"
 _EPOCH = "floor(extract(epoch FROM CURRENT_TIMESTAMP))::bigint"
@@ -106,10 +113,7 @@ def stored(declared: str, text: str | None, con: sqlite3.Connection) -> Stored |
             con.execute(f"CREATE TABLE d (c {declared})")
         except sqlite3.Error:  # a declared type SQLite reads, but not as written here
             con.execute("CREATE TABLE d (c)")
-        # A string in double quotes (SQLite reads it so where no column has that name).
-        inner = text[1:-1].replace('""', '"').replace("'", "''")
-        expr = f"'{inner}'" if text.startswith('"') else text
-        con.execute(f"INSERT INTO d VALUES (({expr}))")
+        con.execute(f"INSERT INTO d VALUES (({_single_quoted(text)}))")
         storage, value = con.execute("SELECT typeof(c), c FROM d").fetchone()
     except sqlite3.Error:
         return None
@@ -124,6 +128,20 @@ def stored(declared: str, text: str | None, con: sqlite3.Connection) -> Stored |
         except UnicodeDecodeError:
             return Stored("invalid", value.hex(), clock)
     return Stored(storage, repr(value), clock)
+
+
+def _single_quoted(text: str) -> str:
+    """A string written in double quotes (which SQLite reads as one in a DEFAULT, where no column
+    is in sight) in single quotes, which it reads as one anywhere."""
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        return "'" + text[1:-1].replace('""', '"').replace("'", "''") + "'"
+    return text
+
+
+def for_sqlite(text: str) -> str:
+    """A SQLite default as written (SQLite's table_info gives it without its parentheses)."""
+    text = _single_quoted(text.strip())
+    return text if _LITERAL.match(text) else f"({text})"
 
 
 def for_postgres(

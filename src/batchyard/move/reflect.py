@@ -255,9 +255,7 @@ def column_default(col: Column, dialect: str, source: str | None) -> tuple[str |
     if col.default is None:
         return None, ""
     if source == "sqlite" and dialect == "sqlite":
-        text = str(col.default)
-        constant = col.stored_default is not None and not col.stored_default.clock
-        return (text if constant else f"({text})"), ""
+        return defaults.for_sqlite(str(col.default)), ""
     if source == "sqlite":
         return defaults.for_postgres(col.type, col.cast, col.default, col.stored_default)
     return _portable_default(col.default), ""
