@@ -12,6 +12,7 @@ REST API answers with.
     │   ├── PlanError              a plan that yields bad or duplicate items
     │   ├── WriteError             ctx.write called with rows or options it cannot take
     │   ├── ChecksumError          a backup file that does not match its checksum
+    │   ├── SchemaError            a table the target database refuses to create or key
     │   └── BadData                data an item cannot take as it is: the whole job stops
     │       └── ManifestError      a backup whose manifest does not fit it (paths, row counts)
     ├── NotFound                   unknown job id, pipeline or connection: exit 2, HTTP 404
@@ -69,6 +70,11 @@ class WriteError(UsageError):
 
 class ChecksumError(UsageError):
     """A backup file does not match its checksum: the backup is damaged; restore another one."""
+
+
+class SchemaError(UsageError):
+    """The target database cannot take a table as the source has it: the message names the table
+    and gives the database's reason."""
 
 
 class BadData(UsageError):

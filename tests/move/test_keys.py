@@ -131,6 +131,7 @@ def test_postgres_source_chunks_on_the_named_key_and_resumes_exactly_once(
                 "keys": ["ticks=n"],
                 "chunk_rows": 5000,
                 "batch_rows": 1000,
+                "keep_checkpoints": True,  # to count them below
             },
             workers=2,
         )

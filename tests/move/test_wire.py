@@ -100,16 +100,17 @@ def test_binary_copy_keeps_every_value_and_comes_back(tmp_path: Path, pg_databas
 def test_timestamps_in_other_forms_load_as_postgresql_reads_them(
     tmp_path: Path, pg_database: str
 ) -> None:
-    """Text that is not in canonical form (a "T", a zone, minutes only, seven digits) goes by text
-    COPY in the middle of binary pieces, and PostgreSQL reads it as it always would."""
+    """Text that is not in canonical form (a "T", minutes only, seven digits) goes by text COPY in
+    the middle of binary pieces, and PostgreSQL reads it as it always would. (A time zone, which
+    a timestamp without one would drop, is refused: see test_real_schemas.py.)"""
     loose = [
         "2024-06-01T07:08:09",
         "2024-06-01 07:08",
         "2024-06-01 07:08:09.5",
         "1850-06-30 01:02:03.04",
         "2024-06-01 07:08:09.1234567",
-        "2024-06-01T07:08:09Z",
-        "2024-06-01 07:08:09+02:00",
+        "2024-06-01T07:08:09.250",
+        "0999-12-31 23:59:59.999999",
     ]
     src = tmp_path / "src.db"
     con = sqlite3.connect(src)

@@ -31,14 +31,20 @@ def register(app: typer.Typer) -> None:
         types: list[str] = typer.Option(
             [],
             "--type",
-            help="Override a column's type: table.column=TYPE "
-            "(integer, float, decimal, text, blob, date, datetime, ...).",
+            help="Set a column's type: table.column=TYPE (integer, float, decimal, text, blob, "
+            "any, date, datetime, ...); to text, blob or any its values are converted.",
         ),
         skip_bad: list[str] = typer.Option(
             [], "--skip-bad", help="Leave out rows whose table.column value does not fit its type."
         ),
         keys: list[str] = KEYS,
         verify: bool = typer.Option(False, "--verify", help="Run verify after the copy."),
+        keep_checkpoints: bool = typer.Option(
+            False,
+            "--keep-checkpoints",
+            help="Keep the job's rows in the target's _batchyard_migrate table after success "
+            "(dropped by default).",
+        ),
         workers: int | None = typer.Option(
             None,
             "--workers",
@@ -80,13 +86,23 @@ def register(app: typer.Typer) -> None:
             "batch_rows": batch_rows,
             "keys": keys,
             "verify": verify,
+            "keep_checkpoints": keep_checkpoints,
         }
         if workers is None:
             into_sqlite = app.settings.resolve(params["target"]).startswith("sqlite")
             workers = 1 if into_sqlite else 2
         job = app.submit("migrate", params, workers=workers)
         err.print(f"job {job.id}: {job.total:,} chunk(s)")
-        run_with_display(state, "migrate", lambda **kw: app.execute(job.id, **kw), report=_verified)
+
+        def start(**kw: Any) -> Any:
+            done = app.execute(job.id, **kw)
+            # What the target got otherwise than the source has it (defaults left out, names cut).
+            for event in app.log(job.id):
+                if event.level == "warning" and event.item_key == "@setup":
+                    err.print(f"note: {event.message}", markup=False, highlight=False)
+            return done
+
+        run_with_display(state, "migrate", start, report=_verified)
 
 
 def _verified(job: Job) -> None:

@@ -18,10 +18,11 @@ from batchyard.config import Settings
 from batchyard.engine.context import Context
 from batchyard.engine.kinds import REGISTRY, Item, JobKind
 from batchyard.engine.progress import PART_SOURCES
-from batchyard.errors import BadData, BatchyardError, Interrupted, ParamError
+from batchyard.errors import BadData, BatchyardError, Interrupted, NotFound, ParamError
 from batchyard.kinds.verify import verify_copy
 from batchyard.move import migrate as m
 from batchyard.move import profile as profiler
+from batchyard.move.checkpoints import Run
 from batchyard.move.copy import Chunk, copy_chunk
 from batchyard.move.keys import parse_keys
 
@@ -38,6 +39,7 @@ def _options(params: dict[str, Any], settings: Settings) -> m.Options:
         chunk_rows=int(params.get("chunk_rows") or 0),
         batch_rows=int(params["batch_rows"]) if params.get("batch_rows") else None,
         keys=parse_keys(params.get("keys")),
+        keep_checkpoints=bool(params.get("keep_checkpoints")),
     )
 
 
@@ -54,6 +56,7 @@ def plan(
     batch_rows: int = 0,
     keys: list[str] = [],  # noqa: B006
     verify: bool = False,
+    keep_checkpoints: bool = False,
 ) -> list[Item]:
     """Copy tables from SOURCE to TARGET (connection names, URLs or SQLite files)."""
     if chunk_rows < 0 or batch_rows < 0:
@@ -69,6 +72,7 @@ def plan(
         "chunk_rows": chunk_rows,
         "batch_rows": batch_rows,
         "keys": keys,
+        "keep_checkpoints": keep_checkpoints,
     }
     opts = _options(params, settings)
     found = m.preflight(opts)
@@ -100,18 +104,54 @@ def _tables(ctx: Context) -> tuple[m.Options, list[Any]]:
 
 #: Per job run by this process: how to count its rows per table (set up by ``setup``).
 _tallies: dict[str, tuple[m.Tally, dict[str, int]]] = {}
+#: Per job run by this process: the run in the target it works on (see checkpoints.py).
+_runs: dict[str, Run] = {}
 
 
-def _scope(opts: m.Options, job_id: str) -> str:
-    # Checkpoints belong to this job, unless it continues a copy an earlier job left half done.
-    return "" if opts.if_exists == "resume" else f"{job_id}:"
+def _run(ctx: Context, opts: m.Options) -> Run:
+    """The migration this job carries on in the target: its own, the one it retries (``jobs
+    retry``), or the one ``--if-exists resume`` took up (recorded in the target by ``setup``)."""
+    found = _runs.get(ctx.job_id)
+    if found is None:
+        if opts.if_exists == "resume":
+            found = m.recorded_run(opts, ctx.job_id)
+        else:
+            found = Run.of(_origin(ctx))
+        _remember(_runs, ctx.job_id, found)
+    return found
+
+
+def _origin(ctx: Context) -> str:
+    """The first job of a chain of retries: the one whose tables and checkpoints they share."""
+    job = ctx.store.get_job(ctx.job_id)
+    while job.retry_of:
+        try:
+            job = ctx.store.get_job(job.retry_of)
+        except NotFound:  # deleted: the chain starts where it is known
+            break
+    return job.id
+
+
+def _remember(found: dict[str, Any], job_id: str, value: Any) -> None:
+    while len(found) >= 64:  # a long-lived server: the oldest jobs' go
+        del found[next(iter(found))]
+    found[job_id] = value
 
 
 def setup(ctx: Context) -> None:
     opts, tables = _tables(ctx)
-    m.create_schema(opts, tables, ctx.job_id)
-    tally = m.Tally(opts.target, _scope(opts, ctx.job_id), [t.name for t in tables])
-    _tallies[ctx.job_id] = (tally, {t.name: int(t.rows) for t in tables})
+    if opts.if_exists == "resume":
+        _remember(_runs, ctx.job_id, m.resume_run(opts, tables, ctx.job_id))
+    run = _run(ctx, opts)
+    counts = ctx.store.item_counts(ctx.job_id)
+    # Every chunk done (the job stopped after its finish dropped the checkpoints): nothing to make.
+    pending = counts.get("pending", 0) + counts.get("running", 0)
+    if pending and m.create_schema(opts, tables, run.key, run):
+        for note in m.schema_notes(opts, tables):
+            # Into the job's log alone (not Python's logging too): the CLI prints them from there.
+            ctx.store.log(ctx.job_id, note, level="warning", item_key=ctx.item_key)
+    tally = m.Tally(opts.target, run.scope, [t.name for t in tables])
+    _remember(_tallies, ctx.job_id, (tally, {t.name: int(t.rows) for t in tables}))
 
 
 def table_rows(job: Any) -> Callable[[], dict[str, tuple[int, int]] | None]:
@@ -134,8 +174,8 @@ def table_rows(job: Any) -> Callable[[], dict[str, tuple[int, int]] | None]:
 def copy(value: dict[str, Any], ctx: Context) -> dict[str, Any]:
     opts, tables = _tables(ctx)
     table = next(t for t in tables if t.name == value["table"])
-    scope = _scope(opts, ctx.job_id)
-    chunk = Chunk(f"{scope}{ctx.item_key}", table.name, value.get("lo"), value.get("hi"))
+    run = _run(ctx, opts)
+    chunk = Chunk(f"{run.scope}{ctx.item_key}", table.name, value.get("lo"), value.get("hi"))
 
     def progress(n: int) -> None:
         ctx.add_rows(read=n, written=n)
@@ -149,7 +189,7 @@ def copy(value: dict[str, Any], ctx: Context) -> dict[str, Any]:
         raise BadData(_misfits(opts, tables)) from None
 
     def build() -> None:
-        built = m.build_loaded_keys(opts, tables, table.name, ctx.job_id)
+        built = m.build_loaded_keys(opts, tables, table.name, run.key, run)
         if built:
             ctx.log.info(
                 "%s loaded: built %d key(s), index(es) and foreign key(s)", table.name, len(built)
@@ -185,18 +225,34 @@ def _misfits(opts: m.Options, tables: list[Any]) -> str:
 
 
 def cleanup(ctx: Context) -> bool:
-    """After bad data stopped the copy: drop the tables the job made (the target is as it was)."""
+    """After bad data stopped the copy: drop the tables the job made (the target is as it was),
+    and count the rows it wrote as gone."""
     opts, tables = _tables(ctx)
-    dropped = m.undo_schema(opts, tables, ctx.job_id)
+    run = _run(ctx, opts)
+    dropped = m.undo_schema(opts, tables, run.key, run)
     if dropped:
-        ctx.log.info("dropped the %d table(s) the job made: nothing is kept", len(dropped))
+        written = ctx.store.get_job(ctx.job_id).rows_written
+        ctx.add_rows(written=-written)
+        ctx.log.info(
+            "dropped the %d table(s) the job made, with the %d row(s) it wrote: nothing is kept",
+            len(dropped),
+            written,
+        )
     return bool(dropped)
 
 
 def finish(ctx: Context) -> None:
     opts, tables = _tables(ctx)
-    built = m.finish_schema(opts, tables, ctx.job_id)
+    run = _run(ctx, opts)
+    tally = _tallies.get(ctx.job_id)
+    if tally is not None:
+        tally[0].freeze()
+    built = m.finish_schema(opts, tables, run.key, run)
     ctx.log.info("built %d key(s), index(es), foreign key(s) and sequence(s)", len(built))
+    if not opts.keep_checkpoints:
+        ctx.log.info(
+            "dropped the job's checkpoints from the target (--keep-checkpoints keeps them)"
+        )
     if ctx.params.get("verify"):
         verify_copy(ctx, opts.source, opts.target, [t.name for t in tables], opts.keys)
 

@@ -14,10 +14,15 @@ equal across databases exactly when the two stored values mean the same thing:
 | date/time | ISO text                         | date / time (read as text)  | date / time                  |
 | json      | JSON text                        | jsonb (read as text)        | compact JSON, sorted keys    |
 | uuid      | text or 16 bytes                 | UUID                        | UUID                         |
-| blob      | bytes                            | bytes                       | bytes                        |
+| blob      | bytes (text: its UTF-8 bytes)    | bytes                       | bytes                        |
 | text      | text (a blob: its UTF-8 text)    | str                         | str                          |
 | any       | int, real, text or blob          | jsonb scalar, blobs as      | int, float, str or bytes     |
 |           |                                  | ``{"$b64": ...}``           |                              |
+| to_text   | any value, made text by migrate  | (the target is ``text``)    | str (a real: its repr)       |
+| to_blob   | any value, made a blob by migrate| (the target is ``bytea``)   | bytes                        |
+
+``to_text`` and ``to_blob`` are SQLite columns whose values migrate converted (``--type t.c=text``
+or ``blob``): they are read in their converted form (see :func:`batchyard.move.forms.canonical_expr`).
 
 A value that does not parse as its type stays as it is, so it compares unequal to any value that does.
 NULL is ``None`` and never equals ``""``. Compare with :func:`same` (exact for floats); use
@@ -110,7 +115,26 @@ def _text(v: Any) -> Any:
 
 
 def _blob(v: Any) -> Any:
+    # migrate writes text found in a blob column (--type t.c=blob) as its bytes.
+    if isinstance(v, str):
+        return v.encode("utf-8", "surrogateescape")
+    return _bytes(v)
+
+
+def _bytes(v: Any) -> Any:
     return bytes(v) if isinstance(v, bytearray | memoryview) else v
+
+
+def _to_text(v: Any) -> Any:
+    # Numbers as migrate sends them to a text column (Python's shortest exact form of a real).
+    if isinstance(v, float | int) and not isinstance(v, bool):
+        return repr(v)
+    return _text(v)
+
+
+def _to_blob(v: Any) -> Any:
+    # Text SQLite held that is not UTF-8 was read with its bytes kept (surrogateescape).
+    return _blob(v)
 
 
 def _datetime(v: Any) -> Any:
@@ -227,7 +251,7 @@ def decode_any(v: Any) -> Any:
         return ("json", _json_text(v))
     if isinstance(v, list):
         return ("json", _json_text(v))
-    return _blob(v)
+    return _bytes(v)
 
 
 _CANONICAL: dict[str, Callable[[Any], Any]] = {
@@ -243,6 +267,8 @@ _CANONICAL: dict[str, Callable[[Any], Any]] = {
     "blob": _blob,
     "any": decode_any,
     "text": _text,
+    "to_text": _to_text,
+    "to_blob": _to_blob,
 }
 
 
@@ -250,7 +276,7 @@ def canonical(value: Any, logical: str) -> Any:
     """The canonical form of ``value`` read from a column of logical type ``logical``."""
     if value is None:
         return None
-    return _CANONICAL.get(logical, _blob)(value)
+    return _CANONICAL.get(logical, _bytes)(value)
 
 
 def canonical_row(values: Sequence[Any], logicals: Sequence[str]) -> tuple[Any, ...]:

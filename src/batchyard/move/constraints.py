@@ -12,10 +12,18 @@ at once could deadlock on a table both lock).
 from __future__ import annotations
 
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from batchyard.move.reflect import STATE_TABLE, Table, after_load_sql, qi, sequence_sql
+from batchyard.move.checkpoints import keys_marker as marker
+from batchyard.move.reflect import (
+    STATE_TABLE,
+    Table,
+    after_load_sql,
+    qi,
+    sequence_sql,
+    target_names,
+)
 
 
 def kind_of(stmt: str) -> str:
@@ -50,10 +58,6 @@ def lock_all(pg: Any, job_id: str, tables: Sequence[str]) -> None:
     _lock_job(pg, job_id)
 
 
-def marker(job_id: str, table: str) -> str:
-    return f"@keys:{job_id}:{table}"
-
-
 def existing(pg: Any, table: str) -> tuple[bool, set[str]]:
     """Whether ``table`` has a primary key, and the names of its indexes and constraints."""
     rows = pg.execute(
@@ -65,12 +69,19 @@ def existing(pg: Any, table: str) -> tuple[bool, set[str]]:
     return any(t == "p" for _, t in rows), {n for n, _ in rows}
 
 
-def pending(pg: Any, table: Table, known: set[str], kinds: Sequence[str]) -> list[str]:
-    """The statements of ``kinds`` for ``table`` that are not built yet."""
+def pending(
+    pg: Any,
+    table: Table,
+    known: set[str],
+    kinds: Sequence[str],
+    tables: Mapping[str, Table] | None = None,
+) -> list[str]:
+    """The statements of ``kinds`` for ``table`` that are not built yet (``tables``: by name, the
+    tables foreign keys may refer to)."""
     has_pk, names = existing(pg, table.name)
     out = []
     made = set(sequence_sql(table, reset=False)) if _has_sequence(pg, table) else set()
-    for stmt in after_load_sql(table, "postgresql", with_key=has_pk, known=known):
+    for stmt in after_load_sql(table, "postgresql", with_key=has_pk, known=known, tables=tables):
         kind = kind_of(stmt)
         if kind not in kinds or stmt in made:
             continue
@@ -88,7 +99,7 @@ def _has_sequence(pg: Any, table: Table) -> bool:
         "SELECT pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d JOIN pg_attribute a "
         "ON a.attrelid = d.adrelid AND a.attnum = d.adnum "
         "WHERE d.adrelid = %s::regclass AND a.attname = %s",
-        (qi(table.name), table.primary_key[0]),
+        (qi(table.name), target_names(table, "postgresql")[table.primary_key[0]]),
     ).fetchone()
     return bool(found and "nextval(" in str(found[0]))
 
@@ -108,6 +119,7 @@ def build_when_loaded(
     """Build ``table``'s keys (and the foreign keys that become possible) if every chunk of it has
     committed; return the statements run. ``pg`` is a psycopg connection to the target."""
     known = {t.name for t in tables}
+    by_name = {t.name: t for t in tables}
     done: list[str] = []
     with pg.transaction():
         _lock_table(pg, job_id, table.name)
@@ -122,7 +134,7 @@ def build_when_loaded(
         ).fetchone()
         if built:
             return done
-        for stmt in pending(pg, table, known, ("key",)):
+        for stmt in pending(pg, table, known, ("key",), by_name):
             pg.execute(stmt)
             done.append(stmt)
         pg.execute(
@@ -148,7 +160,7 @@ def build_when_loaded(
             ):
                 continue
             ready = {name for name in keyed if name in known}
-            for stmt in pending(pg, t, ready, ("foreign",)):
+            for stmt in pending(pg, t, ready, ("foreign",), by_name):
                 pg.execute(stmt)
                 done.append(stmt)
     return done

@@ -28,6 +28,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from batchyard.move import fits
 from batchyard.move.profile import fits_condition
 from batchyard.move.reflect import STATE_TABLE, Table, qi
 
@@ -68,6 +69,7 @@ class Plan:
     """How one chunk is read: the source and target tables and the rules for odd values."""
 
     source: Table
+    #: The columns copied (by their names in the source).
     target_columns: tuple[str, ...]
     skip_bad: tuple[str, ...] = ()
     #: Rows per committed batch; None: 250,000 inside SQLite, 200,000 into PostgreSQL, 20,000
@@ -78,6 +80,11 @@ class Plan:
     #: Check stored values against their types as they are read (SQLite sources; when the
     #: migration was not profiled up front): :class:`~batchyard.move.profile.Misfits` if not.
     check_fits: bool = False
+    #: The names of ``target_columns`` in the target, where they differ (PostgreSQL's 63 bytes).
+    renamed: tuple[tuple[str, str], ...] = ()
+
+    def target_name(self, column: str) -> str:
+        return dict(self.renamed).get(column, column)
 
     def rows_per_batch(self, pair: tuple[str, str]) -> int:
         if self.batch_rows:
@@ -102,7 +109,7 @@ def _skip_where(plan: Plan) -> str:
     conds = []
     for col in plan.source.columns:
         if f"{plan.source.name}.{col.name}" in plan.skip_bad:
-            cond = fits_condition(col.type.logical, qi(col.name))
+            cond = fits_condition(col, qi(col.name))
             if cond:
                 conds.append(cond)
     return " AND ".join(conds)
@@ -231,7 +238,8 @@ def sqlite_batch(
         )
         con.execute("COMMIT")
     except BaseException:
-        # SQLite ends the transaction itself on some errors (a full disk): the error is the news.
+        # SQLite has rolled back already after some errors (a full disk): the error to show is
+        # the one that ended the transaction, not "cannot rollback - no transaction is active".
         if con.in_transaction:
             con.execute("ROLLBACK")
         raise
@@ -268,6 +276,7 @@ def sqlite_to_sqlite(
 ) -> int:
     con = _sqlite_target(dst_url)
     try:
+        fits.prepare(con)  # for --skip-bad of a text column
         con.execute("ATTACH DATABASE ? AS src", (sqlite_path(src_url),))
         done_upto, finished = read_state_sqlite(con, chunk)
         if finished:
@@ -328,12 +337,17 @@ def _sqlite_select(
             exprs.append(
                 f"CASE typeof({q}) WHEN 'null' THEN NULL "
                 f"WHEN 'blob' THEN json_object('$b64', by_b64({q})) "
-                f"WHEN 'real' THEN CASE WHEN {q} = CAST({q} AS INTEGER) AND abs({q}) < 1e15 "
-                f"THEN printf('%.1f', {q}) ELSE printf('%!.17g', {q}) END "
+                # A whole real in full with ".0" (jsonb writes 1e20 out as an integer otherwise).
+                f"WHEN 'real' THEN CASE WHEN {q} = round({q}) "
+                f"THEN printf('%!.1f', {q}) ELSE printf('%!.17g', {q}) END "
                 f"ELSE json_quote({q}) END"
             )
         elif target_dialect == "postgresql" and logical == "text":
             exprs.append(f"CASE typeof({q}) WHEN 'blob' THEN CAST({q} AS TEXT) ELSE {q} END")
+        elif target_dialect == "postgresql" and logical == "blob":
+            # A column made a blob (--type t.c=blob) takes each value's bytes: text as it is
+            # stored, whether UTF-8 or not.
+            exprs.append(f"CASE typeof({q}) WHEN 'blob' THEN {q} ELSE CAST({q} AS BLOB) END")
         else:
             exprs.append(q)
 
@@ -361,6 +375,7 @@ def postgres_to_postgres(
 
     source = plan.source
     cols = ", ".join(qi(c) for c in plan.target_columns)
+    into_cols = ", ".join(qi(plan.target_name(c)) for c in plan.target_columns)
     with psycopg.connect(pg_dsn(src_url)) as src, psycopg.connect(pg_dsn(dst_url)) as dst:
         row = _open_state_pg(dst, chunk)
         done_upto, finished = (row[0], bool(row[1])) if row else (None, False)
@@ -376,7 +391,7 @@ def postgres_to_postgres(
                 src.cursor().copy(
                     f"COPY (SELECT {cols} FROM {qi(source.name)}{where}) TO STDOUT"
                 ) as out,
-                dst.cursor().copy(f"COPY {qi(source.name)} ({cols}) FROM STDIN") as into,
+                dst.cursor().copy(f"COPY {qi(source.name)} ({into_cols}) FROM STDIN") as into,
             ):
                 for block in out:
                     into.write(block)

@@ -5,6 +5,7 @@ psycopg is imported only where a PostgreSQL database is opened.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,6 +107,7 @@ class Endpoint:
             raise UsageError(f"cannot connect to {self.shown}: {_pg_problem(exc)}") from exc
         for statement in PG_SETTINGS:
             conn.execute(statement)
+        conn.cursor_factory, conn.server_cursor_factory = _cursors()
         return pg_read_only(conn)  # verify only reads
 
 
@@ -128,6 +130,43 @@ def _pg_problem(exc: Exception) -> str:
     if "Connection refused" in first:
         return f"{first} (is a server running there, on that port?)"
     return first
+
+
+def percent_safe(query: Any) -> Any:
+    """``query`` with each ``%`` inside a quoted name or string doubled: psycopg reads a ``%``
+    anywhere in a query with params as a placeholder, and a name may hold one (``"growth %"``)."""
+    if not isinstance(query, str) or "%" not in query:
+        return query
+    out: list[str] = []
+    quote = ""
+    for ch in query:
+        if quote:
+            if ch == quote:
+                quote = ""
+            elif ch == "%":
+                out.append("%")
+        elif ch in "\"'":
+            quote = ch
+        out.append(ch)
+    return "".join(out)
+
+
+@functools.cache
+def _cursors() -> tuple[Any, Any]:
+    """psycopg's cursors, taking names with a ``%`` in them (see :func:`percent_safe`)."""
+    import psycopg
+
+    class Cursor(psycopg.Cursor[Any]):
+        def execute(self, query: Any, params: Any = None, **kw: Any) -> Any:
+            safe = percent_safe(query) if params is not None else query
+            return super().execute(safe, params, **kw)
+
+    class ServerCursor(psycopg.ServerCursor[Any]):
+        def execute(self, query: Any, params: Any = None, **kw: Any) -> Any:
+            safe = percent_safe(query) if params is not None else query
+            return super().execute(safe, params, **kw)
+
+    return Cursor, ServerCursor
 
 
 # -- what a table looks like ----------------------------------------------------------------------

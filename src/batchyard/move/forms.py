@@ -37,6 +37,9 @@ def fast_exprs(
 ) -> tuple[list[str], str | None]:
     """The select expressions for one column's checksum form, and a converter name (or None)."""
     q = qi(col.name)
+    if col.logical in CONVERTED:
+        # Read as migrate converted it; the target's text or bytea is read as it is.
+        return [canonical_expr(col, dialect)], None
     logical = col.logical if col.logical == peer.logical else None
     if dialect == "sqlite":
         if peer_dialect == "sqlite":
@@ -94,9 +97,19 @@ def fast_exprs(
     return [q if col.plain else f"{q}::text"], None
 
 
+#: SQLite columns migrate converted (``--type t.c=text|blob``), read in their converted form.
+CONVERTED = {
+    "to_text": "CASE typeof({q}) WHEN 'integer' THEN CAST({q} AS TEXT) "
+    "WHEN 'blob' THEN CAST({q} AS TEXT) ELSE {q} END",
+    "to_blob": "CASE typeof({q}) WHEN 'blob' THEN {q} ELSE CAST({q} AS BLOB) END",
+}
+
+
 def canonical_expr(col: ColumnInfo, dialect: str) -> str:
     """How a column is read to be compared value by value (then :func:`canonical` of it)."""
     q = qi(col.name)
+    if col.logical in CONVERTED:
+        return CONVERTED[col.logical].format(q=q)
     if dialect == "sqlite" or col.logical in ("any", "decimal", "uuid") or col.plain:
         return q
     return f"{q}::text"

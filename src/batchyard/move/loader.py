@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from batchyard.move import arrow as arrow_reader
-from batchyard.move import binary, profile
+from batchyard.move import binary, fits, profile
 from batchyard.move.copy import (
     PIECE_ROWS,
     Chunk,
@@ -96,14 +96,14 @@ def load(
 
     source = plan.source
     skip = _skip_where(plan)
-    cols = ", ".join(qi(c) for c in plan.target_columns)
+    cols = ", ".join(qi(plan.target_name(c)) for c in plan.target_columns)
     with psycopg.connect(pg_dsn(dst_url)) as pg:
         row = _open_state_pg(pg, chunk)
         done_upto, finished = (row[0], bool(row[1])) if row else (None, False)
         if finished:
             return 0
         wire = wire_for(source, plan.target_columns, plan.overridden)
-        if wire is not None and not target_matches(pg, source.name, plan.target_columns, source):
+        if wire is not None and not target_matches(pg, plan):
             wire = None
         pg.commit()
         select = wire.select if wire is not None else _sqlite_select(plan, "postgresql")[0]
@@ -118,12 +118,19 @@ def load(
                         f"file:{sqlite_path(src_url)}?mode=ro", uri=True, check_same_thread=False
                     )
                     stack.callback(con.close)
+                    fits.prepare(con)
                     if wire is None:
                         _sqlite_select(plan, "postgresql")[1](con)
                     else:
                         con.text_factory = bytes
                     arrow = None
-                    if wire is not None and _ARROW and arrow_reader.available():
+                    # ADBC's connection cannot be given the UTF-8 check a skipped text column needs.
+                    if (
+                        wire is not None
+                        and _ARROW
+                        and not fits.needs_function(skip)
+                        and arrow_reader.available()
+                    ):
                         arrow = stack.enter_context(arrow_reader.connect(sqlite_path(src_url)))
                     for lo, hi in _batches(
                         plan, chunk, done_upto, plan.rows_per_batch(("sqlite", "postgresql"))
@@ -214,6 +221,13 @@ def load(
                             raise _Retry
                 except _Retry:
                     continue
+                except (
+                    psycopg.errors.CharacterNotInRepertoire,
+                    psycopg.errors.UntranslatableCharacter,
+                ):
+                    # Text PostgreSQL cannot hold (not UTF-8, a NUL) read as it is stored: the
+                    # caller reports it with the other values that do not fit.
+                    raise profile.Misfits(source.name) from None
                 total += batch.rows
                 progress(batch.rows)
         finally:

@@ -2,8 +2,12 @@
 
 The job's items are table chunks (see :mod:`batchyard.move.copy`). Its setup creates the target
 tables (in dependency order, with primary keys in SQLite and without them in PostgreSQL, where they
-build faster after the load); its finish builds keys, indexes and foreign keys, resets sequences, and
-runs ``verify`` when asked.
+build faster after the load); its finish builds keys, indexes and foreign keys, resets sequences,
+runs ``verify`` when asked, and drops the job's checkpoints (see :mod:`.checkpoints`).
+
+A schema the target cannot take as written is translated where the meaning is clear (defaults, see
+:mod:`.defaults`; names past PostgreSQL's 63 bytes, see :mod:`.names`), with a note for the job's
+log (:func:`schema_notes`); what is left is tried before a row moves, and refused naming the table.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import contextlib
 import os
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -21,21 +25,26 @@ from sqlalchemy.engine import Engine
 
 from batchyard.config import mask_url
 from batchyard.db import create_engine, reason
-from batchyard.errors import UsageError
-from batchyard.move import constraints
+from batchyard.errors import SchemaError, UsageError
+from batchyard.move import checkpoints as ledger
+from batchyard.move import constraints, names, rules
 from batchyard.move import keys as named_keys
 from batchyard.move import profile as profiler
+from batchyard.move.checkpoints import Run
 from batchyard.move.copy import STATE_DDL, Chunk, Plan, chunks_for, pg_dsn
+from batchyard.move.fits import CASTS
 from batchyard.move.reflect import (
     ANY_COMMENT,
     STATE_TABLE,
     Table,
     after_load_sql,
+    column_default,
     create_table_sql,
     ends_sql,
     qi,
     reflect,
     sequence_sql,
+    target_names,
 )
 from batchyard.move.types import override
 
@@ -58,6 +67,14 @@ class Options:
     batch_rows: int | None = None
     #: Keys named for tables without a primary key (``--key table=col1,col2``).
     keys: dict[str, tuple[str, ...]] | None = None
+    #: Keep the checkpoint table's rows after success (``--keep-checkpoints``).
+    keep_checkpoints: bool = False
+
+    def dialects(self) -> tuple[str, str]:
+        return (
+            sa.make_url(self.source).get_backend_name(),
+            sa.make_url(self.target).get_backend_name(),
+        )
 
 
 def connect(url: str, role: str) -> Engine:
@@ -110,6 +127,7 @@ def source_tables(
                     with engine.connect() as conn:
                         lo, hi = conn.exec_driver_sql(ends_sql(col, qi(t.name))).one()
                     extra = {
+                        **t.extra,
                         "key_min": lo,
                         "key_max": hi,
                         "key_span": (hi - lo + 1) if lo is not None else 0,
@@ -125,7 +143,8 @@ def source_tables(
                 while len(_cache) >= 32:  # a long-lived server: the oldest jobs' readings go
                     del _cache[next(iter(_cache))]
                 _cache[key] = found
-    return [_apply_types(t, types or {}) for t in found]
+    names_ = [t.name for t in found]
+    return [_apply_types(t, rules.for_table(types or {}, t.name, names_)) for t in found]
 
 
 def _apply_key(table: Table, key: tuple[str, ...] | None) -> Table:
@@ -149,15 +168,16 @@ def _apply_key(table: Table, key: tuple[str, ...] | None) -> Table:
     return replace(table, primary_key=key, chunk_key=chunk_key, named_key=True)
 
 
-def _apply_types(table: Table, types: dict[str, str]) -> Table:
-    wanted = {k.split(".", 1)[1]: v for k, v in types.items() if k.split(".", 1)[0] == table.name}
+def _apply_types(table: Table, wanted: dict[str, str]) -> Table:
+    """``table`` with the types the user chose (``--type``; :func:`preflight` checked the names).
+    To text, blob or any the values are converted; to other types they are checked."""
     if not wanted:
         return table
-    unknown = [c for c in wanted if c not in table.column_names]
-    if unknown:
-        raise UsageError(f"--type {table.name}.{unknown[0]}: the table has no such column")
     cols = tuple(
-        replace(c, type=override(wanted[c.name])) if c.name in wanted else c for c in table.columns
+        replace(c, type=override(wanted[c.name]), cast=override(wanted[c.name]).logical in CASTS)
+        if c.name in wanted
+        else c
+        for c in table.columns
     )
     return replace(table, columns=cols)
 
@@ -166,15 +186,19 @@ def preflight(opts: Options) -> list[Table]:
     """Everything that can be checked before a row moves; raises :class:`UsageError`."""
     if opts.if_exists not in IF_EXISTS:
         raise UsageError(f"--if-exists {opts.if_exists!r}: use one of {', '.join(IF_EXISTS)}")
-    for rule in [*(opts.types or {}), *opts.skip_bad]:
-        if "." not in rule:
-            raise UsageError(f"{rule!r}: name the column as table.column")
     tables = source_tables(opts.source, opts.tables, opts.exclude, opts.types, opts.keys)
     if not tables:
         raise UsageError(f"the source {mask_url(opts.source)} has no tables to move")
+    rules.check("--type", list(opts.types or {}), tables)
+    rules.check("--skip-bad", opts.skip_bad, tables)
     target = connect(opts.target, "target")
+    dialect = target.dialect.name
     try:
-        existing = set(sa.inspect(target).get_table_names())
+        if dialect == "postgresql":
+            names.check_tables([t.name for t in tables])
+        # PostgreSQL lists a long name as it keeps it: cut to 63 bytes.
+        shown = {(names.clip(t.name) if dialect == "postgresql" else t.name): t for t in tables}
+        existing = {shown[n].name for n in sa.inspect(target).get_table_names() if n in shown}
         clash = [t.name for t in tables if t.name in existing]
         if clash and opts.if_exists == "fail":
             raise UsageError(
@@ -187,13 +211,16 @@ def preflight(opts: Options) -> list[Table]:
                 if t.name not in existing:
                     continue
                 have = [c["name"] for c in sa.inspect(target).get_columns(t.name)]
-                if sorted(have) != sorted(t.column_names):
-                    missing = sorted(set(t.column_names) - set(have))
-                    extra = sorted(set(have) - set(t.column_names))
+                wanted = list(target_names(t, dialect).values())
+                if sorted(have) != sorted(wanted):
+                    missing = sorted(set(wanted) - set(have))
+                    extra = sorted(set(have) - set(wanted))
                     raise UsageError(
                         f"target table {t.name!r} has other columns than the source "
                         f"(missing: {', '.join(missing) or '-'}; extra: {', '.join(extra) or '-'})"
                     )
+        if dialect == "postgresql":  # (SQLite commits DDL at once: it would keep the trial)
+            _try_schema(target, [t for t in tables if t.name not in existing], opts)
     finally:
         target.dispose()
     source_engine = connect(opts.source, "source")
@@ -208,6 +235,66 @@ def preflight(opts: Options) -> list[Table]:
     finally:
         source_engine.dispose()
     return tables
+
+
+def _try_schema(target: Engine, tables: Sequence[Table], opts: Options) -> None:
+    """Create the tables in a PostgreSQL transaction that is rolled back: whatever the target
+    refuses is refused now, naming the table, before a job is made."""
+    dialect = target.dialect.name
+    with target.connect() as conn:
+        trial = conn.begin()
+        try:
+            for t in tables:
+                with schema_errors(t.name, "cannot create"):
+                    _execute(conn, _create_sql(t, dialect, opts))
+        finally:
+            trial.rollback()
+
+
+def _create_sql(table: Table, dialect: str, opts: Options) -> str:
+    source = opts.dialects()[0]
+    # Between two SQLite files declared types stay as they are, letter for letter.
+    same = dialect == "sqlite" and source == "sqlite"
+    return create_table_sql(table, dialect, with_key=False, keep_declared=same, source=source)
+
+
+def _execute(conn: Any, stmt: str) -> None:
+    """One DDL statement. On PostgreSQL psycopg runs it itself: given no params it reads no
+    placeholders, so a ``%`` in a name stays one (SQLAlchemy would pass empty params)."""
+    if conn.dialect.name == "postgresql":
+        conn.connection.driver_connection.execute(stmt)
+    else:
+        conn.exec_driver_sql(stmt)
+
+
+@contextlib.contextmanager
+def schema_errors(table: str, doing: str) -> Iterator[None]:
+    """A database's refusal of DDL for ``table`` as a :class:`SchemaError` naming the table."""
+    try:
+        yield
+    except sa.exc.DBAPIError as exc:
+        raise SchemaError(f"{doing} table {table!r} in the target: {reason(exc)}") from exc
+    except Exception as exc:
+        if type(exc).__module__.split(".")[0] not in ("psycopg", "sqlite3"):
+            raise
+        raise SchemaError(f"{doing} table {table!r} in the target: {reason(exc)}") from exc
+
+
+def schema_notes(opts: Options, tables: Sequence[Table]) -> list[str]:
+    """What the target gets otherwise than the source has it: defaults dropped, names cut."""
+    source, target = opts.dialects()
+    notes = []
+    for t in tables:
+        for src, dst in names.renamed(t.column_names).items() if target == "postgresql" else []:
+            notes.append(
+                f"{t.name}.{src}: named {dst!r} in PostgreSQL, which keeps {names.LIMIT} bytes "
+                "of a name"
+            )
+        for c in t.columns:
+            _, dropped = column_default(c, target, source)
+            if dropped:
+                notes.append(f"{t.name}.{c.name}: DEFAULT {c.default} left out: {dropped}")
+    return notes
 
 
 def checks_fits(opts: Options) -> bool:
@@ -260,62 +347,97 @@ def load_order(tables: Sequence[Table]) -> list[Table]:
     return sorted(tables, key=lambda t: (level(t, frozenset()), -t.rows))
 
 
-def build_loaded_keys(opts: Options, tables: Sequence[Table], table: str, job_id: str) -> list[str]:
+def _run(opts: Options, key: str, run: Run | None) -> Run:
+    return run or Run.of(key, resume=opts.if_exists == "resume")
+
+
+def build_loaded_keys(
+    opts: Options, tables: Sequence[Table], table: str, key: str, run: Run | None = None
+) -> list[str]:
     """After a chunk of ``table``: its keys, if it was the table's last chunk to commit (PostgreSQL
     targets; anything that fails here is left for the job's finish, which reports it)."""
     if sa.make_url(opts.target).get_backend_name() != "postgresql":
         return []
     import psycopg
 
+    run = _run(opts, key, run)
     found = next(t for t in tables if t.name == table)
-    scope = "" if opts.if_exists == "resume" else f"{job_id}:"
-    ids = [f"{scope}{c.id}" for c in plan_chunks([found], default_chunk_rows(opts))]
+    ids = [f"{run.scope}{c.id}" for c in plan_chunks([found], default_chunk_rows(opts))]
     try:
         with psycopg.connect(pg_dsn(opts.target), autocommit=True) as pg:
             # One process per build: the other workers keep the CPUs busy while rows still come
             # in, and helper processes would only add the cost of sharing out the sort.
             pg.execute("SET max_parallel_maintenance_workers = 0")
-            return constraints.build_when_loaded(pg, job_id, found, tables, ids)
+            return constraints.build_when_loaded(pg, run.key, found, tables, ids)
     except psycopg.Error:
         return []
 
 
 def copy_plan(table: Table, opts: Options) -> Plan:
+    names_ = target_names(table, opts.dialects()[1])
     return Plan(
         source=table,
         target_columns=tuple(table.column_names),
         skip_bad=opts.skip_bad,
         batch_rows=opts.batch_rows,
-        overridden=any(k.split(".", 1)[0] == table.name for k in opts.types or {}),
+        overridden=bool(rules.for_table(opts.types or {}, table.name, [table.name])),
         check_fits=checks_fits(opts) and not profiles_up_front(opts),
+        renamed=tuple((s, d) for s, d in names_.items() if s != d),
     )
 
 
-def create_schema(opts: Options, tables: Sequence[Table], job_id: str) -> None:
-    """Create the target tables once per job (idempotent on resume), honouring ``if_exists``."""
+def resume_run(opts: Options, tables: Sequence[Table], job_id: str) -> Run:
+    """The run a ``--if-exists resume`` job continues (see :func:`.checkpoints.adopt`)."""
+    target = connect(opts.target, "target")
+    try:
+        with target.begin() as conn:
+            return ledger.adopt(conn, target.dialect.name, [t.name for t in tables], job_id)
+    finally:
+        target.dispose()
+
+
+def recorded_run(opts: Options, job_id: str) -> Run:
+    target = connect(opts.target, "target")
+    try:
+        with target.connect() as conn:
+            return ledger.recorded(conn, job_id)
+    finally:
+        target.dispose()
+
+
+def create_schema(opts: Options, tables: Sequence[Table], key: str, run: Run | None = None) -> bool:
+    """Create the target tables once per run (idempotent on resume), honouring ``if_exists``;
+    whether this call did (not an earlier one)."""
+    run = _run(opts, key, run)
     target = connect(opts.target, "target")
     dialect = target.dialect.name
-    marker = f"@schema:{job_id}"
+    marker = ledger.schema_marker(run.key)
     try:
         with target.begin() as conn:
             conn.exec_driver_sql(STATE_DDL[dialect])
-            done = conn.exec_driver_sql(
-                f"SELECT 1 FROM {STATE_TABLE} WHERE chunk = '{marker}'"
-            ).first()
-            if done:
-                return
-            existing = set(sa.inspect(conn).get_table_names())
+            if ledger.has(conn, marker):
+                return False
+            listed = set(sa.inspect(conn).get_table_names())
+            existing = {
+                t.name
+                for t in tables
+                if (names.clip(t.name) if dialect == "postgresql" else t.name) in listed
+            }
             if opts.if_exists == "replace":
                 for t in reversed(list(tables)):
                     if t.name in existing:
-                        conn.exec_driver_sql(
-                            f"DROP TABLE {qi(t.name)}"
-                            + (" CASCADE" if dialect == "postgresql" else "")
-                        )
+                        with schema_errors(t.name, "cannot drop"):
+                            _execute(
+                                conn,
+                                f"DROP TABLE {qi(t.name)}"
+                                + (" CASCADE" if dialect == "postgresql" else ""),
+                            )
                         existing.discard(t.name)
-                names = [t.name for t in tables]
-                marks = ", ".join(f"'{n.replace(chr(39), chr(39) * 2)}'" for n in names)
-                conn.exec_driver_sql(f"DELETE FROM {STATE_TABLE} WHERE table_name IN ({marks})")
+                marks = ", ".join(f":t{n}" for n in range(len(tables)))
+                conn.execute(
+                    sa.text(f"DELETE FROM {STATE_TABLE} WHERE table_name IN ({marks})"),
+                    {f"t{n}": t.name for n, t in enumerate(tables)},
+                )
             clash = [t.name for t in tables if t.name in existing]
             if clash and opts.if_exists == "fail":
                 # Made since the job was planned: the job only ever drops tables it made.
@@ -326,156 +448,126 @@ def create_schema(opts: Options, tables: Sequence[Table], job_id: str) -> None:
             for t in tables:
                 if t.name in existing:
                     continue
-                # Between two SQLite files declared types stay as they are, letter for letter.
-                same = dialect == "sqlite" and opts.source.startswith("sqlite")
-                conn.exec_driver_sql(
-                    create_table_sql(t, dialect, with_key=False, keep_declared=same)
-                )
-                if dialect == "postgresql":
-                    for stmt in sequence_sql(t, reset=False):
-                        conn.exec_driver_sql(stmt)
-                    # No autovacuum while the rows come in: it would compete for the CPU, and make
-                    # each key built after the load wait for it to give way (a second or more).
-                    # The job's finish turns it back on.
-                    conn.exec_driver_sql(
-                        f"ALTER TABLE {qi(t.name)} SET (autovacuum_enabled = false)"
-                    )
-                    conn.execute(
-                        sa.text(
-                            f"INSERT INTO {STATE_TABLE} (chunk, table_name, rows) "
-                            "VALUES (:chunk, :table, 0)"
-                        ),
-                        {"chunk": made_marker(job_id, t.name), "table": t.name},
-                    )
-                    for c in t.columns:
-                        if c.type.logical == "any":
-                            conn.exec_driver_sql(
-                                f"COMMENT ON COLUMN {qi(t.name)}.{qi(c.name)} IS '{ANY_COMMENT}'"
-                            )
-            conn.exec_driver_sql(
-                f"INSERT INTO {STATE_TABLE} (chunk, table_name, rows) VALUES ('{marker}', '', 0)"
-            )
+                with schema_errors(t.name, "cannot create"):
+                    _create(conn, t, dialect, opts, run)
+            ledger.mark(conn, marker)
     finally:
         target.dispose()
+    return True
 
 
-def undo_schema(opts: Options, tables: Sequence[Table], job_id: str) -> list[str]:
-    """Drop what the job made in the target: its tables (made by it, ``--if-exists fail``) and its
+def _create(conn: Any, t: Table, dialect: str, opts: Options, run: Run) -> None:
+    _execute(conn, _create_sql(t, dialect, opts))
+    if dialect != "postgresql":
+        return
+    for stmt in sequence_sql(t, reset=False):
+        _execute(conn, stmt)
+    # No autovacuum while the rows come in: it would compete for the CPU, and make each key built
+    # after the load wait for it to give way (a second or more). The run's finish turns it back on.
+    _execute(conn, f"ALTER TABLE {qi(t.name)} SET (autovacuum_enabled = false)")
+    ledger.mark(conn, ledger.made_marker(run.key, t.name), t.name)
+    named = target_names(t, dialect)
+    for c in t.columns:
+        if c.type.logical == "any":
+            _execute(conn, f"COMMENT ON COLUMN {qi(t.name)}.{qi(named[c.name])} IS '{ANY_COMMENT}'")
+
+
+def undo_schema(
+    opts: Options, tables: Sequence[Table], key: str, run: Run | None = None
+) -> list[str]:
+    """Drop what the run made in the target: its tables (made by it, ``--if-exists fail``) and its
     checkpoints, and the checkpoint table if nothing else is left in it. For a copy that stopped
     on bad data: the target is left as it was before the job."""
     if opts.if_exists != "fail":
         return []
+    run = _run(opts, key, run)
     target = connect(opts.target, "target")
     dropped: list[str] = []
     try:
         with target.begin() as conn:
-            if STATE_TABLE not in sa.inspect(conn).get_table_names():
-                return dropped
-            marker = f"@schema:{job_id}"
-            if not conn.exec_driver_sql(
-                f"SELECT 1 FROM {STATE_TABLE} WHERE chunk = '{marker}'"
-            ).first():
+            if not ledger.exists(conn) or not ledger.has(conn, ledger.schema_marker(run.key)):
                 return dropped
             cascade = " CASCADE" if target.dialect.name == "postgresql" else ""
             for t in reversed(list(tables)):
-                conn.exec_driver_sql(f"DROP TABLE IF EXISTS {qi(t.name)}{cascade}")
+                _execute(conn, f"DROP TABLE IF EXISTS {qi(t.name)}{cascade}")
                 dropped.append(t.name)
-            conn.execute(
-                sa.text(
-                    f"DELETE FROM {STATE_TABLE} WHERE chunk LIKE :chunks ESCAPE '!' "
-                    "OR chunk LIKE :keys ESCAPE '!' OR chunk LIKE :made ESCAPE '!' "
-                    "OR chunk IN (:schema, :constraints)"
-                ),
-                {
-                    "chunks": _like_prefix(f"{job_id}:"),
-                    "keys": _like_prefix(constraints.marker(job_id, "")),
-                    "made": _like_prefix(made_marker(job_id, "")),
-                    "schema": marker,
-                    "constraints": f"@constraints:{job_id}",
-                },
-            )
-            if not conn.exec_driver_sql(f"SELECT 1 FROM {STATE_TABLE} LIMIT 1").first():
-                conn.exec_driver_sql(f"DROP TABLE {STATE_TABLE}")
+            ledger.forget(conn, run, [t.name for t in tables])
     finally:
         target.dispose()
     return dropped
 
 
-def made_marker(job_id: str, table: str) -> str:
-    """The checkpoint row that says the job made ``table`` (in a PostgreSQL target)."""
-    return f"@made:{job_id}:{table}"
-
-
-def _like_prefix(text: str) -> str:
-    """A LIKE pattern (ESCAPE '!') for values starting with ``text``."""
-    return "".join(f"!{c}" if c in "!%_" else c for c in text) + "%"
-
-
-def finish_schema(opts: Options, tables: Sequence[Table], job_id: str) -> list[str]:
-    """Keys, indexes, foreign keys and sequences after the load (once per job)."""
+def finish_schema(
+    opts: Options, tables: Sequence[Table], key: str, run: Run | None = None
+) -> list[str]:
+    """Keys, indexes, foreign keys and sequences after the load (once per run); then the run's
+    checkpoints are dropped, in the same transaction (unless ``keep_checkpoints``)."""
+    run = _run(opts, key, run)
     target = connect(opts.target, "target")
     dialect = target.dialect.name
-    marker = f"@constraints:{job_id}"
+    marker = ledger.constraints_marker(run.key)
     done: list[str] = []
     try:
         with target.begin() as conn:
-            if conn.exec_driver_sql(
-                f"SELECT 1 FROM {STATE_TABLE} WHERE chunk = '{marker}'"
-            ).first():
+            if not ledger.exists(conn):
+                conn.exec_driver_sql(STATE_DDL[dialect])
+            if ledger.has(conn, marker):
                 return done
             known = {t.name for t in tables}
+            by_name = {t.name: t for t in tables}
             if dialect == "postgresql":
                 # Keys built as each table's rows came in are there already: the rest now, once
-                # builds still under way are done (each holds one of these locks).
+                # builds still under way are done (each holds one of these locks, until this
+                # transaction ends: none starts again on checkpoints this one drops).
                 pg = conn.connection.driver_connection
-                constraints.lock_all(pg, job_id, [t.name for t in tables])
-                for t in tables:
-                    for stmt in constraints.pending(pg, t, known, ("key",)):
-                        conn.exec_driver_sql(stmt)
-                        done.append(stmt)
-                for t in tables:
-                    for stmt in constraints.pending(pg, t, known, ("foreign", "other")):
-                        conn.exec_driver_sql(stmt)
-                        done.append(stmt)
+                constraints.lock_all(pg, run.key, [t.name for t in tables])
+                for kinds in (("key",), ("foreign", "other")):
+                    for t in tables:
+                        with schema_errors(t.name, "cannot build the keys of"):
+                            for stmt in constraints.pending(pg, t, known, kinds, by_name):
+                                _execute(conn, stmt)
+                                done.append(stmt)
                 made = {
                     str(r[0])
                     for r in conn.execute(
                         sa.text(
                             f"SELECT chunk FROM {STATE_TABLE} WHERE chunk LIKE :made ESCAPE '!'"
                         ),
-                        {"made": _like_prefix(made_marker(job_id, ""))},
+                        {"made": ledger.like_prefix(ledger.made_marker(run.key, ""))},
                     )
                 }
                 for t in tables:
-                    if made_marker(job_id, t.name) in made:
-                        conn.exec_driver_sql(f"ALTER TABLE {qi(t.name)} RESET (autovacuum_enabled)")
-                conn.exec_driver_sql(
-                    f"INSERT INTO {STATE_TABLE} (chunk, table_name, rows) "
-                    f"VALUES ('{marker}', '', 0)"
-                )
-                return done
-            # SQLite sorts for CREATE INDEX on helper threads when allowed (off by default).
-            conn.exec_driver_sql(f"PRAGMA threads = {min(os.cpu_count() or 1, 4)}")
-            existing_idx = {i["name"] for t in tables for i in sa.inspect(conn).get_indexes(t.name)}
-            has_pk = {
-                t.name: bool(sa.inspect(conn).get_pk_constraint(t.name).get("constrained_columns"))
-                for t in tables
-            }
-            for t in tables:
-                for stmt in after_load_sql(t, dialect, with_key=has_pk[t.name], known=known):
-                    if " INDEX " in stmt and any(
-                        f'"{n}"' in stmt.split(" ON ")[0] for n in existing_idx
-                    ):
-                        continue
-                    conn.exec_driver_sql(stmt)
-                    done.append(stmt)
-            conn.exec_driver_sql(
-                f"INSERT INTO {STATE_TABLE} (chunk, table_name, rows) VALUES ('{marker}', '', 0)"
-            )
-    except sa.exc.IntegrityError as exc:
-        raise UsageError(f"building constraints on the target failed: {reason(exc)}") from exc
+                    if ledger.made_marker(run.key, t.name) in made:
+                        _execute(conn, f"ALTER TABLE {qi(t.name)} RESET (autovacuum_enabled)")
+            else:
+                done = _finish_sqlite(conn, tables, known)
+            if opts.keep_checkpoints:
+                ledger.mark(conn, marker)
+            else:
+                ledger.forget(conn, run, [t.name for t in tables])
     finally:
         target.dispose()
+    return done
+
+
+def _finish_sqlite(conn: Any, tables: Sequence[Table], known: set[str]) -> list[str]:
+    done: list[str] = []
+    # SQLite sorts for CREATE INDEX on helper threads when allowed (off by default).
+    conn.exec_driver_sql(f"PRAGMA threads = {min(os.cpu_count() or 1, 4)}")
+    existing_idx = {i["name"] for t in tables for i in sa.inspect(conn).get_indexes(t.name)}
+    has_pk = {
+        t.name: bool(sa.inspect(conn).get_pk_constraint(t.name).get("constrained_columns"))
+        for t in tables
+    }
+    for t in tables:
+        with schema_errors(t.name, "cannot build the keys of"):
+            for stmt in after_load_sql(t, "sqlite", with_key=has_pk[t.name], known=known):
+                if " INDEX " in stmt and any(
+                    f'"{n}"' in stmt.split(" ON ")[0] for n in existing_idx
+                ):
+                    continue
+                conn.exec_driver_sql(stmt)
+                done.append(stmt)
     return done
 
 
@@ -490,8 +582,15 @@ class Tally:
         self.target = target
         self.scope = scope
         self.tables = set(tables)
+        self.final: dict[str, int] | None = None
+
+    def freeze(self) -> None:
+        """Read the figures a last time: the job's finish is about to drop its checkpoints."""
+        self.final = self.rows()
 
     def rows(self) -> dict[str, int] | None:
+        if self.final is not None:
+            return self.final
         # A connection per reading (once a second): none is left open when the job ends.
         try:
             with contextlib.closing(self._connect()) as conn:

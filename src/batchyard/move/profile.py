@@ -1,9 +1,10 @@
 """Profiling SQLite columns: stored values that do not fit their declared type stop a migration.
 
 SQLite keeps whatever is stored, whatever the column's declared type. Every column is checked against
-its logical type; values that would not load into the target (or would change on the way) are
-reported by table, column, row key and value, unless a rule says what to do with them: ``cast``
-(``--type table.column=text``) or ``skip`` (``--skip-bad table.column``: leave those rows out).
+its logical type (see :mod:`batchyard.move.fits`); values that would not load into the target (or
+would change on the way) are reported by table, column, row key and value, with the options that
+let them through: convert the column (``--type table.column=text``, or ``blob`` for text that is not
+UTF-8) or leave those rows out (``--skip-bad table.column``).
 
 Into tables the migration creates, the check rides on the copy itself: a batch read into Arrow is
 only encoded when every value has its column's storage class (see :mod:`batchyard.move.wire`), and
@@ -16,40 +17,21 @@ existing tables (append, resume, replace) every table is profiled before a row m
 from __future__ import annotations
 
 import os
+import shlex
 import sqlite3
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.engine import Engine
 
 from batchyard.errors import UsageError
+from batchyard.move import fits
 from batchyard.move.reflect import Column, Table, qi
 
 #: Rows per piece of the first, parallel scan.
 PIECE_ROWS = 250_000
-
-# The condition under which a stored value fits each logical type (NULLs always fit).
-_FITS = {
-    "integer": "typeof({c}) = 'integer'",
-    "boolean": "typeof({c}) = 'integer' AND {c} IN (0, 1)",
-    "float": "typeof({c}) IN ('integer', 'real')",
-    "decimal": "typeof({c}) IN ('integer', 'real')",
-    "text": "typeof({c}) = 'text'",
-    "blob": "typeof({c}) = 'blob'",
-    # A real day of the years 0001-9999, in canonical form (see wire.py). date() of text it cannot
-    # read is NULL: compared, that would count as neither fit nor misfit.
-    "date": "typeof({c}) = 'text' AND coalesce(date(julianday({c})) = {c}, 0) "
-    "AND substr({c}, 1, 4) >= '0001'",
-    # Any form PostgreSQL reads, of a real day.
-    "datetime": "typeof({c}) = 'text' AND julianday({c}) IS NOT NULL AND length({c}) >= 10 "
-    "AND coalesce(date(julianday(substr({c}, 1, 10))) = substr({c}, 1, 10), 0) "
-    "AND substr({c}, 1, 4) >= '0001'",
-    "time": "typeof({c}) = 'text' AND time({c}) IS NOT NULL",
-    "json": "typeof({c}) = 'text' AND json_valid({c})",
-    "uuid": "typeof({c}) = 'text' AND length({c}) = 36 AND {c} GLOB "
-    "'[0-9a-fA-F]*-[0-9a-fA-F]*-[0-9a-fA-F]*-[0-9a-fA-F]*-[0-9a-fA-F]*'",
-}
 
 
 @dataclass(frozen=True)
@@ -59,6 +41,8 @@ class Misfit:
     logical: str
     count: int
     samples: tuple[tuple[str, str, str], ...]  # (row key, stored type, value)
+    #: The type every value of the column converts to (``--type table.column=TYPE``).
+    convert_to: str = "text"
 
     def describe(self) -> str:
         shown = "; ".join(f"{k}: {t} {v}" for k, t, v in self.samples)
@@ -68,11 +52,10 @@ class Misfit:
         )
 
 
-def fits_condition(logical: str, column_sql: str) -> str | None:
-    template = _FITS.get(logical)
-    return (
-        None if template is None else f"({column_sql} IS NULL OR ({template.format(c=column_sql)}))"
-    )
+def fits_condition(column: Column, column_sql: str) -> str | None:
+    """SQL true where ``column``'s value (``column_sql``) loads as it is, or converts when the
+    user chose the column's type."""
+    return fits.condition(column.type.logical, column_sql, cast=column.cast)
 
 
 def profile(engine: Engine, tables: Sequence[Table], *, skip: Sequence[str] = ()) -> list[Misfit]:
@@ -87,6 +70,7 @@ def profile(engine: Engine, tables: Sequence[Table], *, skip: Sequence[str] = ()
     planned = [(t, checks) for t, checks in planned if checks and t.rows]
     bad_tables = _tables_with_misfits(engine, planned)
     with engine.connect() as conn:
+        fits.prepare(conn.connection.driver_connection)
         for table, checks in planned:
             if table.name not in bad_tables:
                 continue
@@ -97,17 +81,30 @@ def profile(engine: Engine, tables: Sequence[Table], *, skip: Sequence[str] = ()
             ).one()
             key = ", ".join(qi(k) for k in table.primary_key) or "rowid"
             for (col, cond), bad in zip(checks, counts, strict=True):
-                if not bad:
-                    continue
-                rows = conn.exec_driver_sql(
-                    f"SELECT {key}, typeof({qi(col.name)}), quote({qi(col.name)}) "
-                    f"FROM {qi(table.name)} WHERE NOT {cond} LIMIT 5"
-                ).all()
-                samples = tuple(
-                    (", ".join(str(v) for v in r[:-2]), str(r[-2]), str(r[-1])[:60]) for r in rows
-                )
-                found.append(Misfit(table.name, col.name, col.type.logical, int(bad), samples))
+                if bad:
+                    found.append(_misfit_column(conn, table, key, col, cond, int(bad)))
     return found
+
+
+def _misfit_column(conn: Any, table: Table, key: str, col: Column, cond: str, bad: int) -> Misfit:
+    """The report of one column: a few rows, and the type its values all convert to."""
+    q = qi(col.name)
+    # Text PostgreSQL cannot hold is shown by its bytes; such values only convert to bytes.
+    unfit_text = f"(typeof({q}) IN ('text', 'blob') AND NOT {fits.pg_text(q)})"
+    rows = conn.exec_driver_sql(
+        f"SELECT {key}, typeof({q}) || CASE WHEN typeof({q}) = 'text' AND {unfit_text} "
+        "THEN ' (not UTF-8, or with NUL)' ELSE '' END, "
+        f"CASE WHEN {unfit_text} THEN 'X''' || hex({q}) || '''' ELSE quote({q}) END "
+        f"FROM {qi(table.name)} WHERE NOT {cond} LIMIT 5"
+    ).all()
+    samples = tuple((", ".join(str(v) for v in r[:-2]), str(r[-2]), str(r[-1])[:60]) for r in rows)
+    # Text when every value of the column converts to text; else bytes (a blob takes any value).
+    as_text = fits.condition("text", q, cast=True)
+    bytes_only = conn.exec_driver_sql(
+        f"SELECT 1 FROM {qi(table.name)} WHERE NOT {as_text} LIMIT 1"
+    ).first()
+    convert_to = "blob" if bytes_only or col.cast else "text"
+    return Misfit(table.name, col.name, col.type.logical, bad, samples, convert_to)
 
 
 def _checks(table: Table, skip: Sequence[str]) -> list[tuple[Column, str]]:
@@ -119,7 +116,7 @@ def _checks(table: Table, skip: Sequence[str]) -> list[tuple[Column, str]]:
         rowid_alias = table.has_rowid and table.primary_key == (col.name,)
         if rowid_alias and col.type.logical == "integer" and col.type.declared.upper() == "INTEGER":
             continue
-        cond = fits_condition(col.type.logical, qi(col.name))
+        cond = fits_condition(col, qi(col.name))
         if cond is not None:
             checks.append((col, cond))
     return checks
@@ -159,6 +156,7 @@ def _tables_with_misfits(
     def count(task: tuple[str, str]) -> tuple[str, int]:
         name, where = task
         with engine.connect() as conn:
+            fits.prepare(conn.connection.driver_connection)
             found = conn.exec_driver_sql(f"SELECT count(*) FROM {qi(name)} WHERE {where}")
             return name, int(found.scalar() or 0)
 
@@ -174,13 +172,15 @@ def check(engine: Engine, tables: Sequence[Table], *, skip: Sequence[str] = ()) 
 
 
 def report(misfits: Sequence[Misfit]) -> str:
-    """Every misfit column, and what to do about them."""
+    """Every misfit column, and the options that let all of them through."""
     lines = "\n  ".join(m.describe() for m in misfits)
-    first = misfits[0]
+    convert = " ".join(
+        f"--type {shlex.quote(f'{m.table}.{m.column}={m.convert_to}')}" for m in misfits
+    )
+    skip = " ".join(f"--skip-bad {shlex.quote(f'{m.table}.{m.column}')}" for m in misfits)
     return (
         f"stored values do not fit their declared types:\n  {lines}\n"
-        f"cast the column (--type {first.table}.{first.column}=text) or leave those rows out "
-        f"(--skip-bad {first.table}.{first.column})"
+        f"convert the values ({convert}) or leave those rows out ({skip})"
     )
 
 
@@ -198,6 +198,7 @@ def misfit_rows(con: sqlite3.Connection, table: Table, skip: Sequence[str], wher
     checks = _checks(table, skip)
     if not checks:
         return 0
+    fits.prepare(con)
     bad = _misfit(checks)
     found = con.execute(
         f"SELECT count(*) FROM {qi(table.name)} WHERE {f'{where} AND ' if where else ''}{bad}"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import sqlite3
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from batchyard.errors import UsageError
+from batchyard.move import defaults, names
 from batchyard.move.types import ColumnType, from_postgres, from_sqlite
 
 #: The target table where migrate records each committed batch (the exactly-once checkpoint).
@@ -24,6 +27,10 @@ class Column:
     type: ColumnType
     nullable: bool = True
     default: str | None = None
+    #: The user chose the column's type (``--type``): values are converted to it, not checked.
+    cast: bool = False
+    #: What a SQLite source stores for ``default`` (None: no default, or an expression).
+    stored_default: defaults.Stored | None = None
 
 
 @dataclass(frozen=True)
@@ -112,12 +119,20 @@ def reflect(
 def _reflect_table(conn: Connection, insp: Any, name: str) -> Table:
     sqlite = conn.dialect.name == "sqlite"
     q = quote(conn, name)
+    extra: dict[str, Any] = {}
     if sqlite:
         info = conn.exec_driver_sql(f"PRAGMA table_info({q})").all()
-        columns = tuple(
-            Column(r[1], from_sqlite(r[2]), nullable=not r[3] and not r[5], default=r[4])
-            for r in info
-        )
+        with contextlib.closing(sqlite3.connect(":memory:")) as scratch:
+            columns = tuple(
+                Column(
+                    r[1],
+                    from_sqlite(r[2]),
+                    nullable=not r[3] and not r[5],
+                    default=r[4],
+                    stored_default=defaults.stored(r[2], r[4], scratch),
+                )
+                for r in info
+            )
         pk = tuple(r[1] for r in sorted((r for r in info if r[5]), key=lambda r: r[5]))
         ddl = (
             conn.exec_driver_sql(
@@ -126,6 +141,13 @@ def _reflect_table(conn: Connection, insp: Any, name: str) -> Table:
             or ""
         )
         has_rowid = "WITHOUT ROWID" not in ddl.upper()
+        if "AUTOINCREMENT" in ddl.upper():
+            # The last key handed out, which SQLite never hands out again (rows may be gone).
+            last = conn.exec_driver_sql(
+                "SELECT seq FROM sqlite_sequence WHERE name = ?", (name,)
+            ).scalar()
+            if last is not None:
+                extra["last_key"] = int(last)
     else:
         columns = tuple(
             Column(
@@ -163,8 +185,17 @@ def _reflect_table(conn: Connection, insp: Any, name: str) -> Table:
         chunk_key = pk[0]
     elif sqlite and has_rowid:
         chunk_key = "rowid"
-    rows = int(conn.exec_driver_sql(f"SELECT count(*) FROM {q}").scalar() or 0)
-    return Table(name, columns, pk, uniques, indexes, fks, has_rowid, chunk_key, rows)
+    rows = int(_scalar(conn, f"SELECT count(*) FROM {q}") or 0)
+    return Table(name, columns, pk, uniques, indexes, fks, has_rowid, chunk_key, rows, extra)
+
+
+def _scalar(conn: Connection, sql: str) -> Any:
+    """The one value ``sql`` (no params) gives. On PostgreSQL psycopg runs it itself: SQLAlchemy
+    would pass empty params, and psycopg would read a ``%`` in a name as a placeholder."""
+    if conn.dialect.name == "postgresql":
+        row = conn.connection.driver_connection.execute(sql).fetchone()  # type: ignore[union-attr]
+        return row[0] if row else None
+    return conn.exec_driver_sql(sql).scalar()
 
 
 def _sqlite_uniques(conn: Connection, name: str) -> tuple[tuple[str, ...], ...]:
@@ -211,24 +242,50 @@ def dependency_order(tables: list[Table]) -> list[Table]:
     return ordered
 
 
+def target_names(table: Table, dialect: str) -> dict[str, str]:
+    """Each column's name in the target: as it is, or within PostgreSQL's 63 bytes (names.py)."""
+    cols = table.column_names
+    return dict(zip(cols, names.columns(cols) if dialect == "postgresql" else cols, strict=True))
+
+
+def column_default(col: Column, dialect: str, source: str | None) -> tuple[str | None, str]:
+    """The ``DEFAULT`` of ``col`` in ``dialect`` (None: none) coming from a ``source`` database,
+    and why a default was dropped (``""``: it was not). Without ``source``, the literals both
+    databases read alike are kept."""
+    if col.default is None:
+        return None, ""
+    if source == "sqlite" and dialect == "sqlite":
+        return defaults.for_sqlite(str(col.default)), ""
+    if source == "sqlite":
+        return defaults.for_postgres(col.type, col.cast, col.default, col.stored_default)
+    return _portable_default(col.default), ""
+
+
 def create_table_sql(
-    table: Table, dialect: str, *, with_key: bool, keep_declared: bool = False
+    table: Table,
+    dialect: str,
+    *,
+    with_key: bool,
+    keep_declared: bool = False,
+    source: str | None = None,
 ) -> str:
     """``CREATE TABLE`` for ``table`` in ``dialect``. Without ``with_key`` the primary key is left for
-    after the load (PostgreSQL builds it faster then); SQLite always gets it in the table."""
+    after the load (PostgreSQL builds it faster then); SQLite always gets it in the table.
+    ``source`` is the dialect the table comes from (see :func:`column_default`)."""
     q = qi
+    named = target_names(table, dialect)
     parts = []
     for c in table.columns:
         kind = c.type.declared if keep_declared else c.type.render(dialect)
-        ddl = f"{q(c.name)} {kind}".rstrip()
+        ddl = f"{q(named[c.name])} {kind}".rstrip()
         if not c.nullable:
             ddl += " NOT NULL"
-        default = _portable_default(c.default)
+        default, _ = column_default(c, dialect, source)
         if default is not None:
             ddl += f" DEFAULT {default}"
         parts.append(ddl)
     if table.primary_key and (with_key or dialect == "sqlite"):
-        parts.append(f"PRIMARY KEY ({', '.join(q(k) for k in table.primary_key)})")
+        parts.append(f"PRIMARY KEY ({', '.join(q(named[k]) for k in table.primary_key)})")
     if dialect == "sqlite":
         # SQLite cannot add foreign keys later; the load runs with them off.
         for fk in table.foreign_keys:
@@ -259,39 +316,50 @@ def _portable_default(default: str | None) -> str | None:
     return None  # an expression of one database (nextval(...), functions): not carried over
 
 
-def after_load_sql(table: Table, dialect: str, *, with_key: bool, known: set[str]) -> list[str]:
-    """Primary key (if not built in), unique constraints, indexes, foreign keys: after the rows."""
+def after_load_sql(
+    table: Table,
+    dialect: str,
+    *,
+    with_key: bool,
+    known: set[str],
+    tables: Mapping[str, Table] | None = None,
+) -> list[str]:
+    """Primary key (if not built in), unique constraints, indexes, foreign keys: after the rows.
+
+    ``tables`` (by name) gives the names in the target of the columns foreign keys refer to."""
     q = qi
+    named = target_names(table, dialect)
     out = []
+
+    def cols(names_: Sequence[str]) -> str:
+        return ", ".join(q(named[c]) for c in names_)
+
     if dialect == "postgresql" and table.primary_key and not with_key:
-        out.append(
-            f"ALTER TABLE {q(table.name)} ADD PRIMARY KEY "
-            f"({', '.join(q(k) for k in table.primary_key)})"
-        )
+        out.append(f"ALTER TABLE {q(table.name)} ADD PRIMARY KEY ({cols(table.primary_key)})")
     pk = set(table.primary_key)
     unique_sets = {tuple(u) for u in table.uniques}
-    for cols in unique_sets:
-        name = f"uq_{table.name}_{'_'.join(cols)}"[:63]
-        out.append(
-            f"CREATE UNIQUE INDEX {q(name)} ON {q(table.name)} ({', '.join(q(c) for c in cols)})"
-        )
+    for unique in unique_sets:
+        name = names.derived(f"uq_{table.name}_{'_'.join(unique)}")
+        out.append(f"CREATE UNIQUE INDEX {q(name)} ON {q(table.name)} ({cols(unique)})")
     for idx in table.indexes:
         if tuple(idx.columns) in unique_sets or (idx.unique and set(idx.columns) == pk):
             continue
-        unique = "UNIQUE " if idx.unique else ""
+        unique_word = "UNIQUE " if idx.unique else ""
+        index_name = names.derived(idx.name) if dialect == "postgresql" else idx.name
         out.append(
-            f"CREATE {unique}INDEX {q(idx.name)} ON {q(table.name)} "
-            f"({', '.join(q(c) for c in idx.columns)})"
+            f"CREATE {unique_word}INDEX {q(index_name)} ON {q(table.name)} ({cols(idx.columns)})"
         )
     if dialect == "postgresql":
         for n, fk in enumerate(table.foreign_keys):
             if fk.ref_table not in known:
                 continue
-            name = f"fk_{table.name}_{n}"[:63]
+            referred = (tables or {}).get(fk.ref_table)
+            ref_named = target_names(referred, dialect) if referred else {}
+            refs = ", ".join(q(ref_named.get(c, names.clip(c))) for c in fk.ref_columns)
+            name = names.derived(f"fk_{table.name}_{n}")
             out.append(
                 f"ALTER TABLE {q(table.name)} ADD CONSTRAINT {q(name)} FOREIGN KEY "
-                f"({', '.join(q(c) for c in fk.columns)}) REFERENCES {q(fk.ref_table)} "
-                f"({', '.join(q(c) for c in fk.ref_columns)})"
+                f"({cols(fk.columns)}) REFERENCES {q(fk.ref_table)} ({refs})"
             )
         out.extend(sequence_sql(table))
     return out
@@ -308,15 +376,19 @@ def sequence_sql(table: Table, *, reset: bool = True) -> list[str]:
     ):
         return []
     q = qi
-    col = table.primary_key[0]
-    seq = f"{table.name}_{col}_seq"[:63]
+    key = table.primary_key[0]
+    col = target_names(table, "postgresql")[key]
+    seq = names.derived(f"{table.name}_{key}_seq")
+    regclass = "'" + q(seq).replace("'", "''") + "'"  # the quoted name, as a string literal
     out = [
         f"CREATE SEQUENCE IF NOT EXISTS {q(seq)} OWNED BY {q(table.name)}.{q(col)}",
-        f"ALTER TABLE {q(table.name)} ALTER COLUMN {q(col)} SET DEFAULT nextval('{q(seq)}')",
+        f"ALTER TABLE {q(table.name)} ALTER COLUMN {q(col)} SET DEFAULT nextval({regclass})",
     ]
     if reset:
+        # Past the largest key, and past the last one a SQLite AUTOINCREMENT handed out.
+        last = int(table.extra.get("last_key") or 0)
         out.append(
-            f"SELECT setval('{q(seq)}', COALESCE((SELECT max({q(col)}) FROM "
-            f"{q(table.name)}), 0) + 1, false)"
+            f"SELECT setval({regclass}, GREATEST(COALESCE((SELECT max({q(col)}) FROM "
+            f"{q(table.name)}), 0), {last}) + 1, false)"
         )
     return out

@@ -14,11 +14,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
 from batchyard.errors import UsageError
+from batchyard.move import names as identifiers
 from batchyard.move import workers
 from batchyard.move.checksum import MASK64, Query
 from batchyard.move.diff import RowDiff, compare_span
@@ -172,7 +173,11 @@ def table_names(source: Endpoint, target: Endpoint, tables: Sequence[str] = ()) 
                 f"(it has: {', '.join(in_source) or 'no tables'})"
             )
         return [_match(t, in_source) or t for t in dict.fromkeys(tables)]
-    extra = [t for t in in_target if _match(t, in_source) is None]
+    # A source table past PostgreSQL's 63 bytes is there under its first 63.
+    clipped = (
+        [identifiers.clip(t) for t in in_source] if target.dialect == "postgresql" else in_source
+    )
+    extra = [t for t in in_target if _match(t, in_source) is None and _match(t, clipped) is None]
     return in_source + extra
 
 
@@ -232,8 +237,14 @@ def pair_table(
     target_names = [c.name for c in target.columns]
     matched: set[str] = set()
     only_source = []
+    # Names migrate gave columns in PostgreSQL, which keeps 63 bytes of a name (see names.py).
+    renamed = (
+        identifiers.renamed([c.name for c in source.columns]) if dialects[1] == "postgresql" else {}
+    )
     for col in source.columns:
         other = _match(col.name, target_names)
+        if other is None and col.name in renamed:
+            other = _match(renamed[col.name], target_names)
         if other is None or other in matched:
             only_source.append(col.name)
             continue
@@ -244,6 +255,13 @@ def pair_table(
             peer = ColumnInfo(peer.name, col.type, peer.plain)
         elif peer.logical == "any" and col.logical == "json":
             col = ColumnInfo(col.name, peer.type, col.plain)
+        elif (
+            dialects[0] == "sqlite"
+            and peer.logical in ("text", "blob")
+            and col.logical != peer.logical
+        ):
+            # A SQLite column migrate converted (--type t.c=text or blob): compared converted.
+            col = ColumnInfo(col.name, replace(col.type, logical=f"to_{peer.logical}"), col.plain)
         columns.append((col, peer))
     only_target = [n for n in target_names if n not in matched]
     names = [c[0].name for c in columns]
@@ -310,7 +328,10 @@ def _tables(
     source: Endpoint, target: Endpoint, conns: tuple[Any, Any], table: str, key: Sequence[str] = ()
 ) -> Pair | TableResult:
     src_name = _match(table, list_tables(conns[0], source.dialect))
-    dst_name = _match(table, list_tables(conns[1], target.dialect))
+    in_target = list_tables(conns[1], target.dialect)
+    dst_name = _match(table, in_target)
+    if dst_name is None and target.dialect == "postgresql":
+        dst_name = _match(identifiers.clip(table), in_target)
     if src_name is None and dst_name is None:
         raise UsageError(f"table {table!r} is in neither {source.shown} nor {target.shown}")
     if dst_name is None or src_name is None:

@@ -31,9 +31,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from batchyard.move.reflect import Table, qi
+
+if TYPE_CHECKING:
+    from batchyard.move.copy import Plan
 
 #: The psycopg binary type of each logical type, and the PostgreSQL type it loads into.
 BINARY = {
@@ -197,17 +200,18 @@ def wire_for(table: Table, columns: Sequence[str], overridden: bool) -> Wire | N
     )
 
 
-def target_matches(pg: Any, table: str, columns: Sequence[str], source: Table) -> bool:
+def target_matches(pg: Any, plan: Plan) -> bool:
     """True when the target's columns have exactly the types binary fields are written for (a table
     appended to may have others: those take text COPY, which PostgreSQL converts)."""
     found = dict(
         pg.execute(
             "SELECT attname, format_type(atttypid, NULL) FROM pg_attribute "
             "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
-            (qi(table),),
+            (qi(plan.source.name),),
         ).fetchall()
     )
+    logical = {c.name: c.type.logical for c in plan.source.columns}
     return all(
-        found.get(name) == BINARY.get(source.column(name).type.logical, ("", "?"))[1]
-        for name in columns
+        found.get(plan.target_name(name)) == BINARY.get(logical[name], ("", "?"))[1]
+        for name in plan.target_columns
     )
