@@ -8,7 +8,6 @@ import json
 import random
 import re
 import sqlite3
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,9 +21,7 @@ import batchyard as by
 from batchyard.cli import app as cli_app
 from batchyard.db import ENGINES
 from conftest import cli
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from pgserver import _free_port  # noqa: E402
+from pgserver import _free_port
 
 RULES = "suite: s\ntables:\n  t:\n    - {rule: not_null, column: a}\n"
 

@@ -129,12 +129,13 @@ class Runner:
     # -- public ----------------------------------------------------------------------------------
 
     def run(self) -> Job:
-        self._acquire()
         previous: dict[signal.Signals, Any] = {}
         try:
+            # Before the lease: a Ctrl+C from here on pauses the job, however early it comes.
             if self.install_signals and threading.current_thread() is threading.main_thread():
                 for sig in (signal.SIGINT, signal.SIGTERM):
                     previous[sig] = signal.signal(sig, self._on_signal)
+            self._acquire()
             return self._run()
         finally:
             for sig, handler in previous.items():
