@@ -183,6 +183,7 @@ class Runner:
                 )
             store.request(job_id, None)
             store.set_status(job_id, JobStatus.RUNNING)
+            self._record_options()
             store.log(
                 job_id,
                 f"runner {self.owner} started ({self.options.workers} "
@@ -243,6 +244,12 @@ class Runner:
 
     def _deleted_error(self) -> NotFound:
         return NotFound(f"job {self.job.id} was deleted while it ran; its runner stopped")
+
+    def _record_options(self) -> None:
+        """The job's options say what it runs with now (a resume with more workers, say)."""
+        now = {"workers": self.options.workers, "executor": self.options.executor}
+        if any(self.job.options.get(k) != v for k, v in now.items()):
+            self.store.update_job(self.job.id, options={**self.job.options, **now})
 
     def _loop(self, executor: Executor) -> None:
         next_beat = 0.0
