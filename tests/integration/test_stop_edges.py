@@ -138,3 +138,26 @@ def test_ctrl_c_before_the_runner_starts_leaves_the_job_to_resume(
     assert again.returncode == 0, again.stderr
     with StoreReader(store_url) as reader:
         assert reader.job(job_id).status.value == "completed"
+
+
+def test_ctrl_c_as_the_command_ends_prints_no_traceback(project: Path, store_url: str) -> None:
+    """The job has completed and the command is printing its summary and closing the store."""
+    job_id = _waiting_job(project)
+    proc = spawn(project, "jobs", "resume", job_id)
+    wait_until(
+        lambda: f"job {job_id} completed" in proc.stderr(),
+        timeout=60,
+        what="the summary line",
+        proc=proc,
+    )
+    proc.signal(signal.SIGINT)
+    rc = proc.wait(60)
+    err = proc.stderr()
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    # It may have ended before the signal came (0); or Python, in its last moments, had put the
+    # default action back: killed by SIGINT (-2, which a shell reports as 130).
+    assert rc in (0, 130, -signal.SIGINT), proc.describe()
+    if rc == 130:
+        assert err.splitlines()[-1] == "interrupted", err
+    with StoreReader(store_url) as reader:
+        assert reader.job(job_id).status.value == "completed"
