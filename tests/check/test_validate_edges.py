@@ -159,6 +159,9 @@ def test_failing_rules_complete_the_job_with_a_failing_result(project: Path, dat
         assert outcome["failed"] == 12 and len(outcome["failing"]) == 10
         stats = app.stats()
         assert stats["by_status"] == {"completed": 1} and stats["success_rate"] == 1.0
+        # A retry's verdict is its own: it does not start with the old run's.
+        again = app.retry(job.id, failed_only=False)
+        assert "result" not in again.metadata and again.metadata["suite"] == "many"
     shown = json.loads(run(project, "jobs", "show", job.id, "--json").stdout)
     assert shown["status"] == "completed" and shown["metadata"]["result"]["passed"] is False
 
