@@ -13,26 +13,71 @@ def collect(day: date, ctx: by.Context) -> None:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from importlib import import_module
 
-from batchyard.app import Batchyard
-from batchyard.check.suite import Suite
-from batchyard.collect import http_client
-from batchyard.config import Settings, load_settings
-from batchyard.engine.context import Context, Skip
-from batchyard.engine.kinds import Item, JobKind, dates, job
-from batchyard.engine.models import ItemStatus, Job, JobStatus
-from batchyard.engine.progress import Snapshot
-from batchyard.engine.retry import Retry
-from batchyard.errors import BatchyardError
-from batchyard.store import JobFilter, Store
+# Not `typing.TYPE_CHECKING`: importing typing (and re, which it pulls in) would take longer than
+# everything else before the command's Ctrl+C handling is in place. Type checkers know this name.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
+    from batchyard.app import Batchyard
+    from batchyard.check.suite import Suite
+    from batchyard.collect import http_client
+    from batchyard.config import Settings, load_settings
+    from batchyard.engine.context import Context, Skip
+    from batchyard.engine.kinds import Item, JobKind, dates, job
+    from batchyard.engine.models import ItemStatus, Job, JobStatus
+    from batchyard.engine.progress import Snapshot
+    from batchyard.engine.retry import Retry
+    from batchyard.errors import BatchyardError
+    from batchyard.store import JobFilter, Store
 
 __version__ = "0.1.0"
+
+# Each public name is imported on first use: `import batchyard` stays cheap, and the command
+# installs its Ctrl+C handling before the heavy imports (sqlalchemy, pydantic) begin.
+_HOMES = {
+    "Batchyard": "batchyard.app",
+    "Suite": "batchyard.check.suite",
+    "http_client": "batchyard.collect",
+    "Settings": "batchyard.config",
+    "load_settings": "batchyard.config",
+    "Context": "batchyard.engine.context",
+    "Skip": "batchyard.engine.context",
+    "Item": "batchyard.engine.kinds",
+    "JobKind": "batchyard.engine.kinds",
+    "dates": "batchyard.engine.kinds",
+    "job": "batchyard.engine.kinds",
+    "ItemStatus": "batchyard.engine.models",
+    "Job": "batchyard.engine.models",
+    "JobStatus": "batchyard.engine.models",
+    "Snapshot": "batchyard.engine.progress",
+    "Retry": "batchyard.engine.retry",
+    "BatchyardError": "batchyard.errors",
+    "JobFilter": "batchyard.store",
+    "Store": "batchyard.store",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'batchyard' has no attribute {name!r}")
+    value = getattr(import_module(home), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_HOMES})
 
 
 def run(target: str, params: Mapping[str, Any] | None = None, **options: Any) -> Job:
     """Run a job kind or pipeline of the project in the working folder to its end."""
+    from batchyard.app import Batchyard
+
     with Batchyard() as app:
         return app.run(target, params, **options)
 

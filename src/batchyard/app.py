@@ -383,7 +383,10 @@ class Batchyard:
             params=old.params,
             options=old.options,
             tags=old.tags,
-            metadata={k: v for k, v in old.metadata.items() if k not in ("bad_data", "undone")},
+            # What the old run found out (bad data, its result) is not the new run's.
+            metadata={
+                k: v for k, v in old.metadata.items() if k not in ("bad_data", "undone", "result")
+            },
             retry_of=old.id,
             parent_id=old.parent_id,
             created_at=utcnow(),

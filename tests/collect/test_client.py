@@ -153,25 +153,38 @@ def test_rate_limit_spaces_requests_and_defers_for_everyone() -> None:
 def test_a_thread_that_wakes_late_does_not_bunch_requests() -> None:
     # A slot is granted when a thread is ready to send, not reserved before it sleeps: a
     # thread held up past its slot must not send alongside one that came later.
-    limit = RateLimit(10)
+    read: dict[int, float] = {}
+
+    def clock() -> float:
+        # The last reading a thread made when acquire() returns is the moment of its grant.
+        read[threading.get_ident()] = now = time.monotonic()
+        return now
+
+    limit = RateLimit(10, clock=clock)
     granted: list[float] = []
+    stalling, other_sent = threading.Event(), threading.Event()
 
     def stalled() -> bool:
-        time.sleep(0.3)  # as if the thread were descheduled while it waited
+        stalling.set()
+        other_sent.wait(30)  # as if descheduled while it waited, until another thread has sent
         return False
 
+    def late() -> None:
+        limit.acquire(stalled)
+        granted.append(read[threading.get_ident()])
+
     limit.acquire()
-    granted.append(time.monotonic())
-    late = threading.Thread(
-        target=lambda: (limit.acquire(stalled), granted.append(time.monotonic()))
-    )
-    late.start()
-    time.sleep(0.35)
-    limit.acquire()
-    granted.append(time.monotonic())
-    late.join()
+    granted.append(read[threading.get_ident()])
+    thread = threading.Thread(target=late)
+    thread.start()
+    assert stalling.wait(30)  # the late thread waits for its slot, and stalls
+    limit.acquire()  # this thread takes the slot the late one slept through
+    granted.append(read[threading.get_ident()])
+    other_sent.set()
+    thread.join(30)
+    assert len(granted) == 3
     gaps = [b - a for a, b in zip(sorted(granted), sorted(granted)[1:], strict=False)]
-    assert min(gaps) >= 0.09, gaps
+    assert min(gaps) >= 0.1 - 1e-6, gaps
 
 
 def test_secret_headers_do_not_follow_a_redirect_to_another_host() -> None:

@@ -45,21 +45,34 @@ def _sleep(default):
     return float(os.environ.get("BY_TEST_SLEEP", default))
 
 
+def _hold(until, most=120.0):
+    """Keep the item busy until ``until()`` is true (or ``most`` seconds, so that a test that
+    goes wrong fails rather than hangs)."""
+    deadline = time.monotonic() + most
+    while not until() and time.monotonic() < deadline:
+        time.sleep(0.005)
+
+
 @by.job("many")
-def many(n: int, sleep: float = 0.0025, log: str = ""):
+def many(n: int, sleep: float = 0.0025, log: str = "", gate: str = ""):
     return range(n)
 
 
 @many.item
 def one(i: int, ctx: by.Context):
     _log(ctx.params["log"], str(i))
+    gate = ctx.params["gate"]
+    if gate and i == ctx.params["n"] - 1:
+        # The last item waits while the gate file exists: the job cannot end before the test
+        # has done what it does while the job runs.
+        _hold(lambda: not os.path.exists(gate))
     time.sleep(_sleep(ctx.params["sleep"]))
     ctx.write("rows", {"i": i}, key="i")
     return i
 
 
 @by.job("steps")
-def steps(count: int = 2, length: int = 500, sleep: float = 0.01, log: str = ""):
+def steps(count: int = 2, length: int = 500, sleep: float = 0.01, log: str = "", hold: int = -1):
     return range(count)
 
 
@@ -69,6 +82,9 @@ def walk(i: int, ctx: by.Context):
     start = 0 if ctx.cursor is None else ctx.cursor + 1
     _log(log, f"start {i} {start}")
     for s in range(start, ctx.params["length"]):
+        if s == ctx.params["hold"]:
+            _log(log, f"holding {i} {s}")
+            _hold(lambda: ctx.should_stop)  # until the job stops: then this step is its last
         _log(log, f"step {i} {s}")
         time.sleep(_sleep(ctx.params["sleep"]))
         ctx.checkpoint(s)

@@ -60,6 +60,10 @@ def test_sigkill_loop_loses_nothing_and_reruns_only_in_flight_items(
     rng = random.Random(seed)
     where = f"(seed {seed}; replay with BY_TEST_SEED={seed})"
     log = project.parent / "executions.log"
+    # The job's last item waits while the gate file exists: no runner can finish the job (and
+    # exit before its kill) until the kills are over, however the machine's speed moves them.
+    gate = project.parent / "gate"
+    gate.touch()
     reader = StoreReader(store_url)
     kills: list[Kill] = []
     job_id: str | None = None
@@ -78,6 +82,8 @@ def test_sigkill_loop_loses_nothing_and_reruns_only_in_flight_items(
                     "sleep=0.0025",
                     "-p",
                     f"log={log}",
+                    "-p",
+                    f"gate={gate}",
                     "--workers",
                     str(WORKERS),
                 )
@@ -107,7 +113,8 @@ def test_sigkill_loop_loses_nothing_and_reruns_only_in_flight_items(
             proc.signal(signal.SIGKILL)
             rc = proc.wait()
             if rc != -signal.SIGKILL:
-                # The runner ended by itself before the kill: the job ran out (too few kills).
+                # The runner ended by itself before the kill (it cannot finish the job: the
+                # gate holds its last item).
                 raise AssertionError(
                     f"attempt {attempt}: the runner exited with {rc} before it was killed; "
                     f"only {len(kills)} kill(s) so far {where}\n{proc.describe()}"
@@ -136,6 +143,7 @@ def test_sigkill_loop_loses_nothing_and_reruns_only_in_flight_items(
         )
         assert job_id is not None
 
+        gate.unlink()
         final = cli("jobs", "resume", job_id, cwd=project)
         assert final.returncode == 0, final.stderr
         assert "Traceback" not in final.stderr

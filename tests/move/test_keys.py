@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ import batchyard as by
 from batchyard.cli import app as cli_app
 from batchyard.engine.context import StopFlag
 from conftest import cli
+from waits import when
 
 ROWS = 3000
 
@@ -136,7 +136,8 @@ def test_postgres_source_chunks_on_the_named_key_and_resumes_exactly_once(
             workers=2,
         )
         assert job.total == 6
-        threading.Timer(0.3, stop.set).start()
+        # Stop once a chunk is done (a row in the store), not after a guessed delay.
+        when(lambda: app.store.item_counts(job.id).get("done", 0) >= 1, stop.set)
         first = app.execute(job.id, install_signals=False, stop=stop)
         done = (
             app.execute(job.id, install_signals=False) if first.status.value == "paused" else first

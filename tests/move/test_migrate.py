@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 import batchyard as by
 from batchyard.cli import app as cli_app
+from waits import when
 
 FIDELITY = [
     """CREATE TABLE "odd table" ("select" INTEGER PRIMARY KEY, "we""ird" TEXT, "order" REAL,
@@ -149,10 +150,9 @@ def test_chunks_resume_without_loss_or_duplicates(
         )
         assert job.total == 10 + 3
 
-        # Stop after a few chunks, then resume: the copy continues where it stopped.
-        import threading
-
-        threading.Timer(0.05, stop.set).start()
+        # Stop once a chunk is done (a row in the store), then resume: the copy continues where
+        # it stopped.
+        when(lambda: app.store.item_counts(job.id).get("done", 0) >= 1, stop.set)
         first = app.execute(job.id, install_signals=False, stop=stop)
         done = (
             app.execute(job.id, install_signals=False) if first.status.value == "paused" else first

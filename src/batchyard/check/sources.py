@@ -274,9 +274,11 @@ class PostgresSource(Source):
         self.label = mask_url(url)
         self._sa = sa
         self.engine = create_engine(url, error=UsageError, pool_size=2)
+        # The pool hands out the driver's own errors (psycopg's), not SQLAlchemy's wrappers.
+        driver_error = self.engine.dialect.loaded_dbapi.Error
         try:
             self._raw = self.engine.raw_connection()
-        except sa.exc.DBAPIError as exc:
+        except (sa.exc.DBAPIError, driver_error) as exc:
             self.engine.dispose()
             raise UsageError(f"cannot connect to {self.label}: {reason(exc)}") from exc
         self._driver: Any = self._raw.driver_connection

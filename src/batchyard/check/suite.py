@@ -10,6 +10,7 @@ tables:
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -51,13 +52,11 @@ class Suite(BaseModel):
         """Parse a rules file; any error names ``source:line:column``."""
         try:
             node = yaml.compose(text, Loader=yaml.SafeLoader)
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
-            raise RulesError(f"{where}: not valid YAML: {exc.problem or exc}") from None
-        if node is None:
-            raise RulesError(f"{source}: the file is empty; it needs `suite:` and `tables:`")
-        data = yaml.SafeLoader(text).construct_document(node)
+            if node is None:
+                raise RulesError(f"{source}: the file is empty; it needs `suite:` and `tables:`")
+            data = yaml.SafeLoader(text).construct_document(node)
+        except (yaml.YAMLError, RecursionError) as exc:
+            raise RulesError(_yaml_problem(exc, text, source)) from None
         if not isinstance(data, dict):
             raise RulesError(
                 f"{_at(source, node)}: a rules file is a mapping with suite and tables"
@@ -71,9 +70,15 @@ class Suite(BaseModel):
     def load(cls, path: str | Path) -> Suite:
         p = Path(path)
         try:
-            text = p.read_text(encoding="utf-8")
+            raw = p.read_bytes()
         except OSError as exc:
             raise RulesError(f"{p}: cannot read the rules file: {exc.strerror or exc}") from None
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise RulesError(
+                f"{p}: not UTF-8 text (byte {exc.start}); a rules file is YAML, written in UTF-8"
+            ) from None
         return cls.from_yaml(text, str(p))
 
     def to_dict(self) -> dict[str, Any]:
@@ -112,6 +117,29 @@ def rule_to_dict(rule: Any) -> dict[str, Any]:
     """A rule as its YAML mapping: ``rule`` first, then only what differs from the defaults."""
     body = rule.model_dump(mode="json", by_alias=True, exclude_defaults=True, exclude={"rule"})
     return {"rule": rule.kind, **body}
+
+
+def _yaml_problem(exc: BaseException, text: str, source: str) -> str:
+    """What is wrong with a file that is not YAML rules, at ``source:line:column`` where known."""
+    if isinstance(exc, RecursionError):
+        return f"{source}: not valid rules: lists or mappings nested too deeply"
+    if isinstance(exc, yaml.reader.ReaderError):
+        before = text[: exc.position]
+        line, column = before.count("\n") + 1, len(before) - before.rfind("\n")
+        return f"{source}:{line}:{column}: not valid YAML: {exc.reason} (#x{exc.character:04x})"
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
+    problem = str(getattr(exc, "problem", None) or exc)
+    tag = re.search(r"constructor for the tag '([^']*)'", problem)
+    if isinstance(exc, yaml.constructor.ConstructorError) and tag:
+        # Rules are plain data: a tag that would build a Python object (or any unknown one) is
+        # refused by name, never run.
+        name = tag.group(1).replace("tag:yaml.org,2002:", "!!")
+        return (
+            f"{where}: not valid rules: the YAML tag {name} is not allowed (rules are plain "
+            "mappings, lists, strings and numbers)"
+        )
+    return f"{where}: not valid YAML: {problem}"
 
 
 def _at(source: str, node: yaml.Node) -> str:

@@ -1,22 +1,57 @@
 """The ``batchyard`` command. Each command parses its arguments and calls the Python API.
 
-Exit codes: 0 ok, 1 job failed or partial (or cancelled), 2 bad usage or input, 130 paused.
+Exit codes: 0 ok, 1 job failed or partial (or cancelled), 2 bad usage or input, 130 paused
+(or interrupted by Ctrl+C).
 """
 
 from __future__ import annotations
 
-import gc
-from pathlib import Path
-from typing import Any
+import os
+import signal
+import sys
+from types import FrameType
 
-import typer
-from rich.text import Text
-from typer.core import TyperGroup
 
-from batchyard.app import Batchyard
-from batchyard.cli.output import err
-from batchyard.config import load_settings
-from batchyard.errors import BatchyardError, UsageError
+def _interrupted(_signum: int, _frame: FrameType | None) -> None:
+    """Ctrl+C outside a running job (its runner has a handler of its own): while the command
+    starts (imports, opening the store) or waits. One line, exit 130, no traceback."""
+    # A second Ctrl+C while this one unwinds ends the process at once.
+    signal.signal(signal.SIGINT, lambda *_: os._exit(130))
+    os.write(2, b"interrupted\n")
+    logging = sys.modules.get("logging")
+    if logging is not None:
+        # What unwinding may log from here (a database connection cut short while it closed,
+        # with its traceback) is moot: the user stopped the command.
+        logging.disable(logging.CRITICAL)
+    raise SystemExit(130)
+
+
+def _quiet_ctrl_c() -> object:
+    """Install :func:`_interrupted` for SIGINT; return the handler it replaces (None off the
+    main thread, where signals cannot be handled)."""
+    try:
+        return signal.signal(signal.SIGINT, _interrupted)
+    except ValueError:
+        return None
+
+
+# First, before the imports below (a second or so on a busy machine): a Ctrl+C during them must
+# not print a traceback. Put back at the end of this module for programs that import the CLI
+# (tests); `main` installs it again for the command's whole run.
+_before_import = _quiet_ctrl_c()
+
+import gc  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import typer  # noqa: E402
+from rich.text import Text  # noqa: E402
+from typer.core import TyperGroup  # noqa: E402
+
+from batchyard.app import Batchyard  # noqa: E402
+from batchyard.cli.output import err  # noqa: E402
+from batchyard.config import load_settings  # noqa: E402
+from batchyard.errors import BatchyardError, UsageError  # noqa: E402
 
 
 class _Group(TyperGroup):
@@ -152,7 +187,12 @@ collect_cli.register_feed(app)
 validate_cli.register(app)
 
 
+if _before_import is not None:
+    signal.signal(signal.SIGINT, _before_import)  # type: ignore[arg-type]
+
+
 def main() -> None:
+    _quiet_ctrl_c()
     # What the imports made lives as long as the command: the collector need not go through it
     # again and again (a long copy allocates many short-lived objects, and few cycles).
     gc.freeze()

@@ -109,12 +109,21 @@ def jobs_table(jobs: list[Job], total: int) -> Table:
     return table
 
 
+def eta_text(s: Snapshot) -> str | None:
+    """``ETA 12.0s`` (``ETA -`` while unknown) for a running job; None for a stopped one, whose
+    rates are its averages and which has no ETA."""
+    if s.status != "running":
+        return None
+    return f"ETA {fmt_duration(s.eta_s) if s.eta_s is not None else '-'}"
+
+
 def snapshot_line(s: Snapshot) -> str:
-    eta = fmt_duration(s.eta_s) if s.eta_s is not None else "-"
+    eta = eta_text(s)
     return (
         f"{s.status} {s.percent:5.1f}%  {s.finished}/{s.total} items  "
         f"{fmt_rate(s.items_per_s)} items/s  {fmt_rate(s.rows_per_s)} rows/s  "
-        f"ETA {eta}  elapsed {fmt_duration(s.elapsed_s)}  failed {s.failed}"
+        + (f"{eta}  " if eta else "")
+        + f"elapsed {fmt_duration(s.elapsed_s)}  failed {s.failed}"
     )
 
 
@@ -126,10 +135,11 @@ def snapshot_view(s: Snapshot, title: str) -> Group:
         f"  {s.percent:5.1f}%  ",
         f"{s.finished:,}/{s.total:,} items",
     )
-    eta = fmt_duration(s.eta_s) if s.eta_s is not None else "-"
+    eta = eta_text(s)
     figures = Text(
-        f"{fmt_rate(s.items_per_s)} items/s · {fmt_rate(s.rows_per_s)} rows/s · ETA {eta} · "
-        f"elapsed {fmt_duration(s.elapsed_s)} · ",
+        f"{fmt_rate(s.items_per_s)} items/s · {fmt_rate(s.rows_per_s)} rows/s · "
+        + (f"{eta} · " if eta else "")
+        + f"elapsed {fmt_duration(s.elapsed_s)} · ",
     )
     figures.append(f"{s.failed} failed", style="red" if s.failed else "")
     if s.retrying:

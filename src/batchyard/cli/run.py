@@ -30,11 +30,18 @@ from batchyard.engine.executors import EXECUTORS
 from batchyard.engine.models import Job, JobStatus
 from batchyard.engine.progress import Snapshot
 from batchyard.errors import ParamError, UsageError
+from batchyard.kinds.validate import failing_message
+
+
+def result_failed(job: Job) -> bool:
+    """True when a job ran to its end but its result fails (a validate job whose rules fail)."""
+    result = job.metadata.get("result")
+    return isinstance(result, dict) and result.get("passed") is False
 
 
 def exit_code(job: Job) -> int:
     if job.status is JobStatus.COMPLETED:
-        return 0
+        return 1 if result_failed(job) else 0
     if job.status is JobStatus.PAUSED:
         return 130
     # Bad data in the source stopped the job: bad input, like a refusal before it started.
@@ -117,6 +124,8 @@ def summarise(state: Any, job: Job) -> None:
         )
     elif job.error:
         err.print(job.error)  # the job's setup or finish failed ("setup: ...", "finishing: ...")
+    elif result_failed(job):
+        err.print(failing_message(job.metadata["result"]), style="red")
 
 
 def register(app: typer.Typer) -> None:

@@ -15,6 +15,9 @@ from batchyard.cli.output import PIPE_WIDTH, ProgressDisplay, console, err
 from batchyard.config import MAX_WORKERS
 from batchyard.errors import UsageError
 
+#: How many failing rules the closing line names.
+SHOWN = 5
+
 SUFFIX_FORMATS = {".json": "json", ".md": "md", ".html": "html", ".htm": "html", ".xml": "junit"}
 
 
@@ -112,8 +115,9 @@ def register(app: typer.Typer) -> None:
             f"{counts['warn']} warned, {counts['fail']} failed, {counts['error']} errored"
         )
         if failed or report.errors:
-            names = ", ".join(f"{t}.{r.name}" for t, r in failed[:5])
-            err.print(f"{line}; failing at {fail_on}: {names}", style="red")
+            names = ", ".join(f"{t}.{r.name}" for t, r in failed[:SHOWN])
+            more = f" and {len(failed) - SHOWN} more" if len(failed) > SHOWN else ""
+            err.print(f"{line}; failing at {fail_on}: {names}{more}", style="red")
             raise typer.Exit(1)
         err.print(line, style="green")
 

@@ -171,11 +171,17 @@ class Tracker:
         self.rows_read += rows_read
         self.rows_written += rows_written
 
+    @property
+    def rows(self) -> int:
+        """Rows the job has moved: read or written, whichever it did more of (a copy reads and
+        writes each row once; it moves it once)."""
+        return max(self.rows_read, self.rows_written)
+
     def snapshot(self) -> Snapshot:
         now = self._clock()
         session = now - self._start
         items_rate = self._items.update(self.finished, now)
-        rows_rate = self._rows.update(self.rows_read + self.rows_written, now)
+        rows_rate = self._rows.update(self.rows, now)
         if not items_rate and session > 0:
             items_rate = (self.finished - self._session_start_count) / session
         remaining = max(self.total - self.finished, 0)
@@ -197,6 +203,17 @@ class Tracker:
             eta = left / rows_rate if rows_rate > 0 else eta
         if remaining == 0:
             eta = 0.0
+        elapsed = self._before + session
+        if self.status != "running":
+            # Stopped (finished, paused): the average rates over the time it worked, which a
+            # smoothed rate only approaches on a long job, and no ETA.
+            moved = sum(p["done"] for p in parts) if parts else self.rows
+            items_rate = self.finished / elapsed if elapsed > 0 else 0.0
+            rows_rate = moved / elapsed if elapsed > 0 else 0.0
+            eta = None
+            for p in parts:
+                if p["done"] < p["total"]:
+                    p["eta_s"] = None
         return Snapshot(
             job_id=self.job_id,
             status=self.status,
@@ -207,7 +224,7 @@ class Tracker:
             cancelled=self.cancelled,
             rows_read=self.rows_read,
             rows_written=self.rows_written,
-            elapsed_s=self._before + session,
+            elapsed_s=elapsed,
             items_per_s=items_rate,
             rows_per_s=rows_rate,
             eta_s=eta,

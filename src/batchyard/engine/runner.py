@@ -3,7 +3,8 @@
 One loop owns the job. It claims pending items (marking them running), hands them to the executor,
 and commits every outcome, together with the job's counters, in one store transaction: an item
 counts as done only once that commit returns. No more than ``workers`` items are ever claimed and
-not yet committed, so a crash redoes at most the items that were in flight.
+not yet committed, so a crash redoes at most the items that were in flight. A job deleted under
+its runner stops it: nothing more is recorded, and the run ends with one :class:`NotFound`.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from batchyard.engine.kinds import JobKind
 from batchyard.engine.models import ItemStatus, Job, JobStatus, utcnow
 from batchyard.engine.progress import Snapshot, Tracker
 from batchyard.engine.retry import Retry
-from batchyard.errors import LeaseHeld, StoreError
+from batchyard.errors import LeaseHeld, NotFound, StoreError
 from batchyard.store import Outcome, Store
 
 HOST = socket.gethostname()
@@ -120,6 +121,7 @@ class Runner:
         self._stop_reason: str | None = None  # "pause", "cancel" or "error"
         self._hard = False
         self._lost = False
+        self._deleted = False
         self._first_error: str | None = None
         #: The message of the bad data an item met (it stops the job, and the kind cleans up).
         self._bad_data: str | None = None
@@ -129,13 +131,22 @@ class Runner:
     # -- public ----------------------------------------------------------------------------------
 
     def run(self) -> Job:
-        self._acquire()
         previous: dict[signal.Signals, Any] = {}
+        held = False
         try:
+            # Before the lease: a Ctrl+C from here on pauses the job, however early it comes.
             if self.install_signals and threading.current_thread() is threading.main_thread():
                 for sig in (signal.SIGINT, signal.SIGTERM):
                     previous[sig] = signal.signal(sig, self._on_signal)
+            self._acquire()
+            held = True
             return self._run()
+        except Exception as exc:
+            if held and (self._deleted or self._gone()):
+                # What broke is the job missing under the runner (a store write refused for
+                # it, say): say that.
+                raise self._deleted_error() from exc
+            raise
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
@@ -172,6 +183,7 @@ class Runner:
                 )
             store.request(job_id, None)
             store.set_status(job_id, JobStatus.RUNNING)
+            self._record_options()
             store.log(
                 job_id,
                 f"runner {self.owner} started ({self.options.workers} "
@@ -208,12 +220,36 @@ class Runner:
         finally:
             if executor is not None:
                 executor.shutdown(wait=not self._hard)
-            if not self._lost:
+            if not self._lost and self._gone():
+                self._deleted = True
+            if not self._lost and not self._deleted:
                 try:
                     self._finish()
                 finally:
                     store.release_lease(job_id, self.owner)
+        if self._deleted:
+            raise self._deleted_error()
         return store.get_job(job_id)
+
+    def _gone(self) -> bool:
+        """True when the job is no longer in the store: deleted (``jobs delete --force``) while
+        this runner ran it. Nothing more is recorded for it then."""
+        try:
+            self.store.get_job(self.job.id)
+        except NotFound:
+            return True
+        except Exception:  # the store cannot say just now: carry on as if it were there
+            return False
+        return False
+
+    def _deleted_error(self) -> NotFound:
+        return NotFound(f"job {self.job.id} was deleted while it ran; its runner stopped")
+
+    def _record_options(self) -> None:
+        """The job's options say what it runs with now (a resume with more workers, say)."""
+        now = {"workers": self.options.workers, "executor": self.options.executor}
+        if any(self.job.options.get(k) != v for k, v in now.items()):
+            self.store.update_job(self.job.id, options={**self.job.options, **now})
 
     def _loop(self, executor: Executor) -> None:
         next_beat = 0.0
@@ -363,7 +399,10 @@ class Runner:
         if not ours:
             self._lost = True
             self.stop.set()
-            self.on_message(f"job {self.job.id} was taken over by another runner; stopping")
+            if self._gone():
+                self._deleted = True  # said once, by the error the run ends with
+            else:
+                self.on_message(f"job {self.job.id} was taken over by another runner; stopping")
             return
         if control in ("cancel", "pause") and self._stop_reason is None:
             self.on_message(f"{control} requested")
