@@ -36,6 +36,14 @@ def pg_read_only(conn: Any) -> Any:
     return conn
 
 
+def is_driver_error(exc: BaseException) -> bool:
+    """True for an error a database driver raised (SQLite, PostgreSQL, DuckDB), however wrapped."""
+    if isinstance(exc, sa.exc.DBAPIError | sqlite3.Error):
+        return True
+    module = type(exc).__module__
+    return module.startswith(("psycopg", "duckdb"))
+
+
 def parse_url(url: str, *, error: type[Exception] = UsageError) -> sa.URL:
     try:
         parsed = sa.make_url(url)
