@@ -159,14 +159,10 @@ def _tamper(root: Path, how: str) -> str:
     manifest = json.loads((copy / "manifest.json").read_text())
     text = json.dumps(manifest)
     if how == "escape":
-        first = manifest["tables"][0] if isinstance(manifest.get("tables"), list) else None
-        key = next(k for k in ("file", "path", "name") if first and k in first)
-        first[key] = "../../../../../../etc/hostname"
+        manifest["files"][0]["file"] = "../../../../../../etc/hostname"
         text = json.dumps(manifest)
     elif how == "count":
-        first = manifest["tables"][0]
-        key = next(k for k in ("rows", "row_count", "count") if k in first)
-        first[key] = int(first[key]) + 17
+        manifest["tables"][0]["rows"] = int(manifest["tables"][0]["rows"]) + 17
         text = json.dumps(manifest)
     (copy / "manifest.json").write_text(text)
     return str(copy)
@@ -210,15 +206,19 @@ CLI_CASES: dict[str, Cli] = {
         "data", "import", "long.csv", "out.db", "--table", "t", match=r"long\.csv(:3\b|.*line 3)"
     ),
     "import an unterminated quote": c(
-        "data", "import", "quote.csv", "out.db", "--table", "t", match=r"quote\.csv(:\d\b|.*line \d)"
+        "data",
+        "import",
+        "quote.csv",
+        "out.db",
+        "--table",
+        "t",
+        match=r"quote\.csv(:\d\b|.*line \d)",
     ),
     "import a short row into PostgreSQL": c(
         "data", "import", "short.csv", "{pg}", "--table", "t", match=r"short\.csv(:4\b|.*line 4)"
     ),
     "import an empty CSV": c("data", "import", "empty.csv", "out.db", match=r"empty\.csv.*empty"),
-    "import a duplicate header": c(
-        "data", "import", "dup.csv", "out.db", match=r"dup\.csv.*'a'"
-    ),
+    "import a duplicate header": c("data", "import", "dup.csv", "out.db", match=r"dup\.csv.*'a'"),
     "import a blank header name": c(
         "data", "import", "blankhead.csv", "out.db", match=r"blankhead\.csv.*(header|column)"
     ),
@@ -263,8 +263,14 @@ CLI_CASES: dict[str, Cli] = {
         "data", "import", "notjson.jsonl", "out.db", match=r"notjson\.jsonl(:1\b|.*line 1)"
     ),
     "import a quarantine under /proc": c(
-        "data", "import", "short.csv", "out.db", "--no-atomic", "--quarantine",
-        f"{PROC}/q.jsonl", match=r"quarantine|/proc",
+        "data",
+        "import",
+        "short.csv",
+        "out.db",
+        "--no-atomic",
+        "--quarantine",
+        f"{PROC}/q.jsonl",
+        match=r"quarantine|/proc",
     ),
     "import from a table a SQLite file lacks": c(
         "data", "import", "src.db", "out.db", "--from-table", "nosuch", match=r"nosuch"
@@ -273,32 +279,85 @@ CLI_CASES: dict[str, Cli] = {
         "data", "import", "notadb.db", "out.db", match=r"notadb\.db"
     ),
     "import with rules that are bytes": c(
-        "data", "import", "good.csv", "out.db", "--validate", "rules_bytes.yaml",
+        "data",
+        "import",
+        "good.csv",
+        "out.db",
+        "--validate",
+        "rules_bytes.yaml",
         match=r"rules_bytes\.yaml",
     ),
     # data export
     "export --where that calls setval": c(
-        "data", "export", "src.db", "--to", "out", "-t", "players", "--where",
-        "setval('players_id_seq', 888888) > 0", match=r"--where|setval",
+        "data",
+        "export",
+        "src.db",
+        "--to",
+        "out",
+        "-t",
+        "players",
+        "--where",
+        "setval('players_id_seq', 888888) > 0",
+        match=r"--where|setval",
     ),
     "export --where with a second statement": c(
-        "data", "export", "src.db", "--to", "out", "-t", "players", "--where",
-        "1=1; DROP TABLE bets", match=r"--where",
+        "data",
+        "export",
+        "src.db",
+        "--to",
+        "out",
+        "-t",
+        "players",
+        "--where",
+        "1=1; DROP TABLE bets",
+        match=r"--where",
     ),
     "export --where that does not parse": c(
-        "data", "export", "src.db", "--to", "out", "-t", "players", "--where", "((",
+        "data",
+        "export",
+        "src.db",
+        "--to",
+        "out",
+        "-t",
+        "players",
+        "--where",
+        "((",
         match=r"--where",
     ),
     "export --where naming no column": c(
-        "data", "export", "src.db", "--to", "out", "-t", "players", "--where", "nosuch = 1",
+        "data",
+        "export",
+        "src.db",
+        "--to",
+        "out",
+        "-t",
+        "players",
+        "--where",
+        "nosuch = 1",
         match=r"nosuch",
     ),
     "export --where with a subquery that writes": c(
-        "data", "export", "src.db", "--to", "out", "-t", "players", "--where",
-        "id IN (DELETE FROM bets RETURNING id)", match=r"--where",
+        "data",
+        "export",
+        "src.db",
+        "--to",
+        "out",
+        "-t",
+        "players",
+        "--where",
+        "id IN (DELETE FROM bets RETURNING id)",
+        match=r"--where",
     ),
     "export into /proc": c(
-        "data", "export", "src.db", "--to", f"{PROC}/e.csv", "-t", "players", "-f", "csv",
+        "data",
+        "export",
+        "src.db",
+        "--to",
+        f"{PROC}/e.csv",
+        "-t",
+        "players",
+        "-f",
+        "csv",
         match=r"/proc",
     ),
     "export an unknown format": c(
@@ -308,14 +367,28 @@ CLI_CASES: dict[str, Cli] = {
         "data", "export", "src.db", "--to", "out", "-t", "nosuch", match=r"nosuch"
     ),
     "export a column that does not exist": c(
-        "data", "export", "src.db", "--to", "out", "-t", "players", "--columns", "nosuch",
+        "data",
+        "export",
+        "src.db",
+        "--to",
+        "out",
+        "-t",
+        "players",
+        "--columns",
+        "nosuch",
         match=r"nosuch",
     ),
     "export a query that deletes": c(
         "data", "export", "src.db", "--to", "out", "--query", "DELETE FROM bets", match=r"query"
     ),
     "export a query of a missing table": c(
-        "data", "export", "src.db", "--to", "out", "--query", "SELECT * FROM nosuch",
+        "data",
+        "export",
+        "src.db",
+        "--to",
+        "out",
+        "--query",
+        "SELECT * FROM nosuch",
         match=r"nosuch",
     ),
     "export a missing source": c("data", "export", "nosuch.db", "--to", "out", match=r"nosuch"),
@@ -326,43 +399,45 @@ CLI_CASES: dict[str, Cli] = {
         "data", "export", "{pgmissing}", "--to", "out", match=r"by_missing|does not exist"
     ),
     "export --where across two tables": c(
-        "data", "export", "src.db", "--to", "out", "-t", "players,bets", "--where", "id > 1",
-        match=r"--where",
+        "data",
+        "export",
+        "src.db",
+        "--to",
+        "out",
+        "-t",
+        "players,bets",
+        "--where",
+        "id > 1",
+        match=r"where",
     ),
     # data summary and inspect
     "summary of a missing file": c("data", "summary", "nosuch.db", match=r"nosuch"),
     "summary of a file that is not a database": c(
         "data", "summary", "notadb.db", match=r"notadb\.db"
     ),
-    "summary of a missing table": c(
-        "data", "summary", "src.db", "-t", "nosuch", match=r"nosuch"
-    ),
-    "summary in an unknown format": c(
-        "data", "summary", "src.db", "-f", "frob", match=r"frob"
-    ),
-    "summary into /proc": c(
-        "data", "summary", "src.db", "-o", f"{PROC}/s.md", match=r"/proc"
-    ),
+    "summary of a missing table": c("data", "summary", "src.db", "-t", "nosuch", match=r"nosuch"),
+    "summary in an unknown format": c("data", "summary", "src.db", "-f", "frob", match=r"frob"),
+    "summary into /proc": c("data", "summary", "src.db", "-o", f"{PROC}/s.md", match=r"/proc"),
     "summary of an unreachable PostgreSQL": c(
         "data", "summary", UNREACHABLE_PG, match=r"127\.0\.0\.1|connect"
     ),
     "inspect a missing file": c("data", "inspect", "nosuch.db", match=r"nosuch"),
-    "inspect a file that is not a database": c(
-        "data", "inspect", "notadb.db", match=r"notadb\.db"
-    ),
+    "inspect a file that is not a database": c("data", "inspect", "notadb.db", match=r"notadb\.db"),
     # backup and restore
     "backup a missing file": c("data", "backup", "nosuch.db", match=r"nosuch"),
-    "backup a file that is not a database": c(
-        "data", "backup", "notadb.db", match=r"notadb\.db"
-    ),
+    "backup a file that is not a database": c("data", "backup", "notadb.db", match=r"notadb\.db"),
     "restore a backup that does not exist": c(
         "data", "restore", "nosuch-backup", "new.db", match=r"nosuch-backup"
     ),
     "restore a manifest entry outside the backup": c(
-        "data", "restore", "{tampered:escape}", "new.db", match=r"outside|etc/hostname"
+        "data",
+        "restore",
+        "{tampered:escape}",
+        "new.db",
+        match=r"outside|etc/hostname|checksum|damaged",
     ),
     "restore a manifest whose counts are wrong": c(
-        "data", "restore", "{tampered:count}", "new.db", match=r"rows|count"
+        "data", "restore", "{tampered:count}", "new.db", match=r"rows|count|checksum|damaged"
     ),
     "restore into a target that holds tables": c(
         "data", "restore", "nightly", "src.db", match=r"--replace|not empty|holds"
@@ -409,9 +484,7 @@ CLI_CASES: dict[str, Cli] = {
     "verify an unreachable PostgreSQL": c(
         "verify", "src.db", UNREACHABLE_PG, match=r"127\.0\.0\.1|connect"
     ),
-    "verify a file that is not a database": c(
-        "verify", "src.db", "notadb.db", match=r"notadb\.db"
-    ),
+    "verify a file that is not a database": c("verify", "src.db", "notadb.db", match=r"notadb\.db"),
     "verify --tables of a missing table": c(
         "verify", "src.db", "src.db", "--tables", "nosuch", match=r"nosuch"
     ),
@@ -447,11 +520,21 @@ CLI_CASES: dict[str, Cli] = {
         "validate", "src.db", "--rules", "rules_expr.yaml", match=r"expression|DROP"
     ),
     "validate --where with a second statement": c(
-        "validate", "src.db", "--rules", "rules.yaml", "--where", "1=1; DROP TABLE bets",
+        "validate",
+        "src.db",
+        "--rules",
+        "rules.yaml",
+        "--where",
+        "1=1; DROP TABLE bets",
         match=r"--where",
     ),
     "validate --where that calls a function with effects": c(
-        "validate", "src.db", "--rules", "rules.yaml", "--where", "load_extension('x') = 1",
+        "validate",
+        "src.db",
+        "--rules",
+        "rules.yaml",
+        "--where",
+        "load_extension('x') = 1",
         match=r"--where|load_extension",
     ),
     "validate in an unknown format": c(
@@ -472,56 +555,142 @@ CLI_CASES: dict[str, Cli] = {
     ),
     # collect: refused before any request
     "collect a URL with no scheme": c(
-        "collect", "api.example.com/games", "--keys", "a", match=r"api\.example\.com|scheme"
+        "collect",
+        "api.example.com/games",
+        "--keys",
+        "a",
+        "--table",
+        "t",
+        match=r"api\.example\.com|scheme",
     ),
     "collect a file:// URL": c(
-        "collect", "file:///etc/passwd", "--keys", "a", match=r"file|scheme"
+        "collect", "file:///etc/passwd", "--keys", "a", "--table", "t", match=r"file|scheme"
     ),
-    "collect an ftp:// URL": c("collect", "ftp://127.0.0.1/x", "--keys", "a", match=r"ftp"),
+    "collect an ftp:// URL": c(
+        "collect", "ftp://127.0.0.1/x", "--keys", "a", "--table", "t", match=r"ftp"
+    ),
     "collect with a CRLF in a header": c(
-        "collect", "http://127.0.0.1:9/x", "--keys", "a", "-H", "X-A=b\r\nX-Evil: 1",
+        "collect",
+        "http://127.0.0.1:9/x",
+        "--keys",
+        "a",
+        "-H",
+        "X-A=b\r\nX-Evil: 1",
+        "--table",
+        "t",
         match=r"header|X-A",
     ),
     "collect into a mysql URL": c(
-        "collect", "http://127.0.0.1:9/x", "--keys", "a", "--table", "t", "--to", "mysql://x/y",
+        "collect",
+        "http://127.0.0.1:9/x",
+        "--keys",
+        "a",
+        "--table",
+        "t",
+        "--to",
+        "mysql://x/y",
         match=r"mysql",
     ),
     "collect into an unreachable PostgreSQL": c(
-        "collect", "http://127.0.0.1:9/x", "--keys", "a", "--table", "t", "--to", UNREACHABLE_PG,
+        "collect",
+        "http://127.0.0.1:9/x",
+        "--keys",
+        "a",
+        "--table",
+        "t",
+        "--to",
+        UNREACHABLE_PG,
         match=r"127\.0\.0\.1|connect",
     ),
     "collect an unknown pagination": c(
-        "collect", "http://127.0.0.1:9/x", "--keys", "a", "--paginate", "frob", match=r"frob"
+        "collect",
+        "http://127.0.0.1:9/x",
+        "--keys",
+        "a",
+        "--paginate",
+        "frob",
+        "--table",
+        "t",
+        match=r"frob",
     ),
     "collect an unknown --every": c(
-        "collect", "http://127.0.0.1:9/x?d={date}", "--start", "2024-01-01", "--end",
-        "2024-01-03", "--every", "fortnight", match=r"fortnight|--every",
+        "collect",
+        "http://127.0.0.1:9/x?d={date}",
+        "--start",
+        "2024-01-01",
+        "--end",
+        "2024-01-03",
+        "--every",
+        "fortnight",
+        "--table",
+        "t",
+        match=r"fortnight|--every",
     ),
     "collect a date that does not exist": c(
-        "collect", "http://127.0.0.1:9/x?d={date}", "--start", "2024-13-01", "--end",
-        "2024-12-01", match=r"2024-13-01|start",
+        "collect",
+        "http://127.0.0.1:9/x?d={date}",
+        "--start",
+        "2024-13-01",
+        "--end",
+        "2024-12-01",
+        "--table",
+        "t",
+        match=r"2024-13-01|start",
     ),
     "collect an end before the start": c(
-        "collect", "http://127.0.0.1:9/x?d={date}", "--start", "2024-02-01", "--end",
-        "2024-01-01", match=r"end|start",
+        "collect",
+        "http://127.0.0.1:9/x?d={date}",
+        "--start",
+        "2024-02-01",
+        "--end",
+        "2024-01-01",
+        "--table",
+        "t",
+        match=r"end|start",
     ),
     "collect with 100,000 workers": c(
-        "collect", "http://127.0.0.1:9/x", "--keys", "a", "-w", "100000",
+        "collect",
+        "http://127.0.0.1:9/x",
+        "--keys",
+        "a",
+        "-w",
+        "100000",
+        "--table",
+        "t",
         match=r"--workers|100000",
     ),
     "collect with a JMESPath that does not parse": c(
-        "collect", "http://127.0.0.1:9/x", "--keys", "a", "--records", "[[[",
+        "collect",
+        "http://127.0.0.1:9/x",
+        "--keys",
+        "a",
+        "--records",
+        "[[[",
+        "--table",
+        "t",
         match=r"records|\[\[\[",
     ),
     "collect with a bearer variable that is not set": c(
-        "collect", "http://127.0.0.1:9/x", "--keys", "a", "--bearer-env",
-        "BATCHYARD_TEST_NO_SUCH_TOKEN", match=r"BATCHYARD_TEST_NO_SUCH_TOKEN",
+        "collect",
+        "http://127.0.0.1:9/x",
+        "--keys",
+        "a",
+        "--bearer-env",
+        "BATCHYARD_TEST_NO_SUCH_TOKEN",
+        "--table",
+        "t",
+        match=r"BATCHYARD_TEST_NO_SUCH_TOKEN",
     ),
     "collect a template naming no param": c(
-        "collect", "http://127.0.0.1:9/x?d={nosuch}", "--keys", "a", match=r"nosuch"
+        "collect", "http://127.0.0.1:9/x?d={nosuch}", "--keys", "a", "--table", "t", match=r"nosuch"
     ),
     "collect with an empty keys file": c(
-        "collect", "http://127.0.0.1:9/x?k={key}", "--keys-file", "keys.txt",
+        "collect",
+        "http://127.0.0.1:9/x?k={key}",
+        "--keys-file",
+        "keys.txt",
+        "--table",
+        "t",
         match=r"keys\.txt|no keys|no items",
     ),
     # generate
@@ -530,12 +699,26 @@ CLI_CASES: dict[str, Cli] = {
         "generate", "sports", "--to", "g.db", "--scale", "-1", match=r"scale|-1"
     ),
     "generate too many defects": c(
-        "generate", "sports", "--to", "g.db", "--scale", "0.001", "--inject-errors", "0.9",
+        "generate",
+        "sports",
+        "--to",
+        "g.db",
+        "--scale",
+        "0.001",
+        "--inject-errors",
+        "0.9",
         match=r"inject-errors|0\.9",
     ),
     "generate into a mysql URL": c("generate", "sports", "--to", "mysql://x/y", match=r"mysql"),
     "generate rows of a missing table": c(
-        "generate", "sports", "--to", "g.db", "--table", "nosuch", "--rows", "10",
+        "generate",
+        "sports",
+        "--to",
+        "g.db",
+        "--table",
+        "nosuch",
+        "--rows",
+        "10",
         match=r"nosuch",
     ),
     "generate in an unknown format": c(
@@ -602,7 +785,9 @@ def _needs_pg(case: Cli) -> bool:
 
 
 @pytest.mark.parametrize("name", sorted(CLI_CASES))
-def test_bad_input_on_the_command_line(name: str, arena: Path, request: pytest.FixtureRequest) -> None:
+def test_bad_input_on_the_command_line(
+    name: str, arena: Path, request: pytest.FixtureRequest
+) -> None:
     case = CLI_CASES[name]
     pg: dict[str, str] = {}
     if _needs_pg(case):
@@ -644,9 +829,7 @@ OUTSIDE = "/tmp/batchyard-outside/x.db"
 API_CASES: dict[str, Api] = {
     # paths outside the project, in every form a driver would open
     **{
-        f"{kind} {param} as {form}": job(
-            kind, r"outside the project", **{**base, param: url}
-        )
+        f"{kind} {param} as {form}": job(kind, r"outside the project", **{**base, param: url})
         for form, url in {
             "sqlite+pysqlite URL": f"sqlite+pysqlite:///{OUTSIDE}",
             "upper-case SQLITE URL": f"SQLITE:///{OUTSIDE}",
@@ -660,47 +843,92 @@ API_CASES: dict[str, Api] = {
             ("collect", "connection", {"url": "http://127.0.0.1:9/x", "table": "t"}),
         ]
     },
-    "inspect sources outside": job("inspect", r"outside the project", sources=[f"sqlite+pysqlite:///{OUTSIDE}"]),
+    "inspect sources outside": job(
+        "inspect", r"outside the project", sources=[f"sqlite+pysqlite:///{OUTSIDE}"]
+    ),
     "validate target outside": job(
-        "validate", r"outside the project", target=f"sqlite+pysqlite:///{OUTSIDE}", rules="rules.yaml"
+        "validate",
+        r"outside the project",
+        target=f"sqlite+pysqlite:///{OUTSIDE}",
+        rules="rules.yaml",
     ),
     "verify target outside": job(
         "verify", r"outside the project", source="src.db", target=f"sqlite+pysqlite:///{OUTSIDE}"
     ),
-    "summary target outside": job("summary", r"outside the project", target=f"sqlite+aiosqlite:///{OUTSIDE}"),
-    "backup dir outside": job("backup", r"outside the project", source="src.db", dir="/tmp/elsewhere"),
-    "restore backup outside": job("restore", r"outside the project", backup="/etc", target="new.db"),
+    "summary target outside": job(
+        "summary", r"outside the project", target=f"sqlite+aiosqlite:///{OUTSIDE}"
+    ),
+    "backup dir outside": job(
+        "backup", r"outside the project", source="src.db", dir="/tmp/elsewhere"
+    ),
+    "restore backup outside": job(
+        "restore", r"outside the project", backup="/etc", target="new.db"
+    ),
     # SQL where it does not belong
     "export where setval": job(
-        "export", r"where", source="src.db", to="out", tables=["players"],
+        "export",
+        r"where",
+        source="src.db",
+        to="out",
+        tables=["players"],
         where="setval('players_id_seq', 888888) > 0",
     ),
     "export where two statements": job(
-        "export", r"where", source="src.db", to="out", tables=["players"], where="1=1; DROP TABLE bets"
+        "export",
+        r"where",
+        source="src.db",
+        to="out",
+        tables=["players"],
+        where="1=1; DROP TABLE bets",
     ),
     "validate where two statements": job(
         "validate", r"where", target="src.db", rules="rules.yaml", where="1=1; DROP TABLE bets"
     ),
-    "export query that deletes": job("export", r"query", source="src.db", to="out", query="DELETE FROM bets"),
+    "export query that deletes": job(
+        "export", r"query", source="src.db", to="out", query="DELETE FROM bets"
+    ),
     # collect params refused up front
-    "collect rate -1": job("collect", r"rate", url="http://127.0.0.1:9/x", keys=["a"], rate=-1),
-    "collect timeout 0": job("collect", r"timeout", url="http://127.0.0.1:9/x", keys=["a"], timeout=0),
-    "collect file URL": job("collect", r"url|file", url="file:///etc/passwd", keys=["a"]),
-    "collect no scheme": job("collect", r"url|scheme", url="example.com/x", keys=["a"]),
+    "collect rate -1": job(
+        "collect", r"rate", url="http://127.0.0.1:9/x", keys=["a"], table="t", rate=-1
+    ),
+    "collect timeout 0": job(
+        "collect", r"timeout", url="http://127.0.0.1:9/x", keys=["a"], table="t", timeout=0
+    ),
+    "collect file URL": job(
+        "collect", r"url|file", url="file:///etc/passwd", keys=["a"], table="t"
+    ),
+    "collect no scheme": job("collect", r"url|scheme", url="example.com/x", keys=["a"], table="t"),
     "collect concurrency 2000": job(
-        "collect", r"concurrency", url="http://127.0.0.1:9/x", keys=["a"], concurrency=2000
+        "collect",
+        r"concurrency",
+        url="http://127.0.0.1:9/x",
+        keys=["a"],
+        table="t",
+        concurrency=2000,
     ),
     "collect CRLF header": job(
-        "collect", r"header", url="http://127.0.0.1:9/x", keys=["a"], headers={"X-A": "b\r\nX-Evil: 1"}
+        "collect",
+        r"header",
+        url="http://127.0.0.1:9/x",
+        keys=["a"],
+        table="t",
+        headers={"X-A": "b\r\nX-Evil: 1"},
     ),
     "collect retries -1": job(
-        "collect", r"retries", url="http://127.0.0.1:9/x", keys=["a"], request_retries=-1
+        "collect", r"retries", url="http://127.0.0.1:9/x", keys=["a"], table="t", request_retries=-1
     ),
     "collect into mysql": job(
-        "collect", r"mysql", url="http://127.0.0.1:9/x", keys=["a"], table="t", connection="mysql://x/y"
+        "collect",
+        r"mysql",
+        url="http://127.0.0.1:9/x",
+        keys=["a"],
+        table="t",
+        connection="mysql://x/y",
     ),
     # kinds' own params
-    "import unknown type": job("import", r"frob", file="good.csv", target="out.db", types=["score=frob"]),
+    "import unknown type": job(
+        "import", r"frob", file="good.csv", target="out.db", types=["score=frob"]
+    ),
     "import short row": job("import", r"short\.csv", file="short.csv", target="out.db", table="t"),
     "migrate skip-bad unknown": job(
         "migrate", r"nosuch", source="src.db", target="out.db", skip_bad=["nosuch.col"]
