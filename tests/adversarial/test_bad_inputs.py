@@ -526,7 +526,7 @@ CLI_CASES: dict[str, Cli] = {
         "rules.yaml",
         "--where",
         "1=1; DROP TABLE bets",
-        match=r"--where",
+        match=r"where",
     ),
     "validate --where that calls a function with effects": c(
         "validate",
