@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test test-fast lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-dev
 	scripts/ensure-postgres
 	$(BIN)/python -m pytest
+
+## test-fast: the edit-test loop: SQLite only, no slow tests, on two processes
+test-fast: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest -m "not postgres and not slow" -n 2 -q -p no:cacheprovider
 
 ## lint: ruff and mypy (strict on src/)
 lint: $(VENV)/.installed-dev

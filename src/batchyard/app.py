@@ -28,6 +28,7 @@ from batchyard.config import (
     load_settings,
     mask_secrets,
 )
+from batchyard.db import is_driver_error, reason
 from batchyard.engine import kinds as kinds_module
 from batchyard.engine.context import StopFlag
 from batchyard.engine.executors import EXECUTORS
@@ -283,9 +284,7 @@ class Batchyard:
         except BatchyardError:
             raise
         except Exception as exc:
-            raise PlanError(
-                f"job {kind.name!r}: planning failed: {type(exc).__name__}: {exc}"
-            ) from exc
+            raise PlanError(f"job {kind.name!r}: planning failed: {_plan_failure(exc)}") from exc
         if secrets:
             self._secrets[planned.id] = secrets
         return planned
@@ -616,3 +615,10 @@ def _interpolated(value: Any, name: str) -> Any:
     if isinstance(value, list | tuple):
         return [_interpolated(v, name) for v in value]
     return value
+
+
+def _plan_failure(exc: Exception) -> str:
+    """Why a plan failed: a database's own words for a driver error (no SQL, no links)."""
+    if is_driver_error(exc):
+        return reason(exc)
+    return f"{type(exc).__name__}: {exc}"

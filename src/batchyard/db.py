@@ -36,6 +36,14 @@ def pg_read_only(conn: Any) -> Any:
     return conn
 
 
+def is_driver_error(exc: BaseException) -> bool:
+    """True for an error a database driver raised (SQLite, PostgreSQL, DuckDB), however wrapped."""
+    if isinstance(exc, sa.exc.DBAPIError | sqlite3.Error):
+        return True
+    module = type(exc).__module__
+    return module.startswith(("psycopg", "duckdb"))
+
+
 def parse_url(url: str, *, error: type[Exception] = UsageError) -> sa.URL:
     try:
         parsed = sa.make_url(url)
@@ -105,6 +113,8 @@ def _sqlite(
         path = Path(database)
         if path.is_dir():
             raise error(f"cannot open {shown}: {path} is a folder, not a file")
+        if path.is_file():
+            _check_sqlite_file(path, error)
         if not path.exists() and create:
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -147,6 +157,7 @@ def _sqlite_readonly(
     path = Path(parsed.database or "")
     if not path.is_file():
         raise error(f"cannot open {shown}: no such SQLite file {str(path)!r}")
+    _check_sqlite_file(path, error)
 
     def connect() -> sqlite3.Connection:
         return sqlite3.connect(
@@ -156,6 +167,21 @@ def _sqlite_readonly(
     return sa.create_engine(
         "sqlite://", creator=connect, pool_size=pool_size, max_overflow=16, poolclass=QueuePool
     )
+
+
+#: The first bytes of every SQLite database file (an empty file is an empty database too).
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _check_sqlite_file(path: Path, error: type[Exception]) -> None:
+    """Refuse a file that is not a SQLite database before a driver says so in its own words."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(len(SQLITE_HEADER))
+    except OSError as exc:
+        raise error(f"cannot open {path}: {exc.strerror or exc}") from exc
+    if head and head != SQLITE_HEADER:
+        raise error(f"{path} is not a SQLite database (give a SQLite file or a postgresql:// URL)")
 
 
 class EngineCache:

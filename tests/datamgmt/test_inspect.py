@@ -146,7 +146,7 @@ def test_a_file_that_is_not_a_database_is_bad_input(tmp_path: Path) -> None:
     fake.write_text("day,score\n2024-06-01,3\n")
     result = data(tmp_path, "inspect", str(fake))
     assert result.exit_code == 2, result.output
-    assert "notes.db" in result.stderr and "not a database" in result.stderr
+    assert "notes.db is not a SQLite database" in result.stderr
     assert "sqlalche.me" not in result.stderr and result.stdout == ""
 
 

@@ -16,6 +16,7 @@ from batchyard.cli.run import exit_code, run_with_display, summarise
 from batchyard.config import mask_url
 from batchyard.data import summary as sm
 from batchyard.data.backup import list_backups
+from batchyard.data.files import check_writable
 from batchyard.errors import UsageError
 from batchyard.kinds.backup import backups_root
 from batchyard.kinds.inspect import format_for, render
@@ -223,6 +224,8 @@ def summary(
     fmt = _json_or(fmt, as_json, default="table")
     if fmt not in ("table", "json", "md"):
         raise UsageError(f"--format {fmt!r}: use table, json or md")
+    if output is not None:
+        check_writable(output, "--output")
     state = ctx.obj
     connections = state.app.settings.connections
     params = {
@@ -289,6 +292,8 @@ def inspect(
     constraints, indexes, foreign keys and the row count. Many sources run as one job of kind
     inspect, one item per source.
     """
+    if output is not None:
+        check_writable(output, "--output")
     state = ctx.obj
     connections = state.app.settings.connections
     chosen = format_for(_json_or(fmt, as_json), str(output) if output else None)

@@ -13,6 +13,7 @@ from batchyard.check.report import Report
 from batchyard.cli.args import split
 from batchyard.cli.output import PIPE_WIDTH, ProgressDisplay, console, err
 from batchyard.config import MAX_WORKERS
+from batchyard.data.files import check_writable
 from batchyard.errors import UsageError
 
 #: How many failing rules the closing line names.
@@ -87,6 +88,8 @@ def register(app: typer.Typer) -> None:
             raise UsageError(f"--format {chosen!r}: use {', '.join(FORMATS)}")
         if output is not None and output.is_dir():
             raise UsageError(f"--output {output} is a folder; name the report's file")
+        if output is not None:
+            check_writable(output, "--output")
         state = ctx.obj
         api = state.app
         display = ProgressDisplay("validate")

@@ -38,7 +38,10 @@ def read_keys_file(path: str) -> list[str]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ParamError(f"keys_file {path}: cannot read: {exc}") from exc
     keys = [line.strip() for line in text.splitlines()]
-    return [k for k in keys if k and not k.startswith("#")]
+    found = [k for k in keys if k and not k.startswith("#")]
+    if not found:
+        raise ParamError(f"keys_file {path}: holds no keys (one key a line; # starts a comment)")
+    return found
 
 
 def query_keys(settings: Settings, query: str, connection: str | None) -> list[str]:

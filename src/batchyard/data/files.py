@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from batchyard.errors import UsageError
 from batchyard.move.reflect import Column, Table
-from batchyard.move.types import LOGICAL, ColumnType, from_postgres, override
+from batchyard.move.types import ColumnType, from_postgres, known_override, unknown_type
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -227,9 +227,6 @@ def sidecar_of(file: Path) -> Path:
 
 
 #: Words that make a declared type text (SQLite's affinity rule): any other unknown name is refused.
-_TEXT_WORDS = ("CHAR", "CLOB", "TEXT", "STRING")
-
-
 def parse_types(values: Iterable[str]) -> dict[str, ColumnType]:
     """``column=TYPE`` pairs from the command line: a logical type or a SQL type."""
     out = {}
@@ -237,13 +234,9 @@ def parse_types(values: Iterable[str]) -> dict[str, ColumnType]:
         name, sep, kind = raw.partition("=")
         if not sep or not name.strip() or not kind.strip():
             raise UsageError(f"--type {raw!r}: write it as COLUMN=TYPE (integer, float, text, ...)")
-        found = override(kind.strip())
-        upper = kind.strip().upper()
-        if found.logical == "text" and not any(w in upper for w in _TEXT_WORDS):
-            raise UsageError(
-                f"--type {raw!r}: {kind.strip()!r} is not a type; use one of "
-                f"{', '.join(LOGICAL)}, or a SQL type such as BIGINT, NUMERIC(12,2) or VARCHAR(40)"
-            )
+        found = known_override(kind.strip())
+        if found is None:
+            raise UsageError(unknown_type("--type", raw, kind.strip()))
         out[name.strip()] = found
     return out
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import heapq
 import os
 import queue
+import re
 import signal
 import socket
 import threading
@@ -352,7 +353,8 @@ class Runner:
             elif status is ItemStatus.FAILED:
                 self._first_error = self._first_error or f"item {r.key}: {r.error}"
                 if r.halts and self._bad_data is None:
-                    self._bad_data = (r.error or "").removeprefix("BadData: ")
+                    # The message as the item's error class put it, without the class's name.
+                    self._bad_data = re.sub(r"^\w+: ", "", r.error or "", count=1)
                 if (self.options.stop_on_error or r.halts) and self._stop_reason is None:
                     self.request_stop("error")
             outcomes.append(

@@ -46,7 +46,7 @@ from batchyard.move.reflect import (
     sequence_sql,
     target_names,
 )
-from batchyard.move.types import override
+from batchyard.move.types import known_override, override, unknown_type
 
 IF_EXISTS = ("fail", "replace", "append", "resume")
 
@@ -97,6 +97,27 @@ def connect(url: str, role: str) -> Engine:
         raise UsageError(f"cannot connect to the {role} {mask_url(url)}: {reason(exc)}") from exc
     except ModuleNotFoundError as exc:
         raise UsageError(f"the {role} needs a driver that is not installed: {exc}") from exc
+
+
+def _same_database(source: str, target: str) -> bool:
+    """True when both URLs name one database: the same SQLite file (however reached) or the same
+    PostgreSQL database on the same server."""
+    try:
+        a, b = sa.make_url(source), sa.make_url(target)
+    except sa.exc.ArgumentError:
+        return False
+    if a.get_backend_name() != b.get_backend_name():
+        return False
+    if a.get_backend_name() == "sqlite":
+        paths = [u.database or "" for u in (a, b)]
+        if any(p in ("", ":memory:") for p in paths):
+            return False
+        return os.path.realpath(paths[0]) == os.path.realpath(paths[1])
+    return (a.host or "localhost", a.port or 5432, a.database) == (
+        b.host or "localhost",
+        b.port or 5432,
+        b.database,
+    )
 
 
 def source_tables(
@@ -186,6 +207,11 @@ def preflight(opts: Options) -> list[Table]:
     """Everything that can be checked before a row moves; raises :class:`UsageError`."""
     if opts.if_exists not in IF_EXISTS:
         raise UsageError(f"--if-exists {opts.if_exists!r}: use one of {', '.join(IF_EXISTS)}")
+    if _same_database(opts.source, opts.target):
+        raise UsageError(
+            f"the source and the target are the same database ({mask_url(opts.source)}); "
+            "give another target"
+        )
     tables = source_tables(opts.source, opts.tables, opts.exclude, opts.types, opts.keys)
     if not tables:
         raise UsageError(f"the source {mask_url(opts.source)} has no tables to move")
@@ -622,5 +648,7 @@ def parse_types(raw: Any) -> dict[str, str]:
         name, sep, value = str(part).partition("=")
         if not sep:
             raise UsageError(f"--type {part!r}: write it as table.column=TYPE")
+        if known_override(value.strip()) is None:
+            raise UsageError(unknown_type("--type", str(part), value.strip()))
         out[name.strip()] = value.strip()
     return out

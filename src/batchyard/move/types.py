@@ -182,3 +182,23 @@ def override(value: str) -> ColumnType:
     if value.lower() in LOGICAL:
         return ColumnType(value.lower(), value)
     return from_sqlite(value)
+
+
+_TEXT_WORDS = ("CHAR", "CLOB", "TEXT", "STRING")
+
+
+def known_override(value: str) -> ColumnType | None:
+    """:func:`override`, or None for a word that names no type (``frob``): SQLite would take any
+    word as a type of text affinity, but a user who typed one meant something else."""
+    found = override(value)
+    if found.logical == "text" and not any(w in value.upper() for w in _TEXT_WORDS):
+        return None
+    return found
+
+
+def unknown_type(option: str, raw: str, value: str) -> str:
+    """What to tell a user whose ``option raw`` names no type."""
+    return (
+        f"{option} {raw!r}: {value!r} is not a type; use one of {', '.join(LOGICAL)}, "
+        "or a SQL type such as BIGINT, NUMERIC(12,2) or VARCHAR(40)"
+    )
