@@ -276,7 +276,7 @@ def test_a_file_that_is_not_a_database_is_refused_before_a_job_is_made(tmp_path:
     fake.write_text("day,score\n2024-06-01,3\n")
     result = data(tmp_path, "backup", str(fake))
     assert result.exit_code == 2, result.output
-    assert "notes.db" in result.stderr and "not a database" in result.stderr
+    assert "notes.db" in result.stderr and "is not a SQLite database" in result.stderr
     assert "sqlalche.me" not in result.stderr
     with by.Batchyard(root=tmp_path) as app:
         assert app.jobs()[1] == 0
