@@ -25,7 +25,7 @@ Work = Callable[[], None]
 
 
 def ours_export(db: str, fmt: str, out: str) -> Work:
-    from batchyard.data.export import export_table
+    from batchyard.files.export import export_table
     from batchyard.kinds.export import source_tables
 
     url = f"sqlite:///{db}"
@@ -67,14 +67,15 @@ def pandas_export(db: str, fmt: str, out: str) -> Work:
 
 
 def ours_import(csv: str, db: str) -> Work:
-    from batchyard.data import load as ld
+    from batchyard.files import load as ld
+    from batchyard.files.resolve import resolve
 
     url = f"sqlite:///{db}"
     Path(db).unlink(missing_ok=True)
 
     def work() -> None:
         # Type inference over the whole file is part of the import.
-        spec = ld.resolve(Path(csv), url, TABLE)
+        spec = resolve(Path(csv), url, TABLE)
         ld.load(spec, url, "bench", atomic=False)
 
     return work

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import batchyard as by
-from batchyard.data.generate import Spec
+from batchyard.generate.spec import Spec
 
 GOAL = 300_000
 

@@ -30,13 +30,13 @@ from typer.testing import CliRunner
 
 import batchyard as by
 from batchyard.cli import app as cli_app
-from batchyard.data.datasets import DATASETS, get_dataset
-from batchyard.data.datasets.base import SCALES, Dataset, Table
-from batchyard.data.datasets.sql import Values, hash_key, hash_sql
-from batchyard.data.generate import Spec
-from batchyard.data.targets import PostgresTarget, SQLiteTarget
 from batchyard.db import ENGINES
 from batchyard.errors import ParamError
+from batchyard.generate.datasets import DATASETS, get_dataset
+from batchyard.generate.datasets.base import SCALES, Dataset, Table
+from batchyard.generate.datasets.sql import Values, hash_key, hash_sql
+from batchyard.generate.spec import Spec
+from batchyard.generate.targets import PostgresTarget, SQLiteTarget
 
 SMALL = "0.01"  # sports: 29,520 rows
 

@@ -17,8 +17,7 @@ from typer.testing import CliRunner, Result
 
 import batchyard as by
 from batchyard.cli import app as cli_app
-from batchyard.data.backup import manifest_checksum, pg_tool
-from batchyard.data.files import sha256
+from batchyard.snapshot.backup import manifest_checksum, pg_tool, sha256
 
 FK_DDL = (
     "CREATE TABLE owners (id {serial} PRIMARY KEY, name TEXT NOT NULL UNIQUE)",

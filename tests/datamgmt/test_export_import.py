@@ -11,9 +11,10 @@ import pytest
 from fidelity import cells, make_postgres, make_sqlite
 
 import batchyard as by
-from batchyard.data import export, ingest, readers, streams
-from batchyard.data import load as ld
 from batchyard.errors import Interrupted, UsageError
+from batchyard.files import export, ingest, readers, streams
+from batchyard.files import load as ld
+from batchyard.files.resolve import resolve
 from batchyard.kinds.export import source_tables
 from conftest import cli
 
@@ -183,7 +184,7 @@ def test_an_interrupted_import_resumes_without_loss_or_duplicates(
     monkeypatch.setattr(ingest, "BATCH_ROWS", 100)
     monkeypatch.setattr(ingest, "COMMIT_ROWS", 100)
     url = f"sqlite:///{tmp_path / 't.db'}"
-    spec = ld.resolve(data, url, "n")
+    spec = resolve(data, url, "n")
     batches = 0
 
     def stop() -> bool:
@@ -491,14 +492,14 @@ def expect_import(url: str, data: Path, where: str, shown: str, fit: object, **h
     unchanged; then the other rows load and it is quarantined. A value that fits: loaded as
     ``fit``."""
     if fit is None:
-        spec = ld.resolve(data, url, "t", **how)
+        spec = resolve(data, url, "t", **how)
         with pytest.raises(UsageError) as refused:
             ld.load(spec, url, "atomic", atomic=True)
         message = str(refused.value)
         assert message.startswith(f"{where}: column 'v': ") and shown in message, message
         assert "nothing was imported" in message
         assert table_rows(url) == [(0, None)]
-    spec = ld.resolve(data, url, "t", **how)
+    spec = resolve(data, url, "t", **how)
     out = ld.load(spec, url, "rows", atomic=False)
     if fit is None:
         assert [b.where() for b in out.bad] == [where]
@@ -525,7 +526,7 @@ def test_csv_values_convert_exactly_or_the_row_is_bad(
     data = tmp_path / "t.csv"
     data.write_text(f"id,v\n1,\n2,{text}\n3,\n")
     how: dict[str, Any] = {"key": ("id",)} if route == "exact" else {}
-    assert ingest.eligible(ld.resolve(data, url, "t", **how)) is (route == "fast")
+    assert ingest.eligible(resolve(data, url, "t", **how)) is (route == "fast")
     expect_import(url, data, f"{data}:3", repr(text.strip('"')), fit, **how)
 
 
@@ -636,7 +637,7 @@ def test_given_and_manifest_integer_types_are_checked_strictly(
     if given == "type":
         how["types"] = readers_types("id=integer", "v=integer")
     url = f"sqlite:///{tmp_path / 't.db'}"
-    spec = ld.resolve(data, url, "t", **how)
+    spec = resolve(data, url, "t", **how)
     assert spec.column("v").type.logical == "integer"
     assert ingest.eligible(spec) is (route == "fast")
     out = ld.load(spec, url, "rows", atomic=False)
@@ -648,7 +649,7 @@ def test_given_and_manifest_integer_types_are_checked_strictly(
 
 
 def readers_types(*pairs: str) -> dict[str, Any]:
-    from batchyard.data.files import parse_types
+    from batchyard.files.formats import parse_types
 
     return parse_types(pairs)
 
@@ -661,7 +662,7 @@ def test_parquet_floats_into_an_integer_column(tmp_path: Path, value: float, fit
     data = tmp_path / "t.parquet"
     pq.write_table(pa.table({"id": [1, 2, 3], "v": [None, value, None]}), data)
     url = f"sqlite:///{tmp_path / 't.db'}"
-    spec = ld.resolve(data, url, "t", types=readers_types("v=integer"))
+    spec = resolve(data, url, "t", types=readers_types("v=integer"))
     out = ld.load(spec, url, "rows", atomic=False)
     con = sqlite3.connect(tmp_path / "t.db")
     got = con.execute("SELECT id, v FROM t ORDER BY id").fetchall()

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 import batchyard as by
-from batchyard.data import readers
+from batchyard.files import readers
 from conftest import cli
 
 HEADER = "id,name,score\n"

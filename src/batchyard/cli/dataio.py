@@ -161,7 +161,7 @@ def import_(
 
 def _print_inferred(result: dict[str, Any]) -> None:
     """The types a new table took from its file, and why any column is text."""
-    from batchyard.data.infer import Inferred, summary
+    from batchyard.files.infer import Inferred, summary
 
     columns = [Inferred.from_dict(c) for c in result["inferred"]]
     strict = bool(result.get("strict_types"))

@@ -14,12 +14,12 @@ from batchyard.cli.data import app
 from batchyard.cli.output import ProgressDisplay, console, err, print_json, print_table
 from batchyard.cli.run import exit_code, run_with_display, summarise
 from batchyard.config import mask_url
-from batchyard.data import summary as sm
-from batchyard.data.backup import list_backups
-from batchyard.data.files import check_writable
 from batchyard.errors import UsageError
+from batchyard.files.formats import check_writable
 from batchyard.kinds.backup import backups_root
 from batchyard.kinds.inspect import format_for, render
+from batchyard.profile import summary as sm
+from batchyard.snapshot.backup import list_backups
 
 DIR = typer.Option(
     None, "--dir", help="The folder backups are kept in (default: .batchyard/backups)."

@@ -10,7 +10,7 @@ import typer
 from batchyard.cli.output import err
 from batchyard.cli.run import run_with_display
 from batchyard.config import MAX_WORKERS
-from batchyard.data.generate import DEFAULT_CHUNK_ROWS, DEFAULT_SEED, Spec
+from batchyard.generate.spec import DEFAULT_CHUNK_ROWS, DEFAULT_SEED, Spec
 from batchyard.kinds.generate import destination
 
 

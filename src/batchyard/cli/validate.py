@@ -13,8 +13,8 @@ from batchyard.check.report import Report
 from batchyard.cli.args import split
 from batchyard.cli.output import PIPE_WIDTH, ProgressDisplay, console, err
 from batchyard.config import MAX_WORKERS
-from batchyard.data.files import check_writable
 from batchyard.errors import UsageError
+from batchyard.files.formats import check_writable
 
 #: How many failing rules the closing line names.
 SHOWN = 5

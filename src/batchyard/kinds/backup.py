@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from batchyard.config import Settings, mask_url
-from batchyard.data import backup as bk
-from batchyard.data import backup_manifest as manifest
-from batchyard.data import restore as rs
-from batchyard.data.catalog import open_database
 from batchyard.engine.context import Context
 from batchyard.engine.kinds import REGISTRY, Item, JobKind
 from batchyard.errors import ParamError
+from batchyard.profile.catalog import open_database
+from batchyard.snapshot import backup as bk
+from batchyard.snapshot import manifest as manifest
+from batchyard.snapshot import restore as rs
 
 
 def backups_root(settings: Settings, folder: str | None) -> Path:

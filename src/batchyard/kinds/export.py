@@ -14,17 +14,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from batchyard.config import Settings, mask_url
-from batchyard.data.files import (
-    FORMATS,
-    SUFFIX,
-    check_writable,
-    sidecar_of,
-    table_entry,
-    write_manifest,
-)
 from batchyard.engine.context import Context
 from batchyard.engine.kinds import REGISTRY, Item, JobKind
 from batchyard.errors import ParamError
+from batchyard.files.formats import FORMATS, SUFFIX, check_writable
+from batchyard.files.manifest import sidecar_of, table_entry, write_manifest
 from batchyard.move.migrate import connect
 from batchyard.move.reflect import Table, reflect
 
@@ -66,7 +60,7 @@ def plan(
 ) -> list[Item]:
     """Export tables of SOURCE (or the rows of a query) into CSV, JSON, JSON lines, Parquet or
     SQLite files at TO."""
-    from batchyard.data.export import check_where, select_table  # (pyarrow: only when used)
+    from batchyard.files.export import check_where, select_table  # (pyarrow: only when used)
 
     if format not in FORMATS:
         raise ParamError(f"format={format!r}: use one of {', '.join(FORMATS)}")
@@ -101,7 +95,7 @@ def where_sql(where: str | None, table: Table, url: str) -> str | None:
 
 def _found(url: str, tables: list[str], query: str | None) -> list[Table]:
     """The tables to export, or the query's result as one table (named by --tables, if given)."""
-    from batchyard.data.export import query_table  # (pyarrow: only when used)
+    from batchyard.files.export import query_table  # (pyarrow: only when used)
 
     if not query:
         return source_tables(url, tables)
@@ -112,7 +106,7 @@ def _found(url: str, tables: list[str], query: str | None) -> list[Table]:
 
 def _table(ctx: Context, name: str) -> tuple[Table, Table, bool, Path]:
     """The table as found, the table as exported (its --columns), and where it goes."""
-    from batchyard.data.export import select_table  # (pyarrow: only when used)
+    from batchyard.files.export import select_table  # (pyarrow: only when used)
 
     p = ctx.params
     found = _found(ctx.settings.resolve(p["source"]), list(p.get("tables") or []), p.get("query"))
@@ -122,7 +116,7 @@ def _table(ctx: Context, name: str) -> tuple[Table, Table, bool, Path]:
 
 
 def write(value: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    from batchyard.data.export import export_table  # (pyarrow: only when used)
+    from batchyard.files.export import export_table  # (pyarrow: only when used)
 
     p = ctx.params
     fmt = p.get("format") or "parquet"

@@ -13,11 +13,11 @@ from typing import Any
 from pydantic import BaseModel
 
 from batchyard.config import Settings
-from batchyard.data.generate import DEFAULT_CHUNK_ROWS, DEFAULT_SEED, IF_EXISTS, Spec
-from batchyard.data.targets import Target, open_target
 from batchyard.engine.context import Context
 from batchyard.engine.kinds import REGISTRY, Item, JobKind
 from batchyard.errors import ParamError
+from batchyard.generate.spec import DEFAULT_CHUNK_ROWS, DEFAULT_SEED, IF_EXISTS, Spec
+from batchyard.generate.targets import Target, open_target
 
 
 def plan(

@@ -1,6 +1,6 @@
 """``inspect``: the schema catalogue of one or many databases, one item per source.
 
-Each item's result is its source's catalogue (see data/catalog.py); with ``output``, the job's
+Each item's result is its source's catalogue (see profile/catalog.py); with ``output``, the job's
 finish writes every catalogue into that file as JSON (``{"catalogues": [...]}``) or Markdown.
 """
 
@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from batchyard.config import Settings, mask_url
-from batchyard.data.catalog import catalogue, open_database, to_markdown
 from batchyard.engine.context import Context
 from batchyard.engine.kinds import REGISTRY, Item, JobKind
 from batchyard.errors import ParamError
+from batchyard.profile.catalog import catalogue, open_database, to_markdown
 
 FORMATS = ("json", "md")
 

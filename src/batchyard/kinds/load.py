@@ -4,7 +4,7 @@ Items are files: one, or every file a ``manifest.json`` lists (an export's folde
 each file against its table; an atomic file (the default under 64 MB) is read whole first, and any
 bad row refuses it before anything is written. Other files load in checkpointed batches and
 quarantine their bad rows. ``rules`` (``--validate``) quarantines rows failing the suite's
-error-severity row rules too (see :mod:`batchyard.data.rowrules`).
+error-severity row rules too (see :mod:`batchyard.files.rowrules`).
 """
 
 from __future__ import annotations
@@ -14,17 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from batchyard.config import Settings
-from batchyard.data import rowrules
-from batchyard.data.files import (
-    MANIFEST,
-    check_writable,
-    parse_types,
-    read_manifest,
-    write_quarantine,
-)
 from batchyard.engine.context import Context
 from batchyard.engine.kinds import REGISTRY, Item, JobKind
 from batchyard.errors import NotFound, ParamError, UsageError
+from batchyard.files import rowrules
+from batchyard.files.formats import check_writable, parse_types
+from batchyard.files.manifest import MANIFEST, read_manifest
+from batchyard.files.quarantine import write_quarantine
 
 
 def files_of(file: str, table: str | None) -> list[tuple[Path, str | None]]:
@@ -66,8 +62,8 @@ def plan(
     strict_types: bool = False,
 ) -> list[Item]:
     """Import FILE (CSV, JSON, JSON lines, Parquet or SQLite; or an export's folder) into TARGET."""
-    from batchyard.data import load as ld  # (pyarrow and DuckDB: loaded only when used)
-    from batchyard.data import resolve as rs
+    from batchyard.files import load as ld  # (pyarrow and DuckDB: loaded only when used)
+    from batchyard.files import resolve as rs
 
     url = settings.resolve(target)
     dialect = rs.backend(url)
@@ -140,8 +136,8 @@ def first_job(ctx: Context) -> str:
 
 
 def run(value: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    from batchyard.data import load as ld  # (pyarrow and DuckDB: loaded only when used)
-    from batchyard.data import resolve as rs
+    from batchyard.files import load as ld  # (pyarrow and DuckDB: loaded only when used)
+    from batchyard.files import resolve as rs
 
     url = ctx.settings.resolve(ctx.params["target"])
     spec = rs.spec_from_value(value)

@@ -1,4 +1,4 @@
-"""``summary``: what each table of a database holds, one item per table (see data/summary.py).
+"""``summary``: what each table of a database holds, one item per table (see profile/summary.py).
 
 A table's summary is its item's result, so a resumed summary redoes only the tables not yet done.
 """
@@ -8,13 +8,13 @@ from __future__ import annotations
 from typing import Any
 
 from batchyard.config import Settings
-from batchyard.data import summary as sm
-from batchyard.data.catalog import open_database
 from batchyard.engine.context import Context
 from batchyard.engine.kinds import REGISTRY, Item, JobKind
 from batchyard.errors import ParamError
 from batchyard.move.migrate import connect
 from batchyard.move.reflect import Table, reflect
+from batchyard.profile import summary as sm
+from batchyard.profile.catalog import open_database
 
 
 def tables_of(url: str, tables: list[str]) -> list[Table]:

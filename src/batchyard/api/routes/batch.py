@@ -10,8 +10,8 @@ from batchyard import pipelines
 from batchyard.api.models import BulkExecute, BulkGenerate, BulkKind, JobList, JobOut, Mode
 from batchyard.api.problems import RESPONSES
 from batchyard.api.service import BadField, Service, service_of
-from batchyard.data.generate import Spec
 from batchyard.errors import ParamError
+from batchyard.generate.spec import Spec
 
 router = APIRouter(prefix="/api/batch", tags=["batch"], responses=RESPONSES)
 ServiceDep = Annotated[Service, Depends(service_of)]

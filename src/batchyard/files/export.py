@@ -22,10 +22,12 @@ from typing import Any
 import pyarrow as pa
 import sqlalchemy as sa
 
-from batchyard.data import streams
-from batchyard.data.files import TEXT_FORMATS, arrow_type, b64, sha256, typed_json
 from batchyard.db import pg_read_only
 from batchyard.errors import Interrupted, UsageError
+from batchyard.files import streams
+from batchyard.files.formats import TEXT_FORMATS
+from batchyard.files.manifest import sha256
+from batchyard.files.values import arrow_type, b64, typed_json
 from batchyard.move.copy import pg_dsn, sqlite_path
 from batchyard.move.reflect import Column, Table, create_table_sql, qi
 from batchyard.move.types import ColumnType, from_postgres, from_sqlite

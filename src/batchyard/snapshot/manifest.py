@@ -13,9 +13,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from batchyard.data.backup import DUMP_FILE, SQLITE_FILE, list_backups, manifest_checksum
-from batchyard.data.files import MANIFEST
 from batchyard.errors import ChecksumError, ManifestError, UsageError
+from batchyard.snapshot.backup import (
+    DUMP_FILE,
+    MANIFEST,
+    SQLITE_FILE,
+    list_backups,
+    manifest_checksum,
+)
 
 _BLOCK = 1 << 20
 

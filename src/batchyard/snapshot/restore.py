@@ -1,5 +1,5 @@
 """Restore: the manifest checked before anything is read or written (see
-:mod:`batchyard.data.backup_manifest`), then the snapshot put back whole.
+:mod:`batchyard.snapshot.manifest`), then the snapshot put back whole.
 
 A SQLite backup is unpacked beside the target and renamed over it. A ``pg_dump`` backup is turned
 into SQL by ``pg_restore`` and run by ``psql`` in one transaction; a ``COPY`` backup is loaded in one
@@ -25,8 +25,11 @@ from typing import Any, cast
 import sqlalchemy as sa
 
 from batchyard.config import mask_url
-from batchyard.data.backup import (
+from batchyard.errors import ChecksumError, Interrupted, ManifestError, UsageError
+from batchyard.move.reflect import after_load_sql, create_table_sql, qi
+from batchyard.snapshot.backup import (
     DUMP_FILE,
+    MANIFEST,
     SQLITE_FILE,
     Stop,
     backend,
@@ -34,10 +37,7 @@ from batchyard.data.backup import (
     pg_tool,
     table_from_dict,
 )
-from batchyard.data.backup_manifest import check_rows, expected_rows
-from batchyard.data.files import MANIFEST
-from batchyard.errors import ChecksumError, Interrupted, ManifestError, UsageError
-from batchyard.move.reflect import after_load_sql, create_table_sql, qi
+from batchyard.snapshot.manifest import check_rows, expected_rows
 
 _BLOCK = 1 << 20
 

@@ -7,7 +7,7 @@ bets, 399,920 odds (4 bookmakers x 2 markets for every match but the last ten) a
 
 from __future__ import annotations
 
-from batchyard.data.datasets.base import (
+from batchyard.generate.datasets.base import (
     Column,
     Counts,
     Dataset,
@@ -21,7 +21,7 @@ from batchyard.data.datasets.base import (
     null_required,
     orphan,
 )
-from batchyard.data.datasets.names import (
+from batchyard.generate.datasets.names import (
     COUNTRIES,
     FIRST_NAMES,
     LAST_NAMES,
@@ -29,7 +29,7 @@ from batchyard.data.datasets.names import (
     VENUES,
     email_sql,
 )
-from batchyard.data.datasets.sql import Row, Values
+from batchyard.generate.datasets.sql import Row, Values
 
 POSITIONS = ("P", "C", "1B", "2B", "3B", "SS", "LF", "CF", "RF", "DH")
 BOOKMAKERS = ("Pinnacle", "bet365", "Betfair", "Ladbrokes")

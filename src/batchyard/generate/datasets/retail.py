@@ -7,7 +7,7 @@ quantity x unit price less the discount.
 
 from __future__ import annotations
 
-from batchyard.data.datasets.base import (
+from batchyard.generate.datasets.base import (
     Column,
     Counts,
     Dataset,
@@ -21,14 +21,14 @@ from batchyard.data.datasets.base import (
     null_required,
     orphan,
 )
-from batchyard.data.datasets.names import (
+from batchyard.generate.datasets.names import (
     CITIES,
     COUNTRIES,
     FIRST_NAMES,
     LAST_NAMES,
     email_sql,
 )
-from batchyard.data.datasets.sql import Row
+from batchyard.generate.datasets.sql import Row
 
 TIERS = ("bronze", "silver", "gold", "platinum")
 CATEGORIES = ("Küche", "Garden", "Électronique", "Toys", "Books", "Outdoor", "Beauty", "Office")

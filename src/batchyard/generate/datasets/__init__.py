@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from batchyard.data.datasets.base import Dataset
-from batchyard.data.datasets.finance import FINANCE
-from batchyard.data.datasets.healthcare import HEALTHCARE
-from batchyard.data.datasets.retail import RETAIL
-from batchyard.data.datasets.sports import SPORTS
 from batchyard.errors import ParamError
+from batchyard.generate.datasets.base import Dataset
+from batchyard.generate.datasets.finance import FINANCE
+from batchyard.generate.datasets.healthcare import HEALTHCARE
+from batchyard.generate.datasets.retail import RETAIL
+from batchyard.generate.datasets.sports import SPORTS
 
 DATASETS: dict[str, Dataset] = {d.name: d for d in (SPORTS, RETAIL, FINANCE, HEALTHCARE)}
 

@@ -17,8 +17,8 @@ from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from batchyard.data.files import JsonNumber, from_typed_json, typed_json
-from batchyard.data.readers import STRICT
+from batchyard.files.patterns import STRICT
+from batchyard.files.values import JsonNumber, from_typed_json, typed_json
 
 Converter = Callable[[Any], Any]
 _TRUE = {"true", "t", "1", "yes", "y"}

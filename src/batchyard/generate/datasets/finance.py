@@ -6,7 +6,7 @@ its amount less its fee; transfers name the counterparty account.
 
 from __future__ import annotations
 
-from batchyard.data.datasets.base import (
+from batchyard.generate.datasets.base import (
     Column,
     Counts,
     Dataset,
@@ -20,12 +20,12 @@ from batchyard.data.datasets.base import (
     null_required,
     orphan,
 )
-from batchyard.data.datasets.names import (
+from batchyard.generate.datasets.names import (
     FIRST_NAMES,
     LAST_NAMES,
     email_sql,
 )
-from batchyard.data.datasets.sql import Row, Values
+from batchyard.generate.datasets.sql import Row, Values
 
 CURRENCIES = ("EUR", "USD", "GBP", "CHF", "SEK")
 ACCOUNT_TYPES = ("checking", "savings", "credit")

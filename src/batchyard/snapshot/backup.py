@@ -31,7 +31,6 @@ from typing import Any
 import sqlalchemy as sa
 
 from batchyard.config import mask_url
-from batchyard.data.files import MANIFEST, sha256, write_manifest
 from batchyard.errors import Interrupted, UsageError
 from batchyard.move.reflect import Column, ForeignKey, Index, Table, qi
 from batchyard.move.types import ColumnType
@@ -42,6 +41,7 @@ GZIP_LEVEL = 1
 METHODS = ("auto", "pg_dump", "copy")
 SQLITE_FILE = "database.sqlite.gz"
 DUMP_FILE = "database.dump"
+MANIFEST = "manifest.json"
 _BLOCK = 1 << 20
 
 Progress = Callable[[int], None]
@@ -147,6 +147,12 @@ def manifest_checksum(data: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def sha256(path: Path) -> str:
+    """The sha256 of a file's bytes, as a manifest holds it."""
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
 def seal(folder: Path, data: dict[str, Any]) -> Path:
     """Write the manifest (with the files' checksums and its own) and move the folder in place."""
     data = dict(data)
@@ -156,7 +162,10 @@ def seal(folder: Path, data: dict[str, Any]) -> Path:
         if p.is_file() and p.name != MANIFEST
     ]
     data["checksum"] = manifest_checksum(data)
-    write_manifest(folder, data)
+    path = folder / MANIFEST
+    tmp = path.with_name(MANIFEST + ".part")
+    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
     final = folder.parent / folder.name.removeprefix(".").removesuffix(".part")
     os.replace(folder, final)
     return final

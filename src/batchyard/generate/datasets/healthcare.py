@@ -7,7 +7,7 @@ its encounter began.
 
 from __future__ import annotations
 
-from batchyard.data.datasets.base import (
+from batchyard.generate.datasets.base import (
     Column,
     Counts,
     Dataset,
@@ -21,13 +21,13 @@ from batchyard.data.datasets.base import (
     null_required,
     orphan,
 )
-from batchyard.data.datasets.names import (
+from batchyard.generate.datasets.names import (
     CITIES,
     FIRST_NAMES,
     LAST_NAMES,
     email_sql,
 )
-from batchyard.data.datasets.sql import Row, Values
+from batchyard.generate.datasets.sql import Row, Values
 
 SEXES = ("F", "M", "X")
 ENCOUNTER_TYPES = ("outpatient", "inpatient", "emergency", "telehealth")

@@ -3,7 +3,7 @@
 A :class:`Spec` is a generate job's params, checked: the dataset, its row counts, the seed, the defect
 rate and the chunk size. It writes the SQL each target runs: ``CREATE TABLE`` with the declared types
 of :mod:`batchyard.move.types`, one set-based ``INSERT ... SELECT`` per chunk of rows (the database
-computes every value, see :mod:`batchyard.data.datasets.sql`), the ``UPDATE`` statements that plant
+computes every value, see :mod:`batchyard.generate.datasets.sql`), the ``UPDATE`` statements that plant
 defects, and the indexes and foreign keys built after the load.
 """
 
@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from batchyard.data.datasets import get_dataset
-from batchyard.data.datasets.base import Dataset, Table, Update, parse_scale
-from batchyard.data.datasets.defects import DefectPlan, check_rate
-from batchyard.data.datasets.sql import Dialect, Row, ident
 from batchyard.errors import ParamError
+from batchyard.generate.datasets import get_dataset
+from batchyard.generate.datasets.base import Dataset, Table, Update, parse_scale
+from batchyard.generate.datasets.defects import DefectPlan, check_rate
+from batchyard.generate.datasets.sql import Dialect, Row, ident
 
 DEFAULT_SEED = 42
 DEFAULT_CHUNK_ROWS = 100_000

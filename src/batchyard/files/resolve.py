@@ -15,10 +15,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from batchyard.data import readers
-from batchyard.data.files import check_writable, format_of, manifest_entry_for, table_from_entry
-from batchyard.data.infer import Fallback, Inferred, csv_fallbacks, json_columns, strict_type
 from batchyard.errors import UsageError
+from batchyard.files import readers
+from batchyard.files.formats import check_writable, format_of
+from batchyard.files.infer import Fallback, Inferred, csv_fallbacks, json_columns, strict_type
+from batchyard.files.manifest import manifest_entry_for, table_from_entry
 from batchyard.move.migrate import connect
 from batchyard.move.reflect import Column, Table, reflect
 from batchyard.move.types import ColumnType

@@ -1,6 +1,6 @@
 """Import: a data file into a table of any connection, all or nothing, or in checkpointed batches.
 
-What the file holds and the table it goes into are resolved first (:mod:`batchyard.data.resolve`).
+What the file holds and the table it goes into are resolved first (:mod:`batchyard.files.resolve`).
 Rows that do not parse, do not fit their column or repeat a key are quarantined with the file, line
 and reason.
 Atomic imports commit once; others commit each batch with its checkpoint in the target's
@@ -12,32 +12,32 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from batchyard.data import ingest, readers, rowrules
-from batchyard.data.convert import Converter, converter
-from batchyard.data.files import BadRow
-from batchyard.data.resolve import Spec, backend, new_sqlite_file
-from batchyard.data.resolve import resolve as resolve  # (where callers of load found it)
-from batchyard.data.streams import one_library_at_a_time
-from batchyard.errors import ItemError, UsageError
-from batchyard.move.copy import STATE_DDL, Chunk, pg_batch, pg_dsn, read_state_sqlite, sqlite_batch
+from batchyard.errors import Interrupted, ItemError, UsageError
+from batchyard.files import ingest, readers, rowrules
+from batchyard.files.convert import Converter, converter
+from batchyard.files.quarantine import BadRow, Outcome
+from batchyard.files.resolve import Spec, backend, new_sqlite_file
+from batchyard.files.streams import one_library_at_a_time
+from batchyard.move.copy import (
+    STATE_DDL,
+    Chunk,
+    pg_batch,
+    pg_dsn,
+    read_state_sqlite,
+    sqlite_batch,
+    sqlite_path,
+)
 from batchyard.move.copy import _open_state_pg as open_state_pg
 from batchyard.move.reflect import create_table_sql, qi
 
 #: Files smaller than this import all or nothing unless told otherwise.
 ATOMIC_BYTES = 64 * 1024 * 1024
 _END = 2**62
-
-
-@dataclass
-class Outcome:
-    rows: int = 0
-    bad: list[BadRow] = field(default_factory=list)
-    seen: dict[tuple[Any, ...], int] = field(default_factory=dict)
 
 
 # -- reading and converting ----------------------------------------------------------------------
@@ -236,8 +236,6 @@ def load(
     """Load the file; return the rows written by this call and every bad row of the file.
     With ``rules``, rows failing one are quarantined instead of loaded."""
     if backend(url) == "sqlite":
-        from batchyard.move.copy import sqlite_path
-
         fresh = new_sqlite_file(url)
         with one_library_at_a_time(sqlite_path(url)):
             try:
@@ -259,8 +257,6 @@ _FULL = "database or disk is full"
 
 
 def _disk_full(spec: Spec, url: str, atomic: bool) -> ItemError:
-    from batchyard.move.copy import sqlite_path
-
     kept = (
         "nothing was imported (atomic); free space and run the import again"
         if atomic
@@ -289,8 +285,6 @@ def _remove_if_empty(path: Path) -> None:
 
 
 def _stopped(spec: Spec) -> Exception:
-    from batchyard.errors import Interrupted
-
     return Interrupted(f"import of {spec.path.name} stopped at its last committed batch")
 
 
@@ -303,8 +297,6 @@ def _load_sqlite(
     should_stop: Callable[[], bool],
     rules: rowrules.RowRules | None = None,
 ) -> Outcome:
-    from batchyard.move.copy import sqlite_path
-
     if ingest.eligible(spec, validating=rules is not None):
         return ingest.load(
             spec,

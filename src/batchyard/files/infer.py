@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from batchyard.data import readers
-from batchyard.data.dialect import dialect_of
-from batchyard.data.files import BadRow
 from batchyard.errors import UsageError
+from batchyard.files import readers
+from batchyard.files.dialect import dialect_of
+from batchyard.files.patterns import BOOLEAN, STRICT
+from batchyard.files.quarantine import BadRow
 from batchyard.move.types import ColumnType
 
 #: Values named of a column that fell back to text.
@@ -34,9 +35,7 @@ CANDIDATES = {
     "datetime": "TIMESTAMP",
     "time": "TIME",
 }
-_PATTERNS = {
-    kind: readers.BOOLEAN if kind == "boolean" else readers.STRICT[kind][0] for kind in CANDIDATES
-}
+_PATTERNS = {kind: BOOLEAN if kind == "boolean" else STRICT[kind][0] for kind in CANDIDATES}
 _COMPILED = {kind: re.compile(pattern) for kind, pattern in _PATTERNS.items()}
 
 

@@ -11,20 +11,18 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
 import pyarrow as pa
 
-from batchyard.data import readers
-from batchyard.data.files import BadRow
 from batchyard.errors import UsageError
+from batchyard.files import readers
+from batchyard.files.quarantine import BadRow, Outcome
+from batchyard.files.resolve import Spec
+from batchyard.files.streams import ahead
 from batchyard.move.copy import STATE_DDL, ChunkMoved, sqlite_path
 from batchyard.move.reflect import STATE_TABLE
-
-if TYPE_CHECKING:
-    from batchyard.data.load import Outcome
-    from batchyard.data.resolve import Spec
 
 #: Rows per Arrow batch read from the file.
 BATCH_ROWS = 16_384
@@ -197,8 +195,6 @@ def _batches(
     spec: Spec, cols: list[str], logical: dict[str, str], start: int
 ) -> Iterator[tuple[int, int, Any]]:
     """``(records before, records, batch)`` as :func:`readers.csv_arrow`, without its flag column."""
-    from batchyard.data.streams import ahead
-
     for first, records, got in ahead(
         readers.csv_arrow(spec.path, cols, logical, start, BATCH_ROWS)
     ):

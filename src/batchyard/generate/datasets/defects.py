@@ -15,9 +15,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from batchyard.data.datasets.base import Counts, Dataset, Table
-from batchyard.data.datasets.sql import Values, hash_key, hash_value
 from batchyard.errors import ParamError
+from batchyard.generate.datasets.base import Counts, Dataset, Table
+from batchyard.generate.datasets.sql import Values, hash_key, hash_value
 
 MAX_RATE = 0.5
 

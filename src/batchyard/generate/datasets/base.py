@@ -11,8 +11,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from batchyard.data.datasets.sql import MAX_ROWS, Dialect, Row, Values, ident
 from batchyard.errors import ParamError
+from batchyard.generate.datasets.sql import MAX_ROWS, Dialect, Row, Values, ident
 from batchyard.move.types import ColumnType
 
 Counts = dict[str, int]

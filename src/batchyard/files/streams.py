@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 import pyarrow as pa
 
-from batchyard.data.files import b64
+from batchyard.files.values import b64
 from batchyard.move.reflect import Table, ends_sql, qi
 
 #: Logical types whose SQLite values ADBC reads exactly into the Arrow type they are written as.

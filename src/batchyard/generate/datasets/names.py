@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from batchyard.data.datasets.sql import Row
+    from batchyard.generate.datasets.sql import Row
 
 FIRST_NAMES = (
     "José",

@@ -15,9 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from batchyard.data.dialect import Dialect, dialect_of
-from batchyard.data.files import BadRow, JsonNumber, logical_of_arrow
 from batchyard.errors import UsageError
+from batchyard.files.convert import misfit
+from batchyard.files.dialect import Dialect, dialect_of
+from batchyard.files.patterns import BOOLEAN, STRICT
+from batchyard.files.quarantine import BadRow
+from batchyard.files.values import JsonNumber, logical_of_arrow
 from batchyard.move.reflect import qi
 from batchyard.move.types import ColumnType, from_sqlite
 
@@ -183,29 +186,6 @@ def csv_batches(
         )
 
 
-#: How the text of a CSV value must read to go into a column of the logical type (the whole
-#: text, spaces around it allowed), and the DuckDB type that must take it too. DuckDB's own casts
-#: round ``1.5`` to 2 and read ``1e3`` and ``0x10`` as integers, and a DATE cast back to text is
-#: passed through unchecked; so these columns are read as text and checked here, in DuckDB.
-STRICT = {
-    "integer": (r"\s*[+-]?[0-9]+\s*", "BIGINT"),
-    "float": (
-        r"\s*[+-]?(([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|(?i:inf|infinity|nan))\s*",
-        "DOUBLE",
-    ),
-    "date": (r"\s*[0-9]{4}-[0-9]{2}-[0-9]{2}\s*", "DATE"),
-    "datetime": (
-        r"\s*[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?"
-        r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?\s*",
-        "TIMESTAMP",
-    ),
-    "time": (
-        r"\s*[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?\s*",
-        "TIME",
-    ),
-}
-#: The text DuckDB's CSV reader types as a boolean.
-BOOLEAN = r"\s*(?i:true|false)\s*"
 FLAG = "batchyard_bad"
 
 
@@ -321,8 +301,6 @@ def _misfit_rows(
 ) -> list[BadRow]:
     """Each value that does not fit its column as a bad row with its line: the file is read
     again (only when there are such values) to count records to lines."""
-    from batchyard.data.convert import misfit
-
     if not misfits:
         return []
     where = record_lines(path, {r for r, _, _ in misfits}, {b.line for b in rejected})
@@ -398,8 +376,6 @@ def _rejects(con: Any, path: Path, logical: dict[str, str], width: int) -> list[
 def _reject_reason(
     kind: str, column: str | None, message: str, logical: dict[str, str], width: int
 ) -> str:
-    from batchyard.data.convert import misfit
-
     value = _CAST.search(message) if kind == "CAST" and column else None
     if value is not None:
         return f"column {column!r}: {misfit(logical.get(str(column), 'text'), value.group(1))}"

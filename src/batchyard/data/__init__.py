@@ -1,1 +1,0 @@
-"""Data at rest: synthetic datasets (generate), and later export, import, backup and summary."""

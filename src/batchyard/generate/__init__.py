@@ -1,0 +1,1 @@
+"""Synthetic datasets (``generate``): set-based SQL, planted-defect manifests, idempotent targets."""

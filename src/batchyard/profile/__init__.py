@@ -1,0 +1,1 @@
+"""What a database holds (``inspect``, ``data summary``): its schema catalogue and its values."""

@@ -1,0 +1,1 @@
+"""Backup and restore (``data backup``, ``data restore``): snapshots with checksummed manifests."""
