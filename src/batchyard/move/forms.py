@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from batchyard.db import Dialect
+from batchyard.db import quote_identifier as qi
+from batchyard.db.reflect import ColumnInfo
 from batchyard.move.canonical import canonical_json
-from batchyard.move.endpoint import ColumnInfo, qi
 
 # ISO text as PostgreSQL prints it: a space, not "T", before the time; no trailing zeros in the
 # fraction. Most values are written so already, and pass untouched (no string is built for them).
@@ -38,8 +40,8 @@ def fast_exprs(
     """The select expressions for one column's checksum form, and a converter name (or None)."""
     q = qi(col.name)
     logical = col.logical if col.logical == peer.logical else None
-    if dialect == "sqlite":
-        if peer_dialect == "sqlite":
+    if dialect == Dialect.SQLITE:
+        if peer_dialect == Dialect.SQLITE:
             return [q], None
         if logical == "decimal" and _exact_in_float(peer):
             # Text (a decimal SQLite would not store as a number) stays text: never a float.
@@ -66,7 +68,7 @@ def fast_exprs(
             return [q], "json"
         return [q], None
     # PostgreSQL
-    if peer_dialect == "postgresql" or logical is None:
+    if peer_dialect == Dialect.POSTGRESQL or logical is None:
         return [q if col.plain else f"{q}::text"], None
     if logical == "boolean":
         return [f"{q}::int"], None
@@ -97,7 +99,7 @@ def fast_exprs(
 def canonical_expr(col: ColumnInfo, dialect: str) -> str:
     """How a column is read to be compared value by value (then :func:`canonical` of it)."""
     q = qi(col.name)
-    if dialect == "sqlite" or col.logical in ("any", "decimal", "uuid") or col.plain:
+    if dialect == Dialect.SQLITE or col.logical in ("any", "decimal", "uuid") or col.plain:
         return q
     return f"{q}::text"
 

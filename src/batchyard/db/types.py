@@ -1,0 +1,185 @@
+"""The type mapping: every column gets a logical type from its declared type, never from its data.
+
+| logical   | from SQLite declared type (first rule that matches)       | PostgreSQL type    | SQLite type |
+|-----------|-----------------------------------------------------------|--------------------|-------------|
+| boolean   | BOOL, BOOLEAN                                              | boolean            | BOOLEAN     |
+| integer   | contains INT                                               | bigint             | INTEGER     |
+| decimal   | DECIMAL, NUMERIC, MONEY                                    | numeric[(p,s)]     | NUMERIC     |
+| float     | contains REAL, FLOA, DOUB                                  | double precision   | REAL        |
+| datetime  | DATETIME, TIMESTAMP                                        | timestamp          | TIMESTAMP   |
+| date      | DATE                                                       | date               | DATE        |
+| time      | TIME                                                       | time               | TIME        |
+| json      | JSON, JSONB                                                | jsonb              | JSON        |
+| uuid      | UUID                                                       | uuid               | UUID        |
+| blob      | contains BLOB, BYTEA, BINARY                               | bytea              | BLOB        |
+| any       | no declared type at all (SQLite stores anything there)    | jsonb, typed (1)   | (none)      |
+| text      | contains CHAR, CLOB, TEXT; anything else                   | text               | TEXT        |
+
+(1) A SQLite column without a declared type may hold integers, reals, text and blobs side by side. It
+goes to PostgreSQL as ``jsonb`` holding each value as a JSON scalar (blobs as ``{"$b64": "..."}``), and
+comes back to SQLite as the same values with the same storage classes.
+
+PostgreSQL types map back by their own name (``bigint``/``integer``/``smallint`` → integer, ``text``/
+``varchar`` → text, ...). A column with no declared type in SQLite holds anything: it maps to ``blob``
+(see (1)) unless an override says otherwise. Overrides: ``{"table.column": "text"}`` (a logical type) or a raw
+target type (``"varchar(20)"``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+LOGICAL = (
+    "boolean",
+    "integer",
+    "decimal",
+    "float",
+    "datetime",
+    "date",
+    "time",
+    "json",
+    "uuid",
+    "blob",
+    "any",
+    "text",
+)
+
+#: The comment migrate leaves on a PostgreSQL ``jsonb`` column made from an untyped SQLite one.
+ANY_COMMENT = "batchyard:any"
+
+_PG = {
+    "boolean": "boolean",
+    "integer": "bigint",
+    "decimal": "numeric",
+    "float": "double precision",
+    "datetime": "timestamp",
+    "date": "date",
+    "time": "time",
+    "json": "jsonb",
+    "uuid": "uuid",
+    "blob": "bytea",
+    "any": "jsonb",
+    "text": "text",
+}
+_SQLITE = {
+    "boolean": "BOOLEAN",
+    "integer": "INTEGER",
+    "decimal": "NUMERIC",
+    "float": "REAL",
+    "datetime": "TIMESTAMP",
+    "date": "DATE",
+    "time": "TIME",
+    "json": "JSON",
+    "uuid": "UUID",
+    "blob": "BLOB",
+    "any": "",
+    "text": "TEXT",
+}
+
+
+@dataclass(frozen=True)
+class ColumnType:
+    """A column's logical type, with the precision and scale of decimals when declared."""
+
+    logical: str
+    declared: str = ""
+    precision: int | None = None
+    scale: int | None = None
+
+    def postgres(self) -> str:
+        if self.logical == "decimal" and self.precision is not None:
+            return f"numeric({self.precision},{self.scale or 0})"
+        return _PG[self.logical]
+
+    def sqlite(self) -> str:
+        return _SQLITE[self.logical]
+
+    def render(self, dialect: str) -> str:
+        return self.postgres() if dialect == "postgresql" else self.sqlite()
+
+
+_PRECISION = re.compile(r"\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)")
+
+
+def from_sqlite(declared: str | None) -> ColumnType:
+    """The logical type of a SQLite column from its declared type (SQLite's affinity rules, refined)."""
+    text = (declared or "").strip()
+    upper = text.upper()
+    base = upper.split("(")[0].strip()
+    m = _PRECISION.search(upper)
+    precision = int(m.group(1)) if m else None
+    scale = int(m.group(2)) if m and m.group(2) else None
+    if not upper:
+        return ColumnType("any", text)
+    if base in ("BOOL", "BOOLEAN"):
+        return ColumnType("boolean", text)
+    if "INT" in upper:
+        return ColumnType("integer", text)
+    if base in ("DECIMAL", "MONEY", "NUMERIC"):
+        return ColumnType("decimal", text, precision, scale)
+    if any(t in upper for t in ("REAL", "FLOA", "DOUB")):
+        return ColumnType("float", text)
+    if base in ("DATETIME", "TIMESTAMP", "TIMESTAMPTZ") or base.startswith("TIMESTAMP"):
+        return ColumnType("datetime", text)
+    if base == "DATE":
+        return ColumnType("date", text)
+    if base == "TIME":
+        return ColumnType("time", text)
+    if base in ("JSON", "JSONB"):
+        return ColumnType("json", text)
+    if base == "UUID":
+        return ColumnType("uuid", text)
+    if any(t in upper for t in ("BLOB", "BYTEA", "BINARY")):
+        return ColumnType("blob", text)
+    return ColumnType("text", text)
+
+
+def from_postgres(declared: str) -> ColumnType:
+    """The logical type of a PostgreSQL column from its type name (``format_type`` text)."""
+    upper = declared.strip().upper()
+    base = upper.split("(")[0].strip()
+    m = _PRECISION.search(upper)
+    if base in ("BOOLEAN", "BOOL"):
+        return ColumnType("boolean", declared)
+    if base in (
+        "BIGINT",
+        "INTEGER",
+        "SMALLINT",
+        "INT",
+        "INT2",
+        "INT4",
+        "INT8",
+        "BIGSERIAL",
+        "SERIAL",
+        "SMALLSERIAL",
+    ):
+        return ColumnType("integer", declared)
+    if base in ("NUMERIC", "DECIMAL"):
+        if m:
+            return ColumnType(
+                "decimal", declared, int(m.group(1)), int(m.group(2)) if m.group(2) else 0
+            )
+        return ColumnType("decimal", declared)
+    if base in ("DOUBLE PRECISION", "REAL", "FLOAT4", "FLOAT8", "FLOAT"):
+        return ColumnType("float", declared)
+    if base.startswith("TIMESTAMP"):
+        return ColumnType("datetime", declared)
+    if base == "DATE":
+        return ColumnType("date", declared)
+    if base.startswith("TIME"):
+        return ColumnType("time", declared)
+    if base in ("JSON", "JSONB"):
+        return ColumnType("json", declared)
+    if base == "UUID":
+        return ColumnType("uuid", declared)
+    if base == "BYTEA":
+        return ColumnType("blob", declared)
+    return ColumnType("text", declared)
+
+
+def override(value: str) -> ColumnType:
+    """An override from the user: a logical type name, or a declared type to interpret."""
+    if value.lower() in LOGICAL:
+        return ColumnType(value.lower(), value)
+    return from_sqlite(value)
