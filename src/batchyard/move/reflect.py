@@ -9,9 +9,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from batchyard.db import ledger
+from batchyard.db import ledger, types
 from batchyard.db.quote import quote_identifier
-from batchyard.db import types
 from batchyard.db.types import ColumnType, from_postgres, from_sqlite
 from batchyard.errors import UsageError
 
