@@ -15,7 +15,7 @@ from __future__ import annotations
 import glob as globlib
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -47,8 +47,8 @@ class Database:
     dialect: Dialect
     #: The URL, password in clear (never show it: use ``shown``); for files, the path or glob.
     url: str
-    #: What messages name: the URL with its password masked, or the files' path.
-    shown: str
+    #: What messages name: the URL with its password masked, or the path as given.
+    shown: str = field(compare=False)
     #: The SQLite file (None: in memory) or the files' absolute path or glob; None for PostgreSQL.
     path: Path | None = None
 

@@ -51,13 +51,14 @@ def parse_url(url: str, *, error: type[Exception] = UsageError) -> sa.URL:
 
 
 def parse(url: str, *, error: type[Exception] = UsageError) -> sa.URL:
-    """Any SQLAlchemy URL, parsed as SQLAlchemy will open it (any backend)."""
+    """Any SQLAlchemy URL (any backend), its scheme in lower case as the drivers know it."""
     try:
-        return sa.make_url(url)
-    except sa.exc.ArgumentError as exc:
+        parsed = sa.make_url(url)
+    except (sa.exc.ArgumentError, ValueError) as exc:  # ValueError: a port that is no number
         raise error(
             f"{mask_url(url)!r} is not a database URL (sqlite:///PATH or postgresql://...)"
         ) from exc
+    return parsed.set(drivername=parsed.drivername.lower())
 
 
 def dialect_of(parsed: sa.URL, url: str) -> Dialect:
