@@ -37,8 +37,6 @@ PG_SETTINGS = (
 #: Seconds to wait for a PostgreSQL server to answer, and for a locked SQLite file.
 CONNECT_TIMEOUT = 10
 SQLITE_TIMEOUT = 60
-#: Read-only SQLite pages are read straight from the file's mapping: no copy through SQLite's cache.
-MMAP_BYTES = 1 << 30
 
 
 def pg_read_only(conn: Any) -> Any:
@@ -69,7 +67,6 @@ def sqlite(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
         )
         try:
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-            conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
         except BaseException:
             conn.close()
             raise

@@ -23,7 +23,7 @@ from batchyard.db import quote_identifier as qi
 from batchyard.db.reflect import ColumnInfo, TableInfo, describe, list_tables
 from batchyard.errors import UsageError
 from batchyard.move import workers
-from batchyard.move.checksum import MASK64, Query
+from batchyard.move.checksum import MASK64, Query, open_reading
 from batchyard.move.diff import RowDiff, compare_span
 from batchyard.move.forms import fast_exprs
 from batchyard.move.keys import missing_columns, unknown_tables
@@ -159,7 +159,7 @@ def table_names(source: Database, target: Database, tables: Sequence[str] = ()) 
 
     Opens both databases, so an unreachable one or bad credentials stop here with a UsageError.
     """
-    src_conn, dst_conn = source.connect(readonly=True), target.connect(readonly=True)
+    src_conn, dst_conn = open_reading(source), open_reading(target)
     try:
         in_source, in_target = (
             list_tables(src_conn, source.dialect),
@@ -183,7 +183,7 @@ def table_names(source: Database, target: Database, tables: Sequence[str] = ()) 
 def need_workers(source: Database, target: Database, tables: Sequence[str]) -> bool:
     """Whether any of ``tables`` is big enough for verify's worker processes on either side."""
     for end in (source, target):
-        conn = end.connect(readonly=True)
+        conn = open_reading(end)
         try:
             names = list_tables(conn, end.dialect)
             for table in tables:
@@ -206,7 +206,7 @@ def check_keys(source: Database, keys: Mapping[str, Sequence[str]], tables: Sequ
     unknown_tables({t: tuple(k) for t, k in keys.items()}, list(tables))
     if not keys:
         return
-    conn = source.connect(readonly=True)
+    conn = open_reading(source)
     try:
         for table, key in keys.items():
             info = describe(conn, source.dialect, _match(table, list(tables)) or table)
@@ -295,7 +295,7 @@ def verify_table(
     """
     started = time.perf_counter()
     source, target = databases(source_url, target_url)
-    conns = (source.connect(readonly=True), target.connect(readonly=True))
+    conns = (open_reading(source), open_reading(target))
     try:
         found = _tables(source, target, conns, table, key)
         if isinstance(found, TableResult):
