@@ -15,6 +15,7 @@ from __future__ import annotations
 import glob as globlib
 import os
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from batchyard.db.url import (
     psycopg_dsn,
     resolve,
     sqlite_file,
+    sqlite_url,
     uses_uri,
 )
 from batchyard.db.wrap import CONNECTING, wrap_errors
@@ -69,8 +71,7 @@ class Database:
             if is_file_target(text):
                 return cls._files(text, base)
             path = resolve(text, base)
-            url = sa.URL.create("sqlite", database=str(path)).render_as_string()
-            return cls(Dialect.SQLITE, url, str(path), path)
+            return cls(Dialect.SQLITE, sqlite_url(path), str(path), path)
         parsed = parse(text)
         dialect = dialect_of(parsed, text)
         if dialect is Dialect.POSTGRESQL:
@@ -150,7 +151,7 @@ class Database:
             readonly=readonly,
         )
 
-    def wrap_errors(self, doing: str = "") -> Any:
+    def wrap_errors(self, doing: str = "") -> AbstractContextManager[None]:
         """Driver errors inside become batchyard errors naming this database (see
         :func:`batchyard.db.wrap.wrap_errors`)."""
         return wrap_errors(self, doing)

@@ -75,6 +75,11 @@ def psycopg_dsn(parsed: sa.URL) -> str:
     return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+def sqlite_url(path: Path) -> str:
+    """The URL of SQLite file ``path``, its ``%``, ``?`` and ``#`` escaped so they stay in the name."""
+    return sa.URL.create("sqlite", database=str(path)).render_as_string()
+
+
 def uses_uri(parsed: sa.URL) -> bool:
     """Whether SQLite reads the database part of ``parsed`` as a ``file:`` URI (``?uri=true``)."""
     flag = parsed.query.get("uri", "")
