@@ -13,6 +13,10 @@ REST API answers with.
     │   ├── WriteError             ctx.write called with rows or options it cannot take
     │   ├── ChecksumError          a backup file that does not match its checksum
     │   ├── SchemaError            a table the target database refuses to create or key
+    │   ├── DatabaseError          a user's database refused what was asked (batchyard.db.wrap_errors)
+    │   │   ├── CannotConnect      the server, the database or the file cannot be reached
+    │   │   ├── NotADatabase       a file that is not a SQLite database
+    │   │   └── NoSuchTable        a table the database does not have
     │   └── BadData                data an item cannot take as it is: the whole job stops
     │       └── ManifestError      a backup whose manifest does not fit it (paths, row counts)
     ├── NotFound                   unknown job id, pipeline or connection: exit 2, HTTP 404
@@ -75,6 +79,22 @@ class ChecksumError(UsageError):
 class SchemaError(UsageError):
     """The target database cannot take a table as the source has it: the message names the table
     and gives the database's reason."""
+
+
+class DatabaseError(UsageError):
+    """The database refused what was asked: the message names it (password masked) and says why."""
+
+
+class CannotConnect(DatabaseError):
+    """The database cannot be reached: check its URL, that the server runs and that it exists."""
+
+
+class NotADatabase(DatabaseError):
+    """The file is not a SQLite database: give a SQLite file, a postgresql:// URL or data files."""
+
+
+class NoSuchTable(DatabaseError):
+    """The database has no table of that name: check the name, or list its tables."""
 
 
 class BadData(UsageError):

@@ -16,6 +16,8 @@ import pytest
 from apihelp import Client, finished
 
 from batchyard.api.paths import confine
+from batchyard.db import Database
+from batchyard.errors import ParamError
 
 
 @pytest.fixture
@@ -172,3 +174,15 @@ def test_relative_database_files_are_made_absolute_against_the_project(tmp_path:
         "url": "https://example.com/x?date={date}",
         "cursor_path": "meta.next",
     }
+
+
+def test_a_database_named_with_url_characters_is_kept_as_the_file_that_was_checked(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "project"
+    root.mkdir()
+    confined = confine({"to": "sqlite:///odd%25 name%3F%23.db"}, root, {})
+    # The URL kept opens the very file that was confined, not one cut off at "?" or "#".
+    assert Database.of(confined["to"]).path == root.resolve() / "odd% name?#.db"
+    with pytest.raises(ParamError, match="outside the project"):
+        confine({"to": "sqlite:///x%3F/../../../elsewhere.db"}, root, {})

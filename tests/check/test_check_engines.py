@@ -12,9 +12,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from batchyard.check.engine import check_table
-from batchyard.check.files import DuckDBSource, file_tables
-from batchyard.check.sources import SQLiteSource, open_source
+from batchyard.check.sources import DuckDBSource, SQLiteSource, open_source
 from batchyard.check.suite import Suite
+from batchyard.db.files import file_tables
 from batchyard.errors import UsageError
 
 SUITE = """\

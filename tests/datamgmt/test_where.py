@@ -18,8 +18,7 @@ import sqlalchemy as sa
 from typer.testing import CliRunner, Result
 
 from batchyard.cli import app as cli_app
-from batchyard.db import ENGINES
-from batchyard.move.endpoint import Endpoint
+from batchyard.db import ENGINES, Database
 from batchyard.move.migrate import connect
 
 RULES = "suite: s\ntables:\n  odds:\n    - {rule: not_null, column: price}\n"
@@ -153,7 +152,7 @@ def test_reads_run_in_read_only_transactions(project: Path, database: str) -> No
             conn.exec_driver_sql("DELETE FROM odds")
     finally:
         engine.dispose()
-    raw = Endpoint.from_url(database).connect()
+    raw = Database.of(database).connect(readonly=True)
     try:
         with pytest.raises(Exception, match=r"read-only|readonly"):
             raw.execute("DELETE FROM odds")

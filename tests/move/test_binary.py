@@ -17,9 +17,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from batchyard.db.types import from_sqlite
 from batchyard.move import arrow, binary
 from batchyard.move.reflect import Column, Table
-from batchyard.move.types import from_sqlite
 from batchyard.move.wire import wire_for
 
 # How every released version computed a date's and a timestamp's binary value, in SQLite: the

@@ -2,7 +2,7 @@
 
 Copies are made here, not by migrate, so these tests say what verify does whoever wrote the data:
 a SQLite table, a second SQLite file, and PostgreSQL copies in the types of the documented mapping
-(move/types.py), values converted as migrate converts them.
+(db/types.py), values converted as migrate converts them.
 """
 
 from __future__ import annotations
@@ -27,14 +27,15 @@ from typer.testing import CliRunner
 
 import batchyard as by
 from batchyard.cli import app as cli_app
+from batchyard.db import quote_identifier as qi
+from batchyard.db.reflect import describe
+from batchyard.db.types import from_sqlite
 from batchyard.errors import UsageError
 from batchyard.move import diff as rowdiff
 from batchyard.move import verify as v
 from batchyard.move import workers
 from batchyard.move.canonical import canonical, canonical_json, fingerprint, same
-from batchyard.move.endpoint import describe, qi
 from batchyard.move.spans import CHUNK_ROWS, plan
-from batchyard.move.types import from_sqlite
 from batchyard.move.verify import pair_table
 from conftest import cli
 
@@ -413,8 +414,8 @@ def test_far_off_keys_do_not_make_huge_ranges(pair: tuple[str, str]) -> None:
     src, dst = pair
     for url in pair:
         execute(url, "INSERT INTO pitches (id, kind) VALUES (%s, 'far')", 10**15)
-    ends = v.endpoints(src, dst)
-    conns = (ends[0].connect(), ends[1].connect())
+    ends = v.databases(src, dst)
+    conns = (ends[0].connect(readonly=True), ends[1].connect(readonly=True))
     try:
         tables = [describe(c, e.dialect, "pitches") for c, e in zip(conns, ends, strict=True)]
         found = pair_table("pitches", *tables, (ends[0].dialect, ends[1].dialect))
@@ -423,7 +424,7 @@ def test_far_off_keys_do_not_make_huge_ranges(pair: tuple[str, str]) -> None:
             conns[0]
             .execute("SELECT count(*) FROM pitches" + (f" WHERE {w}" if w else ""), p)
             .fetchone()[0]
-            for w, p in (s.where("id", ends[0].param) for s in spans)
+            for w, p in (s.where("id", ends[0].dialect.param) for s in spans)
         ]
     finally:
         for conn in conns:
@@ -556,7 +557,7 @@ def test_columns_and_tables_on_one_side_are_reported(pair: tuple[str, str]) -> N
     result = check(src, dst, "pitches")
     assert result.status == v.DIFFERENT and result.only_target_columns == ["note"]
     assert result.diff == []  # the columns both have hold the same values
-    ends = v.endpoints(src, dst)
+    ends = v.databases(src, dst)
     assert "only_here" in v.table_names(*ends)
     assert check(src, dst, "only_here").status == v.ONLY_TARGET
     execute(dst, "DROP TABLE nokey")

@@ -4,9 +4,10 @@ Every string of the params is looked at, however deeply nested, and judged by wh
 open, not by how it is spelled:
 
 - a database URL of a file-backed engine (``sqlite`` in any case and with any ``+driver``,
-  ``duckdb``) is parsed with SQLAlchemy; its database file is confined, both as written and as
+  ``duckdb``) is parsed by :mod:`batchyard.db.url`, as the drivers will open it: a SQLite URL
+  becomes the :class:`~batchyard.db.Database` whose file is confined, both as written and as
   SQLite reads it when it is a ``file:`` URI or is opened as one (percent escapes decoded, query
-  and fragment cut off);
+  and fragment cut off), and it is that database's URL (the checked file, escaped) that is kept;
 - a ``file:`` URL is confined by its path, and libpq params that name files (``sslkey``...) are;
 - a bare path is confined when the param's name says it is one (``to``, ``target``, ``*_file``...);
 - a ``${VAR}`` reference is judged by what it reads now, and kept as written;
@@ -23,10 +24,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-import sqlalchemy as sa
-
 from batchyard.config import interpolate
-from batchyard.errors import ConfigError, ParamError
+from batchyard.db import Database
+from batchyard.db.url import MEMORY, parse, uri_file
+from batchyard.errors import ConfigError, ParamError, UsageError
 
 _PATH_NAME = re.compile(
     r"^(to|from|path|paths|file|files|dir|folder|manifest|output|out|log|source|sources|"
@@ -49,7 +50,6 @@ _LIBPQ_FILES = (
     "servicefile",
 )
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
-_MEMORY = ("", ":memory:")
 
 
 def confine(params: dict[str, Any], root: Path, connections: dict[str, str]) -> dict[str, Any]:
@@ -108,8 +108,8 @@ class _Place:
 
     def database_url(self, name: str, text: str) -> str:
         try:
-            url = sa.make_url(text)
-        except sa.exc.ArgumentError:
+            url = parse(text)
+        except UsageError:
             raise ParamError(
                 f"param {name!r}: {text!r} is not a database URL; write sqlite:///PATH, with the "
                 "path inside the project"
@@ -127,30 +127,32 @@ class _Place:
                     f"param {name!r}: {text!r}: put SQLite URI options in the URL's own query"
                 )
             database = "file:" + quote(str(full))
-        elif database in _MEMORY:
+            return f"{url.drivername}:///{database}" + (f"?{query}" if query else "")
+        if database in MEMORY:
             return text
-        else:
-            database = str(self.inside(name, database))
+        checked = self.inside(name, database)
+        if url.get_backend_name() != "sqlite":  # duckdb: no driver of ours opens it
+            return url.set(database=str(checked)).render_as_string(hide_password=False)
+        db = Database.of(text, root=self.base)
+        if db.path != checked:  # pragma: no cover - one resolution of one path
+            raise ParamError(f"param {name!r}: {text!r} is not a file batchyard can confine")
         # What was checked is what is opened: the resolved path, whatever the server's folder.
-        return f"{url.drivername}:///{database}" + (f"?{query}" if query else "")
+        return db.url
 
     def uri(self, name: str, text: str) -> Path | None:
         """The file a ``file:`` URI names, confined (None: an in-memory database)."""
-        parts = urlsplit(text)
-        if parts.netloc not in ("", "localhost"):
+        if urlsplit(text).netloc not in ("", "localhost"):
             raise ParamError(
                 f"param {name!r}: {text!r} names a file on another host; give a path inside "
                 "the project"
             )
-        path = unquote(parts.path)
-        if path in _MEMORY or "mode=memory" in parts.query:
-            return None
-        return self.inside(name, path)
+        path = uri_file(text, self.base)
+        return None if path is None else self.inside(name, str(path))
 
     def libpq_files(self, name: str, text: str) -> None:
         try:
-            query = sa.make_url(text).query
-        except sa.exc.ArgumentError:
+            query = parse(text).query
+        except UsageError:
             return  # not a URL the drivers can open either
         for key in _LIBPQ_FILES:
             values = query.get(key)

@@ -16,7 +16,7 @@ from batchyard.api.pool import STATE_FILE, JobPool
 from batchyard.api.problems import FieldError
 from batchyard.app import Batchyard
 from batchyard.config import Settings, redact, secret_values
-from batchyard.db import create_engine
+from batchyard.db import Database
 from batchyard.engine.kinds import JobKind
 from batchyard.engine.models import Job, utcnow
 from batchyard.engine.runner import owner_is_dead
@@ -155,7 +155,7 @@ def _reading_store(store: Store) -> Store:
     """SQLite: a read-only connection pool, so readers never queue behind the runners' writes."""
     if not store.is_sqlite or store.url in ("sqlite://", "sqlite:///:memory:"):
         return store
-    return Store(create_engine(store.url, readonly=True, pool_size=8), store.url)
+    return Store(Database.of(store.url).engine(readonly=True, pool_size=8), store.url)
 
 
 def service_of(request: Request) -> Service:

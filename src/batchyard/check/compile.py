@@ -13,8 +13,9 @@ from typing import Any
 
 from batchyard.check import expr
 from batchyard.check import rules as r
-from batchyard.check.sources import TableInfo, qi
+from batchyard.check.sources import TableInfo
 from batchyard.check.suite import RulesError
+from batchyard.db import quote_identifier as qi
 
 DATE_RE = r"^\d{4}-\d{2}-\d{2}$"
 PATTERNS = {

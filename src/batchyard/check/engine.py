@@ -15,8 +15,9 @@ from batchyard.check import expr
 from batchyard.check import rules as r
 from batchyard.check.compile import Compiled, compile_rule
 from batchyard.check.results import RuleResult, Status, TableResult, plain
-from batchyard.check.sources import COUNT, FAIL, MAX, Agg, Source, TableInfo, qi
+from batchyard.check.sources import COUNT, FAIL, MAX, Agg, Source, TableInfo
 from batchyard.check.suite import RulesError, Suite
+from batchyard.db import quote_identifier as qi
 from batchyard.errors import UsageError
 
 

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 from batchyard.check import history
 from batchyard.check.engine import check_plan
-from batchyard.check.files import is_file_target
 from batchyard.check.report import Report
 from batchyard.check.sources import open_source
 from batchyard.check.suite import Suite
 from batchyard.config import mask_url
+from batchyard.db.files import is_file_target
 from batchyard.engine.models import Job
 from batchyard.engine.progress import Snapshot
 

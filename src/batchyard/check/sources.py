@@ -1,8 +1,8 @@
 """Where rules run: SQLite and PostgreSQL databases, and CSV, JSON/JSONL and Parquet files through DuckDB.
 
 A :class:`Source` lists its tables (with what their schema already guarantees) and runs read-only
-queries. Nothing here writes: SQLite opens read-only, PostgreSQL in read-only transactions, and
-files are read as DuckDB views.
+queries on a :class:`~batchyard.db.Database`. Nothing here writes: SQLite opens read-only,
+PostgreSQL in read-only sessions, and files are read as DuckDB views.
 """
 
 from __future__ import annotations
@@ -15,12 +15,15 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+
 from batchyard.check.suite import RulesError, did_you_mean
-from batchyard.config import Settings, mask_url
-from batchyard.errors import UsageError
+from batchyard.config import Settings
+from batchyard.db import Database, Dialect
+from batchyard.db import quote_identifier as qi
+from batchyard.db.files import is_file_target
 from batchyard.move.reflect import ends_sql
 
 #: A table this large is scanned in rowid ranges, one per thread.
@@ -61,17 +64,15 @@ class TableInfo:
         )
 
 
-def qi(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 class Source:
     """A database or set of files to validate."""
 
+    #: The SQL dialect rules are compiled to (SQLGlot's name for it).
     dialect = ""
-    label = ""
 
-    def __init__(self) -> None:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.label = db.shown
         self._tables: dict[str, TableInfo] | None = None
 
     def tables(self) -> dict[str, TableInfo]:
@@ -159,58 +160,49 @@ def _regexp(pattern: str | None, value: Any) -> int | None:
     return 1 if _compiled(pattern).search(value if isinstance(value, str) else str(value)) else 0
 
 
-def sqlite_connect(path: str) -> sqlite3.Connection:
-    """A read-only connection with a REGEXP function (``x REGEXP 'pattern'``)."""
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=60, check_same_thread=False)
-    conn.create_function("regexp", 2, _regexp, deterministic=True)
-    return conn
-
-
 class SQLiteSource(Source):
+    """A SQLite file, read on one read-only connection per thread (each with ``REGEXP``)."""
+
     dialect = "sqlite"
     sparse = True
     split_rows = SPLIT_ROWS
 
-    def __init__(self, path: str, *, threads: int | None = None) -> None:
-        super().__init__()
-        if not Path(path).is_file():
-            raise UsageError(f"no such SQLite file {path!r}")
-        self.path = path
-        self.label = path
+    def __init__(self, db: Database | str, *, threads: int | None = None) -> None:
+        super().__init__(db if isinstance(db, Database) else Database.of(db))
         self.threads = threads or min(os.cpu_count() or 1, 2)
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._conn()  # a missing file, or one that is not a database, is refused here
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite_connect(self.path)
+            conn = self.db.connect(readonly=True)
+            conn.create_function("regexp", 2, _regexp, deterministic=True)
             self._local.conn = conn
             with self._lock:
                 self._all.append(conn)
         return conn
 
     def fetch(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-        try:
+        with self.db.wrap_errors(sql):
             cur = self._conn().execute(sql)
-        except sqlite3.Error as exc:
-            raise UsageError(f"{self.label}: {exc}: {sql}") from exc
-        rows = cur.fetchall()
+            rows = cur.fetchall()
         return [d[0] for d in cur.description or ()], rows
 
     def _reflect(self) -> dict[str, TableInfo]:
-        conn = self._conn()
-        try:
-            names = [
-                r[0]
-                for r in conn.execute(
-                    "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
-                    "AND name NOT LIKE 'sqlite_%' ORDER BY name"
-                )
-            ]
-        except sqlite3.DatabaseError as exc:
-            raise UsageError(f"{self.label}: not a SQLite database: {exc}") from exc
+        with self.db.wrap_errors():
+            return self._read_schema(self._conn())
+
+    def _read_schema(self, conn: sqlite3.Connection) -> dict[str, TableInfo]:
+        names = [
+            r[0]
+            for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
+                "AND name NOT LIKE 'sqlite_%' ORDER BY name"
+            )
+        ]
         out = {}
         for name in names:
             cols = conn.execute(f"PRAGMA table_info({qi(name)})").fetchall()
@@ -263,44 +255,30 @@ def merge(kind: str, old: Any, new: Any) -> Any:
 
 
 class PostgresSource(Source):
+    """A PostgreSQL database, read on one read-only session (reflected through SQLAlchemy)."""
+
     dialect = "postgres"
 
-    def __init__(self, url: str) -> None:
-        super().__init__()
-        import sqlalchemy as sa
-
-        from batchyard.db import create_engine, reason
-
-        self.label = mask_url(url)
-        self._sa = sa
-        self.engine = create_engine(url, error=UsageError, pool_size=2)
-        # The pool hands out the driver's own errors (psycopg's), not SQLAlchemy's wrappers.
-        driver_error = self.engine.dialect.loaded_dbapi.Error
-        try:
-            self._raw = self.engine.raw_connection()
-        except (sa.exc.DBAPIError, driver_error) as exc:
-            self.engine.dispose()
-            raise UsageError(f"cannot connect to {self.label}: {reason(exc)}") from exc
-        self._driver: Any = self._raw.driver_connection
-        if self._driver is not None:
-            self._driver.read_only = True
+    def __init__(self, db: Database | str) -> None:
+        super().__init__(db if isinstance(db, Database) else Database.of(db))
+        self._conn: Any = self.db.connect(readonly=True)
         self._lock = threading.Lock()
 
     def fetch(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-        with self._lock:
-            try:
-                cur = self._driver.execute(sql)
-                rows = cur.fetchall()
-                names = [d.name for d in cur.description or ()]
-            except Exception as exc:
-                self._driver.rollback()
-                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                raise UsageError(f"{self.label}: {first}: {sql}") from exc
-            self._driver.rollback()
-            return names, rows
+        with self._lock, self.db.wrap_errors(sql):
+            cur = self._conn.execute(sql)
+            rows = cur.fetchall()
+            return [d.name for d in cur.description or ()], rows
 
     def _reflect(self) -> dict[str, TableInfo]:
-        insp = self._sa.inspect(self.engine)
+        engine = self.db.engine(readonly=True, pool_size=1)
+        try:
+            with self.db.wrap_errors():
+                return self._read_schema(sa.inspect(engine))
+        finally:
+            engine.dispose()
+
+    def _read_schema(self, insp: Any) -> dict[str, TableInfo]:
         out = {}
         names = [*insp.get_table_names(), *insp.get_view_names()]
         for name in names:
@@ -327,28 +305,64 @@ class PostgresSource(Source):
         return out
 
     def close(self) -> None:
-        self._raw.close()
-        self.engine.dispose()
+        self._conn.close()
+
+
+# -- files -----------------------------------------------------------------------------------------
+
+
+class DuckDBSource(Source):
+    """CSV, JSON/JSONL and Parquet files, folders of them and globs, as DuckDB views."""
+
+    dialect = "duckdb"
+    sparse = True
+
+    def __init__(self, db: Database | str, *, threads: int | None = None) -> None:
+        super().__init__(db if isinstance(db, Database) else Database.of(db))
+        self.conn = self.db.connect(threads=threads)
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._cursors: list[Any] = []
+
+    def fetch(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        cur = getattr(self._local, "cursor", None)
+        if cur is None:
+            with self._lock:
+                cur = self._local.cursor = self.conn.cursor()
+                self._cursors.append(cur)
+        with self.db.wrap_errors(sql):
+            result = cur.execute(sql)
+            rows = result.fetchall()
+        return [d[0] for d in result.description or ()], rows
+
+    def _reflect(self) -> dict[str, TableInfo]:
+        out = {}
+        for name, sql in self.conn.execute(
+            "SELECT view_name, sql FROM duckdb_views() WHERE NOT internal ORDER BY view_name"
+        ).fetchall():
+            cols = self.conn.execute(f"DESCRIBE {qi(name)}").fetchall()
+            info = TableInfo(name, {c[0]: str(c[1]) for c in cols})
+            # Parquet files keep min/max and null counts that let DuckDB skip what cannot match.
+            info.statistics = "read_parquet(" in sql
+            out[name] = info
+        return out
+
+    def close(self) -> None:
+        for cur in self._cursors:
+            cur.close()
+        self.conn.close()
+
+
+_SOURCES: dict[Dialect, type[Source]] = {
+    Dialect.SQLITE: SQLiteSource,
+    Dialect.POSTGRESQL: PostgresSource,
+    Dialect.FILES: DuckDBSource,
+}
 
 
 def open_source(target: str, settings: Settings | None = None) -> Source:
     """The source for what a user typed: files, a glob or folder, a connection, a URL or a path."""
-    from batchyard.check.files import DuckDBSource, is_file_target
-
-    if is_file_target(target):
-        return DuckDBSource(target)
-    url = settings.resolve(target) if settings else _url(target)
-    if url.startswith("sqlite"):
-        import sqlalchemy as sa
-
-        path = sa.make_url(url).database or ""
-        return SQLiteSource(path)
-    if url.startswith(("postgresql", "postgres")):
-        return PostgresSource(url)
-    raise UsageError(f"{mask_url(url)}: validate reads SQLite, PostgreSQL and files")
-
-
-def _url(target: str) -> str:
-    if "://" in target:
-        return target
-    return f"sqlite:///{Path(target).resolve()}"
+    if settings is not None and not is_file_target(target):
+        target = settings.resolve(target)
+    db = Database.of(target)
+    return _SOURCES[db.dialect](db)

@@ -16,7 +16,7 @@ from batchyard.engine.models import JobStatus
 from batchyard.errors import UsageError
 from batchyard.kinds.verify import summary
 from batchyard.move.keys import parse_keys
-from batchyard.move.verify import DIFFERENT, IDENTICAL, check_keys, endpoints, table_names
+from batchyard.move.verify import DIFFERENT, IDENTICAL, check_keys, databases, table_names
 
 STYLE = {IDENTICAL: "green", "different": "red"}
 
@@ -129,7 +129,7 @@ def register(app: typer.Typer) -> None:
         }
         # Both databases are opened (and the tables checked) before the job is recorded, so bad
         # input leaves nothing behind, not even a store.
-        ends = endpoints(
+        ends = databases(
             api.settings.resolve(params["source"]), api.settings.resolve(params["target"])
         )
         check_keys(ends[0], parse_keys(keys), table_names(*ends, params["tables"]))

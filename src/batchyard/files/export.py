@@ -23,6 +23,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from batchyard.db import pg_read_only
+from batchyard.db.types import ColumnType, from_postgres, from_sqlite
 from batchyard.errors import Interrupted, UsageError
 from batchyard.files import streams
 from batchyard.files.formats import TEXT_FORMATS
@@ -30,7 +31,6 @@ from batchyard.files.manifest import sha256
 from batchyard.files.values import arrow_type, b64, typed_json
 from batchyard.move.copy import pg_dsn, sqlite_path
 from batchyard.move.reflect import Column, Table, create_table_sql, qi
-from batchyard.move.types import ColumnType, from_postgres, from_sqlite
 
 #: Rows per batch on the exact path: Python values cost ~50 bytes each, so small batches
 #: keep memory bounded.

@@ -1,7 +1,7 @@
 """Data file formats: which one a path holds, the column types a command line names, and whether
 an output file can be made where it is asked for.
 
-Every format keeps a value's type through the table's logical types (see :mod:`batchyard.move.types`):
+Every format keeps a value's type through the table's logical types (see :mod:`batchyard.db.types`):
 Parquet and SQLite files carry them natively; CSV and JSON carry them in ``manifest.json`` (written
 next to the files of a many-table export, see :mod:`batchyard.files.manifest`), or take them from the
 table an import goes into.
@@ -13,8 +13,8 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from batchyard.db.types import ColumnType, known_override, unknown_type
 from batchyard.errors import UsageError
-from batchyard.move.types import ColumnType, known_override, unknown_type
 
 FORMATS = ("csv", "jsonl", "json", "parquet", "sqlite")
 SUFFIX = {"csv": ".csv", "jsonl": ".jsonl", "json": ".json", "parquet": ".parquet", "sqlite": ".db"}

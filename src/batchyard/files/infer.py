@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from batchyard.db.types import ColumnType
 from batchyard.errors import UsageError
 from batchyard.files import readers
 from batchyard.files.dialect import dialect_of
 from batchyard.files.patterns import BOOLEAN, STRICT
 from batchyard.files.quarantine import BadRow
-from batchyard.move.types import ColumnType
 
 #: Values named of a column that fell back to text.
 SHOWN = 3

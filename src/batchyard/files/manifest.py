@@ -10,9 +10,9 @@ import os
 from pathlib import Path
 from typing import Any
 
+from batchyard.db.types import ColumnType, from_postgres
 from batchyard.errors import UsageError
 from batchyard.move.reflect import Column, Table
-from batchyard.move.types import ColumnType, from_postgres
 
 MANIFEST = "manifest.json"
 #: The manifest of a one-table export, beside its file: ``FILE`` + this.

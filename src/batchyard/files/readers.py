@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from batchyard.db.types import ColumnType, from_sqlite
 from batchyard.errors import UsageError
 from batchyard.files.convert import misfit
 from batchyard.files.dialect import Dialect, dialect_of
@@ -22,7 +23,6 @@ from batchyard.files.patterns import BOOLEAN, STRICT
 from batchyard.files.quarantine import BadRow
 from batchyard.files.values import JsonNumber, logical_of_arrow
 from batchyard.move.reflect import qi
-from batchyard.move.types import ColumnType, from_sqlite
 
 BATCH = 50_000
 #: DuckDB's CSV read buffer (its default is 32 MB a thread); lines up to 2 MB still fit.

@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from batchyard.db.types import ColumnType
 from batchyard.errors import UsageError
 from batchyard.files import readers
 from batchyard.files.formats import check_writable, format_of
@@ -22,7 +23,6 @@ from batchyard.files.infer import Fallback, Inferred, csv_fallbacks, json_column
 from batchyard.files.manifest import manifest_entry_for, table_from_entry
 from batchyard.move.migrate import connect
 from batchyard.move.reflect import Column, Table, reflect
-from batchyard.move.types import ColumnType
 
 MODES = ("append", "replace", "upsert")
 

@@ -2,7 +2,7 @@
 
 A :class:`Spec` is a generate job's params, checked: the dataset, its row counts, the seed, the defect
 rate and the chunk size. It writes the SQL each target runs: ``CREATE TABLE`` with the declared types
-of :mod:`batchyard.move.types`, one set-based ``INSERT ... SELECT`` per chunk of rows (the database
+of :mod:`batchyard.db.types`, one set-based ``INSERT ... SELECT`` per chunk of rows (the database
 computes every value, see :mod:`batchyard.generate.datasets.sql`), the ``UPDATE`` statements that plant
 defects, and the indexes and foreign keys built after the load.
 """

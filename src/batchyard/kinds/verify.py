@@ -32,7 +32,7 @@ def plan(
     """Compare tables of SOURCE and TARGET: row counts and checksums; diff finds the rows."""
     if max_diff < 1:
         raise ParamError(f"max_diff={max_diff}: report at least 1 row per table")
-    source_end, target_end = v.endpoints(settings.resolve(source), settings.resolve(target))
+    source_end, target_end = v.databases(settings.resolve(source), settings.resolve(target))
     names = v.table_names(source_end, target_end, tables)
     v.check_keys(source_end, parse_keys(keys), names)
     if v.need_workers(source_end, target_end, names):

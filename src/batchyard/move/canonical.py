@@ -1,7 +1,7 @@
 """One value, one form: what a stored value means, whichever database it was read from.
 
 ``canonical(value, logical)`` turns a value as a driver returns it (``sqlite3`` or psycopg, for a column
-of the given logical type of :mod:`batchyard.move.types`) into a plain Python value that compares
+of the given logical type of :mod:`batchyard.db.types`) into a plain Python value that compares
 equal across databases exactly when the two stored values mean the same thing:
 
 | logical   | SQLite stores                    | PostgreSQL returns          | canonical                    |

@@ -21,8 +21,8 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
+from batchyard.db.types import ColumnType
 from batchyard.move import fits
-from batchyard.move.types import ColumnType
 
 #: The current time as SQLite expressions write it (lower case, no spaces), by what it gives.
 CLOCKS = {

@@ -16,9 +16,10 @@ from enum import StrEnum
 from itertools import repeat
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from batchyard.db import Database
+from batchyard.db import quote_identifier as qi
 from batchyard.move.canonical import canonical, display, fingerprint, same
 from batchyard.move.checksum import not_utf8, rows_of
-from batchyard.move.endpoint import Endpoint, qi
 from batchyard.move.forms import canonical_expr, convert
 
 if TYPE_CHECKING:
@@ -67,7 +68,7 @@ class RowDiff:
 
 
 def _select(
-    pair: Pair, end: Endpoint, side: int, span: Span, fast: bool = False, only: Any = None
+    pair: Pair, end: Database, side: int, span: Span, fast: bool = False, only: Any = None
 ) -> tuple[str, Any]:
     """SQL reading ``span`` of one side in canonical form: every column, or the ``only`` ones (by
     position); with ``fast``, after the checksum form of the row."""
@@ -76,7 +77,7 @@ def _select(
     select = ", ".join(canonical_expr(cols[i], end.dialect) for i in picked)
     if fast:
         select = ", ".join(x for x in (pair.fast_query(end, side).select, select) if x)
-    where, params = span.where(pair.range_name(side), end.param)
+    where, params = span.where(pair.range_name(side), end.dialect.param)
     return f"SELECT {select} FROM {qi(pair.table(side))}" + (
         f" WHERE {where}" if where else ""
     ), params
@@ -93,7 +94,7 @@ def _lenient_on_error(read: Callable[[bool], T]) -> T:
 
 
 def read_canonical(
-    pair: Pair, end: Endpoint, conn: Any, side: int, span: Span
+    pair: Pair, end: Database, conn: Any, side: int, span: Span
 ) -> list[tuple[Any, ...]]:
     """The rows of ``span`` on one side, every value in canonical form."""
     logicals = [c[side].logical for c in pair.columns]
@@ -111,7 +112,7 @@ def read_canonical(
 
 
 def compare_rows(
-    pair: Pair, ends: tuple[Endpoint, Endpoint], conns: tuple[Any, Any], span: Span, limit: int
+    pair: Pair, ends: tuple[Database, Database], conns: tuple[Any, Any], span: Span, limit: int
 ) -> list[RowDiff]:
     """Up to ``limit`` differences between the two sides' rows of ``span``."""
     source = read_canonical(pair, ends[0], conns[0], 0, span)
@@ -121,7 +122,7 @@ def compare_rows(
 
 def compare_span(
     pair: Pair,
-    ends: tuple[Endpoint, Endpoint],
+    ends: tuple[Database, Database],
     conns: tuple[Any, Any],
     span: Span,
     limit: int,
@@ -135,7 +136,7 @@ def compare_span(
 
 
 def compare_by_hash(
-    pair: Pair, ends: tuple[Endpoint, Endpoint], conns: tuple[Any, Any], span: Span, limit: int
+    pair: Pair, ends: tuple[Database, Database], conns: tuple[Any, Any], span: Span, limit: int
 ) -> list[RowDiff]:
     """Up to ``limit`` differences in a span too big to hold that cannot be cut by key (a table
     without an integer key column, or without a key). Rows go into ``BUCKETS`` by the hash of their
@@ -163,7 +164,7 @@ def compare_by_hash(
 
 
 def _hashed(
-    pair: Pair, end: Endpoint, conn: Any, side: int, span: Span, whole: bool, lenient: bool
+    pair: Pair, end: Database, conn: Any, side: int, span: Span, whole: bool, lenient: bool
 ) -> Iterator[tuple[int, int, tuple[Any, ...]]]:
     """(bucket, row hash, canonical values) of each row of one side. The row hash is of its
     checksum form; the bucket is the hash of its canonical key (of the whole canonical row, without
@@ -186,7 +187,7 @@ def _hashed(
 
 
 def _bucket_sums(
-    pair: Pair, end: Endpoint, conn: Any, side: int, span: Span
+    pair: Pair, end: Database, conn: Any, side: int, span: Span
 ) -> list[tuple[int, int]]:
     def read(lenient: bool) -> list[tuple[int, int]]:
         counts, sums = [0] * BUCKETS, [0] * BUCKETS
@@ -199,7 +200,7 @@ def _bucket_sums(
 
 
 def _collect(
-    pair: Pair, end: Endpoint, conn: Any, side: int, span: Span, wanted: set[int]
+    pair: Pair, end: Database, conn: Any, side: int, span: Span, wanted: set[int]
 ) -> list[tuple[Any, ...]]:
     """The rows (in canonical form) of the ``wanted`` buckets."""
 

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from batchyard.db import Dialect
+from batchyard.db import quote_identifier as qi
+from batchyard.db.reflect import ColumnInfo
 from batchyard.move.canonical import canonical_json
-from batchyard.move.endpoint import ColumnInfo, qi
 
 # ISO text as PostgreSQL prints it: a space, not "T", before the time; no trailing zeros in the
 # fraction. Most values are written so already, and pass untouched (no string is built for them).
@@ -41,8 +43,8 @@ def fast_exprs(
         # Read as migrate converted it; the target's text or bytea is read as it is.
         return [canonical_expr(col, dialect)], None
     logical = col.logical if col.logical == peer.logical else None
-    if dialect == "sqlite":
-        if peer_dialect == "sqlite":
+    if dialect == Dialect.SQLITE:
+        if peer_dialect == Dialect.SQLITE:
             return [q], None
         if logical == "decimal" and _exact_in_float(peer):
             # Text (a decimal SQLite would not store as a number) stays text: never a float.
@@ -69,7 +71,7 @@ def fast_exprs(
             return [q], "json"
         return [q], None
     # PostgreSQL
-    if peer_dialect == "postgresql" or logical is None:
+    if peer_dialect == Dialect.POSTGRESQL or logical is None:
         return [q if col.plain else f"{q}::text"], None
     if logical == "boolean":
         return [f"{q}::int"], None
@@ -110,7 +112,7 @@ def canonical_expr(col: ColumnInfo, dialect: str) -> str:
     q = qi(col.name)
     if col.logical in CONVERTED:
         return CONVERTED[col.logical].format(q=q)
-    if dialect == "sqlite" or col.logical in ("any", "decimal", "uuid") or col.plain:
+    if dialect == Dialect.SQLITE or col.logical in ("any", "decimal", "uuid") or col.plain:
         return q
     return f"{q}::text"
 

@@ -25,6 +25,7 @@ from sqlalchemy.engine import Engine
 
 from batchyard.config import mask_url
 from batchyard.db import create_engine, reason
+from batchyard.db.types import known_override, override, unknown_type
 from batchyard.errors import SchemaError, UsageError
 from batchyard.move import checkpoints as ledger
 from batchyard.move import constraints, names, rules
@@ -46,7 +47,6 @@ from batchyard.move.reflect import (
     sequence_sql,
     target_names,
 )
-from batchyard.move.types import known_override, override, unknown_type
 
 IF_EXISTS = ("fail", "replace", "append", "resume")
 

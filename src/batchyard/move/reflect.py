@@ -11,14 +11,19 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from batchyard.db import ledger, types
+from batchyard.db.quote import quote_identifier
+from batchyard.db.types import ColumnType, from_postgres, from_sqlite
 from batchyard.errors import UsageError
 from batchyard.move import defaults, names
-from batchyard.move.types import ColumnType, from_postgres, from_sqlite
 
 #: The target table where migrate records each committed batch (the exactly-once checkpoint).
-STATE_TABLE = "_batchyard_migrate"
+STATE_TABLE = ledger.TABLE
+#: Kept for the modules that still import it from here; new code imports
+#: :func:`batchyard.db.quote_identifier`.
+qi = quote_identifier
 #: The comment on a PostgreSQL jsonb column holding the values of an untyped SQLite column.
-ANY_COMMENT = "batchyard:any"
+ANY_COMMENT = types.ANY_COMMENT
 
 
 @dataclass(frozen=True)
@@ -73,11 +78,6 @@ class Table:
     @property
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
-
-
-def qi(name: str) -> str:
-    """A quoted identifier, the same on SQLite and PostgreSQL."""
-    return '"' + name.replace('"', '""') + '"'
 
 
 def ends_sql(column: str, table: str, where: str = "") -> str:

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
-from batchyard.move.endpoint import Endpoint, qi
+from batchyard.db import Database, Dialect
+from batchyard.db import quote_identifier as qi
 from batchyard.move.reflect import ends_sql
 
 if TYPE_CHECKING:
@@ -57,7 +58,7 @@ class Span:
         return self.whole or self.lo is None or self.hi is None
 
 
-def plan(pair: Pair, ends: tuple[Endpoint, Endpoint], conns: tuple[Any, Any]) -> list[Span]:
+def plan(pair: Pair, ends: tuple[Database, Database], conns: tuple[Any, Any]) -> list[Span]:
     """Spans of about ``CHUNK_ROWS`` rows covering every row of both sides (one, whole, for a table
     without an integer key column to cut on)."""
     if pair.range_column is None:
@@ -88,7 +89,7 @@ def plan(pair: Pair, ends: tuple[Endpoint, Endpoint], conns: tuple[Any, Any]) ->
 
 
 def _row_estimate(conn: Any, dialect: str, table: str) -> int:
-    if dialect == "postgresql":
+    if dialect == Dialect.POSTGRESQL:
         estimate = conn.execute(
             "SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass("
             "quote_ident(current_schema()) || '.' || %s)",
@@ -101,7 +102,7 @@ def _row_estimate(conn: Any, dialect: str, table: str) -> int:
 
 def _from_counts(
     pair: Pair,
-    ends: tuple[Endpoint, Endpoint],
+    ends: tuple[Database, Database],
     conns: tuple[Any, Any],
     side: int,
     lo: int,
@@ -115,8 +116,8 @@ def _from_counts(
     buckets = min(math.ceil(rows / CHUNK_ROWS) * FINE, 10_000)
     width = max(1, math.ceil((hi - lo + 1) / buckets))
     q, t = qi(pair.range_name(side) or ""), qi(pair.table(side))
-    conn, p = conns[side], ends[side].param
-    if ends[side].dialect == "sqlite":
+    conn, p = conns[side], ends[side].dialect.param
+    if ends[side].dialect == Dialect.SQLITE:
         # One count per bucket walks the index over its rows only: cheaper than a GROUP BY here.
         sql = f"SELECT count(*) FROM {t} WHERE {q} >= {p} AND {q} < {p}"
         counts = [
@@ -150,7 +151,7 @@ def _from_counts(
 
 def split(
     pair: Pair,
-    ends: tuple[Endpoint, Endpoint],
+    ends: tuple[Database, Database],
     conns: tuple[Any, Any],
     span: Span,
     rows: int,
@@ -163,7 +164,7 @@ def split(
     lows, highs = [], []
     for side, conn in enumerate(conns):
         q = qi(pair.range_name(side) or "")
-        where, params = span.where(pair.range_name(side), ends[side].param)
+        where, params = span.where(pair.range_name(side), ends[side].dialect.param)
         lo, hi = conn.execute(ends_sql(q, qi(pair.table(side)), where), params * 2).fetchone()
         if isinstance(lo, int) and isinstance(hi, int):
             lows.append(lo)

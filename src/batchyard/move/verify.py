@@ -18,19 +18,14 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
+from batchyard.db import Database, Dialect
+from batchyard.db import quote_identifier as qi
+from batchyard.db.reflect import ColumnInfo, TableInfo, describe, list_tables
 from batchyard.errors import UsageError
 from batchyard.move import names as identifiers
 from batchyard.move import workers
-from batchyard.move.checksum import MASK64, Query
+from batchyard.move.checksum import MASK64, Query, open_reading
 from batchyard.move.diff import RowDiff, compare_span
-from batchyard.move.endpoint import (
-    ColumnInfo,
-    Endpoint,
-    TableInfo,
-    describe,
-    list_tables,
-    qi,
-)
 from batchyard.move.forms import fast_exprs
 from batchyard.move.keys import missing_columns, unknown_tables
 from batchyard.move.spans import Span, plan, split
@@ -68,18 +63,18 @@ class Pair:
     only_source: list[str] = field(default_factory=list)
     only_target: list[str] = field(default_factory=list)
 
-    def fast_query(self, endpoint: Endpoint, side: int) -> Query:
+    def fast_query(self, db: Database, side: int) -> Query:
         """The query that reads one side's rows in the form its checksum is taken of."""
         exprs: list[str] = []
         converters: list[tuple[int, str]] = []
         for pair in self.columns:
             got, converter = fast_exprs(
-                pair[side], endpoint.dialect, pair[1 - side], self.dialects[1 - side]
+                pair[side], db.dialect, pair[1 - side], self.dialects[1 - side]
             )
             if converter:
                 converters.append((len(exprs), converter))
             exprs.extend(got)
-        return Query(endpoint, self.table(side), ", ".join(exprs), tuple(converters))
+        return Query(db, self.table(side), ", ".join(exprs), tuple(converters))
 
     def table(self, side: int) -> str:
         return self.source.name if side == 0 else self.target.name
@@ -147,16 +142,25 @@ class TableResult:
 # -- opening ---------------------------------------------------------------------------------------
 
 
-def endpoints(source_url: str, target_url: str) -> tuple[Endpoint, Endpoint]:
-    return Endpoint.from_url(source_url), Endpoint.from_url(target_url)
+def databases(source_url: str, target_url: str) -> tuple[Database, Database]:
+    """The two databases of a comparison: SQLite files or PostgreSQL databases."""
+    return _comparable(Database.of(source_url)), _comparable(Database.of(target_url))
 
 
-def table_names(source: Endpoint, target: Endpoint, tables: Sequence[str] = ()) -> list[str]:
+def _comparable(db: Database) -> Database:
+    if db.dialect not in (Dialect.SQLITE, Dialect.POSTGRESQL):
+        raise UsageError(
+            f"{db.shown}: verify compares sqlite:///PATH and postgresql://... databases"
+        )
+    return db
+
+
+def table_names(source: Database, target: Database, tables: Sequence[str] = ()) -> list[str]:
     """The tables to compare: those named (each must be in the source), else those of either side.
 
     Opens both databases, so an unreachable one or bad credentials stop here with a UsageError.
     """
-    src_conn, dst_conn = source.connect(), target.connect()
+    src_conn, dst_conn = open_reading(source), open_reading(target)
     try:
         in_source, in_target = (
             list_tables(src_conn, source.dialect),
@@ -181,10 +185,10 @@ def table_names(source: Endpoint, target: Endpoint, tables: Sequence[str] = ()) 
     return in_source + extra
 
 
-def need_workers(source: Endpoint, target: Endpoint, tables: Sequence[str]) -> bool:
+def need_workers(source: Database, target: Database, tables: Sequence[str]) -> bool:
     """Whether any of ``tables`` is big enough for verify's worker processes on either side."""
     for end in (source, target):
-        conn = end.connect()
+        conn = open_reading(end)
         try:
             names = list_tables(conn, end.dialect)
             for table in tables:
@@ -202,12 +206,12 @@ def _over(conn: Any, table: str, rows: int) -> bool:
     return int(conn.execute(sql).fetchone()[0]) > rows
 
 
-def check_keys(source: Endpoint, keys: Mapping[str, Sequence[str]], tables: Sequence[str]) -> None:
+def check_keys(source: Database, keys: Mapping[str, Sequence[str]], tables: Sequence[str]) -> None:
     """Each named key belongs to a table being verified and names columns the source has."""
     unknown_tables({t: tuple(k) for t, k in keys.items()}, list(tables))
     if not keys:
         return
-    conn = source.connect()
+    conn = open_reading(source)
     try:
         for table, key in keys.items():
             info = describe(conn, source.dialect, _match(table, list(tables)) or table)
@@ -308,8 +312,8 @@ def verify_table(
     they are, and stops the comparison (:class:`~batchyard.errors.Interrupted`) when it says so.
     """
     started = time.perf_counter()
-    source, target = endpoints(source_url, target_url)
-    conns = (source.connect(), target.connect())
+    source, target = databases(source_url, target_url)
+    conns = (open_reading(source), open_reading(target))
     try:
         found = _tables(source, target, conns, table, key)
         if isinstance(found, TableResult):
@@ -325,7 +329,7 @@ def verify_table(
 
 
 def _tables(
-    source: Endpoint, target: Endpoint, conns: tuple[Any, Any], table: str, key: Sequence[str] = ()
+    source: Database, target: Database, conns: tuple[Any, Any], table: str, key: Sequence[str] = ()
 ) -> Pair | TableResult:
     src_name = _match(table, list_tables(conns[0], source.dialect))
     in_target = list_tables(conns[1], target.dialect)
@@ -357,7 +361,7 @@ class Comparison:
     """One table of two open databases, being compared."""
 
     pair: Pair
-    ends: tuple[Endpoint, Endpoint]
+    ends: tuple[Database, Database]
     conns: tuple[Any, Any]
     should_stop: Callable[[], bool]
     progress: Callable[[int], None]
@@ -420,7 +424,7 @@ class Comparison:
         for start in range(0, len(spans), SEGMENT):
             segment = spans[start : start + SEGMENT]
             for side in (0, 1):
-                column, param = self.pair.range_name(side), self.ends[side].param
+                column, param = self.pair.range_name(side), self.ends[side].dialect.param
                 tasks.append(
                     (self.queries[side], [(*s.where(column, param), s.open) for s in segment])
                 )

@@ -31,9 +31,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from batchyard.config import mask_url
+from batchyard.db.types import ColumnType
 from batchyard.errors import Interrupted, UsageError
 from batchyard.move.reflect import Column, ForeignKey, Index, Table, qi
-from batchyard.move.types import ColumnType
 
 FORMAT_VERSION = 1
 #: gzip level 1: about three times faster than the default for a slightly larger file.

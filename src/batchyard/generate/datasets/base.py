@@ -11,9 +11,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from batchyard.db.types import ColumnType
 from batchyard.errors import ParamError
 from batchyard.generate.datasets.sql import MAX_ROWS, Dialect, Row, Values, ident
-from batchyard.move.types import ColumnType
 
 Counts = dict[str, int]
 Eligible = Callable[[Values, int], bool]
@@ -37,7 +37,7 @@ DEFECT_KINDS = (
 @dataclass(frozen=True)
 class Column:
     name: str
-    type: str  # a logical type of batchyard.move.types
+    type: str  # a logical type of batchyard.db.types
     nullable: bool = False
     precision: int | None = None
     scale: int | None = None

@@ -1,11 +1,19 @@
-"""Opening databases the same way everywhere: SQLite tuned for many writers, PostgreSQL via psycopg."""
+"""Opening databases the same way everywhere.
+
+DB-API connections (:func:`sqlite` and :func:`postgres`) are what the data plane reads and writes
+through: autocommit, so transactions are begun explicitly; read-only ones really refuse writes.
+Engines (:func:`create_engine`, :data:`ENGINES`) are for the store and ``ctx.write``: SQLite tuned
+for many writers, PostgreSQL through psycopg. psycopg is imported only where PostgreSQL is opened.
+"""
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import threading
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import sqlalchemy as sa
 from sqlalchemy import event as sa_event
@@ -13,19 +21,23 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import QueuePool, StaticPool
 
 from batchyard.config import mask_url
+from batchyard.db.url import parse_url
 from batchyard.errors import StoreError, UsageError
-
-
-def reason(exc: BaseException) -> str:
-    """The driver's own first line about an error, without SQLAlchemy's decoration."""
-    orig = getattr(exc, "orig", None)
-    text = str(orig or exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
 
 #: Makes a PostgreSQL session read-only: every transaction it starts refuses to write, including
 #: functions that write (``setval``, ``lo_import``), whatever SQL reaches it.
 PG_READ_ONLY = "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY"
+#: How every PostgreSQL session of the data plane writes values as text: ISO dates, times in UTC,
+#: floats exact, so both sides of a comparison (and every run) see the same forms.
+PG_SETTINGS = (
+    "SET DateStyle TO 'ISO, YMD'",
+    "SET TimeZone TO 'UTC'",
+    "SET extra_float_digits TO 3",
+    "SET IntervalStyle TO 'postgres'",
+)
+#: Seconds to wait for a PostgreSQL server to answer, and for a locked SQLite file.
+CONNECT_TIMEOUT = 10
+SQLITE_TIMEOUT = 60
 
 
 def pg_read_only(conn: Any) -> Any:
@@ -36,27 +48,88 @@ def pg_read_only(conn: Any) -> Any:
     return conn
 
 
-def is_driver_error(exc: BaseException) -> bool:
-    """True for an error a database driver raised (SQLite, PostgreSQL, DuckDB), however wrapped."""
-    if isinstance(exc, sa.exc.DBAPIError | sqlite3.Error):
-        return True
-    module = type(exc).__module__
-    return module.startswith(("psycopg", "duckdb"))
+def readonly_uri(path: str | Path) -> str:
+    """The ``file:`` URI that opens ``path`` read-only: ``%``, ``?``, ``#`` and spaces escaped, so
+    they are part of the name rather than of the URI."""
+    return f"file:{quote(str(path))}?mode=ro"
 
 
-def parse_url(url: str, *, error: type[Exception] = UsageError) -> sa.URL:
+def sqlite(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
+    """A SQLite connection (autocommit, usable from any thread). ``readonly``: the file is opened
+    read-only (a missing file is an error, never made) and read once, so a file that is not a
+    database fails here."""
+    if readonly:
+        conn = sqlite3.connect(
+            readonly_uri(path),
+            uri=True,
+            timeout=SQLITE_TIMEOUT,
+            check_same_thread=False,
+            isolation_level=None,
+        )
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+    return sqlite3.connect(
+        str(path), timeout=SQLITE_TIMEOUT, check_same_thread=False, isolation_level=None
+    )
+
+
+def postgres(dsn: str, *, readonly: bool = False) -> Any:
+    """A psycopg connection (autocommit) with :data:`PG_SETTINGS`; ``readonly``: every
+    transaction of its session is read-only (``default_transaction_read_only``)."""
     try:
-        parsed = sa.make_url(url)
-    except sa.exc.ArgumentError as exc:
-        raise error(
-            f"{mask_url(url)!r} is not a database URL (sqlite:///PATH or postgresql://...)"
-        ) from exc
-    backend = parsed.get_backend_name()
-    if backend in ("postgresql", "postgres") and parsed.drivername in ("postgresql", "postgres"):
-        parsed = parsed.set(drivername="postgresql+psycopg")
-    elif backend not in ("sqlite", "postgresql"):
-        raise error(f"{mask_url(url)!r}: batchyard speaks sqlite:///PATH and postgresql://...")
-    return parsed
+        import psycopg
+    except ModuleNotFoundError as exc:  # pragma: no cover - an install without the extra
+        raise UsageError("PostgreSQL needs psycopg: pip install 'batchyard[postgres]'") from exc
+    conn = psycopg.connect(dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
+    settings = [*PG_SETTINGS, *(["SET default_transaction_read_only = on"] if readonly else [])]
+    try:
+        conn.execute("; ".join(settings))  # one round trip
+    except BaseException:
+        conn.close()
+        raise
+    conn.cursor_factory, conn.server_cursor_factory = _cursors()
+    return conn
+
+
+def percent_safe(query: Any) -> Any:
+    """``query`` with each ``%`` inside a quoted name or string doubled: psycopg reads a ``%``
+    anywhere in a query with params as a placeholder, and a name may hold one (``"growth %"``)."""
+    if not isinstance(query, str) or "%" not in query:
+        return query
+    out: list[str] = []
+    quote = ""
+    for ch in query:
+        if quote:
+            if ch == quote:
+                quote = ""
+            elif ch == "%":
+                out.append("%")
+        elif ch in "\"'":
+            quote = ch
+        out.append(ch)
+    return "".join(out)
+
+
+@functools.cache
+def _cursors() -> tuple[Any, Any]:
+    """psycopg's cursors, taking names with a ``%`` in them (see :func:`percent_safe`)."""
+    import psycopg
+
+    class Cursor(psycopg.Cursor[Any]):
+        def execute(self, query: Any, params: Any = None, **kw: Any) -> Any:
+            safe = percent_safe(query) if params is not None else query
+            return super().execute(safe, params, **kw)
+
+    class ServerCursor(psycopg.ServerCursor[Any]):
+        def execute(self, query: Any, params: Any = None, **kw: Any) -> Any:
+            safe = percent_safe(query) if params is not None else query
+            return super().execute(safe, params, **kw)
+
+    return Cursor, ServerCursor
 
 
 def create_engine(
@@ -161,7 +234,7 @@ def _sqlite_readonly(
 
     def connect() -> sqlite3.Connection:
         return sqlite3.connect(
-            f"file:{path}?mode=ro", uri=True, timeout=60, check_same_thread=False
+            readonly_uri(path), uri=True, timeout=SQLITE_TIMEOUT, check_same_thread=False
         )
 
     return sa.create_engine(

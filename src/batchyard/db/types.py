@@ -45,6 +45,9 @@ LOGICAL = (
     "text",
 )
 
+#: The comment migrate leaves on a PostgreSQL ``jsonb`` column made from an untyped SQLite one.
+ANY_COMMENT = "batchyard:any"
+
 _PG = {
     "boolean": "boolean",
     "integer": "bigint",
