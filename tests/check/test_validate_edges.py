@@ -73,7 +73,7 @@ def test_a_missing_postgresql_database_is_refused(project: Path, pg_admin_url: s
         url.render_as_string(hide_password=False),
         "--rules",
         str(project / "rules.yaml"),
-        match=rf"cannot connect to .*/{name}: .*database \"{name}\" does not exist",
+        match=rf'database "{name}" does not exist on .*/{name}: create it first',
     )
     assert "s3cret" not in line
 
