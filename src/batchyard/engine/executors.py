@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
 import queue
 import signal
 import threading
@@ -16,6 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 from pydantic_core import to_jsonable_python
@@ -24,6 +26,7 @@ from batchyard.config import Settings, redact
 from batchyard.engine.context import Context, Skip, StopFlag
 from batchyard.engine.kinds import JobKind
 from batchyard.engine.models import ItemStatus, utcnow
+from batchyard.engine.registry import load_registry
 from batchyard.engine.retry import Retry
 from batchyard.errors import BadData, Interrupted, ItemTimeout, UsageError
 
@@ -269,15 +272,17 @@ def _die_with_parent(parent: int) -> None:
     threading.Thread(target=watch, daemon=True, name="batchyard-parent-watch").start()
 
 
-def _child_init(spec: JobSpec, event: Any, parent: int) -> None:
+def _child_init(root: Path, payload: bytes, event: Any, parent: int) -> None:
     _die_with_parent(parent)
     # The parent handles Ctrl+C and SIGTERM for the whole job; children finish what they hold.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    from batchyard.app import load_registry
     from batchyard.store import Store
 
-    registry = load_registry(spec.settings.root)
+    # The project's kinds first, as the parent loaded them: the spec may name classes of its
+    # jobs.py (an exception in Retry(on=...)), which only unpickle once that module is loaded.
+    registry = load_registry(root)
+    spec: JobSpec = pickle.loads(payload)
     _child["kind"] = registry.get(spec.kind_name)
     _child["store"] = Store.open(spec.store_url, synchronous=spec.settings.synchronous)
     _child["stop"] = StopFlag(event)
@@ -312,7 +317,7 @@ class ProcessExecutor:
             max_workers=workers,
             mp_context=ctx,
             initializer=_child_init,
-            initargs=(spec, self._event, os.getpid()),
+            initargs=(spec.settings.root, pickle.dumps(spec), self._event, os.getpid()),
         )
         self._spec = spec
         self._watch = threading.Thread(target=self._relay_stop, daemon=True)
