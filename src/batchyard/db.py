@@ -38,6 +38,26 @@ def parse_url(url: str, *, error: type[Exception] = UsageError) -> sa.URL:
     return parsed
 
 
+def same_database(a: str, b: str) -> bool:
+    """True when URLs ``a`` and ``b`` name the same SQLite file or the same PostgreSQL database
+    (as written: an alias of a host reads as another database)."""
+    try:
+        first, second = parse_url(a), parse_url(b)
+    except UsageError:
+        return False
+    if first.get_backend_name() != second.get_backend_name():
+        return False
+    if first.get_backend_name() == "sqlite":
+        if first.database in (None, "", ":memory:") or second.database in (None, "", ":memory:"):
+            return False
+        return Path(first.database or "").resolve() == Path(second.database or "").resolve()
+    return (first.host, first.port or 5432, first.database) == (
+        second.host,
+        second.port or 5432,
+        second.database,
+    )
+
+
 def create_engine(
     url: str,
     *,

@@ -19,6 +19,7 @@ REST API answers with.
     ├── StoreError                 the store cannot be opened or used: exit 2, HTTP 503
     └── ItemError                  raised inside an item, recorded on the item (never leaves the runner)
         ├── ItemTimeout            the item ran longer than its timeout
+        ├── AttemptFenced          ctx.write or ctx.checkpoint from an attempt no longer current
         ├── HttpError              a request failed for good (URL masked, status, body snippet)
         └── Interrupted            the item stopped at a checkpoint because the job is stopping
 """
@@ -117,6 +118,11 @@ class ItemError(BatchyardError):
 
 class ItemTimeout(ItemError):
     """The item ran longer than its timeout."""
+
+
+class AttemptFenced(ItemError):
+    """This attempt at the item is no longer current (it timed out, or a newer attempt or another
+    runner took the item over): its writes and checkpoints are refused, and nothing was written."""
 
 
 class HttpError(ItemError):

@@ -54,6 +54,8 @@ class Result:
     interrupted: bool = False
     rows_read: int = 0
     rows_written: int = 0
+    #: Which attempt this is the result of: the runner takes only the in-flight attempt's.
+    attempt: int = 0
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,7 @@ def run_task(kind: JobKind, spec: JobSpec, task: Task, store: Any, stop: StopFla
             result=result,
             rows_read=ctx.counters.rows_read,
             rows_written=ctx.counters.rows_written,
+            attempt=task.attempt,
         )
     except Skip as exc:
         return Result(
@@ -115,6 +118,7 @@ def run_task(kind: JobKind, spec: JobSpec, task: Task, store: Any, stop: StopFla
             result={"skipped": str(exc)} if str(exc) else None,
             rows_read=ctx.counters.rows_read,
             rows_written=ctx.counters.rows_written,
+            attempt=task.attempt,
         )
     except Interrupted as exc:
         return Result(
@@ -126,6 +130,7 @@ def run_task(kind: JobKind, spec: JobSpec, task: Task, store: Any, stop: StopFla
             interrupted=True,
             rows_read=ctx.counters.rows_read,
             rows_written=ctx.counters.rows_written,
+            attempt=task.attempt,
         )
     except (Exception, SystemExit) as exc:
         tb = redact("".join(traceback.format_exception(exc)), spec.secrets)
@@ -140,6 +145,7 @@ def run_task(kind: JobKind, spec: JobSpec, task: Task, store: Any, stop: StopFla
             halts=isinstance(exc, BadData),
             rows_read=ctx.counters.rows_read,
             rows_written=ctx.counters.rows_written,
+            attempt=task.attempt,
         )
 
 
@@ -152,6 +158,7 @@ def timeout_result(task: Task, started: datetime, seconds: float, retry: Retry) 
         utcnow(),
         error=describe_error(exc),
         retryable=retry.should_retry(exc, task.attempt),
+        attempt=task.attempt,
     )
 
 
@@ -174,6 +181,10 @@ class Executor(Protocol):
 
     def abandon(self, key: str) -> None:
         """Give up on a task that timed out; its late result is ignored and its worker replaced."""
+
+    def lingering(self) -> list[str]:
+        """Keys of abandoned tasks still running (a thread cannot be stopped)."""
+        ...
 
     def shutdown(self, *, wait: bool) -> None: ...
 
@@ -235,6 +246,10 @@ class ThreadExecutor:
                 if running == key:
                     self._retire.add(ident)
         self._spawn()
+
+    def lingering(self) -> list[str]:
+        with self._lock:
+            return sorted(key for ident, key in self._running.items() if ident in self._retire)
 
     def shutdown(self, *, wait: bool) -> None:
         for _ in self._threads:
@@ -343,6 +358,7 @@ class ProcessExecutor:
                     utcnow(),
                     error=describe_error(exc),
                     retryable=self._spec.retry.should_retry(exc, task.attempt),
+                    attempt=task.attempt,
                 )
             self._done(result)
 
@@ -350,6 +366,9 @@ class ProcessExecutor:
 
     def abandon(self, key: str) -> None:
         self._abandoned.add(key)
+
+    def lingering(self) -> list[str]:
+        return []  # shutdown waits for a pool's tasks, or kills its processes
 
     def shutdown(self, *, wait: bool) -> None:
         if not wait:
