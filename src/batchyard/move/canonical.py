@@ -17,7 +17,8 @@ equal across databases exactly when the two stored values mean the same thing:
 | blob      | bytes                            | bytes                       | bytes                        |
 | text      | text (a blob: its UTF-8 text)    | str                         | str                          |
 | any       | int, real, text or blob          | jsonb scalar, blobs as      | int, float, str or bytes     |
-|           |                                  | ``{"$b64": ...}``           |                              |
+|           |                                  | ``{"$b64": ...}``, -0.0 and |                              |
+|           |                                  | infinities as ``{"$real":}``|                              |
 
 A value that does not parse as its type stays as it is, so it compares unequal to any value that does.
 NULL is ``None`` and never equals ``""``. Compare with :func:`same` (exact for floats); use
@@ -37,6 +38,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 __all__ = [
+    "any_real_json",
     "canonical",
     "canonical_json",
     "canonical_row",
@@ -45,6 +47,7 @@ __all__ = [
     "fingerprint",
     "same",
     "same_row",
+    "tagged_real",
 ]
 
 
@@ -214,16 +217,41 @@ def canonical_json(v: Any) -> Any:
     return _json_text(v)
 
 
+#: The reals a JSON number cannot carry (jsonb has no -0 and no infinities), as an untyped
+#: column's jsonb copy holds them: ``{"$real": "-0.0"}``.
+_TAGGED_REALS = {"-0.0": -0.0, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
+def any_real_json(value: float) -> str:
+    """The jsonb form of a real held by an untyped SQLite column, for the reals that are no JSON
+    number: -0.0 and the infinities (SQLite has no NaN). Others: their shortest exact text."""
+    if value == 0 and math.copysign(1.0, value) < 0:
+        return '{"$real":"-0.0"}'
+    if math.isinf(value):
+        return '{"$real":"Infinity"}' if value > 0 else '{"$real":"-Infinity"}'
+    return repr(value)
+
+
+def tagged_real(v: Any) -> float | None:
+    """The real a ``{"$real": ...}`` document of an untyped column's jsonb copy stands for."""
+    if isinstance(v, dict) and set(v) == {"$real"} and isinstance(v["$real"], str):
+        return _TAGGED_REALS.get(v["$real"])
+    return None
+
+
 def decode_any(v: Any) -> Any:
     """A value of an untyped SQLite column from its jsonb copy: a JSON scalar, a blob as
-    ``{"$b64": "..."}``. Other documents become their canonical JSON text, tagged so that they never
-    equal a string."""
+    ``{"$b64": "..."}``, -0.0 and infinities as ``{"$real": "-0.0"}``. Other documents become
+    their canonical JSON text, tagged so that they never equal a string."""
     if isinstance(v, dict):
         if set(v) == {"$b64"} and isinstance(v["$b64"], str):
             try:
                 return base64.b64decode(v["$b64"], validate=True)
             except ValueError:
                 pass
+        real = tagged_real(v)
+        if real is not None:
+            return real
         return ("json", _json_text(v))
     if isinstance(v, list):
         return ("json", _json_text(v))

@@ -25,6 +25,7 @@ from sqlalchemy.engine import Engine
 
 from batchyard.errors import UsageError
 from batchyard.move.reflect import Column, Table, qi
+from batchyard.move.types import ColumnType
 
 #: Rows per piece of the first, parallel scan.
 PIECE_ROWS = 250_000
@@ -68,8 +69,58 @@ class Misfit:
         )
 
 
-def fits_condition(logical: str, column_sql: str) -> str | None:
-    template = _FITS.get(logical)
+# A decimal stored as text: plain digits with an optional sign and point (what PostgreSQL reads,
+# and what a PostgreSQL numeric comes to SQLite as). {u} is the text without its sign.
+_UNSIGNED = "CASE WHEN substr({c}, 1, 1) IN ('-', '+') THEN substr({c}, 2) ELSE {c} END"
+_PLAIN = "{u} <> '' AND {u} <> '.' AND NOT {u} GLOB '*[^0-9.]*' AND NOT {u} GLOB '*.*.*'"
+_PLACES = (
+    "CASE WHEN instr({u}, '.') > 0 THEN length(rtrim(substr({u}, instr({u}, '.') + 1), '0')) "
+    "ELSE 0 END"
+)
+_DIGITS = (
+    "length(ltrim(CASE WHEN instr({u}, '.') > 0 THEN substr({u}, 1, instr({u}, '.') - 1) "
+    "ELSE {u} END, '0'))"
+)
+# A real that is k / 10**s for an integer k: its shortest decimal has at most s places. Where
+# x * 10**s reaches 2**53 that always holds; below, k is that product rounded, or next to it (the
+# product and SQLite's round() may each be one off).
+_REAL_PLACES = (
+    "(abs({y}) >= 9007199254740992.0 OR round({y}) / 1e{s} = {c} "
+    "OR CAST({y} AS INTEGER) / 1e{s} = {c} OR (CAST({y} AS INTEGER) - 1) / 1e{s} = {c} "
+    "OR (CAST({y} AS INTEGER) + 1) / 1e{s} = {c})"
+)
+
+
+def _decimal_fits(ctype: ColumnType) -> str:
+    """Where a stored value is a decimal PostgreSQL keeps exactly in ``numeric[(p,s)]``: a number
+    (a real with at most s places), or a decimal's plain text; fewer than p - s whole digits."""
+    u = f"({_UNSIGNED})"
+    text = _PLAIN.format(u=u)
+    if ctype.precision is None:
+        return (
+            "typeof({c}) IN ('integer', 'real') OR (typeof({c}) = 'text' AND "
+            f"({text} OR {{c}} IN ('NaN', 'Infinity', '-Infinity')))"
+        )
+    p, s = ctype.precision, ctype.scale or 0
+    whole = p - s
+    integer = "1" if whole >= 19 else f"{{c}} > -{10**whole} AND {{c}} < {10**whole}"
+    real = f"{{c}} > -1e{whole} AND {{c}} < 1e{whole} AND " + _REAL_PLACES.replace(
+        "{s}", str(s)
+    ).replace("{y}", f"({{c}} * 1e{s})")
+    text += f" AND {_PLACES.format(u=u)} <= {s} AND {_DIGITS.format(u=u)} <= {whole}"
+    return (
+        f"(typeof({{c}}) = 'integer' AND {integer}) OR (typeof({{c}}) = 'real' AND {real}) "
+        f"OR (typeof({{c}}) = 'text' AND {text})"
+    )
+
+
+def fits_condition(ctype: ColumnType | str, column_sql: str) -> str | None:
+    """SQL true where ``column_sql`` holds NULL or a value of its type (a logical type name, or a
+    column type: a decimal's precision and scale then count too)."""
+    if isinstance(ctype, ColumnType) and ctype.logical == "decimal":
+        template: str | None = _decimal_fits(ctype)
+    else:
+        template = _FITS.get(ctype if isinstance(ctype, str) else ctype.logical)
     return (
         None if template is None else f"({column_sql} IS NULL OR ({template.format(c=column_sql)}))"
     )
@@ -119,7 +170,7 @@ def _checks(table: Table, skip: Sequence[str]) -> list[tuple[Column, str]]:
         rowid_alias = table.has_rowid and table.primary_key == (col.name,)
         if rowid_alias and col.type.logical == "integer" and col.type.declared.upper() == "INTEGER":
             continue
-        cond = fits_condition(col.type.logical, qi(col.name))
+        cond = fits_condition(col.type, qi(col.name))
         if cond is not None:
             checks.append((col, cond))
     return checks
