@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
@@ -199,6 +199,7 @@ def test_numbers_arrive_exactly_or_are_refused(
 ) -> None:
     if misfit is not None:
         rows[-1] = {**rows[-1], misfit[0]: misfit[1]}
+    note(repr(rows))
     pg = pg_empty()
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)

@@ -223,12 +223,15 @@ _TAGGED_REALS = {"-0.0": -0.0, "Infinity": math.inf, "-Infinity": -math.inf}
 
 
 def any_real_json(value: float) -> str:
-    """The jsonb form of a real held by an untyped SQLite column, for the reals that are no JSON
-    number: -0.0 and the infinities (SQLite has no NaN). Others: their shortest exact text."""
+    """The jsonb form of a real held by an untyped SQLite column: its exact digits, with a point
+    (jsonb keeps a number's places, so ``1e16`` must be ``10000000000000000.0`` to come back a
+    real, not an integer); -0.0 and the infinities, no JSON number, as ``{"$real": ...}``."""
     if value == 0 and math.copysign(1.0, value) < 0:
         return '{"$real":"-0.0"}'
     if math.isinf(value):
         return '{"$real":"Infinity"}' if value > 0 else '{"$real":"-Infinity"}'
+    if value == int(value):
+        return f"{int(value)}.0"
     return repr(value)
 
 

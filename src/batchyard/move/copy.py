@@ -327,11 +327,10 @@ def _sqlite_select(
             exprs.append(
                 f"CASE typeof({q}) WHEN 'null' THEN NULL "
                 f"WHEN 'blob' THEN json_object('$b64', by_b64({q})) "
-                # (-0.0 and the infinities are no JSON number: tagged, see canonical.any_real_json)
-                f"WHEN 'real' THEN CASE WHEN {q} = 0 OR abs({q}) > 1.7976931348623157e308 "
-                f"THEN by_real({q}) "
-                f"WHEN {q} = CAST({q} AS INTEGER) AND abs({q}) < 1e15 "
-                f"THEN printf('%.1f', {q}) ELSE printf('%!.17g', {q}) END "
+                # Whole reals below 1e15 print exactly in SQL; the rest in Python (SQLite's printf
+                # is not exact to 17 digits, and -0.0 and the infinities are no JSON number).
+                f"WHEN 'real' THEN CASE WHEN {q} = CAST({q} AS INTEGER) AND abs({q}) < 1e15 "
+                f"AND {q} <> 0 THEN printf('%.1f', {q}) ELSE by_real({q}) END "
                 f"ELSE json_quote({q}) END"
             )
         elif target_dialect == "postgresql" and logical == "text":
