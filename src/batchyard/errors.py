@@ -15,7 +15,8 @@ REST API answers with.
     │   └── BadData                data an item cannot take as it is: the whole job stops
     ├── NotFound                   unknown job id, pipeline or connection: exit 2, HTTP 404
     ├── Conflict                   the job is in a state that does not allow this: exit 2, HTTP 409
-    │   └── LeaseHeld              another runner holds the job
+    │   ├── LeaseHeld              another runner holds the job
+    │   └── LeaseLost              another runner took the job over from this one
     ├── StoreError                 the store cannot be opened or used: exit 2, HTTP 503
     └── ItemError                  raised inside an item, recorded on the item (never leaves the runner)
         ├── ItemTimeout            the item ran longer than its timeout
@@ -102,6 +103,11 @@ class LeaseHeld(Conflict):
         )
         self.job_id = job_id
         self.owner = owner
+
+
+class LeaseLost(Conflict):
+    """Another runner took this job over (this one's lease ran out): this runner stops, and what
+    it was doing is the other's to finish."""
 
 
 class StoreError(BatchyardError):

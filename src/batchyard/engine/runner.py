@@ -36,7 +36,7 @@ from batchyard.engine.kinds import JobKind
 from batchyard.engine.models import ItemStatus, Job, JobStatus, utcnow
 from batchyard.engine.progress import Snapshot, Tracker
 from batchyard.engine.retry import Retry
-from batchyard.errors import LeaseHeld, StoreError
+from batchyard.errors import LeaseHeld, LeaseLost, StoreError
 from batchyard.store import Outcome, Store
 
 HOST = socket.gethostname()
@@ -270,7 +270,13 @@ class Runner:
         limit = 0 if self._exhausted else max(free - len(due), 0)
         if not outcomes and not due and limit == 0:
             return
-        claimed = self.store.step(self.job.id, outcomes, after=self._after, limit=limit, keys=due)
+        try:
+            claimed = self.store.step(
+                self.job.id, outcomes, after=self._after, limit=limit, keys=due, owner=self.owner
+            )
+        except LeaseLost:
+            self._lose()
+            return
         for o in outcomes:
             self._inflight.pop(o.key, None)
             weight = self._weights.pop(o.key, 0) if o.status is not ItemStatus.PENDING else 0
@@ -359,15 +365,23 @@ class Runner:
             self.on_message(f"heartbeat failed: {exc}")
             return
         if not ours:
-            self._lost = True
-            self.stop.set()
-            self.on_message(f"job {self.job.id} was taken over by another runner; stopping")
+            self._lose()
             return
         if control in ("cancel", "pause") and self._stop_reason is None:
             self.on_message(f"{control} requested")
             self.request_stop(control)
         if self.on_progress:
             self.on_progress(snap)
+
+    def _lose(self) -> None:
+        """Another runner took the job over: stop, leaving everything to it."""
+        if self._lost:
+            return
+        self._lost = True
+        self.stop.set()
+        text = f"job {self.job.id} was taken over by another runner; runner {self.owner} stops"
+        self.store.log(self.job.id, text, level="warning")
+        self.on_message(text)
 
     # -- the end ---------------------------------------------------------------------------------
 

@@ -45,6 +45,10 @@ SET_CURSOR = (
     "AND status = 'running'"
 )
 
+# The same, only while the job's lease is the runner's own: a runner that lost its job to
+# another (its lease ran out while it stalled) records nothing more, and learns it here.
+COUNT_OUTCOMES_HELD = COUNT_OUTCOMES + " AND lease_owner = :o"
+
 _NAMED = re.compile(r":([a-z]+)\b")
 
 
@@ -63,6 +67,7 @@ class HotSQL:
         self.mark_running = convert(MARK_RUNNING)
         self.record_outcome = convert(RECORD_OUTCOME)
         self.count_outcomes = convert(COUNT_OUTCOMES)
+        self.count_outcomes_held = convert(COUNT_OUTCOMES_HELD)
         self.current_attempt = convert(CURRENT_ATTEMPT + ("" if self.sqlite else " FOR SHARE"))
         self.set_cursor = convert(SET_CURSOR)
 

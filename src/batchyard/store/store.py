@@ -28,7 +28,14 @@ from batchyard.engine.models import (
     JobStatus,
     utcnow,
 )
-from batchyard.errors import AttemptFenced, Conflict, NotFound, PlanError, StoreError
+from batchyard.errors import (
+    AttemptFenced,
+    Conflict,
+    LeaseLost,
+    NotFound,
+    PlanError,
+    StoreError,
+)
 from batchyard.store.hotpath import HotSQL
 from batchyard.store.joblist import JobFilter, job_where, page_of_jobs
 from batchyard.store.schema import events, items, jobs, metadata
@@ -367,18 +374,22 @@ class Store:
         after: int = -1,
         limit: int = 0,
         keys: Sequence[str] = (),
+        owner: str | None = None,
     ) -> list[Claimed]:
         """The runner's checkpoint: in one transaction, record ``outcomes`` (with the job's
         counters), then mark running the pending ``keys`` (retries now due) and up to ``limit``
         pending items past position ``after``. Returns the items claimed, in that order.
+
+        Given the runner's ``owner``, only while it holds the job's lease: else
+        :class:`LeaseLost`, and nothing is recorded or claimed.
         """
         hot = self._hot
         now = utcnow()
         claimed: list[Claimed] = []
         try:
             with self.engine.begin() as conn:
-                if outcomes:
-                    self._record(conn, job_id, outcomes)
+                if outcomes or owner is not None:
+                    self._record(conn, job_id, outcomes, owner)
                 rows: list[Any] = []
                 for key in keys:
                     rows.extend(conn.exec_driver_sql(hot.select_key, {"j": job_id, "k": key}).all())
@@ -410,7 +421,9 @@ class Store:
         if outcomes:
             self.step(job_id, outcomes)
 
-    def _record(self, conn: Connection, job_id: str, outcomes: Sequence[Outcome]) -> None:
+    def _record(
+        self, conn: Connection, job_id: str, outcomes: Sequence[Outcome], owner: str | None
+    ) -> None:
         hot = self._hot
         counts = {"done": 0, "failed": 0, "skipped": 0, "cancelled": 0}
         rows_read = rows_written = 0
@@ -441,10 +454,15 @@ class Store:
                     "dec": 1 if o.interrupted else 0,
                 }
             )
-        conn.exec_driver_sql(hot.record_outcome, params)
-        conn.exec_driver_sql(
-            hot.count_outcomes, {"j": job_id, "rr": rows_read, "rw": rows_written, **counts}
-        )
+        counters = {"j": job_id, "rr": rows_read, "rw": rows_written, **counts}
+        if owner is None:
+            conn.exec_driver_sql(hot.count_outcomes, counters)
+        elif conn.exec_driver_sql(hot.count_outcomes_held, {**counters, "o": owner}).rowcount != 1:
+            # First, so that on PostgreSQL the job's row stays locked until this step commits: a
+            # runner taking the lease over waits for it, and then this runner's steps stop.
+            raise LeaseLost(f"job {job_id} was taken over by another runner")
+        if params:
+            conn.exec_driver_sql(hot.record_outcome, params)
 
     def set_cursor(self, job_id: str, key: str, cursor: Any, *, attempt: int | None = None) -> None:
         """Record an item's cursor; given ``attempt``, only while that attempt is the item's
