@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from batchyard.config import Settings, redact
-from batchyard.db import same_database
+from batchyard.db import shares_database
 from batchyard.engine.writes import write_rows
 from batchyard.errors import Interrupted
 
@@ -164,7 +164,7 @@ class Context:
         lineage = {"_job_id": self.job_id, "_item_key": self.item_key}
         if not self._fenced:
             n = write_rows(url, table, rows, key=key, mode=mode, lineage=lineage)
-        elif same_database(url, self.store.url):
+        elif shares_database(url, self.store.url):
             # The check runs in the write's own transaction (one database, one lock).
             def guard(conn: Connection) -> None:
                 self.store.check_attempt(conn, self.job_id, self.item_key, self.attempt)
