@@ -4,6 +4,8 @@ SQLite keeps whatever is stored, whatever the column's declared type. Every colu
 its logical type; values that would not load into the target (or would change on the way) are
 reported by table, column, row key and value, unless a rule says what to do with them: ``cast``
 (``--type table.column=text``) or ``skip`` (``--skip-bad table.column``: leave those rows out).
+A decimal is checked against its precision and scale too: PostgreSQL would round a real with more
+places than its ``numeric(p,s)`` keeps, and refuse one with too many whole digits.
 
 Into tables the migration creates, the check rides on the copy itself: a batch read into Arrow is
 only encoded when every value has its column's storage class (see :mod:`batchyard.move.wire`), and
