@@ -6,15 +6,10 @@ The CLI, the REST API and the dashboard are thin layers over these methods.
 from __future__ import annotations
 
 import csv
-import hashlib
-import importlib.util
 import io
 import json
-import sys
-import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import timedelta
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,17 +24,16 @@ from batchyard.config import (
     mask_secrets,
 )
 from batchyard.db import is_driver_error, reason
-from batchyard.engine import kinds as kinds_module
 from batchyard.engine.context import StopFlag
 from batchyard.engine.executors import EXECUTORS
 from batchyard.engine.kinds import JobKind, Registry
 from batchyard.engine.models import Event, Item, ItemStatus, Job, JobStatus, new_job_id, utcnow
 from batchyard.engine.progress import Snapshot
+from batchyard.engine.registry import load_registry
 from batchyard.engine.retry import Retry
 from batchyard.engine.runner import Runner, RunOptions, owner_is_dead
 from batchyard.errors import (
     BatchyardError,
-    ConfigError,
     Conflict,
     ParamError,
     PlanError,
@@ -50,64 +44,6 @@ from batchyard.store import JobFilter, Store
 if TYPE_CHECKING:
     from batchyard.check.report import Report
     from batchyard.check.suite import Suite
-
-JOBS_FILE = "jobs.py"
-ENTRY_POINT_GROUP = "batchyard.jobs"
-
-_registries: dict[tuple[Path, float, int], Registry] = {}
-_builtins_loaded = False
-
-
-def _load_builtins() -> None:
-    global _builtins_loaded
-    if _builtins_loaded:
-        return
-    import batchyard.kinds  # noqa: F401  (registers the built-in kinds)
-
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            ep.load()
-        except Exception as exc:
-            raise ConfigError(f"entry point {ep.name} = {ep.value}: cannot load: {exc}") from exc
-    _builtins_loaded = True
-
-
-def load_registry(root: Path) -> Registry:
-    """The kinds of the project at ``root``: built-in, installed (entry points) and ``jobs.py``."""
-    _load_builtins()
-    path = root / JOBS_FILE
-    mtime = path.stat().st_mtime if path.is_file() else 0.0
-    # Kinds registered in this process since (by code outside jobs.py) make a new registry.
-    key = (root, mtime, kinds_module.REGISTRY.version)
-    cached = _registries.get(key)
-    if cached is not None:
-        return cached
-    registry = Registry()
-    for kind in kinds_module.REGISTRY:
-        registry.add(kind)
-    if path.is_file():
-        _exec_jobs_file(path, registry)
-    _registries[key] = registry
-    return registry
-
-
-def _exec_jobs_file(path: Path, registry: Registry) -> None:
-    name = "batchyard_jobs_" + hashlib.sha1(str(path).encode()).hexdigest()[:10]
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    token = kinds_module.ACTIVE.set(registry)
-    try:
-        spec.loader.exec_module(module)
-    except SyntaxError as exc:
-        raise ConfigError(f"{path}:{exc.lineno}:{exc.offset}: {exc.msg}") from exc
-    except Exception as exc:
-        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == str(path)]
-        where = f"{path}:{frames[-1].lineno}" if frames else str(path)
-        raise ConfigError(f"{where}: {type(exc).__name__}: {exc}") from exc
-    finally:
-        kinds_module.ACTIVE.reset(token)
 
 
 def _merge(*sources: Mapping[str, Any] | None) -> dict[str, Any]:

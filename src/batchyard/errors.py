@@ -21,10 +21,12 @@ REST API answers with.
     │       └── ManifestError      a backup whose manifest does not fit it (paths, row counts)
     ├── NotFound                   unknown job id, pipeline or connection: exit 2, HTTP 404
     ├── Conflict                   the job is in a state that does not allow this: exit 2, HTTP 409
-    │   └── LeaseHeld              another runner holds the job
+    │   ├── LeaseHeld              another runner holds the job
+    │   └── LeaseLost              another runner took the job over from this one
     ├── StoreError                 the store cannot be opened or used: exit 2, HTTP 503
     └── ItemError                  raised inside an item, recorded on the item (never leaves the runner)
         ├── ItemTimeout            the item ran longer than its timeout
+        ├── AttemptFenced          ctx.write or ctx.checkpoint from an attempt no longer current
         ├── HttpError              a request failed for good (URL masked, status, body snippet)
         └── Interrupted            the item stopped at a checkpoint because the job is stopping
 """
@@ -135,6 +137,11 @@ class LeaseHeld(Conflict):
         self.owner = owner
 
 
+class LeaseLost(Conflict):
+    """Another runner took this job over (this one's lease ran out): this runner stops, and what
+    it was doing is the other's to finish."""
+
+
 class StoreError(BatchyardError):
     """The store cannot be used: check BATCHYARD_STORE or [store] url in batchyard.toml."""
 
@@ -149,6 +156,11 @@ class ItemError(BatchyardError):
 
 class ItemTimeout(ItemError):
     """The item ran longer than its timeout."""
+
+
+class AttemptFenced(ItemError):
+    """This attempt at the item is no longer current (it timed out, or a newer attempt or another
+    runner took the item over): its writes and checkpoints are refused, and nothing was written."""
 
 
 class HttpError(ItemError):

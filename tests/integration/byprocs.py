@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from batchyard.engine.models import Job
-from batchyard.store.schema import items, jobs
+from batchyard.engine.models import Event, Job
+from batchyard.store.schema import events, items, jobs
 
 # Item sleeps come from the job's params, unless BY_TEST_SLEEP is set in the runner's environment:
 # a test can then make a resume fast without changing the stored params of the job.
@@ -256,6 +256,18 @@ class StoreReader:
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(items).where(items.c.job_id == job_id)).mappings().all()
         return {r["key"]: dict(r) for r in rows}
+
+    def events(self, job_id: str) -> list[Event]:
+        """The job's log, oldest first."""
+        with self.engine.connect() as conn:
+            rows = (
+                conn.execute(
+                    sa.select(events).where(events.c.job_id == job_id).order_by(events.c.id)
+                )
+                .mappings()
+                .all()
+            )
+        return [Event.from_row(r) for r in rows]
 
     def keys_with(self, job_id: str, status: str) -> set[str]:
         return {k for k, s in self.statuses(job_id).items() if s == status}

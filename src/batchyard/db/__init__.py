@@ -22,7 +22,7 @@ from batchyard.db.connect import (
 )
 from batchyard.db.database import Database
 from batchyard.db.quote import quote_identifier, quote_literal
-from batchyard.db.url import Dialect, parse_url
+from batchyard.db.url import Dialect, parse_url, shares_database
 from batchyard.db.wrap import is_driver_error, reason, wrap_errors
 
 __all__ = [
@@ -39,5 +39,6 @@ __all__ = [
     "quote_identifier",
     "quote_literal",
     "reason",
+    "shares_database",
     "wrap_errors",
 ]

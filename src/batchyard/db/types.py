@@ -4,7 +4,7 @@
 |-----------|-----------------------------------------------------------|--------------------|-------------|
 | boolean   | BOOL, BOOLEAN                                              | boolean            | BOOLEAN     |
 | integer   | contains INT                                               | bigint             | INTEGER     |
-| decimal   | DECIMAL, NUMERIC, MONEY                                    | numeric[(p,s)]     | NUMERIC     |
+| decimal   | DECIMAL, NUMERIC, MONEY; DECIMAL TEXT (2)                  | numeric[(p,s)]     | (2)         |
 | float     | contains REAL, FLOA, DOUB                                  | double precision   | REAL        |
 | datetime  | DATETIME, TIMESTAMP                                        | timestamp          | TIMESTAMP   |
 | date      | DATE                                                       | date               | DATE        |
@@ -18,6 +18,11 @@
 (1) A SQLite column without a declared type may hold integers, reals, text and blobs side by side. It
 goes to PostgreSQL as ``jsonb`` holding each value as a JSON scalar (blobs as ``{"$b64": "..."}``), and
 comes back to SQLite as the same values with the same storage classes.
+
+(2) SQLite has no exact decimal: a NUMERIC column turns every number into an integer or a real,
+which keeps 15 significant digits. A decimal of at most 15 digits (``numeric(p,s)``, p <= 15) goes
+to ``NUMERIC``; a wider one, or one of no declared precision, to ``DECIMAL TEXT[(p,s)]``, a column
+of TEXT affinity that keeps each decimal as its exact text and still reads as a decimal here.
 
 PostgreSQL types map back by their own name (``bigint``/``integer``/``smallint`` → integer, ``text``/
 ``varchar`` → text, ...). A column with no declared type in SQLite holds anything: it maps to ``blob``
@@ -93,13 +98,26 @@ class ColumnType:
         return _PG[self.logical]
 
     def sqlite(self) -> str:
+        if self.logical == "decimal" and not self.exact_in_real:
+            # Wider than a real keeps: text affinity, so the exact text is what SQLite stores.
+            if self.precision is None:
+                return DECIMAL_TEXT
+            return f"{DECIMAL_TEXT}({self.precision},{self.scale or 0})"
         if self.logical == "decimal" and self.precision is not None:
             return f"NUMERIC({self.precision},{self.scale or 0})"
         return _SQLITE[self.logical]
 
+    @property
+    def exact_in_real(self) -> bool:
+        """A decimal of at most 15 digits: every value is exactly one SQLite real."""
+        return self.precision is not None and self.precision <= 15
+
     def render(self, dialect: str) -> str:
         return self.postgres() if dialect == "postgresql" else self.sqlite()
 
+
+#: The SQLite type of decimals wider than a real keeps (TEXT affinity: "TEXT" is in the name).
+DECIMAL_TEXT = "DECIMAL TEXT"
 
 _PRECISION = re.compile(r"\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)")
 
@@ -118,7 +136,7 @@ def from_sqlite(declared: str | None) -> ColumnType:
         return ColumnType("boolean", text)
     if "INT" in upper:
         return ColumnType("integer", text)
-    if base in ("DECIMAL", "MONEY", "NUMERIC"):
+    if base in ("DECIMAL", "MONEY", "NUMERIC", DECIMAL_TEXT):
         return ColumnType("decimal", text, precision, scale)
     if any(t in upper for t in ("REAL", "FLOA", "DOUB")):
         return ColumnType("float", text)

@@ -50,6 +50,28 @@ def parse_url(url: str, *, error: type[Exception] = UsageError) -> sa.URL:
     return parsed
 
 
+def shares_database(a: str, b: str) -> bool:
+    """True when URLs ``a`` and ``b`` reach the same SQLite file, or the same PostgreSQL database
+    as the same user: what one's transactions can read, the other's can (URLs as written: an
+    alias of a host reads as another database)."""
+    try:
+        first, second = parse_url(a), parse_url(b)
+    except UsageError:
+        return False
+    if first.get_backend_name() != second.get_backend_name():
+        return False
+    if first.get_backend_name() == "sqlite":
+        if first.database in (None, "", ":memory:") or second.database in (None, "", ":memory:"):
+            return False
+        return Path(first.database or "").resolve() == Path(second.database or "").resolve()
+    return (first.host, first.port or 5432, first.database, first.username) == (
+        second.host,
+        second.port or 5432,
+        second.database,
+        second.username,
+    )
+
+
 def parse(url: str, *, error: type[Exception] = UsageError) -> sa.URL:
     """Any SQLAlchemy URL (any backend), its scheme in lower case as the drivers know it."""
     try:

@@ -9,10 +9,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from batchyard.config import Settings, redact
+from batchyard.db import shares_database
 from batchyard.engine.writes import write_rows
 from batchyard.errors import Interrupted
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
     from batchyard.app import Batchyard
     from batchyard.store import Store
 
@@ -97,6 +100,7 @@ class Context:
         env: str,
         stop: StopFlag,
         secrets: tuple[str, ...] = (),
+        fenced: bool = True,
     ) -> None:
         self.store = store
         self.settings = settings
@@ -110,6 +114,9 @@ class Context:
         self.counters = Counters()
         self._stop = stop
         self.secrets = secrets
+        #: Writes and checkpoints go through only while this attempt is the item's current one
+        #: (off for a job's hooks, which are no item).
+        self._fenced = fenced
         self._app: Batchyard | None = None
 
     def __repr__(self) -> str:
@@ -128,9 +135,11 @@ class Context:
         """Record how far this item got. If the job is stopping, stop the item here.
 
         The cursor must be JSON-serialisable. On resume the item runs again with ``ctx.cursor`` set
-        to the last cursor recorded.
+        to the last cursor recorded. Refused (:class:`~batchyard.errors.AttemptFenced`) once this
+        attempt timed out or a newer one took the item over.
         """
-        self.store.set_cursor(self.job_id, self.item_key, cursor)
+        attempt = self.attempt if self._fenced else None
+        self.store.set_cursor(self.job_id, self.item_key, cursor, attempt=attempt)
         self.cursor = cursor
         if self._stop.is_set():
             raise Interrupted(f"item {self.item_key} stopped at checkpoint {cursor!r}")
@@ -148,16 +157,23 @@ class Context:
 
         ``connection`` is a name from ``[connections]`` or a URL; the project default otherwise.
         Each call commits on its own, so a rerun of the item rewrites the same rows, never adds.
+        Refused (:class:`~batchyard.errors.AttemptFenced`, nothing written) once this attempt
+        timed out or a newer one took the item over.
         """
         url = self.settings.connection_url(connection)
-        n = write_rows(
-            url,
-            table,
-            rows,
-            key=key,
-            mode=mode,
-            lineage={"_job_id": self.job_id, "_item_key": self.item_key},
-        )
+        lineage = {"_job_id": self.job_id, "_item_key": self.item_key}
+        if not self._fenced:
+            n = write_rows(url, table, rows, key=key, mode=mode, lineage=lineage)
+        elif shares_database(url, self.store.url):
+            # The check runs in the write's own transaction (one database, one lock).
+            def guard(conn: Connection) -> None:
+                self.store.check_attempt(conn, self.job_id, self.item_key, self.attempt)
+
+            n = write_rows(url, table, rows, key=key, mode=mode, lineage=lineage, guard=guard)
+        else:
+            # Another database: hold the item in the store while the write commits.
+            with self.store.fence(self.job_id, self.item_key, self.attempt):
+                n = write_rows(url, table, rows, key=key, mode=mode, lineage=lineage)
         self.counters.rows_written += n
         return n
 

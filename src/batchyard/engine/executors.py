@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
 import queue
 import signal
 import threading
@@ -16,6 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 from pydantic_core import to_jsonable_python
@@ -24,6 +26,7 @@ from batchyard.config import Settings, redact
 from batchyard.engine.context import Context, Skip, StopFlag
 from batchyard.engine.kinds import JobKind
 from batchyard.engine.models import ItemStatus, utcnow
+from batchyard.engine.registry import load_registry
 from batchyard.engine.retry import Retry
 from batchyard.errors import BadData, Interrupted, ItemTimeout, UsageError
 
@@ -51,6 +54,8 @@ class Result:
     interrupted: bool = False
     rows_read: int = 0
     rows_written: int = 0
+    #: Which attempt this is the result of: the runner takes only the in-flight attempt's.
+    attempt: int = 0
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,7 @@ def run_task(kind: JobKind, spec: JobSpec, task: Task, store: Any, stop: StopFla
             result=result,
             rows_read=ctx.counters.rows_read,
             rows_written=ctx.counters.rows_written,
+            attempt=task.attempt,
         )
     except Skip as exc:
         return Result(
@@ -112,6 +118,7 @@ def run_task(kind: JobKind, spec: JobSpec, task: Task, store: Any, stop: StopFla
             result={"skipped": str(exc)} if str(exc) else None,
             rows_read=ctx.counters.rows_read,
             rows_written=ctx.counters.rows_written,
+            attempt=task.attempt,
         )
     except Interrupted as exc:
         return Result(
@@ -123,6 +130,7 @@ def run_task(kind: JobKind, spec: JobSpec, task: Task, store: Any, stop: StopFla
             interrupted=True,
             rows_read=ctx.counters.rows_read,
             rows_written=ctx.counters.rows_written,
+            attempt=task.attempt,
         )
     except (Exception, SystemExit) as exc:
         tb = redact("".join(traceback.format_exception(exc)), spec.secrets)
@@ -137,6 +145,7 @@ def run_task(kind: JobKind, spec: JobSpec, task: Task, store: Any, stop: StopFla
             halts=isinstance(exc, BadData),
             rows_read=ctx.counters.rows_read,
             rows_written=ctx.counters.rows_written,
+            attempt=task.attempt,
         )
 
 
@@ -149,6 +158,7 @@ def timeout_result(task: Task, started: datetime, seconds: float, retry: Retry) 
         utcnow(),
         error=describe_error(exc),
         retryable=retry.should_retry(exc, task.attempt),
+        attempt=task.attempt,
     )
 
 
@@ -171,6 +181,10 @@ class Executor(Protocol):
 
     def abandon(self, key: str) -> None:
         """Give up on a task that timed out; its late result is ignored and its worker replaced."""
+
+    def lingering(self) -> list[str]:
+        """Keys of abandoned tasks still running (a thread cannot be stopped)."""
+        ...
 
     def shutdown(self, *, wait: bool) -> None: ...
 
@@ -248,6 +262,10 @@ class ThreadExecutor:
                     self._open -= 1
             self._grow()  # the stuck thread no longer serves: another takes the waiting tasks
 
+    def lingering(self) -> list[str]:
+        with self._lock:
+            return sorted(key for ident, key in self._running.items() if ident in self._retire)
+
     def shutdown(self, *, wait: bool) -> None:
         for _ in self._threads:
             self._tasks.put(None)
@@ -284,15 +302,17 @@ def _die_with_parent(parent: int) -> None:
     threading.Thread(target=watch, daemon=True, name="batchyard-parent-watch").start()
 
 
-def _child_init(spec: JobSpec, event: Any, parent: int) -> None:
+def _child_init(root: Path, payload: bytes, event: Any, parent: int) -> None:
     _die_with_parent(parent)
     # The parent handles Ctrl+C and SIGTERM for the whole job; children finish what they hold.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    from batchyard.app import load_registry
     from batchyard.store import Store
 
-    registry = load_registry(spec.settings.root)
+    # The project's kinds first, as the parent loaded them: the spec may name classes of its
+    # jobs.py (an exception in Retry(on=...)), which only unpickle once that module is loaded.
+    registry = load_registry(root)
+    spec: JobSpec = pickle.loads(payload)
     _child["kind"] = registry.get(spec.kind_name)
     _child["store"] = Store.open(spec.store_url, synchronous=spec.settings.synchronous)
     _child["stop"] = StopFlag(event)
@@ -327,7 +347,7 @@ class ProcessExecutor:
             max_workers=workers,
             mp_context=ctx,
             initializer=_child_init,
-            initargs=(spec, self._event, os.getpid()),
+            initargs=(spec.settings.root, pickle.dumps(spec), self._event, os.getpid()),
         )
         self._spec = spec
         self._watch = threading.Thread(target=self._relay_stop, daemon=True)
@@ -353,6 +373,7 @@ class ProcessExecutor:
                     utcnow(),
                     error=describe_error(exc),
                     retryable=self._spec.retry.should_retry(exc, task.attempt),
+                    attempt=task.attempt,
                 )
             self._done(result)
 
@@ -360,6 +381,9 @@ class ProcessExecutor:
 
     def abandon(self, key: str) -> None:
         self._abandoned.add(key)
+
+    def lingering(self) -> list[str]:
+        return []  # shutdown waits for a pool's tasks, or kills its processes
 
     def shutdown(self, *, wait: bool) -> None:
         if not wait:

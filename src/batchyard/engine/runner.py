@@ -38,7 +38,7 @@ from batchyard.engine.kinds import JobKind
 from batchyard.engine.models import ItemStatus, Job, JobStatus, utcnow
 from batchyard.engine.progress import Snapshot, Tracker
 from batchyard.engine.retry import Retry
-from batchyard.errors import LeaseHeld, NotFound, StoreError
+from batchyard.errors import LeaseHeld, LeaseLost, NotFound, StoreError
 from batchyard.store import Outcome, Store
 
 HOST = socket.gethostname()
@@ -115,7 +115,6 @@ class Runner:
         self._results: queue.SimpleQueue[Result] = queue.SimpleQueue()
         self._inflight: dict[str, tuple[Task, float, datetime]] = {}
         self._weights: dict[str, int] = {}
-        self._abandoned: set[str] = set()
         self._retry_at: list[tuple[float, str]] = []
         self._after = -1
         self._exhausted = False
@@ -221,6 +220,7 @@ class Runner:
         finally:
             if executor is not None:
                 executor.shutdown(wait=not self._hard)
+                self._warn_lingering(executor)
             if not self._lost and self._gone():
                 self._deleted = True
             if not self._lost and not self._deleted:
@@ -269,7 +269,8 @@ class Runner:
                 return
             if self._stop_reason is None and self.stop.is_set():
                 self.request_stop("pause")  # the job that started this one is stopping
-            outcomes = self._outcomes(results) + self._timeouts(executor)
+            outcomes = self._outcomes(results)
+            outcomes += self._timeouts(executor, ended={o.key for o in outcomes})
             self._step(executor, outcomes)
             if not self._inflight:
                 if self._stop_reason is not None:
@@ -306,7 +307,13 @@ class Runner:
         limit = 0 if self._exhausted else max(free - len(due), 0)
         if not outcomes and not due and limit == 0:
             return
-        claimed = self.store.step(self.job.id, outcomes, after=self._after, limit=limit, keys=due)
+        try:
+            claimed = self.store.step(
+                self.job.id, outcomes, after=self._after, limit=limit, keys=due, owner=self.owner
+            )
+        except LeaseLost:
+            self._lose()
+            return
         for o in outcomes:
             self._inflight.pop(o.key, None)
             weight = self._weights.pop(o.key, 0) if o.status is not ItemStatus.PENDING else 0
@@ -329,11 +336,8 @@ class Runner:
     def _outcomes(self, results: list[Result]) -> list[Outcome]:
         outcomes: list[Outcome] = []
         for r in results:
-            if r.key in self._abandoned:
-                # A result that came after its timeout was recorded: ignore it.
-                self._abandoned.discard(r.key)
-                continue
-            if r.key not in self._inflight:
+            if r.key not in self._inflight or self._inflight[r.key][0].attempt != r.attempt:
+                # A late result of an attempt whose timeout was recorded (maybe retried since).
                 continue
             status = r.status
             if status is ItemStatus.FAILED and r.retryable and self._stop_reason == "pause":
@@ -373,21 +377,21 @@ class Runner:
             )
         return outcomes
 
-    def _timeouts(self, executor: Executor) -> list[Outcome]:
+    def _timeouts(self, executor: Executor, ended: set[str]) -> list[Outcome]:
         limit = self.options.timeout
         if not limit:
             return []
         now = time.monotonic()
-        expired = [(k, v) for k, v in self._inflight.items() if now - v[1] > limit]
+        expired = [
+            (k, v) for k, v in self._inflight.items() if now - v[1] > limit and k not in ended
+        ]
         if not expired:
             return []
         results = []
         for key, (task, _t0, started) in expired:
             executor.abandon(key)
             results.append(timeout_result(task, started, limit, self.options.retry))
-        outcomes = self._outcomes(results)
-        self._abandoned.update(key for key, _ in expired)
-        return outcomes
+        return self._outcomes(results)
 
     def _heartbeat(self) -> None:
         snap = self.tracker.snapshot()
@@ -399,18 +403,26 @@ class Runner:
             self.on_message(f"heartbeat failed: {exc}")
             return
         if not ours:
-            self._lost = True
-            self.stop.set()
-            if self._gone():
-                self._deleted = True  # said once, by the error the run ends with
-            else:
-                self.on_message(f"job {self.job.id} was taken over by another runner; stopping")
+            self._lose()
             return
         if control in ("cancel", "pause") and self._stop_reason is None:
             self.on_message(f"{control} requested")
             self.request_stop(control)
         if self.on_progress:
             self.on_progress(snap)
+
+    def _lose(self) -> None:
+        """Another runner took the job over: stop, leaving everything to it."""
+        if self._lost:
+            return
+        self._lost = True
+        self.stop.set()
+        if self._gone():
+            self._deleted = True  # said once, by the error the run ends with
+            return
+        text = f"job {self.job.id} was taken over by another runner; runner {self.owner} stops"
+        self.store.log(self.job.id, text, level="warning")
+        self.on_message(text)
 
     # -- the end ---------------------------------------------------------------------------------
 
@@ -487,6 +499,15 @@ class Runner:
         if self.on_progress:
             self.on_progress(snap)
 
+    def _warn_lingering(self, executor: Executor) -> None:
+        for key in executor.lingering():
+            text = (
+                f"item {key} timed out and is still running (a thread cannot be stopped); "
+                "its writes and checkpoints through ctx are refused"
+            )
+            self.store.log(self.job.id, text, level="warning", item_key=key)
+            self.on_message(f"warning: {text}")
+
     def _hook(self, fn: Callable[[Any], Any], name: str) -> Any:
         """Run a kind's setup, finish or cleanup function with a context of its own."""
         spec = self._spec
@@ -501,6 +522,7 @@ class Runner:
             env=spec.env,
             stop=self.stop,
             secrets=spec.secrets,
+            fenced=False,
         )
         out = fn(ctx)
         if ctx.counters.rows_read or ctx.counters.rows_written:

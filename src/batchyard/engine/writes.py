@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from batchyard.db import ENGINES, reason
 from batchyard.errors import WriteError
@@ -139,8 +139,11 @@ def write_rows(
     key: Sequence[str] | str | None,
     lineage: Mapping[str, str],
     mode: str = "upsert",
+    guard: Callable[[Connection], None] | None = None,
 ) -> int:
-    """Write ``rows`` to ``table_name`` at ``url`` in one transaction; return how many."""
+    """Write ``rows`` to ``table_name`` at ``url`` in one transaction; return how many.
+
+    ``guard`` runs first in that transaction; if it raises, nothing is written."""
     _check_identifier(table_name, "table")
     if mode not in ("upsert", "append"):
         raise WriteError(f"mode={mode!r}: use 'upsert' (with key=...) or 'append'")
@@ -190,6 +193,8 @@ def write_rows(
         stmt = insert.on_conflict_do_update(index_elements=[table.c[k] for k in keys], set_=update)
     try:
         with engine.begin() as conn:
+            if guard is not None:
+                guard(conn)
             conn.execute(stmt, values)
     except (sa.exc.IntegrityError, sa.exc.DataError, sa.exc.ProgrammingError) as exc:
         # Bad rows fail the same way every time; lost connections and locks may retry.

@@ -17,7 +17,8 @@ equal across databases exactly when the two stored values mean the same thing:
 | blob      | bytes (text: its UTF-8 bytes)    | bytes                       | bytes                        |
 | text      | text (a blob: its UTF-8 text)    | str                         | str                          |
 | any       | int, real, text or blob          | jsonb scalar, blobs as      | int, float, str or bytes     |
-|           |                                  | ``{"$b64": ...}``           |                              |
+|           |                                  | ``{"$b64": ...}``, -0.0 and |                              |
+|           |                                  | infinities as ``{"$real":}``|                              |
 | to_text   | any value, made text by migrate  | (the target is ``text``)    | str (a real: its repr)       |
 | to_blob   | any value, made a blob by migrate| (the target is ``bytea``)   | bytes                        |
 
@@ -42,6 +43,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 __all__ = [
+    "any_real_json",
     "canonical",
     "canonical_json",
     "canonical_row",
@@ -50,6 +52,7 @@ __all__ = [
     "fingerprint",
     "same",
     "same_row",
+    "tagged_real",
 ]
 
 
@@ -238,16 +241,44 @@ def canonical_json(v: Any) -> Any:
     return _json_text(v)
 
 
+#: The reals a JSON number cannot carry (jsonb has no -0 and no infinities), as an untyped
+#: column's jsonb copy holds them: ``{"$real": "-0.0"}``.
+_TAGGED_REALS = {"-0.0": -0.0, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
+def any_real_json(value: float) -> str:
+    """The jsonb form of a real held by an untyped SQLite column: its exact digits, with a point
+    (jsonb keeps a number's places, so ``1e16`` must be ``10000000000000000.0`` to come back a
+    real, not an integer); -0.0 and the infinities, no JSON number, as ``{"$real": ...}``."""
+    if value == 0 and math.copysign(1.0, value) < 0:
+        return '{"$real":"-0.0"}'
+    if math.isinf(value):
+        return '{"$real":"Infinity"}' if value > 0 else '{"$real":"-Infinity"}'
+    if value == int(value):
+        return f"{int(value)}.0"
+    return repr(value)
+
+
+def tagged_real(v: Any) -> float | None:
+    """The real a ``{"$real": ...}`` document of an untyped column's jsonb copy stands for."""
+    if isinstance(v, dict) and set(v) == {"$real"} and isinstance(v["$real"], str):
+        return _TAGGED_REALS.get(v["$real"])
+    return None
+
+
 def decode_any(v: Any) -> Any:
     """A value of an untyped SQLite column from its jsonb copy: a JSON scalar, a blob as
-    ``{"$b64": "..."}``. Other documents become their canonical JSON text, tagged so that they never
-    equal a string."""
+    ``{"$b64": "..."}``, -0.0 and infinities as ``{"$real": "-0.0"}``. Other documents become
+    their canonical JSON text, tagged so that they never equal a string."""
     if isinstance(v, dict):
         if set(v) == {"$b64"} and isinstance(v["$b64"], str):
             try:
                 return base64.b64decode(v["$b64"], validate=True)
             except ValueError:
                 pass
+        real = tagged_real(v)
+        if real is not None:
+            return real
         return ("json", _json_text(v))
     if isinstance(v, list):
         return ("json", _json_text(v))

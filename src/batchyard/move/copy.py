@@ -29,6 +29,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from batchyard.move import fits
+from batchyard.move.canonical import any_real_json, tagged_real
 from batchyard.move.profile import fits_condition
 from batchyard.move.reflect import STATE_TABLE, Table, qi
 
@@ -337,9 +338,10 @@ def _sqlite_select(
             exprs.append(
                 f"CASE typeof({q}) WHEN 'null' THEN NULL "
                 f"WHEN 'blob' THEN json_object('$b64', by_b64({q})) "
-                # A whole real in full with ".0" (jsonb writes 1e20 out as an integer otherwise).
-                f"WHEN 'real' THEN CASE WHEN {q} = round({q}) "
-                f"THEN printf('%!.1f', {q}) ELSE printf('%!.17g', {q}) END "
+                # Whole reals below 1e15 print exactly in SQL; the rest in Python (SQLite's printf
+                # is not exact to 17 digits, and -0.0 and the infinities are no JSON number).
+                f"WHEN 'real' THEN CASE WHEN {q} = CAST({q} AS INTEGER) AND abs({q}) < 1e15 "
+                f"AND {q} <> 0 THEN printf('%.1f', {q}) ELSE by_real({q}) END "
                 f"ELSE json_quote({q}) END"
             )
         elif target_dialect == "postgresql" and logical == "text":
@@ -353,6 +355,7 @@ def _sqlite_select(
 
     def prepare(con: sqlite3.Connection) -> None:
         con.create_function("by_b64", 1, _b64, deterministic=True)
+        con.create_function("by_real", 1, any_real_json, deterministic=True)
 
     return ", ".join(exprs), prepare
 
@@ -417,13 +420,16 @@ def _to_sqlite(logical: str) -> Callable[[Any], Any] | None:
         if isinstance(v, Decimal):
             exponent = v.as_tuple().exponent
             integral = isinstance(exponent, int) and exponent >= 0
-            # Beyond 64 bits the text goes in: SQLite's affinity stores it as a real.
-            return int(v) if integral and -(2**63) <= v < 2**63 else str(v)
+            # Beyond 64 bits the text goes in (plain digits: a decimal column keeps it exact).
+            return int(v) if integral and -(2**63) <= v < 2**63 else format(v, "f")
         return v
 
     def anything(v: Any) -> Any:
         if isinstance(v, dict) and set(v) == {"$b64"}:
             return base64.b64decode(v["$b64"])
+        real = tagged_real(v)
+        if real is not None:
+            return real
         if isinstance(v, dict | list):
             return json.dumps(v, ensure_ascii=False)
         return v

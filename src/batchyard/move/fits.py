@@ -53,9 +53,9 @@ _FITS = {
     "AND instr({c}, '\\u0000') = 0",
     "uuid": "typeof({c}) = 'text' AND length({c}) = 36 AND {c} GLOB "
     "'[0-9a-fA-F]*-[0-9a-fA-F]*-[0-9a-fA-F]*-[0-9a-fA-F]*-[0-9a-fA-F]*'",
-    # Untyped: any storage class, as a JSON scalar: text PostgreSQL can hold, reals JSON can.
-    "any": f"(typeof({{c}}) <> 'text' OR {_UTF8}) "
-    f"AND (typeof({{c}}) <> 'real' OR {JSON_REAL_FUNCTION}({{c}}))",
+    # Untyped: any storage class, as a JSON scalar (-0.0 and the infinities tagged, see
+    # canonical.py): text PostgreSQL can hold.
+    "any": f"typeof({{c}}) <> 'text' OR {_UTF8}",
 }
 
 # Columns converted to the type the user chose: what converts.

@@ -4,7 +4,9 @@ SQLite keeps whatever is stored, whatever the column's declared type. Every colu
 its logical type (see :mod:`batchyard.move.fits`); values that would not load into the target (or
 would change on the way) are reported by table, column, row key and value, with the options that
 let them through: convert the column (``--type table.column=text``, or ``blob`` for text that is not
-UTF-8) or leave those rows out (``--skip-bad table.column``).
+UTF-8) or leave those rows out (``--skip-bad table.column``). A decimal is checked against its
+precision and scale too: PostgreSQL would round a real with more places than its ``numeric(p,s)``
+keeps, and refuse one with too many whole digits.
 
 Into tables the migration creates, the check rides on the copy itself: a batch read into Arrow is
 only encoded when every value has its column's storage class (see :mod:`batchyard.move.wire`), and
@@ -26,6 +28,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from batchyard.db.types import ColumnType
 from batchyard.errors import UsageError
 from batchyard.move import fits
 from batchyard.move.reflect import Column, Table, qi
@@ -52,9 +55,56 @@ class Misfit:
         )
 
 
+# A decimal stored as text: plain digits with an optional sign and point (what PostgreSQL reads,
+# and what a PostgreSQL numeric comes to SQLite as). {u} is the text without its sign.
+_UNSIGNED = "CASE WHEN substr({c}, 1, 1) IN ('-', '+') THEN substr({c}, 2) ELSE {c} END"
+_PLAIN = "{u} <> '' AND {u} <> '.' AND NOT {u} GLOB '*[^0-9.]*' AND NOT {u} GLOB '*.*.*'"
+_PLACES = (
+    "CASE WHEN instr({u}, '.') > 0 THEN length(rtrim(substr({u}, instr({u}, '.') + 1), '0')) "
+    "ELSE 0 END"
+)
+_DIGITS = (
+    "length(ltrim(CASE WHEN instr({u}, '.') > 0 THEN substr({u}, 1, instr({u}, '.') - 1) "
+    "ELSE {u} END, '0'))"
+)
+# A real that is k / 10**s for an integer k: its shortest decimal has at most s places. Where
+# x * 10**s reaches 2**53 that always holds; below, k is that product rounded, or next to it (the
+# product and SQLite's round() may each be one off).
+_REAL_PLACES = (
+    "(abs({y}) >= 9007199254740992.0 OR round({y}) / 1e{s} = {c} "
+    "OR CAST({y} AS INTEGER) / 1e{s} = {c} OR (CAST({y} AS INTEGER) - 1) / 1e{s} = {c} "
+    "OR (CAST({y} AS INTEGER) + 1) / 1e{s} = {c})"
+)
+
+
+def _decimal_fits(ctype: ColumnType) -> str:
+    """Where a stored value is a decimal PostgreSQL keeps exactly in ``numeric[(p,s)]``: a number
+    (a real with at most s places), or a decimal's plain text; fewer than p - s whole digits."""
+    u = f"({_UNSIGNED})"
+    text = _PLAIN.format(u=u)
+    if ctype.precision is None:
+        return (
+            "typeof({c}) IN ('integer', 'real') OR (typeof({c}) = 'text' AND "
+            f"({text} OR {{c}} IN ('NaN', 'Infinity', '-Infinity')))"
+        )
+    p, s = ctype.precision, ctype.scale or 0
+    whole = p - s
+    integer = "1" if whole >= 19 else f"{{c}} > -{10**whole} AND {{c}} < {10**whole}"
+    real = f"{{c}} > -1e{whole} AND {{c}} < 1e{whole} AND " + _REAL_PLACES.replace(
+        "{s}", str(s)
+    ).replace("{y}", f"({{c}} * 1e{s})")
+    text += f" AND {_PLACES.format(u=u)} <= {s} AND {_DIGITS.format(u=u)} <= {whole}"
+    return (
+        f"(typeof({{c}}) = 'integer' AND {integer}) OR (typeof({{c}}) = 'real' AND {real}) "
+        f"OR (typeof({{c}}) = 'text' AND {text})"
+    )
+
+
 def fits_condition(column: Column, column_sql: str) -> str | None:
     """SQL true where ``column``'s value (``column_sql``) loads as it is, or converts when the
-    user chose the column's type."""
+    user chose the column's type; a decimal's precision and scale count too."""
+    if column.type.logical == "decimal" and not column.cast:
+        return f"({column_sql} IS NULL OR ({_decimal_fits(column.type).format(c=column_sql)}))"
     return fits.condition(column.type.logical, column_sql, cast=column.cast)
 
 

@@ -35,6 +35,20 @@ COUNT_OUTCOMES = (
     "rows_read = rows_read + :rr, rows_written = rows_written + :rw WHERE id = :j"
 )
 
+# An attempt may write only while it is the item's current one. PostgreSQL: FOR SHARE holds the
+# row until the writing transaction ends, so the runner cannot record the item's end meanwhile.
+CURRENT_ATTEMPT = (
+    "SELECT 1 FROM by_items WHERE job_id = :j AND key = :k AND attempts = :a AND status = 'running'"
+)
+SET_CURSOR = (
+    "UPDATE by_items SET cursor = :c WHERE job_id = :j AND key = :k AND attempts = :a "
+    "AND status = 'running'"
+)
+
+# The same, only while the job's lease is the runner's own: a runner that lost its job to
+# another (its lease ran out while it stalled) records nothing more, and learns it here.
+COUNT_OUTCOMES_HELD = COUNT_OUTCOMES + " AND lease_owner = :o"
+
 _NAMED = re.compile(r":([a-z]+)\b")
 
 
@@ -53,6 +67,9 @@ class HotSQL:
         self.mark_running = convert(MARK_RUNNING)
         self.record_outcome = convert(RECORD_OUTCOME)
         self.count_outcomes = convert(COUNT_OUTCOMES)
+        self.count_outcomes_held = convert(COUNT_OUTCOMES_HELD)
+        self.current_attempt = convert(CURRENT_ATTEMPT + ("" if self.sqlite else " FOR SHARE"))
+        self.set_cursor = convert(SET_CURSOR)
 
     def ts(self, value: datetime | None) -> Any:
         """A timestamp as the column stores it (SQLite: the text SQLAlchemy writes)."""

@@ -28,13 +28,27 @@ from batchyard.engine.models import (
     JobStatus,
     utcnow,
 )
-from batchyard.errors import Conflict, NotFound, PlanError, StoreError
+from batchyard.errors import (
+    AttemptFenced,
+    Conflict,
+    LeaseLost,
+    NotFound,
+    PlanError,
+    StoreError,
+)
 from batchyard.store.hotpath import HotSQL
 from batchyard.store.joblist import JobFilter, job_where, page_of_jobs
 from batchyard.store.schema import events, items, jobs, metadata
 
 HEAD_REVISION = "0002"
 _MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def _fenced(key: str, attempt: int, what: str) -> AttemptFenced:
+    return AttemptFenced(
+        f"item {key}: attempt {attempt} timed out or was taken over (by a newer attempt or "
+        f"another runner); its {what} is refused and nothing was written"
+    )
 
 
 def dumps(value: Any) -> str:
@@ -360,18 +374,22 @@ class Store:
         after: int = -1,
         limit: int = 0,
         keys: Sequence[str] = (),
+        owner: str | None = None,
     ) -> list[Claimed]:
         """The runner's checkpoint: in one transaction, record ``outcomes`` (with the job's
         counters), then mark running the pending ``keys`` (retries now due) and up to ``limit``
         pending items past position ``after``. Returns the items claimed, in that order.
+
+        Given the runner's ``owner``, only while it holds the job's lease: else
+        :class:`LeaseLost`, and nothing is recorded or claimed.
         """
         hot = self._hot
         now = utcnow()
         claimed: list[Claimed] = []
         try:
             with self.engine.begin() as conn:
-                if outcomes:
-                    self._record(conn, job_id, outcomes)
+                if outcomes or owner is not None:
+                    self._record(conn, job_id, outcomes, owner)
                 rows: list[Any] = []
                 for key in keys:
                     rows.extend(conn.exec_driver_sql(hot.select_key, {"j": job_id, "k": key}).all())
@@ -403,7 +421,9 @@ class Store:
         if outcomes:
             self.step(job_id, outcomes)
 
-    def _record(self, conn: Connection, job_id: str, outcomes: Sequence[Outcome]) -> None:
+    def _record(
+        self, conn: Connection, job_id: str, outcomes: Sequence[Outcome], owner: str | None
+    ) -> None:
         hot = self._hot
         counts = {"done": 0, "failed": 0, "skipped": 0, "cancelled": 0}
         rows_read = rows_written = 0
@@ -434,18 +454,55 @@ class Store:
                     "dec": 1 if o.interrupted else 0,
                 }
             )
-        conn.exec_driver_sql(hot.record_outcome, params)
-        conn.exec_driver_sql(
-            hot.count_outcomes, {"j": job_id, "rr": rows_read, "rw": rows_written, **counts}
-        )
+        counters = {"j": job_id, "rr": rows_read, "rw": rows_written, **counts}
+        if owner is None:
+            conn.exec_driver_sql(hot.count_outcomes, counters)
+        elif conn.exec_driver_sql(hot.count_outcomes_held, {**counters, "o": owner}).rowcount != 1:
+            # First, so that on PostgreSQL the job's row stays locked until this step commits: a
+            # runner taking the lease over waits for it, and then this runner's steps stop.
+            raise LeaseLost(f"job {job_id} was taken over by another runner")
+        if params:
+            conn.exec_driver_sql(hot.record_outcome, params)
 
-    def set_cursor(self, job_id: str, key: str, cursor: Any) -> None:
+    def set_cursor(self, job_id: str, key: str, cursor: Any, *, attempt: int | None = None) -> None:
+        """Record an item's cursor; given ``attempt``, only while that attempt is the item's
+        current one (else :class:`AttemptFenced`, and nothing is recorded)."""
         with self.tx() as conn:
-            conn.execute(
-                items.update()
-                .where(items.c.job_id == job_id, items.c.key == key)
-                .values(cursor=dumps(cursor))
-            )
+            if attempt is None:
+                conn.execute(
+                    items.update()
+                    .where(items.c.job_id == job_id, items.c.key == key)
+                    .values(cursor=dumps(cursor))
+                )
+                return
+            params = {"j": job_id, "k": key, "a": attempt, "c": dumps(cursor)}
+            if conn.exec_driver_sql(self._hot.set_cursor, params).rowcount != 1:
+                raise _fenced(key, attempt, "checkpoint")
+
+    def check_attempt(self, conn: Connection, job_id: str, key: str, attempt: int) -> None:
+        """Raise :class:`AttemptFenced` unless ``attempt`` is the item's current, running one.
+
+        ``conn`` is any connection to the store's database: a write to a table of that same
+        database checks in its own transaction. On PostgreSQL the item's row stays locked until
+        that transaction ends, so the runner cannot record the item's end in between.
+        """
+        params = {"j": job_id, "k": key, "a": attempt}
+        if conn.exec_driver_sql(self._hot.current_attempt, params).first() is None:
+            raise _fenced(key, attempt, "write")
+
+    @contextmanager
+    def fence(self, job_id: str, key: str, attempt: int) -> Iterator[None]:
+        """Hold the item for ``attempt`` while the body writes elsewhere: the runner cannot record
+        the item's end until the body is done (SQLite: the store's write lock; PostgreSQL: the
+        item's row). Raises :class:`AttemptFenced` (and runs nothing) if the attempt is stale."""
+        with self.engine.connect() as conn:
+            try:
+                conn.begin()
+                self.check_attempt(conn, job_id, key, attempt)
+            except sa.exc.OperationalError as exc:
+                raise StoreError(f"store {mask_url(self.url)}: {reason(exc)}") from exc
+            yield  # (the body's own errors are its database's, not the store's)
+            conn.rollback()  # nothing was changed here: this only lets go of the item
 
     def add_job_rows(self, job_id: str, *, read: int = 0, written: int = 0) -> None:
         with self.tx() as conn:
