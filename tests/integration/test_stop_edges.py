@@ -76,10 +76,18 @@ def test_a_job_deleted_while_it_runs_stops_its_runner_with_one_message(
 
 
 def _waiting_job(project: Path) -> str:
+    """A job whose items hold while the gate file exists: it cannot end before the test lets it,
+    however late a Ctrl+C comes (see :func:`_open_gate`)."""
     write_jobs(project)
+    gate = project / "gate"
+    gate.touch()
     with by.Batchyard(root=project) as app:
-        job = app.submit("many", {"n": 20, "sleep": 0.001}, workers=2)
+        job = app.submit("many", {"n": 20, "sleep": 0.001, "gate": str(gate)}, workers=2)
     return job.id
+
+
+def _open_gate(project: Path) -> None:
+    (project / "gate").unlink(missing_ok=True)
 
 
 #: Moments of a ``jobs resume`` start-up, each seen as the import that has just completed (the
@@ -106,6 +114,7 @@ def test_ctrl_c_while_the_command_starts_exits_130_without_a_traceback(
     proc = spawn(project, "jobs", "resume", job_id, env={"PYTHONPROFILEIMPORTTIME": "1"})
     wait_until(lambda: imported(proc.stderr(), module), timeout=60, what=module, proc=proc)
     proc.signal(signal.SIGINT)
+    _open_gate(project)  # a job that had begun pauses once its items in flight end
     rc = proc.wait(60)
     err = proc.stderr()
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
@@ -133,6 +142,7 @@ def test_ctrl_c_before_the_runner_starts_leaves_the_job_to_resume(
         proc=proc,
     )
     proc.signal(signal.SIGINT)
+    _open_gate(project)
     assert proc.wait(60) == 130, proc.describe()
     again = cli("jobs", "resume", job_id, cwd=project)
     assert again.returncode == 0, again.stderr
@@ -143,6 +153,7 @@ def test_ctrl_c_before_the_runner_starts_leaves_the_job_to_resume(
 def test_ctrl_c_as_the_command_ends_prints_no_traceback(project: Path, store_url: str) -> None:
     """The job has completed and the command is printing its summary and closing the store."""
     job_id = _waiting_job(project)
+    _open_gate(project)
     proc = spawn(project, "jobs", "resume", job_id)
     wait_until(
         lambda: f"job {job_id} completed" in proc.stderr(),

@@ -109,6 +109,8 @@ def fits(stored: str, value: Any, precision: int, scale: int) -> bool:
     if stored == "integer":
         return bool(abs(value) < 10**whole)
     if stored == "real":
+        if not math.isfinite(value):
+            return False  # numeric(p,s) has no infinity
         places = -Decimal(repr(value)).normalize().as_tuple().exponent if value else 0
         limit = float(f"1e{whole}")
         return math.isfinite(value) and -limit < value < limit and int(places) <= scale

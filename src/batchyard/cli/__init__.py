@@ -12,9 +12,16 @@ import sys
 from types import FrameType
 
 
+#: Set by the first Ctrl+C: its SystemExit may land where Python swallows it (a destructor run
+#: by the garbage collector during an import), so ``main`` looks again before the command runs.
+_stopped = False
+
+
 def _interrupted(_signum: int, _frame: FrameType | None) -> None:
     """Ctrl+C outside a running job (its runner has a handler of its own): while the command
     starts (imports, opening the store) or waits. One line, exit 130, no traceback."""
+    global _stopped
+    _stopped = True
     # A second Ctrl+C while this one unwinds ends the process at once.
     signal.signal(signal.SIGINT, lambda *_: os._exit(130))
     os.write(2, b"interrupted\n")
@@ -193,6 +200,8 @@ if _before_import is not None:
 
 def main() -> None:
     _quiet_ctrl_c()
+    if _stopped:
+        raise SystemExit(130)
     # What the imports made lives as long as the command: the collector need not go through it
     # again and again (a long copy allocates many short-lived objects, and few cycles).
     gc.freeze()
