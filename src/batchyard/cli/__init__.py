@@ -11,7 +11,6 @@ import signal
 import sys
 from types import FrameType
 
-
 #: Set by the first Ctrl+C: its SystemExit may land where Python swallows it (a destructor run
 #: by the garbage collector during an import), so ``main`` looks again before the command runs.
 _stopped = False
