@@ -28,11 +28,11 @@ if TYPE_CHECKING:
     from batchyard.config import Settings, load_settings
     from batchyard.engine.context import Context, Skip
     from batchyard.engine.kinds import Item, JobKind, dates, job
-    from batchyard.engine.models import ItemStatus, Job, JobStatus
     from batchyard.engine.progress import Snapshot
     from batchyard.engine.retry import Retry
     from batchyard.errors import BatchyardError
     from batchyard.store import JobFilter, Store
+    from batchyard.store.models import ItemStatus, Job, JobStatus
 
 __version__ = "0.1.0"
 
@@ -50,9 +50,9 @@ _HOMES = {
     "JobKind": "batchyard.engine.kinds",
     "dates": "batchyard.engine.kinds",
     "job": "batchyard.engine.kinds",
-    "ItemStatus": "batchyard.engine.models",
-    "Job": "batchyard.engine.models",
-    "JobStatus": "batchyard.engine.models",
+    "ItemStatus": "batchyard.store.models",
+    "Job": "batchyard.store.models",
+    "JobStatus": "batchyard.store.models",
     "Snapshot": "batchyard.engine.progress",
     "Retry": "batchyard.engine.retry",
     "BatchyardError": "batchyard.errors",

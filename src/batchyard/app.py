@@ -27,7 +27,6 @@ from batchyard.db import is_driver_error, reason
 from batchyard.engine.context import StopFlag
 from batchyard.engine.executors import EXECUTORS
 from batchyard.engine.kinds import JobKind, Registry
-from batchyard.engine.models import Event, Item, ItemStatus, Job, JobStatus, new_job_id, utcnow
 from batchyard.engine.progress import Snapshot
 from batchyard.engine.registry import load_registry
 from batchyard.engine.retry import Retry
@@ -40,6 +39,7 @@ from batchyard.errors import (
     UsageError,
 )
 from batchyard.store import JobFilter, Store
+from batchyard.store.models import Event, Item, ItemStatus, Job, JobStatus, new_job_id, utcnow
 
 if TYPE_CHECKING:
     from batchyard.check.report import Report

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from batchyard.engine.models import Event, Job
+from batchyard.store.models import Event, Job
 from batchyard.store.schema import events, items, jobs
 
 # Item sleeps come from the job's params, unless BY_TEST_SLEEP is set in the runner's environment:

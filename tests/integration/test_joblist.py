@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from test_store import make_job
 
-from batchyard.engine.models import Job, utcnow
 from batchyard.store import JobFilter, Store, joblist
+from batchyard.store.models import Job, utcnow
 
 NAMES = ["season 2024", "Season 2023", "rosters", "50% off_sale", "500 offsale", "scores"]
 

@@ -25,7 +25,7 @@ from byprocs import (
 )
 
 import batchyard as by
-from batchyard.engine.models import utcnow
+from batchyard.store.models import utcnow
 from batchyard.store.schema import events
 from conftest import cli
 

@@ -10,10 +10,10 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from batchyard.engine.models import ItemStatus, Job, JobStatus, new_job_id, utcnow
 from batchyard.engine.runner import HOST, owner_is_dead
 from batchyard.errors import Conflict, NotFound
 from batchyard.store import JobFilter, Outcome, Store
+from batchyard.store.models import ItemStatus, Job, JobStatus, new_job_id, utcnow
 from batchyard.store.schema import metadata
 
 

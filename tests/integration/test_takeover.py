@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import batchyard as by
-from batchyard.engine.models import utcnow
 from batchyard.engine.runner import Runner, RunOptions
+from batchyard.store.models import utcnow
 from conftest import count_rows
 
 JOBS = """

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 import batchyard as by
 from batchyard.cli import app as cli_app
-from batchyard.engine.models import JobStatus
+from batchyard.store.models import JobStatus
 
 
 def make_source(path: Path, games: int = 60_000) -> None:

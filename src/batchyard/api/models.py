@@ -10,8 +10,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
 
 from batchyard.config import MAX_WORKERS, mask_secrets
-from batchyard.engine.models import Event, Item, Job
 from batchyard.generate.datasets import DATASETS
+from batchyard.store.models import Event, Item, Job
 
 _PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
 #: A name or tag: 1 to ``n`` characters, no control characters (the schema says so too).

@@ -17,9 +17,9 @@ from pathlib import Path
 from batchyard.app import Batchyard
 from batchyard.config import mask_secrets
 from batchyard.engine.context import StopFlag
-from batchyard.engine.models import JobStatus, utcnow
 from batchyard.engine.runner import owner_is_dead
 from batchyard.errors import BatchyardError, LeaseHeld, NotFound
+from batchyard.store.models import JobStatus, utcnow
 
 logger = logging.getLogger("batchyard.api")
 

@@ -18,10 +18,10 @@ from batchyard.app import Batchyard
 from batchyard.config import Settings, redact, secret_values
 from batchyard.db import Database
 from batchyard.engine.kinds import JobKind
-from batchyard.engine.models import Job, utcnow
 from batchyard.engine.runner import owner_is_dead
 from batchyard.errors import BatchyardError, ParamError, UnknownKind, UsageError
 from batchyard.store import Store
+from batchyard.store.models import Job, utcnow
 
 
 class KindMissing(BatchyardError):

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from fastapi import Request
 
-from batchyard.engine.models import Event, Job
 from batchyard.errors import NotFound
+from batchyard.store.models import Event, Job
 
 if TYPE_CHECKING:
     from batchyard.api.service import Service

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from batchyard.check.results import TableResult, score
-from batchyard.engine.models import Job
 from batchyard.store import JobFilter, Store
+from batchyard.store.models import Job
 
 KIND = "validate"
 

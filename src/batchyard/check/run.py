@@ -17,8 +17,8 @@ from batchyard.check.sources import open_source
 from batchyard.check.suite import Suite
 from batchyard.config import mask_url
 from batchyard.db.files import is_file_target
-from batchyard.engine.models import Job
 from batchyard.engine.progress import Snapshot
+from batchyard.store.models import Job
 
 if TYPE_CHECKING:
     from batchyard.app import Batchyard

@@ -26,10 +26,10 @@ from batchyard.cli.output import (
 )
 from batchyard.cli.run import parts_lines, run_with_display
 from batchyard.config import MAX_WORKERS, mask_secrets
-from batchyard.engine.models import FINISHED, ItemStatus, Job, JobStatus
 from batchyard.engine.progress import Snapshot
 from batchyard.errors import Conflict, ParamError, UsageError
 from batchyard.store import JobFilter
+from batchyard.store.models import FINISHED, ItemStatus, Job, JobStatus
 
 app = typer.Typer(help="List, inspect and steer jobs.", no_args_is_help=True)
 

@@ -11,8 +11,8 @@ from batchyard.cli.output import err
 from batchyard.cli.run import run_with_display
 from batchyard.cli.verify import print_results
 from batchyard.config import MAX_WORKERS
-from batchyard.engine.models import Job
 from batchyard.move.verify import IDENTICAL
+from batchyard.store.models import Job
 
 
 def register(app: typer.Typer) -> None:

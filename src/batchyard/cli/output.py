@@ -13,8 +13,8 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from batchyard.engine.models import Job
 from batchyard.engine.progress import Snapshot
+from batchyard.store.models import Job
 
 # markup=False: messages carry user text (errors, params, keys) that may hold "[...]".
 console = Console(highlight=False, soft_wrap=True, markup=False)

@@ -27,10 +27,10 @@ from batchyard.cli.output import (
 from batchyard.cli.templates import write_project
 from batchyard.config import MAX_WORKERS
 from batchyard.engine.executors import EXECUTORS
-from batchyard.engine.models import Job, JobStatus
 from batchyard.engine.progress import Snapshot
 from batchyard.errors import ParamError, UsageError
 from batchyard.kinds.validate import failing_message
+from batchyard.store.models import Job, JobStatus
 
 
 def result_failed(job: Job) -> bool:

@@ -12,11 +12,11 @@ from rich.text import Text
 from batchyard.cli.args import KEYS, SOURCE, TABLES, TARGET, place, split
 from batchyard.cli.output import ProgressDisplay, err, print_json, print_table
 from batchyard.config import MAX_WORKERS, mask_url
-from batchyard.engine.models import JobStatus
 from batchyard.errors import UsageError
 from batchyard.kinds.verify import summary
 from batchyard.move.keys import parse_keys
 from batchyard.move.verify import DIFFERENT, IDENTICAL, check_keys, databases, table_names
+from batchyard.store.models import JobStatus
 
 STYLE = {IDENTICAL: "green", "different": "red"}
 

@@ -25,10 +25,10 @@ from pydantic_core import to_jsonable_python
 from batchyard.config import Settings, redact
 from batchyard.engine.context import Context, Skip, StopFlag
 from batchyard.engine.kinds import JobKind
-from batchyard.engine.models import ItemStatus, utcnow
 from batchyard.engine.registry import load_registry
 from batchyard.engine.retry import Retry
 from batchyard.errors import BadData, Interrupted, ItemTimeout, UsageError
+from batchyard.store.models import ItemStatus, utcnow
 
 
 @dataclass(frozen=True)

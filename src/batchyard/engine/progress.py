@@ -67,7 +67,7 @@ class Snapshot:
 
     @classmethod
     def from_job(cls, job: Any) -> Snapshot:
-        """Rebuild the figures a runner last stored for ``job`` (a :class:`~batchyard.engine.models.Job`)."""
+        """Rebuild the figures a runner last stored for ``job`` (a :class:`~batchyard.store.models.Job`)."""
         p = job.progress or {}
         return cls(
             job_id=job.id,

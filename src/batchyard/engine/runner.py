@@ -35,11 +35,11 @@ from batchyard.engine.executors import (
     timeout_result,
 )
 from batchyard.engine.kinds import JobKind
-from batchyard.engine.models import ItemStatus, Job, JobStatus, utcnow
 from batchyard.engine.progress import Snapshot, Tracker
 from batchyard.engine.retry import Retry
 from batchyard.errors import LeaseHeld, LeaseLost, NotFound, StoreError
 from batchyard.store import Outcome, Store
+from batchyard.store.models import ItemStatus, Job, JobStatus, utcnow
 
 HOST = socket.gethostname()
 

@@ -12,8 +12,8 @@ from pydantic import BaseModel
 
 from batchyard.engine.context import Context, StopFlag
 from batchyard.engine.kinds import REGISTRY, JobKind
-from batchyard.engine.models import JobStatus
 from batchyard.errors import Interrupted, ItemError, ParamError
+from batchyard.store.models import JobStatus
 
 
 def plan(pipelines: list[str], parallel: int = 1, stop_on_error: bool = False) -> list[str]:

@@ -19,15 +19,6 @@ from sqlalchemy.engine import Connection, Engine
 
 from batchyard.config import mask_url
 from batchyard.db import create_engine, parse_url, reason
-from batchyard.engine.models import (
-    FINISHED,
-    Event,
-    Item,
-    ItemStatus,
-    Job,
-    JobStatus,
-    utcnow,
-)
 from batchyard.errors import (
     AttemptFenced,
     Conflict,
@@ -38,6 +29,15 @@ from batchyard.errors import (
 )
 from batchyard.store.hotpath import HotSQL
 from batchyard.store.joblist import JobFilter, job_where, page_of_jobs
+from batchyard.store.models import (
+    FINISHED,
+    Event,
+    Item,
+    ItemStatus,
+    Job,
+    JobStatus,
+    utcnow,
+)
 from batchyard.store.schema import events, items, jobs, metadata
 
 HEAD_REVISION = "0002"

@@ -29,10 +29,10 @@ from batchyard.api.models import (
 from batchyard.api.problems import RESPONSES
 from batchyard.api.service import Service, service_of
 from batchyard.api.sse import stream_job
-from batchyard.engine.models import ItemStatus, JobStatus
 from batchyard.engine.progress import Snapshot
 from batchyard.errors import Conflict
 from batchyard.store import JobFilter
+from batchyard.store.models import ItemStatus, JobStatus
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"], responses=RESPONSES)
 

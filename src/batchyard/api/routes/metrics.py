@@ -12,7 +12,7 @@ from prometheus_client.registry import Collector
 
 from batchyard.api.problems import RESPONSES
 from batchyard.api.service import Service, service_of
-from batchyard.engine.models import JobStatus
+from batchyard.store.models import JobStatus
 
 router = APIRouter(tags=["reference"], responses=RESPONSES)
 

@@ -14,8 +14,8 @@ from batchyard.api.routes.jobs import NO_NUL, FilterDep
 from batchyard.api.service import Service, service_of
 from batchyard.config import mask_secrets, mask_url
 from batchyard.engine.kinds import JobKind
-from batchyard.engine.models import utcnow
 from batchyard.errors import NotFound
+from batchyard.store.models import utcnow
 
 router = APIRouter(prefix="/api", tags=["reference"], responses=RESPONSES)
 #: Open without a token, for load balancers and probes; it tells nothing about the jobs' data.
