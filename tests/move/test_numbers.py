@@ -30,7 +30,7 @@ from batchyard.move import verify as v
 #: x: a decimal of no declared precision; u: no declared type at all.
 TABLE = (
     "CREATE TABLE nums (id INTEGER PRIMARY KEY, f REAL, i INTEGER, n NUMERIC, "
-    'p DECIMAL(12,4), w "DECIMAL TEXT(30,8)", x "DECIMAL TEXT", u)'
+    'p DECIMAL(12,4), w "DECIMAL BLOB(30,8)", x "DECIMAL BLOB", u)'
 )
 COLUMNS = ("f", "i", "n", "p", "w", "x", "u")
 PRECISION = {"p": (12, 4), "w": (30, 8)}
@@ -60,7 +60,7 @@ wide = st.builds(
     st.integers(-(10**38) + 1, 10**38 - 1),
     st.integers(0, 12),
 )
-#: Decimals that fit DECIMAL TEXT(30,8): up to 8 places, up to 22 whole digits.
+#: Decimals that fit DECIMAL BLOB(30,8): up to 8 places, up to 22 whole digits.
 fits_w = st.integers(0, 8).flatmap(
     lambda places: st.builds(
         lambda k: Decimal(k).scaleb(-places),
@@ -243,7 +243,8 @@ def test_negative_zero_and_infinities_in_an_untyped_column_make_the_trip(
     with by.Batchyard(root=tmp_path) as app:
         assert migrate(app, str(src), pg_database).status is by.JobStatus.COMPLETED
         identical(f"sqlite:///{src}", pg_database)
-        assert migrate(app, pg_database, str(back)).status is by.JobStatus.COMPLETED
+        home = migrate(app, pg_database, str(back))
+        assert home.status is by.JobStatus.COMPLETED, home.error
     identical(f"sqlite:///{src}", f"sqlite:///{back}")
     con = sqlite3.connect(back)
     got = [r[0] for r in con.execute("SELECT u FROM nums ORDER BY id")]
@@ -258,19 +259,24 @@ def test_wide_decimals_keep_every_digit(tmp_path: Path, pg_database: str) -> Non
         conn.exec_driver_sql(
             "CREATE TABLE wide (id INTEGER PRIMARY KEY, a NUMERIC, b NUMERIC(40,8))"
         )
-        conn.exec_driver_sql(f"INSERT INTO wide VALUES (1, {digits}, {digits}), (2, 'NaN', 0)")
+        conn.exec_driver_sql(
+            f"INSERT INTO wide VALUES (1, {digits}, {digits}), (2, 'NaN', 0), (3, 12.25, 12.25)"
+        )
     engine.dispose()
     back = tmp_path / "back.db"
     with by.Batchyard(root=tmp_path) as app:
-        assert migrate(app, pg_database, str(back)).status is by.JobStatus.COMPLETED
+        home = migrate(app, pg_database, str(back))
+        assert home.status is by.JobStatus.COMPLETED, home.error
     con = sqlite3.connect(back)
+    # Every digit, as text; and as a number where a number is the decimal exactly.
     assert con.execute("SELECT a, b FROM wide ORDER BY id").fetchall() == [
         (digits, digits),
-        ("NaN", "0.00000000"),
+        ("NaN", 0),
+        (12.25, 12.25),
     ]
     declared = {r[1]: r[2] for r in con.execute("PRAGMA table_info(wide)")}
     con.close()
-    assert declared == {"id": "INTEGER", "a": "DECIMAL TEXT", "b": "DECIMAL TEXT(40,8)"}
+    assert declared == {"id": "INTEGER", "a": "DECIMAL BLOB", "b": "DECIMAL BLOB"}
     assert v.verify_table(pg_database, f"sqlite:///{back}", "wide").status == v.IDENTICAL
 
 
@@ -317,7 +323,8 @@ def test_postgres_negative_zero_and_nan_floats_cannot_go_to_sqlite(
     engine.dispose()
     back = tmp_path / "back.db"
     with by.Batchyard(root=tmp_path) as app:
-        assert migrate(app, pg_database, str(back)).status is by.JobStatus.COMPLETED
+        home = migrate(app, pg_database, str(back))
+        assert home.status is by.JobStatus.COMPLETED, home.error
     result = v.verify_table(pg_database, f"sqlite:///{back}", "f", diff=True)
     assert result.status == v.DIFFERENT
     assert {(d.key["id"], tuple(d.columns)) for d in result.diff or []} == {

@@ -4,7 +4,7 @@
 |-----------|-----------------------------------------------------------|--------------------|-------------|
 | boolean   | BOOL, BOOLEAN                                              | boolean            | BOOLEAN     |
 | integer   | contains INT                                               | bigint             | INTEGER     |
-| decimal   | DECIMAL, NUMERIC, MONEY; DECIMAL TEXT (2)                  | numeric[(p,s)]     | (2)         |
+| decimal   | DECIMAL, NUMERIC, MONEY; DECIMAL BLOB (2)                  | numeric[(p,s)]     | (2)         |
 | float     | contains REAL, FLOA, DOUB                                  | double precision   | REAL        |
 | datetime  | DATETIME, TIMESTAMP                                        | timestamp          | TIMESTAMP   |
 | date      | DATE                                                       | date               | DATE        |
@@ -21,8 +21,10 @@ comes back to SQLite as the same values with the same storage classes.
 
 (2) SQLite has no exact decimal: a NUMERIC column turns every number into an integer or a real,
 which keeps 15 significant digits. A decimal of at most 15 digits (``numeric(p,s)``, p <= 15) goes
-to ``NUMERIC``; a wider one, or one of no declared precision, to ``DECIMAL TEXT[(p,s)]``, a column
-of TEXT affinity that keeps each decimal as its exact text and still reads as a decimal here.
+to ``NUMERIC``; a wider one, or one of no declared precision, to ``DECIMAL BLOB``: a column
+with no affinity ("BLOB" in its declared type), which stores each value as it is given. migrate
+gives it a number where an integer or a real is the decimal exactly, and the decimal's plain text
+otherwise; it reads back as a decimal here.
 
 PostgreSQL types map back by their own name (``bigint``/``integer``/``smallint`` → integer, ``text``/
 ``varchar`` → text, ...). A column with no declared type in SQLite holds anything: it maps to ``blob``
@@ -34,6 +36,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 
 LOGICAL = (
     "boolean",
@@ -99,10 +102,9 @@ class ColumnType:
 
     def sqlite(self) -> str:
         if self.logical == "decimal" and not self.exact_in_real:
-            # Wider than a real keeps: text affinity, so the exact text is what SQLite stores.
-            if self.precision is None:
-                return DECIMAL_TEXT
-            return f"{DECIMAL_TEXT}({self.precision},{self.scale or 0})"
+            # Wider than a real keeps: no affinity, so SQLite keeps a wide value's exact text.
+            # (No "(p,s)": SQLAlchemy reads a BLOB-like type with arguments with a warning.)
+            return DECIMAL_BLOB
         if self.logical == "decimal" and self.precision is not None:
             return f"NUMERIC({self.precision},{self.scale or 0})"
         return _SQLITE[self.logical]
@@ -116,8 +118,9 @@ class ColumnType:
         return self.postgres() if dialect == "postgresql" else self.sqlite()
 
 
-#: The SQLite type of decimals wider than a real keeps (TEXT affinity: "TEXT" is in the name).
-DECIMAL_TEXT = "DECIMAL TEXT"
+#: The SQLite type of decimals wider than a real keeps: "BLOB" in the name means no affinity, so
+#: SQLite stores numbers as numbers and a wide decimal's text as text, neither converted.
+DECIMAL_BLOB = "DECIMAL BLOB"
 
 _PRECISION = re.compile(r"\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)")
 
@@ -136,7 +139,7 @@ def from_sqlite(declared: str | None) -> ColumnType:
         return ColumnType("boolean", text)
     if "INT" in upper:
         return ColumnType("integer", text)
-    if base in ("DECIMAL", "MONEY", "NUMERIC", DECIMAL_TEXT):
+    if base in ("DECIMAL", "MONEY", "NUMERIC", DECIMAL_BLOB):
         return ColumnType("decimal", text, precision, scale)
     if any(t in upper for t in ("REAL", "FLOA", "DOUB")):
         return ColumnType("float", text)
@@ -223,3 +226,17 @@ def unknown_type(option: str, raw: str, value: str) -> str:
         f"{option} {raw!r}: {value!r} is not a type; use one of {', '.join(LOGICAL)}, "
         "or a SQL type such as BIGINT, NUMERIC(12,2) or VARCHAR(40)"
     )
+
+
+def sqlite_decimal(value: Decimal) -> int | float | str:
+    """What SQLite is given for a decimal so that no digit is lost: as NUMERIC affinity stores a
+    number, an integer in 64 bits or else a real, where that is the decimal exactly (the real's
+    shortest repr gives it back); otherwise its plain text (which NUMERIC affinity would round
+    into a real, and a ``DECIMAL BLOB`` column keeps as it is)."""
+    if value.is_finite():
+        if value == value.to_integral_value() and -(2**63) <= value < 2**63:
+            return int(value)
+        real = float(value)
+        if Decimal(repr(real)) == value:
+            return real
+    return format(value, "f")

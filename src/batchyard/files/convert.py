@@ -19,6 +19,7 @@ from typing import Any
 
 from batchyard.files.patterns import STRICT
 from batchyard.files.values import JsonNumber, from_typed_json, typed_json
+from batchyard.db.types import sqlite_decimal
 
 Converter = Callable[[Any], Any]
 _TRUE = {"true", "t", "1", "yes", "y"}
@@ -158,8 +159,12 @@ def _decimal(dialect: str, precision: int | None, scale: int | None) -> Converte
                 raise ValueError(
                     f"{_show(v)} does not fit numeric({precision},{scale or 0}) without rounding"
                 )
-        elif dialect == "sqlite" and not _sqlite_keeps(number):
-            raise ValueError(f"{_show(v)} has more digits than SQLite's NUMERIC keeps")
+        elif dialect == "sqlite":
+            if not _sqlite_keeps(number):
+                raise ValueError(f"{_show(v)} has more digits than SQLite's NUMERIC keeps")
+            # The number NUMERIC affinity would make of it, given as one: a DECIMAL BLOB column
+            # (no affinity) stores it as a number too.
+            return sqlite_decimal(number)
         if isinstance(v, Decimal | JsonNumber):
             return str(number)
         return v.strip() if isinstance(v, str) else v

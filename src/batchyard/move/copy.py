@@ -32,6 +32,7 @@ from batchyard.move import fits
 from batchyard.move.canonical import any_real_json, tagged_real
 from batchyard.move.profile import fits_condition
 from batchyard.move.reflect import STATE_TABLE, Table, qi
+from batchyard.move.types import sqlite_decimal
 
 STATE_DDL = {
     "sqlite": f"CREATE TABLE IF NOT EXISTS {STATE_TABLE} (chunk TEXT PRIMARY KEY, "
@@ -417,12 +418,7 @@ def _to_sqlite(logical: str) -> Callable[[Any], Any] | None:
         return v
 
     def decimal(v: Any) -> Any:
-        if isinstance(v, Decimal):
-            exponent = v.as_tuple().exponent
-            integral = isinstance(exponent, int) and exponent >= 0
-            # Beyond 64 bits the text goes in (plain digits: a decimal column keeps it exact).
-            return int(v) if integral and -(2**63) <= v < 2**63 else format(v, "f")
-        return v
+        return sqlite_decimal(v) if isinstance(v, Decimal) else v
 
     def anything(v: Any) -> Any:
         if isinstance(v, dict) and set(v) == {"$b64"}:
