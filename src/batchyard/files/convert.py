@@ -17,9 +17,9 @@ from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from batchyard.db.types import sqlite_decimal
 from batchyard.files.patterns import STRICT
 from batchyard.files.values import JsonNumber, from_typed_json, typed_json
-from batchyard.db.types import sqlite_decimal
 
 Converter = Callable[[Any], Any]
 _TRUE = {"true", "t", "1", "yes", "y"}

@@ -28,11 +28,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from batchyard.db.types import sqlite_decimal
 from batchyard.move import fits
 from batchyard.move.canonical import any_real_json, tagged_real
 from batchyard.move.profile import fits_condition
 from batchyard.move.reflect import STATE_TABLE, Table, qi
-from batchyard.move.types import sqlite_decimal
 
 STATE_DDL = {
     "sqlite": f"CREATE TABLE IF NOT EXISTS {STATE_TABLE} (chunk TEXT PRIMARY KEY, "
