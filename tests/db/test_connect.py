@@ -4,11 +4,13 @@ names that mean something in a URI (``%``, ``?``, ``#``) or hold spaces open the
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
-from batchyard.db import Database, Dialect
+from batchyard.db import Database, Dialect, connect
 
 
 @pytest.fixture
@@ -89,3 +91,69 @@ def test_an_in_memory_database_cannot_be_opened_read_only() -> None:
     conn.close()
     with pytest.raises(Exception, match="give a SQLite file"):
         db.connect(readonly=True)
+
+
+def test_a_postgresql_connection_with_transactions_of_its_own(pg_database: str) -> None:
+    """``autocommit=False``: psycopg's transactions, the session's settings kept through a
+    rollback; ``settings=False``: the database's own forms (what the copy paths read and write)."""
+    dsn = Database.of(pg_database).dsn
+    admin = connect.postgres(dsn)
+    try:
+        admin.execute(f"ALTER DATABASE {admin.info.dbname} SET TimeZone = 'Asia/Tokyo'")
+    finally:
+        admin.close()
+    conn = connect.postgres(dsn, autocommit=False, readonly=True)
+    try:
+        assert not conn.autocommit
+        conn.execute("SELECT 1")
+        assert conn.info.transaction_status.name == "INTRANS"
+        conn.rollback()
+        assert conn.execute("SHOW TimeZone").fetchone() == ("UTC",)
+        with pytest.raises(Exception, match="read-only"):
+            conn.execute("CREATE TABLE u (x INT)")
+    finally:
+        conn.close()
+    with connect.postgres(dsn, autocommit=False, settings=False) as conn:
+        assert conn.execute("SHOW TimeZone").fetchone() == ("Asia/Tokyo",)
+        conn.execute("CREATE TABLE u (x INT)")
+    # Used as a context manager the connection committed its transaction on the way out.
+    with connect.postgres(dsn) as conn:
+        assert conn.execute("SELECT count(*) FROM u").fetchone() == (0,)
+
+
+def test_a_scratch_database_is_its_own_and_any_thread_may_use_it() -> None:
+    first, second = connect.scratch(), connect.scratch()
+    try:
+        first.execute("CREATE TABLE d (c)")
+        first.execute("INSERT INTO d VALUES (1)")
+        assert not first.in_transaction  # autocommit
+        assert second.execute("SELECT count(*) FROM sqlite_master").fetchone() == (0,)
+        seen: list[object] = []
+        thread = threading.Thread(target=lambda: seen.extend(first.execute("SELECT c FROM d")))
+        thread.start()
+        thread.join()
+        assert seen == [(1,)]
+    finally:
+        first.close()
+        second.close()
+
+
+def test_a_sqlite_connection_waits_for_a_locked_file_as_long_as_it_is_told(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "locked.db"
+    holder = connect.sqlite(path)
+    try:
+        holder.execute("CREATE TABLE t (x INTEGER)")
+        holder.execute("BEGIN IMMEDIATE")
+        waiter = connect.sqlite(path, timeout=0.2)
+        try:
+            started = time.monotonic()
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                waiter.execute("BEGIN IMMEDIATE")
+            assert time.monotonic() - started < 10  # not the 60 s a connection waits by default
+        finally:
+            waiter.close()
+        holder.execute("ROLLBACK")
+    finally:
+        holder.close()

@@ -21,7 +21,7 @@ from batchyard.collect.client import HttpClient, snippet
 from batchyard.collect.items import item_variables
 from batchyard.collect.spec import DEFAULT_KEY, Spec
 from batchyard.config import Settings, mask_url
-from batchyard.db import create_engine, parse_url, reason
+from batchyard.db import Database, parse_url, reason
 from batchyard.engine.context import Context
 from batchyard.errors import HttpError, ParamError
 
@@ -95,7 +95,7 @@ def check_target(url: str) -> None:
         raise ParamError(f"{where}: {exc}") from exc
     if parsed.get_backend_name() != "postgresql":
         return  # a SQLite file is made by the first write
-    engine = create_engine(url, error=ParamError, pool_size=1)
+    engine = Database.of(url).engine(pool_size=1, error=ParamError)
     try:
         with engine.connect():
             pass

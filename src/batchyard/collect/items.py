@@ -12,9 +12,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from batchyard.config import Settings
-from batchyard.db import create_engine, reason
+from batchyard.db import Database, reason
 from batchyard.engine.kinds import Item, dates
-from batchyard.errors import ParamError
+from batchyard.errors import ParamError, UsageError
 
 DATE_VARS = ("date", "year", "month", "day")
 
@@ -48,7 +48,11 @@ def query_keys(settings: Settings, query: str, connection: str | None) -> list[s
     """The first column of every row of ``query`` on a connection (the default one if None),
     read in a read-only transaction: a keys query can read the database, never change it."""
     url = settings.resolve(connection) if connection else settings.connection_url(None)
-    engine = create_engine(url, error=ParamError, readonly=True, pool_size=1)
+    try:
+        database = Database.of(url)
+    except UsageError as exc:
+        raise ParamError(str(exc)) from exc
+    engine = database.engine(readonly=True, pool_size=1, error=ParamError)
     try:
         with engine.connect() as conn:
             rows = conn.exec_driver_sql(query).all()

@@ -2,6 +2,7 @@
 
 DB-API connections (:func:`sqlite` and :func:`postgres`) are what the data plane reads and writes
 through: autocommit, so transactions are begun explicitly; read-only ones really refuse writes.
+:func:`scratch` is an in-memory SQLite database for SQL on values.
 Engines (:func:`create_engine`, :data:`ENGINES`) are for the store and ``ctx.write``: SQLite tuned
 for many writers, PostgreSQL through psycopg. psycopg is imported only where PostgreSQL is opened.
 """
@@ -12,7 +13,7 @@ import functools
 import sqlite3
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote
 
 import sqlalchemy as sa
@@ -54,17 +55,24 @@ def readonly_uri(path: str | Path) -> str:
     return f"file:{quote(str(path))}?mode=ro"
 
 
-def sqlite(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
+def sqlite(
+    path: str | Path,
+    *,
+    readonly: bool = False,
+    timeout: float = SQLITE_TIMEOUT,
+    isolation_level: Literal["DEFERRED", "IMMEDIATE", "EXCLUSIVE"] | None = None,
+) -> sqlite3.Connection:
     """A SQLite connection (autocommit, usable from any thread). ``readonly``: the file is opened
     read-only (a missing file is an error, never made) and read once, so a file that is not a
-    database fails here."""
+    database fails here. ``timeout``: seconds to wait for a locked file; ``isolation_level``:
+    sqlite3's (None, the default: autocommit, transactions begun explicitly)."""
     if readonly:
         conn = sqlite3.connect(
             readonly_uri(path),
             uri=True,
-            timeout=SQLITE_TIMEOUT,
+            timeout=timeout,
             check_same_thread=False,
-            isolation_level=None,
+            isolation_level=isolation_level,
         )
         try:
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
@@ -73,21 +81,46 @@ def sqlite(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
             raise
         return conn
     return sqlite3.connect(
-        str(path), timeout=SQLITE_TIMEOUT, check_same_thread=False, isolation_level=None
+        str(path), timeout=timeout, check_same_thread=False, isolation_level=isolation_level
     )
 
 
-def postgres(dsn: str, *, readonly: bool = False) -> Any:
-    """A psycopg connection (autocommit) with :data:`PG_SETTINGS`; ``readonly``: every
-    transaction of its session is read-only (``default_transaction_read_only``)."""
+def scratch() -> sqlite3.Connection:
+    """An in-memory SQLite database of its own (autocommit, usable from any thread), for SQL
+    that works on values rather than on anyone's data; gone when it is closed."""
+    return sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+
+
+def postgres(
+    dsn: str,
+    *,
+    readonly: bool = False,
+    autocommit: bool = True,
+    connect_timeout: int | None = CONNECT_TIMEOUT,
+    settings: bool = True,
+) -> Any:
+    """A psycopg connection with :data:`PG_SETTINGS`; ``readonly``: every transaction of its
+    session is read-only (``default_transaction_read_only``).
+
+    ``autocommit=False`` gives psycopg's own transactions (a server-side cursor needs one; the
+    connection used as a context manager commits on exit); the session's settings are committed
+    first, so a rollback keeps them. ``connect_timeout``: seconds (None: psycopg's default).
+    ``settings=False`` leaves the server's own ``DateStyle``, ``TimeZone`` and float digits: where
+    values travel as text between two sessions that both read and write them in those forms."""
     try:
         import psycopg
     except ModuleNotFoundError as exc:  # pragma: no cover - an install without the extra
         raise UsageError("PostgreSQL needs psycopg: pip install 'batchyard[postgres]'") from exc
-    conn = psycopg.connect(dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
-    settings = [*PG_SETTINGS, *(["SET default_transaction_read_only = on"] if readonly else [])]
+    conn = psycopg.connect(dsn, autocommit=autocommit, connect_timeout=connect_timeout)
+    sets = [
+        *(PG_SETTINGS if settings else ()),
+        *(["SET default_transaction_read_only = on"] if readonly else []),
+    ]
     try:
-        conn.execute("; ".join(settings))  # one round trip
+        if sets:
+            conn.execute("; ".join(sets))  # one round trip
+            if not autocommit:
+                conn.commit()
     except BaseException:
         conn.close()
         raise

@@ -137,9 +137,10 @@ class Database:
         create: bool = True,
         synchronous: str = "normal",
         pool_size: int = 16,
+        error: type[UsageError] = UsageError,
     ) -> Engine:
         """A SQLAlchemy engine (see :func:`batchyard.db.connect.create_engine`); bad input is a
-        :class:`UsageError`. The caller disposes of it."""
+        :class:`UsageError` (or the kind of it given as ``error``). The caller disposes of it."""
         if self.dialect is Dialect.FILES:
             raise UsageError(f"{self.shown}: files are read through DuckDB, not SQLAlchemy")
         return opener.create_engine(
@@ -147,7 +148,7 @@ class Database:
             create=create,
             synchronous=synchronous,
             pool_size=pool_size,
-            error=UsageError,
+            error=error,
             readonly=readonly,
         )
 

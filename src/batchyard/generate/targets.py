@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from batchyard.config import Settings, mask_url
 from batchyard.db import ENGINES, reason
+from batchyard.db import connect as opener
 from batchyard.errors import ItemError, ParamError, UsageError
 from batchyard.generate.datasets.base import Table
 from batchyard.generate.datasets.sql import POSTGRESQL, SQLITE, ident, quote
@@ -97,9 +98,7 @@ class SQLiteTarget:
                 con.close()
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                con = sqlite3.connect(
-                    self.path, timeout=60, isolation_level=None, check_same_thread=False
-                )
+                con = opener.sqlite(self.path)
                 for pragma in SQLITE_PRAGMAS:
                     con.execute(pragma)
             except (OSError, sqlite3.Error) as exc:
@@ -119,7 +118,7 @@ class SQLiteTarget:
         if not self.path.exists():
             return []
         try:
-            con = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=60)
+            con = opener.sqlite(self.path, readonly=True)
             try:
                 found = {
                     r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")
@@ -368,7 +367,7 @@ def _scratch(numbers: int) -> sqlite3.Connection:
     """This thread's in-memory database, where a chunk is made before it is written to a file."""
     con: sqlite3.Connection | None = _local.__dict__.get("scratch")
     if con is None:
-        con = _local.scratch = sqlite3.connect(":memory:", check_same_thread=False)
+        con = _local.scratch = opener.scratch()
     _fill_numbers(con, numbers)
     return con
 

@@ -22,8 +22,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from batchyard.db import ledger
+from batchyard.db.ledger import like_prefix as like_prefix
+from batchyard.db.url import Dialect
 from batchyard.errors import UsageError
-from batchyard.move.copy import STATE_DDL
 from batchyard.move.reflect import STATE_TABLE
 
 
@@ -61,11 +63,6 @@ def run_marker(job_id: str) -> str:
     return f"@run:{job_id}"
 
 
-def like_prefix(text: str) -> str:
-    """A LIKE pattern (ESCAPE '!') for values starting with ``text``."""
-    return "".join(f"!{c}" if c in "!%_" else c for c in text) + "%"
-
-
 def has(conn: Any, chunk: str) -> bool:
     """Whether the checkpoint table holds the row ``chunk`` (a marker)."""
     found = conn.execute(sa.text(f"SELECT 1 FROM {STATE_TABLE} WHERE chunk = :c"), {"c": chunk})
@@ -83,11 +80,16 @@ def exists(conn: Any) -> bool:
     return STATE_TABLE in sa.inspect(conn).get_table_names()
 
 
+def create(conn: Any, dialect: str) -> None:
+    """Make the checkpoint table if the target has none (see :mod:`batchyard.db.ledger`)."""
+    conn.exec_driver_sql(ledger.DDL[Dialect(dialect)])
+
+
 def adopt(conn: Any, dialect: str, tables: Sequence[str], job_id: str) -> Run:
     """The run a ``--if-exists resume`` job continues, recorded for its items: the one run that
     left checkpoints of these tables (preferring one that did not finish), or else a run of its
     own whose checkpoints any later resume shares."""
-    conn.exec_driver_sql(STATE_DDL[dialect])
+    create(conn, dialect)
     recorded = conn.execute(
         sa.text(f"SELECT table_name FROM {STATE_TABLE} WHERE chunk = :c"), {"c": run_marker(job_id)}
     ).first()

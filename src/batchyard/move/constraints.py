@@ -15,6 +15,8 @@ import zlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from batchyard.db import ledger
+from batchyard.db.url import Dialect
 from batchyard.move.checkpoints import keys_marker as marker
 from batchyard.move.reflect import (
     STATE_TABLE,
@@ -129,18 +131,12 @@ def build_when_loaded(
         ).fetchone()
         if not finished or finished[0] < len(set(chunk_ids)):
             return done
-        built = pg.execute(
-            f"SELECT 1 FROM {STATE_TABLE} WHERE chunk = %s", (marker(job_id, table.name),)
-        ).fetchone()
-        if built:
+        if ledger.marked(pg, Dialect.POSTGRESQL, marker(job_id, table.name)):
             return done
         for stmt in pending(pg, table, known, ("key",), by_name):
             pg.execute(stmt)
             done.append(stmt)
-        pg.execute(
-            f"INSERT INTO {STATE_TABLE} (chunk, table_name, rows) VALUES (%s, %s, 0)",
-            (marker(job_id, table.name), table.name),
-        )
+        ledger.mark(pg, Dialect.POSTGRESQL, marker(job_id, table.name), table.name)
     with pg.transaction():
         _lock_job(pg, job_id)
         prefix = marker(job_id, "")

@@ -20,7 +20,7 @@ import contextlib
 import json
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -28,21 +28,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from batchyard.db import connect as opener
+from batchyard.db import ledger
 from batchyard.db.types import sqlite_decimal
+from batchyard.db.url import Dialect
 from batchyard.move import fits
 from batchyard.move.canonical import any_real_json, tagged_real
 from batchyard.move.profile import fits_condition
-from batchyard.move.reflect import STATE_TABLE, Table, qi
-
-STATE_DDL = {
-    "sqlite": f"CREATE TABLE IF NOT EXISTS {STATE_TABLE} (chunk TEXT PRIMARY KEY, "
-    "table_name TEXT NOT NULL, done_upto INTEGER, rows INTEGER NOT NULL DEFAULT 0, "
-    "finished INTEGER NOT NULL DEFAULT 0)",
-    "postgresql": f"CREATE TABLE IF NOT EXISTS {STATE_TABLE} (chunk TEXT PRIMARY KEY, "
-    "table_name TEXT NOT NULL, done_upto BIGINT, rows BIGINT NOT NULL DEFAULT 0, "
-    "finished BOOLEAN NOT NULL DEFAULT false)",
-}
-
+from batchyard.move.reflect import Table, qi
 
 #: Rows the reader hands the writer at a time (a batch is several pieces, one transaction).
 PIECE_ROWS = 5_000
@@ -106,6 +99,12 @@ def pg_dsn(url: str) -> str:
     return sa.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+def _postgres(url: str) -> Any:
+    """A connection for copying (psycopg's transactions; used as a context manager it commits on
+    exit). Values travel between the two servers as text in the servers' own forms."""
+    return opener.postgres(pg_dsn(url), autocommit=False, settings=False)
+
+
 def _skip_where(plan: Plan) -> str:
     """SQL that leaves out rows whose values the user chose to skip (``--skip-bad``)."""
     conds = []
@@ -148,113 +147,51 @@ def _where(*parts: str) -> str:
     return f" WHERE {' AND '.join(conds)}" if conds else ""
 
 
-# -- state -------------------------------------------------------------------------------------
+# -- checkpoints (the target's ``_batchyard_migrate``, see :mod:`batchyard.db.ledger`) -----------
+
+
+def chunk_batch(
+    conn: Any, dialect: str, chunk: Chunk, lo: int | None, hi: int | None
+) -> AbstractContextManager[ledger.Batch]:
+    """One batch of ``chunk`` (keys ``(lo, hi]``) in one target transaction with its checkpoint:
+    the checkpoint is checked to be where this writer left it, the caller copies and counts, and
+    the new checkpoint commits with the rows."""
+    return ledger.batch(
+        conn,
+        dialect,
+        chunk.id,
+        chunk.table,
+        expected=None if lo == chunk.lo else lo,
+        upto=hi,
+        last=chunk.ends_at(hi),
+    )
+
+
+# batchyard.files imports these names from here; each stands for its batchyard.db.ledger form.
+STATE_DDL: dict[str, str] = {dialect.value: sql for dialect, sql in ledger.DDL.items()}
+ChunkMoved = ledger.ChunkMoved
 
 
 def read_state_sqlite(con: sqlite3.Connection, chunk: Chunk) -> tuple[int | None, bool]:
-    row = con.execute(
-        f"SELECT done_upto, finished FROM {STATE_TABLE} WHERE chunk = ?", (chunk.id,)
-    ).fetchone()
-    return (None, False) if row is None else (row[0], bool(row[1]))
+    found = ledger.read(con, Dialect.SQLITE, chunk.id)
+    return found.done_upto, found.finished
 
 
-def _state_sql_sqlite() -> str:
-    return (
-        f"INSERT INTO {STATE_TABLE} (chunk, table_name, done_upto, rows, finished) "
-        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (chunk) DO UPDATE SET done_upto = excluded.done_upto, "
-        "rows = rows + excluded.rows, finished = excluded.finished"
-    )
+def _open_state_pg(pg: Any, chunk: Chunk) -> tuple[int | None, bool]:
+    found = ledger.open_chunk(pg, Dialect.POSTGRESQL, chunk.id, chunk.table)
+    return found.done_upto, found.finished
 
 
-class ChunkMoved(RuntimeError):
-    """The chunk's checkpoint moved under this writer: another one is copying it. Stop."""
-
-
-def _check_sqlite(con: sqlite3.Connection, chunk: Chunk, lo: int | None) -> None:
-    """Inside the batch's transaction: the checkpoint is still where this writer left it."""
-    row = con.execute(
-        f"SELECT done_upto, finished FROM {STATE_TABLE} WHERE chunk = ?", (chunk.id,)
-    ).fetchone()
-    _check(chunk, row, lo)
-
-
-def _check_pg(pg: Any, chunk: Chunk, lo: int | None) -> None:
-    row = pg.execute(
-        f"SELECT done_upto, finished FROM {STATE_TABLE} WHERE chunk = %s FOR UPDATE", (chunk.id,)
-    ).fetchone()
-    _check(chunk, row, lo)
-
-
-def _check(chunk: Chunk, row: Any, lo: int | None) -> None:
-    done_upto, finished = (row[0], bool(row[1])) if row else (None, False)
-    expected = None if lo == chunk.lo else lo
-    if finished or done_upto != expected:
-        raise ChunkMoved(
-            f"chunk {chunk.id} was copied further by another writer (at {done_upto}, "
-            f"expected {expected}); stopping so no row is written twice"
-        )
-
-
-def _open_state_pg(pg: Any, chunk: Chunk) -> Any:
-    """The chunk's checkpoint row, made if missing, so each batch can lock it (FOR UPDATE)."""
-    pg.execute(
-        f"INSERT INTO {STATE_TABLE} (chunk, table_name, done_upto, rows, finished) "
-        "VALUES (%s, %s, NULL, 0, false) ON CONFLICT (chunk) DO NOTHING",
-        (chunk.id, chunk.table),
-    )
-    row = pg.execute(
-        f"SELECT done_upto, finished FROM {STATE_TABLE} WHERE chunk = %s", (chunk.id,)
-    ).fetchone()
-    pg.commit()
-    return row
-
-
-def _state_sql_pg() -> str:
-    return (
-        f"INSERT INTO {STATE_TABLE} (chunk, table_name, done_upto, rows, finished) "
-        "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (chunk) DO UPDATE SET done_upto = "
-        f"excluded.done_upto, rows = {STATE_TABLE}.rows + excluded.rows, finished = excluded.finished"
-    )
-
-
-@dataclass
-class Batch:
-    """What one batch committed (set by the copier inside the batch's transaction)."""
-
-    rows: int = 0
-
-
-@contextmanager
 def sqlite_batch(
     con: sqlite3.Connection, chunk: Chunk, lo: int | None, hi: int | None
-) -> Iterator[Batch]:
-    """One batch's transaction in a SQLite target: the checkpoint is checked, the caller copies
-    and counts, and the new checkpoint commits with the rows."""
-    batch = Batch()
-    con.execute("BEGIN IMMEDIATE")
-    try:
-        _check_sqlite(con, chunk, lo)
-        yield batch
-        con.execute(
-            _state_sql_sqlite(), (chunk.id, chunk.table, hi, batch.rows, int(chunk.ends_at(hi)))
-        )
-        con.execute("COMMIT")
-    except BaseException:
-        # SQLite has rolled back already after some errors (a full disk): the error to show is
-        # the one that ended the transaction, not "cannot rollback - no transaction is active".
-        if con.in_transaction:
-            con.execute("ROLLBACK")
-        raise
+) -> AbstractContextManager[ledger.Batch]:
+    return chunk_batch(con, Dialect.SQLITE, chunk, lo, hi)
 
 
-@contextmanager
-def pg_batch(pg: Any, chunk: Chunk, lo: int | None, hi: int | None) -> Iterator[Batch]:
-    """The same for a PostgreSQL target, the checkpoint row locked for the transaction."""
-    batch = Batch()
-    with pg.transaction():
-        _check_pg(pg, chunk, lo)
-        yield batch
-        pg.execute(_state_sql_pg(), (chunk.id, chunk.table, hi, batch.rows, chunk.ends_at(hi)))
+def pg_batch(
+    pg: Any, chunk: Chunk, lo: int | None, hi: int | None
+) -> AbstractContextManager[ledger.Batch]:
+    return chunk_batch(pg, Dialect.POSTGRESQL, chunk, lo, hi)
 
 
 # -- SQLite → SQLite ---------------------------------------------------------------------------
@@ -263,7 +200,7 @@ def pg_batch(pg: Any, chunk: Chunk, lo: int | None, hi: int | None) -> Iterator[
 def _sqlite_target(url: str) -> sqlite3.Connection:
     """A connection for loading: rollback journal (a bulk load appends pages, so it journals next
     to nothing, where WAL would write every page twice), foreign keys off until the load is done."""
-    con = sqlite3.connect(sqlite_path(url), isolation_level=None, timeout=120)
+    con = opener.sqlite(sqlite_path(url), timeout=120)
     # If another connection has the file open in WAL mode, the load runs in WAL.
     with contextlib.suppress(sqlite3.OperationalError):
         con.execute("PRAGMA journal_mode=DELETE")
@@ -280,9 +217,10 @@ def sqlite_to_sqlite(
     try:
         fits.prepare(con)  # for --skip-bad of a text column
         con.execute("ATTACH DATABASE ? AS src", (sqlite_path(src_url),))
-        done_upto, finished = read_state_sqlite(con, chunk)
-        if finished:
+        state = ledger.read(con, Dialect.SQLITE, chunk.id)
+        if state.finished:
             return 0
+        done_upto = state.done_upto
         source = plan.source
         cols = ", ".join(qi(c) for c in plan.target_columns)
         select = ", ".join(qi(c) for c in plan.target_columns)
@@ -306,7 +244,7 @@ def sqlite_to_sqlite(
         for lo, hi in _batches(plan, chunk, done_upto, plan.rows_per_batch(("sqlite", "sqlite"))):
             where = _where(_range_where(source.chunk_key, chunk, lo, hi), skip)
             into = f"({cols}) " if cols else ""
-            with sqlite_batch(con, chunk, lo, hi) as batch:
+            with chunk_batch(con, Dialect.SQLITE, chunk, lo, hi) as batch:
                 batch.rows = con.execute(
                     f"INSERT INTO main.{qi(source.name)} {into}SELECT {select} "
                     f"FROM src.{qi(source.name)}{where}"
@@ -375,23 +313,21 @@ def sqlite_to_postgres(
 def postgres_to_postgres(
     src_url: str, dst_url: str, plan: Plan, chunk: Chunk, progress: Callable[[int], None]
 ) -> int:
-    import psycopg
-
     source = plan.source
     cols = ", ".join(qi(c) for c in plan.target_columns)
     into_cols = ", ".join(qi(plan.target_name(c)) for c in plan.target_columns)
-    with psycopg.connect(pg_dsn(src_url)) as src, psycopg.connect(pg_dsn(dst_url)) as dst:
-        row = _open_state_pg(dst, chunk)
-        done_upto, finished = (row[0], bool(row[1])) if row else (None, False)
-        if finished:
+    with _postgres(src_url) as src, _postgres(dst_url) as dst:
+        state = ledger.open_chunk(dst, Dialect.POSTGRESQL, chunk.id, chunk.table)
+        if state.finished:
             return 0
+        done_upto = state.done_upto
         total = 0
         for lo, hi in _batches(
             plan, chunk, done_upto, plan.rows_per_batch(("postgresql", "postgresql"))
         ):
             where = _where(_range_where(source.chunk_key, chunk, lo, hi))
             with (
-                pg_batch(dst, chunk, lo, hi) as batch,
+                chunk_batch(dst, Dialect.POSTGRESQL, chunk, lo, hi) as batch,
                 src.cursor().copy(
                     f"COPY (SELECT {cols} FROM {qi(source.name)}{where}) TO STDOUT"
                 ) as out,
@@ -465,14 +401,13 @@ def _as_text(v: Any) -> Any:
 def postgres_to_sqlite(
     src_url: str, dst_url: str, plan: Plan, chunk: Chunk, progress: Callable[[int], None]
 ) -> int:
-    import psycopg
-
     source = plan.source
     con = _sqlite_target(dst_url)
     try:
-        done_upto, finished = read_state_sqlite(con, chunk)
-        if finished:
+        state = ledger.read(con, Dialect.SQLITE, chunk.id)
+        if state.finished:
             return 0
+        done_upto = state.done_upto
         names = list(plan.target_columns)
         converters = [
             _to_sqlite(source.column(c).type.logical)
@@ -484,12 +419,12 @@ def postgres_to_sqlite(
         marks = ", ".join("?" for _ in names)
         insert = f"INSERT INTO {qi(source.name)} ({cols}) VALUES ({marks})"
         total = 0
-        with psycopg.connect(pg_dsn(src_url)) as pg:
+        with _postgres(src_url) as pg:
             for lo, hi in _batches(
                 plan, chunk, done_upto, plan.rows_per_batch(("postgresql", "sqlite"))
             ):
                 where = _where(_range_where(source.chunk_key, chunk, lo, hi))
-                with sqlite_batch(con, chunk, lo, hi) as batch:
+                with chunk_batch(con, Dialect.SQLITE, chunk, lo, hi) as batch:
                     # A server-side cursor: a table copied whole (no key to range on) streams
                     # through in pieces, inside the one target transaction that makes it whole.
                     with pg.cursor(name="batchyard_migrate") as cur:

@@ -21,6 +21,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
+from batchyard.db import connect as opener
 from batchyard.db.types import ColumnType
 from batchyard.move import fits
 
@@ -172,7 +173,7 @@ def _fits(logical: str, cast: bool, found: Stored) -> bool:
     cond = fits.condition(logical, ":v", cast=cast)
     if cond is None:
         return True
-    con = sqlite3.connect(":memory:")
+    con = opener.scratch()
     try:
         fits.prepare(con)
         return bool(con.execute(f"SELECT {cond}", {"v": found.python()}).fetchone()[0])

@@ -20,6 +20,9 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from batchyard.db import connect as opener
+from batchyard.db import ledger
+from batchyard.db.url import Dialect
 from batchyard.move import arrow as arrow_reader
 from batchyard.move import binary, fits, profile
 from batchyard.move.copy import (
@@ -27,13 +30,12 @@ from batchyard.move.copy import (
     Chunk,
     Plan,
     _batches,
-    _open_state_pg,
+    _postgres,
     _range_where,
     _skip_where,
     _sqlite_select,
     _where,
-    pg_batch,
-    pg_dsn,
+    chunk_batch,
     sqlite_path,
 )
 from batchyard.move.reflect import qi
@@ -97,11 +99,11 @@ def load(
     source = plan.source
     skip = _skip_where(plan)
     cols = ", ".join(qi(plan.target_name(c)) for c in plan.target_columns)
-    with psycopg.connect(pg_dsn(dst_url)) as pg:
-        row = _open_state_pg(pg, chunk)
-        done_upto, finished = (row[0], bool(row[1])) if row else (None, False)
-        if finished:
+    with _postgres(dst_url) as pg:
+        state = ledger.open_chunk(pg, Dialect.POSTGRESQL, chunk.id, chunk.table)
+        if state.finished:
             return 0
+        done_upto = state.done_upto
         wire = wire_for(source, plan.target_columns, plan.overridden)
         if wire is not None and not target_matches(pg, plan):
             wire = None
@@ -114,9 +116,7 @@ def load(
         def read() -> None:
             try:
                 with contextlib.ExitStack() as stack:
-                    con = sqlite3.connect(
-                        f"file:{sqlite_path(src_url)}?mode=ro", uri=True, check_same_thread=False
-                    )
+                    con = opener.sqlite(sqlite_path(src_url), readonly=True)
                     stack.callback(con.close)
                     fits.prepare(con)
                     if wire is None:
@@ -206,7 +206,7 @@ def load(
                 _, lo, hi = got
                 copies = _Copies(pg, source.name, cols, wire)
                 try:
-                    with pg_batch(pg, chunk, lo, hi) as batch:
+                    with chunk_batch(pg, Dialect.POSTGRESQL, chunk, lo, hi) as batch:
                         try:
                             while (piece := take())[0] in ("rows", "raw"):
                                 if piece[0] == "raw":

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -24,15 +23,18 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from batchyard.config import mask_url
-from batchyard.db import create_engine, reason
+from batchyard.db import Database, reason
+from batchyard.db import connect as opener
+from batchyard.db.ledger import rows_by_table
 from batchyard.db.types import known_override, override, unknown_type
+from batchyard.db.url import Dialect
 from batchyard.errors import SchemaError, UsageError
 from batchyard.move import checkpoints as ledger
 from batchyard.move import constraints, names, rules
 from batchyard.move import keys as named_keys
 from batchyard.move import profile as profiler
 from batchyard.move.checkpoints import Run
-from batchyard.move.copy import STATE_DDL, Chunk, Plan, chunks_for, pg_dsn
+from batchyard.move.copy import Chunk, Plan, chunks_for
 from batchyard.move.fits import CASTS
 from batchyard.move.reflect import (
     ANY_COMMENT,
@@ -85,9 +87,7 @@ def connect(url: str, role: str) -> Engine:
             if not os.path.exists(database):
                 raise UsageError(f"source {mask_url(url)}: no such SQLite file {database!r}")
         # A SQLite source is opened read-only: left exactly as it is, and scanned by many threads.
-        engine = create_engine(
-            url, create=role == "target", error=UsageError, readonly=role == "source"
-        )
+        engine = Database.of(url).engine(create=role == "target", readonly=role == "source")
         with engine.connect():
             pass
         return engine
@@ -390,7 +390,7 @@ def build_loaded_keys(
     found = next(t for t in tables if t.name == table)
     ids = [f"{run.scope}{c.id}" for c in plan_chunks([found], default_chunk_rows(opts))]
     try:
-        with psycopg.connect(pg_dsn(opts.target), autocommit=True) as pg:
+        with opener.postgres(Database.of(opts.target).dsn, settings=False) as pg:
             # One process per build: the other workers keep the CPUs busy while rows still come
             # in, and helper processes would only add the cost of sharing out the sort.
             pg.execute("SET max_parallel_maintenance_workers = 0")
@@ -440,7 +440,7 @@ def create_schema(opts: Options, tables: Sequence[Table], key: str, run: Run | N
     marker = ledger.schema_marker(run.key)
     try:
         with target.begin() as conn:
-            conn.exec_driver_sql(STATE_DDL[dialect])
+            ledger.create(conn, dialect)
             if ledger.has(conn, marker):
                 return False
             listed = set(sa.inspect(conn).get_table_names())
@@ -536,7 +536,7 @@ def finish_schema(
     try:
         with target.begin() as conn:
             if not ledger.exists(conn):
-                conn.exec_driver_sql(STATE_DDL[dialect])
+                ledger.create(conn, dialect)
             if ledger.has(conn, marker):
                 return done
             known = {t.name for t in tables}
@@ -620,22 +620,16 @@ class Tally:
         # A connection per reading (once a second): none is left open when the job ends.
         try:
             with contextlib.closing(self._connect()) as conn:
-                found = conn.execute(f"SELECT chunk, table_name, rows FROM {STATE_TABLE}")
-                out = dict.fromkeys(self.tables, 0)
-                for chunk, table, rows in found.fetchall():
-                    if table in out and chunk.startswith(f"{self.scope}{table}#"):
-                        out[table] += int(rows or 0)
-                return out
+                return rows_by_table(conn, self.scope, self.tables)
         except Exception:  # figures only: a locked or unreachable target is read next time
             return None
 
     def _connect(self) -> Any:
-        if self.target.startswith("sqlite"):
-            path = sa.make_url(self.target).database or ""
-            return sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=0.2)
-        import psycopg
-
-        return psycopg.connect(pg_dsn(self.target), connect_timeout=5, autocommit=True)
+        """A connection that gives up soon: the figures are read again a second later."""
+        db = Database.of(self.target)
+        if db.dialect is Dialect.SQLITE:
+            return opener.sqlite(db.path or "", readonly=True, timeout=0.2)
+        return opener.postgres(db.dsn, connect_timeout=5, settings=False)
 
 
 def parse_types(raw: Any) -> dict[str, str]:

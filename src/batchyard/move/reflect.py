@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from batchyard.db import connect as opener
 from batchyard.db import ledger, types
 from batchyard.db.quote import quote_identifier
 from batchyard.db.types import ColumnType, from_postgres, from_sqlite
@@ -122,7 +122,7 @@ def _reflect_table(conn: Connection, insp: Any, name: str) -> Table:
     extra: dict[str, Any] = {}
     if sqlite:
         info = conn.exec_driver_sql(f"PRAGMA table_info({q})").all()
-        with contextlib.closing(sqlite3.connect(":memory:")) as scratch:
+        with contextlib.closing(opener.scratch()) as scratch:
             columns = tuple(
                 Column(
                     r[1],
