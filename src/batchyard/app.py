@@ -73,6 +73,8 @@ class Batchyard:
         elif env:
             settings = settings.override(env=env)
         self.settings = settings
+        #: An env given here (``--env``) is the request's: it beats a pipeline's env.
+        self._env = env
         self._store = store if isinstance(store, Store) else None
         self._registry: Registry | None = None
         self._read_store: Store | None = None
@@ -170,7 +172,7 @@ class Batchyard:
                 "retries": retries,
                 "timeout": timeout,
                 "stop_on_error": stop_on_error,
-                "env": env,
+                "env": env or self._env,
                 "lease_ttl": lease_ttl,
             },
             pipeline=pipeline.options() if pipeline else None,
