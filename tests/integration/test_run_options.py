@@ -82,7 +82,9 @@ def make_project(root: Path, defaults: str = "") -> Path:
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in ("BATCHYARD_WORKERS", "BATCHYARD_EXECUTOR", "BATCHYARD_ENV", "BATCHYARD_STORE"):
         monkeypatch.delenv(name, raising=False)
-    return make_project(tmp_path / "project", 'workers = 5\nretries = 1\nlease_ttl = 45\nenv = "qa"')
+    return make_project(
+        tmp_path / "project", 'workers = 5\nretries = 1\nlease_ttl = 45\nenv = "qa"'
+    )
 
 
 @pytest.fixture
