@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     from batchyard.config import Settings, load_settings
     from batchyard.engine.context import Context, Skip
     from batchyard.engine.kinds import Item, JobKind, dates, job
-    from batchyard.engine.options import RunOptions
     from batchyard.engine.params import Params
     from batchyard.engine.progress import Snapshot
     from batchyard.engine.retry import Retry
@@ -53,7 +52,6 @@ _HOMES = {
     "dates": "batchyard.engine.kinds",
     "job": "batchyard.engine.kinds",
     "Params": "batchyard.engine.params",
-    "RunOptions": "batchyard.engine.options",
     "ItemStatus": "batchyard.store.models",
     "Job": "batchyard.store.models",
     "JobStatus": "batchyard.store.models",
@@ -98,7 +96,6 @@ __all__ = [
     "JobStatus",
     "Params",
     "Retry",
-    "RunOptions",
     "Settings",
     "Skip",
     "Snapshot",

@@ -20,6 +20,7 @@ from cli_helpers import ok
 import batchyard as by
 from batchyard.api import ServeOptions, create_app
 from batchyard.db import ENGINES
+from batchyard.engine.options import RunOptions
 from batchyard.errors import ParamError
 
 JOBS = """
@@ -173,7 +174,7 @@ def test_the_built_in_defaults_come_last(tmp_path: Path, monkeypatch: pytest.Mon
         monkeypatch.delenv(name, raising=False)
     bare = make_project(tmp_path / "bare")
     assert via_python(bare, "plain") == ("dev", DEFAULTS)
-    assert by.RunOptions() == by.RunOptions.resolve()
+    assert RunOptions() == RunOptions.resolve()
 
 
 def test_settings_beat_the_defaults(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
