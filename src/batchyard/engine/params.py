@@ -3,7 +3,8 @@
 A kind declares its params either as a :class:`Params` subclass its plan function takes
 (``def plan(p: MigrateParams)``), or as the plan function's own parameters, from which a model is
 made. Either way the runner hands items the same instance as ``ctx.params``: typed fields
-(``ctx.params.start`` is a ``date``), which also read as a mapping (``ctx.params["start"]``).
+(``ctx.params.start`` is a ``date``), which also read as a mapping of the JSON values the job
+records (``ctx.params["start"]`` is ``"2024-04-01"``), as params were before they had a model.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any, get_type_hints
 
-from pydantic import BaseModel, ConfigDict, create_model
+from pydantic import BaseModel, ConfigDict, PrivateAttr, create_model
+from pydantic_core import to_jsonable_python
 
 from batchyard.errors import ParamError
 
@@ -21,20 +23,25 @@ from batchyard.errors import ParamError
 class Params(BaseModel):
     """The params of a job: typed fields, frozen while the job runs.
 
-    ``params.name`` and ``params["name"]`` read the same field; ``params.get("name", default)``
-    and ``"name" in params`` work as on a dict; ``params.model_dump()`` gives a plain dict.
+    ``params.start`` is the field as its type says (a ``date``). ``params["start"]`` reads the
+    params as a mapping of JSON values, as the job records them (``"2024-04-01"``), so code written
+    for a plain dict of params keeps working; ``params.get("start", default)`` and
+    ``"start" in params`` too.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 
+    _json: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    def model_post_init(self, context: Any, /) -> None:
+        self._json = to_jsonable_python(self.model_dump(), fallback=str)
+
     def __getitem__(self, name: str) -> Any:
-        if name not in type(self).model_fields:
-            raise KeyError(name)
-        return getattr(self, name)
+        return self._json[name]
 
     def get(self, name: str, default: Any = None) -> Any:
-        """The field's value (``None`` is a value), or ``default`` if there is no such field."""
-        return getattr(self, name) if name in type(self).model_fields else default
+        """The param's JSON value (``None`` is a value), or ``default`` if there is no such param."""
+        return self._json.get(name, default)
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name in type(self).model_fields
