@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from batchyard.config import Settings, load_settings
     from batchyard.engine.context import Context, Skip
     from batchyard.engine.kinds import Item, JobKind, dates, job
+    from batchyard.engine.params import Params
     from batchyard.engine.progress import Snapshot
     from batchyard.engine.retry import Retry
     from batchyard.errors import BatchyardError
@@ -50,6 +51,7 @@ _HOMES = {
     "JobKind": "batchyard.engine.kinds",
     "dates": "batchyard.engine.kinds",
     "job": "batchyard.engine.kinds",
+    "Params": "batchyard.engine.params",
     "ItemStatus": "batchyard.store.models",
     "Job": "batchyard.store.models",
     "JobStatus": "batchyard.store.models",
@@ -92,6 +94,7 @@ __all__ = [
     "JobFilter",
     "JobKind",
     "JobStatus",
+    "Params",
     "Retry",
     "Settings",
     "Skip",

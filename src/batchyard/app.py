@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 from batchyard import pipelines
 from batchyard.config import (
     MASK,
-    MAX_WORKERS,
     Settings,
     holds_literal_secret,
     interpolate,
@@ -25,12 +24,12 @@ from batchyard.config import (
 )
 from batchyard.db import is_driver_error, reason
 from batchyard.engine.context import StopFlag
-from batchyard.engine.executors import EXECUTORS
 from batchyard.engine.kinds import JobKind, Registry
+from batchyard.engine.options import RunOptions
 from batchyard.engine.progress import Snapshot
 from batchyard.engine.registry import load_registry
 from batchyard.engine.retry import Retry
-from batchyard.engine.runner import Runner, RunOptions, owner_is_dead
+from batchyard.engine.runner import Runner, owner_is_dead
 from batchyard.errors import (
     BatchyardError,
     Conflict,
@@ -74,6 +73,8 @@ class Batchyard:
         elif env:
             settings = settings.override(env=env)
         self.settings = settings
+        #: An env given here (``--env``) is the request's: it beats a pipeline's env.
+        self._env = env
         self._store = store if isinstance(store, Store) else None
         self._registry: Registry | None = None
         self._read_store: Store | None = None
@@ -146,12 +147,16 @@ class Batchyard:
         retries: int | Retry | None = None,
         timeout: float | None = None,
         stop_on_error: bool | None = None,
+        lease_ttl: float | None = None,
         name: str | None = None,
         tags: Sequence[str] = (),
         metadata: Mapping[str, Any] | None = None,
         parent_id: str | None = None,
     ) -> Job:
-        """Plan a job of a kind (or a pipeline in ``pipelines/``) and record it, ready to run."""
+        """Plan a job of a kind (or a pipeline in ``pipelines/``) and record it, ready to run.
+
+        Run options given here beat the pipeline's, which beat the kind's, which beat the
+        project's settings (see :mod:`batchyard.engine.options`)."""
         pipeline = None
         if pipelines.exists(self.settings.root, target):
             pipeline = pipelines.load(self.settings.root, target)
@@ -160,55 +165,30 @@ class Batchyard:
             kind = self.kind(target)
         raw = _merge(pipeline.params if pipeline else None, params)
         parsed = kind.parse_params(self._resolve(raw))
-        extra = kind.options_for(parsed, self.settings)
-        retry = _first(
-            retries, pipeline.retries if pipeline else None, kind.retry, self.settings.retries
+        options = RunOptions.resolve(
+            request={
+                "workers": workers,
+                "executor": executor,
+                "retries": retries,
+                "timeout": timeout,
+                "stop_on_error": stop_on_error,
+                "env": env or self._env,
+                "lease_ttl": lease_ttl,
+            },
+            pipeline=pipeline.options() if pipeline else None,
+            kind=kind.options_for(parsed, self.settings),
+            settings=RunOptions.of_settings(self.settings),
         )
-        options = {
-            "workers": _first(
-                workers,
-                extra.get("workers"),
-                pipeline.workers if pipeline else None,
-                kind.workers,
-                self.settings.workers,
-            ),
-            "executor": _first(
-                executor,
-                pipeline.executor if pipeline else None,
-                extra.get("executor"),
-                kind.executor,
-                self.settings.executor,
-            ),
-            "retries": retry.attempts - 1 if isinstance(retry, Retry) else retry,
-            "timeout": _first(timeout, kind.timeout),
-            "stop_on_error": bool(
-                _first(
-                    stop_on_error,
-                    extra.get("stop_on_error"),
-                    pipeline.stop_on_error if pipeline else None,
-                    kind.stop_on_error,
-                )
-            ),
-        }
-        if isinstance(retries, Retry):
-            options["retry"] = {k: v for k, v in retries.to_dict().items() if k != "on"}
-        if options["executor"] not in EXECUTORS:
-            raise ParamError(
-                f"unknown executor {options['executor']!r} "
-                f"(choose from: {', '.join(sorted(EXECUTORS))})"
-            )
-        _check_workers(options["workers"])
-        job_env = env or (pipeline.env if pipeline else None) or self.settings.env
         stored, secrets = self._params_to_store(kind, raw, parsed)
         job = Job(
-            id=new_job_id(kind.name, job_env),
+            id=new_job_id(kind.name, options.env),
             kind=kind.name,
-            env=job_env,
+            env=options.env,
             status=JobStatus.PENDING,
             name=name or (pipeline.name if pipeline else kind.name),
             project=self.settings.name,
             params=stored,
-            options=options,
+            options=options.to_dict(),
             tags=[*(pipeline.tags if pipeline else []), *tags],
             metadata=dict(metadata or {}) | ({"pipeline": pipeline.name} if pipeline else {}),
             parent_id=parent_id,
@@ -267,22 +247,14 @@ class Batchyard:
                 else "nothing is left to run"
             )
             raise Conflict(f"job {job.id} is {job.status.value}; {hint}")
-        if workers is not None:
-            _check_workers(workers)
         kind = self.kind(job.kind)
         params = self._params_for_run(kind, job)
-        opts = job.options
-        retry = Retry.of(opts.get("retries") if opts.get("retries") is not None else kind.retry)
-        if "retry" in opts:
-            retry = Retry(**{**opts["retry"], "on": (retry.on)})
-        elif kind.retry is not None and opts.get("retries") == kind.retry.attempts - 1:
-            retry = kind.retry
-        run_options = RunOptions(
-            workers=workers or int(opts.get("workers") or self.settings.workers),
-            executor=str(opts.get("executor") or self.settings.executor),
-            retry=retry,
-            timeout=opts.get("timeout"),
-            stop_on_error=bool(opts.get("stop_on_error")),
+        run_options = RunOptions.recorded(
+            job.options,
+            job.env,
+            kind.options_for(params, self.settings),
+            RunOptions.of_settings(self.settings),
+            workers=workers,
         )
         runner = Runner(
             self.store,
@@ -290,7 +262,7 @@ class Batchyard:
             job,
             self.settings,
             run_options,
-            params=kind.dump_params(params),
+            params=params,
             on_progress=on_progress,
             on_message=on_message,
             install_signals=install_signals,
@@ -505,24 +477,12 @@ class Batchyard:
         return kind.parse_params(self._resolve(raw))
 
 
-def _first(*values: Any) -> Any:
-    for value in values:
-        if value is not None:
-            return value
-    return None
-
-
 def _export_row(job: Job) -> dict[str, Any]:
     data = job.to_dict()
     for key in ("lease_owner", "lease_expires_at", "heartbeat_at", "control"):
         data.pop(key, None)
     data["params"] = mask_secrets(data["params"])
     return data
-
-
-def _check_workers(workers: Any) -> None:
-    if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= MAX_WORKERS:
-        raise ParamError(f"workers={workers!r}: give between 1 and {MAX_WORKERS} workers")
 
 
 def _strings(value: Any) -> Iterator[str]:

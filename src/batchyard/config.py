@@ -144,6 +144,7 @@ class DefaultsSection(_Section):
     executor: str = Field("threads", pattern="^(threads|processes)$")
     connection: str = "default"
     retries: int = Field(0, ge=0)
+    lease_ttl: float = Field(30.0, gt=2)
 
 
 class ServeSection(_Section):
@@ -194,6 +195,8 @@ class Settings:
     executor: str = "threads"
     default_connection: str = "default"
     retries: int = 0
+    #: Seconds a runner's lease on a job lasts without a heartbeat (``[defaults] lease_ttl``).
+    lease_ttl: float = 30.0
     connections: dict[str, str] = field(default_factory=dict)
     #: ``[serve]`` as written; ``batchyard serve`` puts flags and env vars over it.
     serve: ServeSection = field(default_factory=ServeSection)
@@ -330,6 +333,7 @@ def load_settings(
         executor=_executor(os.environ.get("BATCHYARD_EXECUTOR") or d.executor),
         default_connection=d.connection,
         retries=d.retries,
+        lease_ttl=d.lease_ttl,
         connections=dict(file.connections),
         serve=file.serve,
     )

@@ -3,7 +3,7 @@
 kind: daily-scores          # the job kind to run
 description: Scores for the season
 env: production             # optional, else the project default
-workers: 4                  # optional
+workers: 4                  # optional; so are executor, retries, timeout and stop_on_error
 params:
   start: 2024-04-01
   end: 2024-09-30
@@ -36,6 +36,7 @@ class _PipelineFile(BaseModel):
     workers: int | None = Field(None, ge=1, le=MAX_WORKERS)
     executor: str | None = Field(None, pattern="^(threads|processes)$")
     retries: int | None = Field(None, ge=0)
+    timeout: float | None = Field(None, gt=0)
     stop_on_error: bool | None = None
     params: dict[str, Any] = {}
     tags: list[str] = []
@@ -53,11 +54,23 @@ class Pipeline:
     workers: int | None = None
     executor: str | None = None
     retries: int | None = None
+    timeout: float | None = None
     stop_on_error: bool | None = None
     params: dict[str, Any] = field(default_factory=dict)
     tags: list[str] = field(default_factory=list)
     depends_on: list[str] = field(default_factory=list)
     schedule: str | None = None
+
+    def options(self) -> dict[str, Any]:
+        """The pipeline's level of its jobs' run options (see :mod:`batchyard.engine.options`)."""
+        return {
+            "workers": self.workers,
+            "executor": self.executor,
+            "retries": self.retries,
+            "timeout": self.timeout,
+            "stop_on_error": self.stop_on_error,
+            "env": self.env,
+        }
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -69,6 +82,7 @@ class Pipeline:
             "workers": self.workers,
             "executor": self.executor,
             "retries": self.retries,
+            "timeout": self.timeout,
             "stop_on_error": self.stop_on_error,
             "params": self.params,
             "tags": self.tags,
@@ -129,6 +143,7 @@ def load_file(path: Path) -> Pipeline:
         workers=spec.workers,
         executor=spec.executor,
         retries=spec.retries,
+        timeout=spec.timeout,
         stop_on_error=spec.stop_on_error,
         params=params,
         tags=spec.tags,

@@ -148,8 +148,10 @@ def test_run_options_reach_the_job(sqlite_project: Path) -> None:
         "workers": 3,
         "executor": "threads",
         "retries": 2,
+        "retry": {"attempts": 3, "delay": 1.0, "backoff": 2.0, "max_delay": 300.0, "jitter": True},
         "timeout": 30.0,
         "stop_on_error": True,
+        "lease_ttl": 30.0,
     }
 
 

@@ -57,6 +57,48 @@ def test_bad_params(raw: dict[str, str], message: str) -> None:
         JobKind("k", plan).parse_params(raw)
 
 
+class SeasonParams(by.Params):
+    season: int
+    start: date
+    teams: list[str] = ["cubs"]
+
+
+def season_plan(p: SeasonParams, settings: by.Settings) -> list[str]:
+    return [f"{p.season}-{team}@{settings.env}" for team in p.teams]
+
+
+def test_a_declared_params_model_is_the_kinds_and_its_plan_gets_it_whole() -> None:
+    kind = JobKind("season", season_plan)
+    assert kind.params_model is SeasonParams
+    p = kind.parse_params({"season": "2024", "start": "2024-04-01", "teams": "cubs,mets"})
+    assert isinstance(p, SeasonParams) and (p.season, p.teams) == (2024, ["cubs", "mets"])
+    settings = by.load_settings()
+    assert [k for k, _, _ in kind.plan(p, settings)] == [
+        f"2024-cubs@{settings.env}",
+        f"2024-mets@{settings.env}",
+    ]
+    with pytest.raises(ParamError, match=r"has no param 'colour'"):
+        kind.parse_params({"season": "1", "start": "2024-04-01", "colour": "red"})
+
+
+def test_params_are_typed_as_attributes_and_json_as_a_mapping() -> None:
+    p = JobKind("k", plan).parse_params({"start": "2024-06-01", "end": "2024-06-03"})
+    assert (p.start, p["start"], p.get("start")) == (date(2024, 6, 1), "2024-06-01", "2024-06-01")
+    assert ("teams" in p, "nope" in p, p.get("nope", 7), p["limit"]) == (True, False, 7, None)
+    with pytest.raises(KeyError):
+        p["nope"]
+    with pytest.raises(ValueError, match="frozen"):
+        p.dry = True  # type: ignore[misc]
+
+
+def test_a_plan_takes_its_params_one_way() -> None:
+    def mixed(p: SeasonParams, extra: int = 1) -> list[int]:
+        return [extra]
+
+    with pytest.raises(ParamError, match=r"move 'extra' into that model"):
+        JobKind("mixed", mixed)
+
+
 def test_plan_keys_and_values() -> None:
     kind = JobKind("k", plan)
     planned = list(kind.plan(kind.parse_params({"start": "2024-02-28", "end": "2024-03-01"})))

@@ -40,7 +40,16 @@ class JobCreate(_Body):
         description="The kind's params; `GET /api/kinds` gives their JSON Schema.",
         examples=[{"dataset": "retail", "scale": "0.001", "to": "retail.db"}],
     )
+    # Run options: each left out comes from the pipeline, then the kind, then the project's
+    # settings, as for `batchyard run` (see docs/configuration.md).
     workers: StrictInt | None = Field(None, ge=1, le=MAX_WORKERS, examples=[2])
+    executor: Literal["threads", "processes"] | None = Field(None, examples=[None])
+    retries: StrictInt | None = Field(
+        None, ge=0, le=100, description="Extra attempts for a failing item.", examples=[None]
+    )
+    timeout: float | None = Field(
+        None, gt=0, le=7 * 86400, description="Most seconds one attempt may take.", examples=[None]
+    )
     env: Env | None = None
     stop_on_error: StrictBool | None = Field(None, examples=[False])
     tags: Tags = Field(default_factory=list)

@@ -107,7 +107,7 @@ class State:
                 # Otherwise the store would be made in a folder that was never meant to exist.
                 raise UsageError(f"-C {self.project}: no such folder")
             settings = load_settings(self.project, store=self.store, env=self.env)
-            self._app = Batchyard(settings)
+            self._app = Batchyard(settings, env=self.env)
         return self._app
 
     @property

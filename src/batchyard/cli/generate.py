@@ -10,8 +10,8 @@ import typer
 from batchyard.cli.output import err
 from batchyard.cli.run import run_with_display
 from batchyard.config import MAX_WORKERS
-from batchyard.generate.spec import DEFAULT_CHUNK_ROWS, DEFAULT_SEED, Spec
-from batchyard.kinds.generate import destination
+from batchyard.generate.spec import DEFAULT_CHUNK_ROWS, DEFAULT_SEED
+from batchyard.kinds.generate import GenerateParams, destination
 
 
 def _absolute(text: str | None, connections: dict[str, str]) -> str | None:
@@ -108,16 +108,9 @@ def register(app: typer.Typer) -> None:
             "chunk_rows": chunk_rows,
         }
         job = app.submit("generate", params, workers=workers)
-        spec = Spec.from_params(
-            schema,
-            scale=scale,
-            rows=rows,
-            table=table,
-            seed=seed,
-            inject_errors=inject_errors,
-            chunk_rows=chunk_rows,
-        )
-        target, manifest_path = destination(params, app.settings)
+        checked = GenerateParams.model_validate(params)  # as the job has them: checked by submit
+        spec = checked.spec()
+        target, manifest_path = destination(checked, app.settings)
         sizes = ", ".join(f"{name} {count:,}" for name, count in spec.counts.items())
         err.print(
             f"job {job.id}: {spec.dataset.name} into {target.name}: {spec.total_rows:,} "

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -136,7 +137,7 @@ def show(
         ),
         ("rows", f"{job.rows_read:,} read, {job.rows_written:,} written"),
         ("params", ", ".join(f"{k}={v}" for k, v in mask_secrets(job.params).items()) or "-"),
-        ("options", ", ".join(f"{k}={v}" for k, v in job.options.items())),
+        ("options", _options_text(job.options)),
         ("created", str(job.created_at)),
         ("started", str(job.started_at or "-")),
         ("finished", str(job.finished_at or "-")),
@@ -483,3 +484,11 @@ def export(
         err.print(f"wrote {len(jobs)} job(s) to {output}")
     else:
         typer.echo(text, nl=not text.endswith("\n"))
+
+
+def _options_text(options: dict[str, Any]) -> str:
+    """``workers=2, ..., retry=(attempts=3 delay=1.0 ...)``: the retry policy on one line too."""
+    return ", ".join(
+        f"{k}=({' '.join(f'{n}={x}' for n, x in v.items())})" if isinstance(v, dict) else f"{k}={v}"
+        for k, v in options.items()
+    )

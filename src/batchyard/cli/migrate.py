@@ -88,9 +88,6 @@ def register(app: typer.Typer) -> None:
             "verify": verify,
             "keep_checkpoints": keep_checkpoints,
         }
-        if workers is None:
-            into_sqlite = app.settings.resolve(params["target"]).startswith("sqlite")
-            workers = 1 if into_sqlite else 2
         job = app.submit("migrate", params, workers=workers)
         err.print(f"job {job.id}: {job.total:,} chunk(s)")
 

@@ -37,7 +37,7 @@ def for_job(ctx: Context) -> tuple[Spec, HttpClient]:
         found = _clients.get(ctx.job_id)
         if found is not None:
             return found
-        spec = Spec.from_params(ctx.params)
+        spec = Spec.from_params(ctx.params.model_dump(mode="json"))
         p = ctx.params
         secrets = [*spec.secrets(), *ctx.secrets, *_referenced_values(ctx)]
         client = HttpClient(

@@ -6,10 +6,13 @@ import logging
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic
+
+from typing_extensions import TypeVar
 
 from batchyard.config import Settings, redact
 from batchyard.db import shares_database
+from batchyard.engine.params import Params
 from batchyard.engine.writes import write_rows
 from batchyard.errors import Interrupted
 
@@ -20,6 +23,9 @@ if TYPE_CHECKING:
     from batchyard.store import Store
 
 logger = logging.getLogger("batchyard.job")
+
+#: The kind's params model: ``ctx: Context[MyParams]`` types ``ctx.params`` as ``MyParams``.
+P = TypeVar("P", bound=Params, default=Params, covariant=True)
 
 
 class Skip(Exception):
@@ -50,7 +56,7 @@ class Counters:
 class ItemLog:
     """``ctx.log``: lines recorded as job events (``batchyard jobs log``) and sent to logging."""
 
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context[Params]) -> None:
         self._ctx = ctx
 
     def _emit(self, level: str, message: str, *args: Any) -> None:
@@ -80,11 +86,13 @@ class ItemLog:
     __call__ = info
 
 
-class Context:
+class Context(Generic[P]):
     """The running item's view of its job.
 
-    ``ctx.cursor`` is the last checkpoint of this item (``None`` on a first attempt); call
-    ``ctx.checkpoint(cursor)`` after each durable step of a long item so a resume starts there.
+    ``ctx.params`` is the job's params, an instance of the kind's params model (the same one for
+    every item of the job). ``ctx.cursor`` is the last checkpoint of this item (``None`` on a first
+    attempt); call ``ctx.checkpoint(cursor)`` after each durable step of a long item so a resume
+    starts there.
     """
 
     def __init__(
@@ -96,7 +104,7 @@ class Context:
         item_key: str,
         attempt: int,
         cursor: Any,
-        params: Mapping[str, Any],
+        params: P,
         env: str,
         stop: StopFlag,
         secrets: tuple[str, ...] = (),
@@ -108,7 +116,7 @@ class Context:
         self.item_key = item_key
         self.attempt = attempt
         self.cursor = cursor
-        self.params = dict(params)
+        self._params = params
         self.env = env
         self.log = ItemLog(self)
         self.counters = Counters()
@@ -121,6 +129,11 @@ class Context:
 
     def __repr__(self) -> str:
         return f"<Context job={self.job_id} item={self.item_key} attempt={self.attempt}>"
+
+    @property
+    def params(self) -> P:
+        """The job's params (``${VAR}`` resolved): ``ctx.params.start`` or ``ctx.params["start"]``."""
+        return self._params
 
     @property
     def stop_flag(self) -> StopFlag:

@@ -25,6 +25,7 @@ from pydantic_core import to_jsonable_python
 from batchyard.config import Settings, redact
 from batchyard.engine.context import Context, Skip, StopFlag
 from batchyard.engine.kinds import JobKind
+from batchyard.engine.params import Params
 from batchyard.engine.registry import load_registry
 from batchyard.engine.retry import Retry
 from batchyard.errors import BadData, Interrupted, ItemTimeout, UsageError
@@ -64,6 +65,7 @@ class JobSpec:
 
     job_id: str
     kind_name: str
+    #: The params as JSON values; each executor makes the kind's model of them once per job.
     params: dict[str, Any]
     env: str
     settings: Settings
@@ -80,7 +82,9 @@ def describe_error(exc: BaseException, secrets: tuple[str, ...] = ()) -> str:
     return redact(message, secrets)
 
 
-def run_task(kind: JobKind, spec: JobSpec, task: Task, store: Any, stop: StopFlag) -> Result:
+def run_task(
+    kind: JobKind, spec: JobSpec, params: Params, task: Task, store: Any, stop: StopFlag
+) -> Result:
     """Run one attempt at one item and say how it ended. Never raises."""
     started = utcnow()
     ctx = Context(
@@ -90,7 +94,7 @@ def run_task(kind: JobKind, spec: JobSpec, task: Task, store: Any, stop: StopFla
         item_key=task.key,
         attempt=task.attempt,
         cursor=task.cursor,
-        params=spec.params,
+        params=params,
         env=spec.env,
         stop=stop,
         secrets=spec.secrets,
@@ -218,6 +222,7 @@ class ThreadExecutor:
         done: Callable[[Result], None],
     ) -> None:
         self._spec, self._kind, self._store, self._stop, self._done = spec, kind, store, stop, done
+        self._params = kind.parse_params(spec.params)
         self._workers = workers
 
     def _grow(self) -> None:
@@ -238,7 +243,7 @@ class ThreadExecutor:
                 return
             with self._lock:
                 self._running[me] = task.key
-            result = run_task(self._kind, self._spec, task, self._store, self._stop)
+            result = run_task(self._kind, self._spec, self._params, task, self._store, self._stop)
             with self._lock:
                 self._running.pop(me, None)
                 retire = me in self._retire
@@ -314,13 +319,15 @@ def _child_init(root: Path, payload: bytes, event: Any, parent: int) -> None:
     registry = load_registry(root)
     spec: JobSpec = pickle.loads(payload)
     _child["kind"] = registry.get(spec.kind_name)
+    _child["params"] = _child["kind"].parse_params(spec.params)
     _child["store"] = Store.open(spec.store_url, synchronous=spec.settings.synchronous)
     _child["stop"] = StopFlag(event)
     _child["spec"] = spec
 
 
 def _child_run(task: Task) -> Result:
-    return run_task(_child["kind"], _child["spec"], task, _child["store"], _child["stop"])
+    c = _child
+    return run_task(c["kind"], c["spec"], c["params"], task, c["store"], c["stop"])
 
 
 class ProcessExecutor:

@@ -1,6 +1,7 @@
 """Job kinds: what a job does. ``@batchyard.job`` registers one; ``@kind.item`` says how to run an item.
 
-A kind's params are typed by its plan function's signature; values from the command line
+A kind's params are one model (see :mod:`.params`): a :class:`~.params.Params` subclass its plan
+function takes, or one made from the plan function's signature. Values from the command line
 (``--param start=2024-06-01``) are parsed into those types, with errors naming the param.
 """
 
@@ -14,9 +15,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar, get_type_hints
 
-from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, create_model
+from pydantic import TypeAdapter, ValidationError
 from pydantic_core import to_jsonable_python
 
+from batchyard.engine.params import Params, coerce_text, declared_model, model_of, settings_arg
 from batchyard.engine.retry import Retry
 from batchyard.errors import ParamError, PlanError, UnknownKind, UsageError
 
@@ -79,9 +81,6 @@ def dates(start: date | str, end: date | str, every: str = "day") -> list[date]:
     return out
 
 
-_PARAM_CONFIG = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
-
-
 class JobKind:
     """A registered job kind: a plan function that yields items and an item function."""
 
@@ -93,7 +92,7 @@ class JobKind:
         retries: int | Retry | None = None,
         workers: int | None = None,
         timeout: float | None = None,
-        stop_on_error: bool = False,
+        stop_on_error: bool | None = None,
         description: str | None = None,
         builtin: bool = False,
         executor: str | None = None,
@@ -115,8 +114,11 @@ class JobKind:
         self.cleanup_fn: Callable[[Any], Any] | None = None
         self._value_adapter: TypeAdapter[Any] | None = None
         self._item_wants_ctx = False
-        self.params_model = _params_model(name, plan)
-        self._settings_arg = _settings_arg(plan)
+        self.params_model = model_of(name, plan)
+        declared = declared_model(plan)
+        #: The plan function's argument that takes the whole params model, if it declares one.
+        self._model_arg = declared[0] if declared else None
+        self._settings_arg = settings_arg(plan)
 
     def __repr__(self) -> str:
         return f"<JobKind {self.name}>"
@@ -165,22 +167,33 @@ class JobKind:
         self.cleanup_fn = fn
         return fn
 
-    def options_for(self, params: BaseModel, settings: Any) -> dict[str, Any]:
-        """Run options the kind derives from its params (workers, executor, stop_on_error).
+    def options_for(self, params: Params | None, settings: Any) -> dict[str, Any]:
+        """The kind's level of a job's run options (see :mod:`.options`): what it derives from the
+        job's params, over what it was registered with.
 
         ``options_from_params`` takes the params, and the settings too if it has a second argument.
         """
+        derived: dict[str, Any] = {}
         fn = self.options_from_params
-        if fn is None:
-            return {}
-        if len(inspect.signature(fn).parameters) >= 2:
-            return fn(params, settings)
-        return fn(params)
+        if fn is not None and params is not None:
+            if len(inspect.signature(fn).parameters) >= 2:
+                derived = fn(params, settings)
+            else:
+                derived = fn(params)
+        registered = {
+            "workers": self.workers,
+            "executor": self.executor,
+            "retries": self.retry,
+            "timeout": self.timeout,
+            "stop_on_error": self.stop_on_error,
+        }
+        return registered | {k: v for k, v in derived.items() if v is not None}
 
     # -- params ----------------------------------------------------------------------------------
 
-    def parse_params(self, raw: dict[str, Any]) -> BaseModel:
-        """Check params (strings from the command line or JSON values) against the signature."""
+    def parse_params(self, raw: dict[str, Any]) -> Params:
+        """Check params (strings from the command line, JSON values, or those a job recorded)
+        against the kind's params model."""
         fields = self.params_model.model_fields
         unknown = [k for k in raw if k not in fields]
         if unknown:
@@ -188,7 +201,7 @@ class JobKind:
             raise ParamError(
                 f"kind {self.name!r} has no param {unknown[0]!r} (it takes: {accepted})"
             )
-        data = {k: _coerce_text(v, fields[k].annotation) for k, v in raw.items()}
+        data = {k: coerce_text(v, fields[k].annotation) for k, v in raw.items()}
         try:
             return self.params_model.model_validate(data)
         except ValidationError as exc:
@@ -205,19 +218,22 @@ class JobKind:
     def params_schema(self) -> dict[str, Any]:
         return self.params_model.model_json_schema()
 
-    def dump_params(self, params: BaseModel) -> dict[str, Any]:
+    def dump_params(self, params: Params) -> dict[str, Any]:
         dumped: dict[str, Any] = to_jsonable_python(params.model_dump(exclude_unset=False))
         return dumped
 
     # -- plan and run ----------------------------------------------------------------------------
 
-    def plan(self, params: BaseModel, settings: Any = None) -> Iterator[tuple[str, str, int]]:
+    def plan(self, params: Params, settings: Any = None) -> Iterator[tuple[str, str, int]]:
         """Call the plan function now; yield ``(key, value_json)`` for each item it returns.
 
         A plan function may take the project's :class:`~batchyard.config.Settings` as a parameter
         annotated with that type (it is passed in, not a param). The store refuses a key planned twice.
         """
-        kwargs = {k: getattr(params, k) for k in self.params_model.model_fields}
+        if self._model_arg is not None:
+            kwargs: dict[str, Any] = {self._model_arg: params}
+        else:
+            kwargs = {k: getattr(params, k) for k in self.params_model.model_fields}
         if self._settings_arg:
             kwargs[self._settings_arg] = settings
         values = self.plan_fn(**kwargs)
@@ -261,61 +277,6 @@ class JobKind:
             "workers": self.workers,
             "timeout": self.timeout,
         }
-
-
-def _settings_arg(plan: Callable[..., Any]) -> str | None:
-    from batchyard.config import Settings
-
-    try:
-        hints = get_type_hints(plan)
-    except Exception:
-        return None
-    return next((n for n, t in hints.items() if t is Settings), None)
-
-
-def _params_model(name: str, plan: Callable[..., Any]) -> type[BaseModel]:
-    sig = inspect.signature(plan)
-    try:
-        # With their Annotated constraints (``Annotated[int, Field(ge=1)]``): checked as params.
-        hints = get_type_hints(plan, include_extras=True)
-    except Exception:
-        hints = {}
-    fields: dict[str, Any] = {}
-    for param in sig.parameters.values():
-        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
-            continue
-        annotation = hints.get(param.name, Any)
-        if (
-            getattr(annotation, "__name__", "") == "Settings"
-            and annotation.__module__ == "batchyard.config"
-        ):
-            continue  # passed in by the engine, not a param
-        default = ... if param.default is inspect.Parameter.empty else param.default
-        fields[param.name] = (annotation, default)
-    model: type[BaseModel] = create_model(
-        f"{name.title().replace('-', '').replace('_', '')}Params",
-        __config__=_PARAM_CONFIG,
-        **fields,
-    )
-    return model
-
-
-def _coerce_text(value: Any, annotation: Any) -> Any:
-    """Turn command-line text into what pydantic can validate: JSON or commas for lists and dicts."""
-    if not isinstance(value, str):
-        return value
-    origin = getattr(annotation, "__origin__", None)
-    if annotation in (list, dict, tuple, set) or origin in (list, dict, tuple, set):
-        stripped = value.strip()
-        if stripped.startswith(("[", "{")):
-            try:
-                return json.loads(stripped)
-            except json.JSONDecodeError as exc:
-                raise ParamError(f"{value!r} is not valid JSON: {exc}") from exc
-        if origin is dict or annotation is dict:
-            return value
-        return [part.strip() for part in value.split(",") if part.strip()]
-    return value
 
 
 def _origin(fn: Callable[..., Any]) -> str:
@@ -367,7 +328,7 @@ def job(
     retries: int | Retry | None = None,
     workers: int | None = None,
     timeout: float | None = None,
-    stop_on_error: bool = False,
+    stop_on_error: bool | None = None,
     description: str | None = None,
 ) -> Callable[[Callable[..., Iterable[Any]]], JobKind]:
     """Register a job kind. Decorate its plan function, which takes the params and returns items.

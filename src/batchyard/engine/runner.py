@@ -18,7 +18,6 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from types import FrameType
 from typing import Any
@@ -35,8 +34,9 @@ from batchyard.engine.executors import (
     timeout_result,
 )
 from batchyard.engine.kinds import JobKind
+from batchyard.engine.options import RunOptions
+from batchyard.engine.params import Params
 from batchyard.engine.progress import Snapshot, Tracker
-from batchyard.engine.retry import Retry
 from batchyard.errors import LeaseHeld, LeaseLost, NotFound, StoreError
 from batchyard.store import Outcome, Store
 from batchyard.store.models import ItemStatus, Job, JobStatus, utcnow
@@ -73,17 +73,6 @@ def owner_is_dead(owner: str) -> bool:
         return False
 
 
-@dataclass(frozen=True)
-class RunOptions:
-    workers: int = 4
-    executor: str = "threads"
-    retry: Retry = field(default_factory=Retry)
-    timeout: float | None = None
-    stop_on_error: bool = False
-    heartbeat: float = 1.0
-    lease_ttl: float = 30.0
-
-
 class Runner:
     """Runs one job to an end (completed, partial, failed, cancelled) or to a pause."""
 
@@ -95,7 +84,7 @@ class Runner:
         settings: Settings,
         options: RunOptions,
         *,
-        params: dict[str, Any] | None = None,
+        params: Params | None = None,
         on_progress: Callable[[Snapshot], None] | None = None,
         on_message: Callable[[str], None] | None = None,
         install_signals: bool = True,
@@ -106,7 +95,9 @@ class Runner:
         self.job = job
         self.settings = settings
         self.options = options
-        self.params = params if params is not None else job.params
+        #: The job's params: the kind's model (``ctx.params``), and as JSON values for workers.
+        self.params = params if params is not None else kind.parse_params(job.params)
+        self._params_json = kind.dump_params(self.params)
         self.on_progress = on_progress
         self.on_message = on_message or (lambda _msg: None)
         self.install_signals = install_signals
@@ -194,12 +185,12 @@ class Runner:
             spec = JobSpec(
                 job_id=job_id,
                 kind_name=self.kind.name,
-                params=self.params,
+                params=self._params_json,
                 env=self.job.env,
                 settings=self.settings,
                 store_url=store.url,
                 retry=self.options.retry,
-                secrets=secret_values(self.params),
+                secrets=secret_values(self._params_json),
             )
             self._spec = spec
             if self.kind.setup_fn is not None:
@@ -518,7 +509,7 @@ class Runner:
             item_key=name,
             attempt=1,
             cursor=None,
-            params=spec.params,
+            params=self.params,
             env=spec.env,
             stop=self.stop,
             secrets=spec.secrets,

@@ -6,30 +6,34 @@ usual; a resumed batch resumes each unfinished child rather than starting it aga
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel
+from pydantic import Field
 
 from batchyard.engine.context import Context, StopFlag
 from batchyard.engine.kinds import REGISTRY, JobKind
+from batchyard.engine.params import Params
 from batchyard.errors import Interrupted, ItemError, ParamError
 from batchyard.store.models import JobStatus
 
 
-def plan(pipelines: list[str], parallel: int = 1, stop_on_error: bool = False) -> list[str]:
+class BatchParams(Params):
+    """Which pipelines, how many at once, and whether the first failure stops the rest."""
+
+    pipelines: list[str]
+    parallel: Annotated[int, Field(ge=1, le=64)] = 1
+    stop_on_error: bool = False
+
+
+def plan(params: BatchParams) -> list[str]:
     """Run pipelines from pipelines/*.yaml, `parallel` at a time."""
-    if not pipelines:
+    if not params.pipelines:
         raise ParamError("batch: give at least one pipeline")
-    if not 1 <= parallel <= 64:
-        raise ParamError(f"batch: parallel={parallel} must be between 1 and 64")
-    return list(pipelines)
+    return list(params.pipelines)
 
 
-def _options(params: BaseModel) -> dict[str, Any]:
-    return {
-        "workers": getattr(params, "parallel", 1),
-        "stop_on_error": getattr(params, "stop_on_error", False),
-    }
+def _options(params: BatchParams) -> dict[str, Any]:
+    return {"workers": params.parallel, "stop_on_error": params.stop_on_error}
 
 
 def run_pipeline(name: str, ctx: Context) -> dict[str, Any]:

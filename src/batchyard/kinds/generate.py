@@ -10,36 +10,53 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
-
 from batchyard.config import Settings
 from batchyard.engine.context import Context
 from batchyard.engine.kinds import REGISTRY, Item, JobKind
+from batchyard.engine.params import Params
 from batchyard.errors import ParamError
 from batchyard.generate.spec import DEFAULT_CHUNK_ROWS, DEFAULT_SEED, IF_EXISTS, Spec
 from batchyard.generate.targets import Target, open_target
 
 
-def plan(
-    dataset: str,
-    settings: Settings,
-    to: str | None = None,
-    format: str | None = None,
-    scale: str | float = "1",
-    rows: int | None = None,
-    table: str | None = None,
-    seed: int = DEFAULT_SEED,
-    inject_errors: float = 0.0,
-    manifest: str | None = None,
-    if_exists: str = "fail",
-    chunk_rows: int = DEFAULT_CHUNK_ROWS,
-) -> list[Item]:
+class GenerateParams(Params):
+    """Which dataset, how big, and where to (``batchyard generate`` gives these from its flags)."""
+
+    #: sports, retail, finance or healthcare.
+    dataset: str
+    #: A connection, URL, SQLite file or folder (default: the project's connection).
+    to: str | None = None
+    format: str | None = None
+    scale: str | float = "1"
+    #: With ``table``: this many rows for that table.
+    rows: int | None = None
+    table: str | None = None
+    seed: int = DEFAULT_SEED
+    #: The share of rows given a planted defect, listed in the manifest.
+    inject_errors: float = 0.0
+    manifest: str | None = None
+    if_exists: str = "fail"
+    chunk_rows: int = DEFAULT_CHUNK_ROWS
+
+    def spec(self) -> Spec:
+        return Spec.from_params(
+            self.dataset,
+            scale=self.scale or "1",
+            rows=self.rows,
+            table=self.table,
+            seed=self.seed,
+            inject_errors=self.inject_errors,
+            chunk_rows=self.chunk_rows,
+        )
+
+
+def plan(params: GenerateParams, settings: Settings) -> list[Item]:
     """Generate a synthetic dataset (sports, retail, finance, healthcare) into a database or files."""
-    spec = _spec(locals())
-    if if_exists not in IF_EXISTS:
-        raise ParamError(f"if_exists={if_exists!r}: use fail or replace")
-    target, _ = destination(locals(), settings)
-    if if_exists == "fail":
+    spec = params.spec()
+    if params.if_exists not in IF_EXISTS:
+        raise ParamError(f"if_exists={params.if_exists!r}: use fail or replace")
+    target, _ = destination(params, settings)
+    if params.if_exists == "fail":
         found = target.existing([t.name for t in spec.dataset.tables])
         if found:
             raise ParamError(
@@ -52,24 +69,12 @@ def plan(
     ]
 
 
-def _spec(params: dict[str, Any]) -> Spec:
-    return Spec.from_params(
-        params["dataset"],
-        scale=params.get("scale") or "1",
-        rows=params.get("rows"),
-        table=params.get("table"),
-        seed=int(params.get("seed", DEFAULT_SEED)),
-        inject_errors=float(params.get("inject_errors") or 0.0),
-        chunk_rows=int(params.get("chunk_rows") or DEFAULT_CHUNK_ROWS),
-    )
-
-
-def destination(params: dict[str, Any], settings: Settings) -> tuple[Target, Path | None]:
+def destination(params: GenerateParams, settings: Settings) -> tuple[Target, Path | None]:
     """The target of a generate job's params, and where its manifest goes (None: nowhere)."""
-    target = open_target(params.get("to"), params.get("format"), params["dataset"], settings)
-    if params.get("manifest"):
-        return target, Path(params["manifest"]).expanduser().absolute()
-    if not float(params.get("inject_errors") or 0):
+    target = open_target(params.to, params.format, params.dataset, settings)
+    if params.manifest:
+        return target, Path(params.manifest).expanduser().absolute()
+    if not params.inject_errors:
         return target, None
     default = target.default_manifest()
     if default is None:
@@ -79,28 +84,28 @@ def destination(params: dict[str, Any], settings: Settings) -> tuple[Target, Pat
     return target, default
 
 
-def setup(ctx: Context) -> None:
+def setup(ctx: Context[GenerateParams]) -> None:
     """Create the tables. The first run of a job with if_exists=replace drops the old ones first;
     a resume (some chunks done) or a retry job keeps what is there."""
-    spec, (target, _) = _spec(ctx.params), destination(ctx.params, ctx.settings)
+    spec, (target, _) = ctx.params.spec(), destination(ctx.params, ctx.settings)
     first_run = (
         ctx.store.get_job(ctx.job_id).retry_of is None
         and ctx.store.item_counts(ctx.job_id).get("done", 0) == 0
     )
-    replace = first_run and ctx.params.get("if_exists") == "replace"
+    replace = first_run and ctx.params.if_exists == "replace"
     target.create(spec, replace=replace, fresh=first_run)
 
 
-def write(value: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    spec, (target, _) = _spec(ctx.params), destination(ctx.params, ctx.settings)
+def write(value: dict[str, Any], ctx: Context[GenerateParams]) -> dict[str, Any]:
+    spec, (target, _) = ctx.params.spec(), destination(ctx.params, ctx.settings)
     table = spec.dataset.table(value["table"])
     rows = target.write(spec, table, int(value["start"]), int(value["stop"]))
     ctx.add_rows(written=rows)
     return {"table": table.name, "rows": rows}
 
 
-def finish(ctx: Context) -> None:
-    spec, (target, path) = _spec(ctx.params), destination(ctx.params, ctx.settings)
+def finish(ctx: Context[GenerateParams]) -> None:
+    spec, (target, path) = ctx.params.spec(), destination(ctx.params, ctx.settings)
     done = target.finish(spec)
     ctx.log.info("finished %s: %d step(s)", target.name, len(done))
     if path is not None:
@@ -108,10 +113,10 @@ def finish(ctx: Context) -> None:
         ctx.log.info("wrote the defect manifest to %s", path)
 
 
-def _options(params: BaseModel) -> dict[str, Any]:
+def _options(params: GenerateParams) -> dict[str, Any]:
     # SQLite takes one writer at a time; PostgreSQL and files gain from a second.
-    to = str(getattr(params, "to", "") or "")
-    parallel = to.startswith("postgres") or getattr(params, "format", None) in ("csv", "jsonl")
+    to = params.to or ""
+    parallel = to.startswith("postgres") or params.format in ("csv", "jsonl")
     return {"workers": 2 if parallel else 1}
 
 

@@ -38,8 +38,8 @@ def files_of(file: str, table: str | None) -> list[tuple[Path, str | None]]:
     ]
 
 
-def quarantine_path(params: dict[str, Any], file: Path, many: bool) -> Path:
-    given = params.get("quarantine")
+def quarantine_path(given: str | None, file: Path, many: bool) -> Path:
+    """Where the bad rows of ``file`` go: the ``quarantine`` param, else beside the file."""
     if not given:
         return file.with_name(file.name + ".quarantine.jsonl")
     path = Path(given).expanduser().absolute()
@@ -72,7 +72,7 @@ def plan(
     items = []
     for path, name in pairs:
         whole = atomic if atomic is not None else _size(path) < ld.ATOMIC_BYTES
-        bad_rows_to = quarantine_path(_params(locals()), path, len(pairs) > 1)
+        bad_rows_to = quarantine_path(quarantine, path, len(pairs) > 1)
         if quarantine or not whole:
             # A bad row found after batches were committed must have somewhere to go.
             if quarantine:
@@ -101,10 +101,6 @@ def plan(
         value = rs.spec_to_value(spec) | {"atomic": whole}
         items.append(Item(f"{path.name}:{spec.table.name}", value, weight=path.stat().st_size))
     return items
-
-
-def _params(scope: dict[str, Any]) -> dict[str, Any]:
-    return {"quarantine": scope.get("quarantine")}
 
 
 def _size(path: Path) -> int:
@@ -139,10 +135,11 @@ def run(value: dict[str, Any], ctx: Context) -> dict[str, Any]:
     from batchyard.files import load as ld  # (pyarrow and DuckDB: loaded only when used)
     from batchyard.files import resolve as rs
 
-    url = ctx.settings.resolve(ctx.params["target"])
+    p = ctx.params
+    url = ctx.settings.resolve(p["target"])
     spec = rs.spec_from_value(value)
-    many = len(files_of(ctx.params["file"], ctx.params.get("table"))) > 1
-    suite = ctx.params.get("rules")
+    many = len(files_of(p["file"], p["table"])) > 1
+    suite = p["rules"]
     rules = rowrules.for_table(suite, spec.table, rs.backend(url)) if suite else None
     out = ld.load(
         spec,
@@ -159,7 +156,7 @@ def run(value: dict[str, Any], ctx: Context) -> dict[str, Any]:
         result["strict_types"] = spec.strict
     result["bad"] = len(out.bad)
     if out.bad:
-        path = quarantine_path(ctx.params, spec.path, many)
+        path = quarantine_path(p["quarantine"], spec.path, many)
         write_quarantine(path, sorted(out.bad, key=lambda b: (b.line or 0, b.record or 0)))
         result["quarantine"] = str(path)
         ctx.log.warning("%d bad row(s) of %s quarantined in %s", len(out.bad), spec.path.name, path)

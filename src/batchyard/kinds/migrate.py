@@ -10,15 +10,17 @@ import contextlib
 import multiprocessing
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
+from pydantic import Field
 
 from batchyard.config import Settings
 from batchyard.engine.context import Context
 from batchyard.engine.kinds import REGISTRY, Item, JobKind
+from batchyard.engine.params import Params
 from batchyard.engine.progress import PART_SOURCES
-from batchyard.errors import BadData, BatchyardError, Interrupted, NotFound, ParamError
+from batchyard.errors import BadData, BatchyardError, Interrupted, NotFound
 from batchyard.kinds.verify import verify_copy
 from batchyard.move import migrate as m
 from batchyard.move import profile as profiler
@@ -27,54 +29,47 @@ from batchyard.move.copy import Chunk, copy_chunk
 from batchyard.move.keys import parse_keys
 
 
-def _options(params: dict[str, Any], settings: Settings) -> m.Options:
-    return m.Options(
-        source=settings.resolve(params["source"]),
-        target=settings.resolve(params["target"]),
-        tables=tuple(params.get("tables") or ()),
-        exclude=tuple(params.get("exclude") or ()),
-        if_exists=params.get("if_exists") or "fail",
-        types=m.parse_types(params.get("types")),
-        skip_bad=tuple(params.get("skip_bad") or ()),
-        chunk_rows=int(params.get("chunk_rows") or 0),
-        batch_rows=int(params["batch_rows"]) if params.get("batch_rows") else None,
-        keys=parse_keys(params.get("keys")),
-        keep_checkpoints=bool(params.get("keep_checkpoints")),
-    )
+class MigrateParams(Params):
+    """What to copy, from where to where (``batchyard migrate`` gives these from its flags)."""
+
+    #: Connection names, URLs or SQLite files.
+    source: str
+    target: str
+    tables: list[str] = []
+    exclude: list[str] = []
+    if_exists: Literal["fail", "replace", "append", "resume"] = "fail"
+    #: ``table.column=TYPE``: a column's type in the target.
+    types: list[str] = []
+    #: ``table.column``: leave out rows whose value there does not fit its type.
+    skip_bad: list[str] = []
+    #: Rows per item and per committed batch (0: automatic).
+    chunk_rows: Annotated[int, Field(ge=0)] = 0
+    batch_rows: Annotated[int, Field(ge=0)] = 0
+    #: ``table=col1,col2``: keys for tables without a primary key.
+    keys: list[str] = []
+    verify: bool = False
+    keep_checkpoints: bool = False
+
+    def options(self, settings: Settings) -> m.Options:
+        """What the copy runs with: connections resolved to URLs, types and keys parsed."""
+        return m.Options(
+            source=settings.resolve(self.source),
+            target=settings.resolve(self.target),
+            tables=tuple(self.tables),
+            exclude=tuple(self.exclude),
+            if_exists=self.if_exists,
+            types=m.parse_types(self.types),
+            skip_bad=tuple(self.skip_bad),
+            chunk_rows=self.chunk_rows,
+            batch_rows=self.batch_rows or None,
+            keys=parse_keys(self.keys),
+            keep_checkpoints=self.keep_checkpoints,
+        )
 
 
-def plan(
-    source: str,
-    target: str,
-    settings: Settings,
-    tables: list[str] = [],  # noqa: B006 - pydantic copies defaults
-    exclude: list[str] = [],  # noqa: B006
-    if_exists: str = "fail",
-    types: list[str] = [],  # noqa: B006
-    skip_bad: list[str] = [],  # noqa: B006
-    chunk_rows: int = 0,
-    batch_rows: int = 0,
-    keys: list[str] = [],  # noqa: B006
-    verify: bool = False,
-    keep_checkpoints: bool = False,
-) -> list[Item]:
+def plan(params: MigrateParams, settings: Settings) -> list[Item]:
     """Copy tables from SOURCE to TARGET (connection names, URLs or SQLite files)."""
-    if chunk_rows < 0 or batch_rows < 0:
-        raise ParamError("chunk_rows and batch_rows must be at least 0 (0: automatic)")
-    params = {
-        "source": source,
-        "target": target,
-        "tables": tables,
-        "exclude": exclude,
-        "if_exists": if_exists,
-        "types": types,
-        "skip_bad": skip_bad,
-        "chunk_rows": chunk_rows,
-        "batch_rows": batch_rows,
-        "keys": keys,
-        "keep_checkpoints": keep_checkpoints,
-    }
-    opts = _options(params, settings)
+    opts = params.options(settings)
     found = m.preflight(opts)
     by_name = {t.name: t for t in found}
     return [
@@ -94,8 +89,8 @@ def _estimate(table: Any, chunk: Chunk) -> int:
     return max(int(table.rows * (chunk.hi - chunk.lo) / span), 1)
 
 
-def _tables(ctx: Context) -> tuple[m.Options, list[Any]]:
-    opts = _options(ctx.params, ctx.settings)
+def _tables(ctx: Context[MigrateParams]) -> tuple[m.Options, list[Any]]:
+    opts = ctx.params.options(ctx.settings)
     found = m.source_tables(
         opts.source, opts.tables, opts.exclude, opts.types, opts.keys, job_id=ctx.job_id
     )
@@ -108,7 +103,7 @@ _tallies: dict[str, tuple[m.Tally, dict[str, int]]] = {}
 _runs: dict[str, Run] = {}
 
 
-def _run(ctx: Context, opts: m.Options) -> Run:
+def _run(ctx: Context[MigrateParams], opts: m.Options) -> Run:
     """The migration this job carries on in the target: its own, the one it retries (``jobs
     retry``), or the one ``--if-exists resume`` took up (recorded in the target by ``setup``)."""
     found = _runs.get(ctx.job_id)
@@ -121,7 +116,7 @@ def _run(ctx: Context, opts: m.Options) -> Run:
     return found
 
 
-def _origin(ctx: Context) -> str:
+def _origin(ctx: Context[MigrateParams]) -> str:
     """The first job of a chain of retries: the one whose tables and checkpoints they share."""
     job = ctx.store.get_job(ctx.job_id)
     while job.retry_of:
@@ -138,7 +133,7 @@ def _remember(found: dict[str, Any], job_id: str, value: Any) -> None:
     found[job_id] = value
 
 
-def setup(ctx: Context) -> None:
+def setup(ctx: Context[MigrateParams]) -> None:
     opts, tables = _tables(ctx)
     if opts.if_exists == "resume":
         _remember(_runs, ctx.job_id, m.resume_run(opts, tables, ctx.job_id))
@@ -171,7 +166,7 @@ def table_rows(job: Any) -> Callable[[], dict[str, tuple[int, int]] | None]:
     return read
 
 
-def copy(value: dict[str, Any], ctx: Context) -> dict[str, Any]:
+def copy(value: dict[str, Any], ctx: Context[MigrateParams]) -> dict[str, Any]:
     opts, tables = _tables(ctx)
     table = next(t for t in tables if t.name == value["table"])
     run = _run(ctx, opts)
@@ -224,7 +219,7 @@ def _misfits(opts: m.Options, tables: list[Any]) -> str:
     return profiler.report(found)
 
 
-def cleanup(ctx: Context) -> bool:
+def cleanup(ctx: Context[MigrateParams]) -> bool:
     """After bad data stopped the copy: drop the tables the job made (the target is as it was),
     and count the rows it wrote as gone."""
     opts, tables = _tables(ctx)
@@ -241,7 +236,7 @@ def cleanup(ctx: Context) -> bool:
     return bool(dropped)
 
 
-def finish(ctx: Context) -> None:
+def finish(ctx: Context[MigrateParams]) -> None:
     opts, tables = _tables(ctx)
     run = _run(ctx, opts)
     tally = _tallies.get(ctx.job_id)
@@ -253,12 +248,14 @@ def finish(ctx: Context) -> None:
         ctx.log.info(
             "dropped the job's checkpoints from the target (--keep-checkpoints keeps them)"
         )
-    if ctx.params.get("verify"):
+    if ctx.params.verify:
         verify_copy(ctx, opts.source, opts.target, [t.name for t in tables], opts.keys)
 
 
-def _run_options(params: Any, settings: Settings) -> dict[str, Any]:
-    """From PostgreSQL to SQLite, where rows pass through Python objects, each worker gets a
+def _run_options(params: MigrateParams, settings: Settings) -> dict[str, Any]:
+    """One worker into SQLite, which takes one writer at a time; two into PostgreSQL.
+
+    From PostgreSQL to SQLite, where rows pass through Python objects, each worker gets a
     process of its own. Elsewhere rows move in C (inside SQLite, COPY to COPY, or Arrow batches
     encoded by numpy, which release the GIL), and threads share one process: no interpreter to
     start per worker, one source reading per job, one set of libraries in memory."""
@@ -269,7 +266,10 @@ def _run_options(params: Any, settings: Settings) -> dict[str, Any]:
         )
     except (BatchyardError, sa.exc.ArgumentError):
         return {}  # planning reports the bad connection; no executor to choose for it
-    return {"executor": "processes" if pair == ("postgresql", "sqlite") else "threads"}
+    return {
+        "workers": 1 if pair[1] == "sqlite" else 2,
+        "executor": "processes" if pair == ("postgresql", "sqlite") else "threads",
+    }
 
 
 kind = REGISTRY.add(JobKind("migrate", plan, builtin=True, options_from_params=_run_options))

@@ -9,49 +9,58 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import Field
 
 from batchyard.config import Settings
 from batchyard.engine.context import Context
 from batchyard.engine.kinds import REGISTRY, Item, JobKind
-from batchyard.errors import ItemError, ParamError
+from batchyard.engine.params import Params
+from batchyard.errors import ItemError
 from batchyard.move import verify as v
 from batchyard.move import workers
 from batchyard.move.keys import parse_keys
 
 
-def plan(
-    source: str,
-    target: str,
-    settings: Settings,
-    tables: list[str] = [],  # noqa: B006 - pydantic copies defaults
-    diff: bool = False,
-    max_diff: int = 100,
-    keys: list[str] = [],  # noqa: B006
-) -> list[Item]:
+class VerifyParams(Params):
+    """Which two databases, which tables, and whether to find the rows that differ."""
+
+    #: Connection names, URLs or SQLite files.
+    source: str
+    target: str
+    tables: list[str] = []
+    diff: bool = False
+    #: The most differing rows reported per table.
+    max_diff: Annotated[int, Field(ge=1)] = 100
+    #: ``table=col1,col2``: keys for tables without a primary key.
+    keys: list[str] = []
+
+
+def plan(params: VerifyParams, settings: Settings) -> list[Item]:
     """Compare tables of SOURCE and TARGET: row counts and checksums; diff finds the rows."""
-    if max_diff < 1:
-        raise ParamError(f"max_diff={max_diff}: report at least 1 row per table")
-    source_end, target_end = v.databases(settings.resolve(source), settings.resolve(target))
-    names = v.table_names(source_end, target_end, tables)
-    v.check_keys(source_end, parse_keys(keys), names)
+    source_end, target_end = v.databases(
+        settings.resolve(params.source), settings.resolve(params.target)
+    )
+    names = v.table_names(source_end, target_end, params.tables)
+    v.check_keys(source_end, parse_keys(params.keys), names)
     if v.need_workers(source_end, target_end, names):
         # The worker processes start while the job is recorded, not when its first item runs.
         threading.Thread(target=workers.warm, name="batchyard-verify-warm", daemon=True).start()
     return [Item(name, {"table": name}) for name in names]
 
 
-def check(value: dict[str, Any], ctx: Context) -> dict[str, Any]:
+def check(value: dict[str, Any], ctx: Context[VerifyParams]) -> dict[str, Any]:
     p = ctx.params
     result = v.verify_table(
-        ctx.settings.resolve(p["source"]),
-        ctx.settings.resolve(p["target"]),
+        ctx.settings.resolve(p.source),
+        ctx.settings.resolve(p.target),
         value["table"],
-        diff=bool(p.get("diff")),
-        max_diff=int(p.get("max_diff") or 100),
+        diff=p.diff,
+        max_diff=p.max_diff,
         should_stop=lambda: ctx.should_stop,
         progress=lambda rows: ctx.add_rows(read=rows),
-        key=parse_keys(p.get("keys")).get(value["table"], ()),
+        key=parse_keys(p.keys).get(value["table"], ()),
     )
     if not result.identical:
         ctx.log.info("%s: %s", result.table, summary(result.to_dict()))
