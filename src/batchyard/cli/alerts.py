@@ -69,6 +69,13 @@ def list_alerts(
     as_json: bool = JSON,
 ) -> None:
     """List alerts, newest first: by default those not resolved yet."""
+    from batchyard.monitor.alerts import severities, statuses
+
+    try:
+        statuses(status)
+        severities(severity)
+    except UsageError as exc:  # "status 'x': use one of ...": the option it came from
+        raise UsageError(f"--{exc}") from None
     alerts, total = ctx.obj.reader.alerts.list(
         status=status or ("active",),
         severity=severity,

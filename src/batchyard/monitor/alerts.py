@@ -200,6 +200,16 @@ def statuses(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
+def severities(values: Iterable[str]) -> tuple[str, ...]:
+    """Severities from what a user asked, checked."""
+    known = [s.value for s in Severity]
+    out = tuple(values)
+    for value in out:
+        if value not in known:
+            raise UsageError(f"severity {value!r}: use one of {', '.join(known)}")
+    return out
+
+
 class AlertBook:
     """The alerts of one store: observations in, notices out to the channels.
 
@@ -448,12 +458,8 @@ class AlertBook:
         offset: int = 0,
     ) -> tuple[list[Alert], int]:
         """A page of alerts, newest first, and the number that match."""
-        for value in severity:
-            if value not in {s.value for s in Severity}:
-                choices = ", ".join(s.value for s in Severity)
-                raise UsageError(f"severity {value!r}: use one of {choices}")
         filt = AlertFilter(
-            status=statuses(status), severity=tuple(severity), monitor=monitor, metric=metric
+            status=statuses(status), severity=severities(severity), monitor=monitor, metric=metric
         )
         return self.records.page(filt, limit=limit, offset=offset)
 
