@@ -28,12 +28,11 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from batchyard import __version__
 from batchyard.config import ChannelSection, email_address, mask_url, redact
 from batchyard.errors import ConfigError, DeliveryFailed
 from batchyard.store.alerts import Alert, NoticeEvent, Severity
 
-USER_AGENT = f"batchyard/{__version__}"
+USER_AGENT = "batchyard-alerts"
 
 
 @dataclass(frozen=True)
