@@ -15,7 +15,7 @@ from datetime import timedelta
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import (
     BaseModel,
@@ -337,6 +337,8 @@ class ChannelSection(_Section):
         if mask_url(value) != value:
             raise _literal_secret("a password in a URL", "url_env")
         parts = urlsplit(value)
+        if any(is_secret_name(name) for name, _ in parse_qsl(parts.query)):
+            raise _literal_secret("a URL with a secret in its query", "url_env")
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise PydanticCustomError("url", "give an http:// or https:// URL")
         return value

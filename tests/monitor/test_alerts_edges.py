@@ -250,6 +250,11 @@ BAD_CHANNELS = [
         "channels.ops.url: a password in a URL must not be written into the file",
     ),
     (
+        'type = "webhook"\nurl = "https://hooks.example.com/x?api_key=k3y"',
+        5,
+        "channels.ops.url: a URL with a secret in its query must not be written into the file",
+    ),
+    (
         'type = "email"\nhost = "smtp.example.com"\nsender = "a@example.com"\nto = ["ops"]',
         7,
         "channels.ops.to: 'ops' is not an email address",

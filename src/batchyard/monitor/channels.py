@@ -61,7 +61,9 @@ class Message:
                 f"open since {_when(a.opened_at)}, {a.failures} failing check(s)."
             )
         else:
-            what = "failed" if a.cause.value == "fail" else f"is {a.cause.value}"
+            what = {"fail": "failed", "anomaly": "is anomalous", "warn": "warns"}.get(
+                a.cause.value, a.cause.value
+            )
             value = f" (value {a.value:g})" if a.value is not None else ""
             lines.append(f"{a.monitor} {a.metric} {what}{value}: {a.message}".rstrip(": "))
             lines.append(
