@@ -43,6 +43,7 @@ from batchyard.store.models import Event, Item, ItemStatus, Job, JobStatus, new_
 if TYPE_CHECKING:
     from batchyard.check.report import Report
     from batchyard.check.suite import Suite
+    from batchyard.monitor.alerts import AlertBook
 
 
 def _merge(*sources: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -80,6 +81,7 @@ class Batchyard:
         self._read_store: Store | None = None
         # Secrets typed in as literal params: used by runs in this process, never stored.
         self._secrets: dict[str, dict[str, Any]] = {}
+        self._alerts: AlertBook | None = None
 
     # -- parts -----------------------------------------------------------------------------------
 
@@ -118,6 +120,15 @@ class Batchyard:
 
     def kind(self, name: str) -> JobKind:
         return self.registry.get(name)
+
+    @property
+    def alerts(self) -> AlertBook:
+        """The project's alerts on this store: ``[alerts]`` and ``[channels]`` of its config."""
+        from batchyard.monitor.alerts import AlertBook  # only commands that use alerts load it
+
+        if self._alerts is None or self._alerts.records.store is not self.store:
+            self._alerts = AlertBook.of(self.settings, self.store)
+        return self._alerts
 
     def pipelines(self) -> list[pipelines.Pipeline]:
         return pipelines.list_all(self.settings.root)

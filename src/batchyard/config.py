@@ -11,14 +11,24 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
-from batchyard.errors import ConfigError
+from batchyard.errors import ConfigError, UsageError
 
 CONFIG_FILE = "batchyard.toml"
 STATE_DIR = ".batchyard"
@@ -173,12 +183,225 @@ class ServeSection(_Section):
         return value
 
 
+_DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*")
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str, *, where: str = "duration") -> timedelta:
+    """``90s``, ``30m``, ``12h``, ``7d`` or ``2w`` as a :class:`~datetime.timedelta`."""
+    match = _DURATION.fullmatch(text)
+    if not match:
+        raise UsageError(f"{where} {text!r}: write it like 30m, 12h, 7d or 2w")
+    return timedelta(seconds=float(match.group(1)) * _DURATION_UNITS[match.group(2)])
+
+
+SEVERITIES = ("info", "low", "medium", "high", "critical")
+Severity = Literal["info", "low", "medium", "high", "critical"]
+OpenOn = Literal["fail", "anomaly", "warn"]
+
+
+def _open_on_default() -> list[OpenOn]:
+    return ["fail", "anomaly"]
+
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_EMAIL = re.compile(
+    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+"
+)
+
+
+def email_address(value: str) -> str:
+    """The address in ``value`` (``ops@example.com`` or ``Ops <ops@example.com>``), checked."""
+    _name, address = parseaddr(value)
+    if not address or not _EMAIL.fullmatch(address) or ("<" in value) != (">" in value):
+        raise ValueError(f"{value!r} is not an email address (write it like ops@example.com)")
+    return address
+
+
+class AlertsSection(_Section):
+    """``[alerts]``: when alerts open, remind and resolve, and where they go."""
+
+    #: How often an open alert nobody acknowledged is sent again; ``"never"`` sends no reminders.
+    remind_every: str = "4h"
+    #: Passing checks in a row that resolve an open alert.
+    resolve_after: int = Field(3, ge=1, le=10_000)
+    #: The statuses of a check that open an alert.
+    open_on: list[OpenOn] = Field(default_factory=_open_on_default, min_length=1)
+    #: The channels alerts go to (names under ``[channels]``); none given: every channel.
+    channels: list[str] | None = None
+
+    @field_validator("remind_every")
+    @classmethod
+    def _a_duration(cls, value: str) -> str:
+        if value != "never":
+            try:
+                parse_duration(value)
+            except UsageError as exc:
+                raise PydanticCustomError(
+                    "duration", "write it like 30m, 4h or 1d, or never for no reminders"
+                ) from exc
+        return value
+
+    @property
+    def remind_interval(self) -> timedelta | None:
+        return None if self.remind_every == "never" else parse_duration(self.remind_every)
+
+
+#: The settings each type of channel takes (besides ``type`` and ``min_severity``).
+CHANNEL_KEYS: dict[str, tuple[str, ...]] = {
+    "webhook": (
+        "url",
+        "url_env",
+        "secret_env",
+        "signature_header",
+        "retries",
+        "backoff",
+        "timeout",
+    ),
+    "slack": ("url_env", "retries", "backoff", "timeout"),
+    "email": (
+        "host",
+        "port",
+        "starttls",
+        "username",
+        "password_env",
+        "sender",
+        "to",
+        "ca_file",
+        "retries",
+        "backoff",
+        "timeout",
+    ),
+}
+_CHANNEL_NEEDS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "webhook": (("url", "url_env"),),
+    "slack": (("url_env",),),
+    "email": (("host",), ("sender",), ("to",)),
+}
+
+
+def _literal_secret(what: str, key: str) -> PydanticCustomError:
+    return PydanticCustomError(
+        "literal_secret",
+        f"{what} must not be written into the file: put it in an environment variable and "
+        f'give its name, {key} = "NAME"',
+    )
+
+
+class ChannelSection(_Section):
+    """``[channels.NAME]``: where alerts are sent. Secrets come from environment variables named
+    by the ``*_env`` keys, never from the file itself."""
+
+    type: Literal["webhook", "slack", "email"]
+    #: Alerts below this severity do not go to this channel.
+    min_severity: Severity = "info"
+    # webhook and slack
+    url: str | None = None
+    url_env: str | None = None
+    secret_env: str | None = None
+    signature_header: str = Field("X-Batchyard-Signature", pattern=r"^[A-Za-z0-9-]+$")
+    # email
+    host: str | None = Field(None, min_length=1)
+    port: int = Field(587, ge=1, le=65535)
+    starttls: bool = True
+    username: str | None = None
+    password_env: str | None = None
+    sender: str | None = None
+    to: list[str] = []
+    ca_file: str | None = None
+    # delivery
+    retries: int = Field(3, ge=0, le=10)
+    backoff: float = Field(1.0, ge=0, le=60)
+    timeout: float = Field(10.0, gt=0, le=300)
+    # Written into the file, these would be secrets in a file: refused with a way out.
+    secret: str | None = None
+    password: str | None = None
+    token: str | None = None
+
+    @field_validator("secret", "token")
+    @classmethod
+    def _no_literal_secret(cls, _value: str | None) -> None:
+        raise _literal_secret("a secret", "secret_env")
+
+    @field_validator("password")
+    @classmethod
+    def _no_literal_password(cls, _value: str | None) -> None:
+        raise _literal_secret("a password", "password_env")
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return value
+        if info.data.get("type") == "slack":
+            raise _literal_secret("a Slack webhook URL (it holds the token)", "url_env")
+        if mask_url(value) != value:
+            raise _literal_secret("a password in a URL", "url_env")
+        parts = urlsplit(value)
+        if any(is_secret_name(name) for name, _ in parse_qsl(parts.query)):
+            raise _literal_secret("a URL with a secret in its query", "url_env")
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise PydanticCustomError("url", "give an http:// or https:// URL")
+        return value
+
+    @field_validator("url_env", "secret_env", "password_env")
+    @classmethod
+    def _env_name(cls, value: str | None) -> str | None:
+        if value is not None and not _ENV_NAME.fullmatch(value):
+            raise PydanticCustomError(
+                "env_name",
+                "give the name of an environment variable (such as ALERT_SECRET), not its value",
+            )
+        return value
+
+    @field_validator("sender")
+    @classmethod
+    def _sender(cls, value: str | None) -> str | None:
+        if value is not None:
+            email_address(value)
+        return value
+
+    @field_validator("to")
+    @classmethod
+    def _recipients(cls, value: list[str]) -> list[str]:
+        for address in value:
+            email_address(address)
+        return value
+
+    @model_validator(mode="after")
+    def _fits_its_type(self) -> ChannelSection:
+        allowed = {"type", "min_severity", *CHANNEL_KEYS[self.type]}
+        stray = sorted(self.model_fields_set - allowed)
+        if stray:
+            raise ValueError(
+                f"{stray[0]} is not a setting of {self.type} channels "
+                f"(it takes {', '.join(CHANNEL_KEYS[self.type])})"
+            )
+        for options in _CHANNEL_NEEDS[self.type]:
+            if not any(getattr(self, key) for key in options):
+                article = "an" if self.type == "email" else "a"
+                raise ValueError(f"{article} {self.type} channel needs {' or '.join(options)}")
+        if self.url and self.url_env:
+            raise ValueError("give url or url_env, not both")
+        if self.username and not self.starttls:
+            raise ValueError(
+                "username needs starttls = true: a password is never sent in the clear"
+            )
+        if self.username and not self.password_env:
+            raise ValueError(
+                "username needs password_env, the environment variable of its password"
+            )
+        return self
+
+
 class FileConfig(_Section):
     project: ProjectSection = ProjectSection()
     store: StoreSection = StoreSection()
     defaults: DefaultsSection = DefaultsSection()
     serve: ServeSection = ServeSection()
     connections: dict[str, str] = {}
+    alerts: AlertsSection = AlertsSection()
+    channels: dict[str, ChannelSection] = {}
 
 
 @dataclass(frozen=True)
@@ -200,6 +423,9 @@ class Settings:
     connections: dict[str, str] = field(default_factory=dict)
     #: ``[serve]`` as written; ``batchyard serve`` puts flags and env vars over it.
     serve: ServeSection = field(default_factory=ServeSection)
+    #: ``[alerts]`` and ``[channels]``: how alerts open, remind, resolve, and where they go.
+    alerts: AlertsSection = field(default_factory=AlertsSection)
+    channels: dict[str, ChannelSection] = field(default_factory=dict)
 
     @property
     def state_dir(self) -> Path:
@@ -253,18 +479,34 @@ def find_root(start: Path | None = None) -> Path:
     return start
 
 
+def _heading(line: str) -> str | None:
+    """The dotted name of a ``[table]`` heading line (quotes and spaces dropped), else None."""
+    stripped = line.strip()
+    if not stripped.startswith("["):
+        return None
+    name = stripped.strip("[] ").split("]")[0]
+    return ".".join(part.strip().strip('"').strip("'") for part in name.split("."))
+
+
 def _key_line(text: str, loc: tuple[Any, ...]) -> int | None:
-    """Best-effort line number of the last key in ``loc`` within the TOML text."""
-    section, key = (str(loc[0]), str(loc[-1])) if loc else ("", "")
-    in_section = len(loc) < 2
-    for number, line in enumerate(text.splitlines(), start=1):
-        stripped = line.strip()
-        if stripped.startswith("["):
-            in_section = stripped.strip("[] ") == section
-            if len(loc) == 1 and in_section:
-                return number
+    """Best-effort line number of the last key in ``loc`` within the TOML text: the key under
+    its table (``[serve]`` / ``port``, ``[channels.ops]`` / ``url``), else the table's heading."""
+    parts = [str(p) for p in loc if not isinstance(p, int)]
+    if not parts:
+        return None
+    lines = text.splitlines()
+    table, key = ".".join(parts[:-1]), parts[-1]
+    current = ""
+    for number, line in enumerate(lines, start=1):
+        heading = _heading(line)
+        if heading is not None:
+            current = heading
             continue
-        if in_section and re.match(rf"^\s*\"?{re.escape(key)}\"?\s*=", line):
+        if current == table and re.match(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=", line):
+            return number
+    whole = ".".join(parts)
+    for number, line in enumerate(lines, start=1):
+        if _heading(line) == whole:
             return number
     return None
 
@@ -280,14 +522,25 @@ def load_file(path: Path) -> FileConfig:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
     try:
-        return FileConfig.model_validate(data)
+        config = FileConfig.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = tuple(first["loc"])
         line = _key_line(text, loc)
         where = f"{path}:{line}" if line else str(path)
         dotted = ".".join(str(p) for p in loc)
-        raise ConfigError(f"{where}: {dotted}: {first['msg']}") from exc
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"{where}: {dotted}: {message}") from exc
+    unknown = [n for n in config.alerts.channels or () if n not in config.channels]
+    if unknown:
+        line = _key_line(text, ("alerts", "channels"))
+        where = f"{path}:{line}" if line else str(path)
+        known = ", ".join(sorted(config.channels)) or "none defined"
+        raise ConfigError(
+            f"{where}: alerts.channels: no channel named {unknown[0]!r} ({known}); "
+            "add it as [channels.NAME]"
+        )
+    return config
 
 
 def _env_int(name: str) -> int | None:
@@ -336,6 +589,8 @@ def load_settings(
         lease_ttl=d.lease_ttl,
         connections=dict(file.connections),
         serve=file.serve,
+        alerts=file.alerts,
+        channels=dict(file.channels),
     )
 
 

@@ -24,6 +24,7 @@ REST API answers with.
     │   ├── LeaseHeld              another runner holds the job
     │   └── LeaseLost              another runner took the job over from this one
     ├── StoreError                 the store cannot be opened or used: exit 2, HTTP 503
+    ├── DeliveryFailed             a channel did not take an alert's notice (recorded, sent again)
     └── ItemError                  raised inside an item, recorded on the item (never leaves the runner)
         ├── ItemTimeout            the item ran longer than its timeout
         ├── AttemptFenced          ctx.write or ctx.checkpoint from an attempt no longer current
@@ -146,6 +147,18 @@ class StoreError(BatchyardError):
     """The store cannot be used: check BATCHYARD_STORE or [store] url in batchyard.toml."""
 
     http_status = 503
+
+
+class DeliveryFailed(BatchyardError):
+    """A channel did not take an alert's notice: the attempt is recorded on the alert and the
+    notice is sent again at the next check. ``retryable`` says whether trying again at once (with
+    backoff) may help: a network error or a 5xx may pass, a 4xx or a missing secret will not."""
+
+    http_status = 502
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
 
 
 class ItemError(BatchyardError):

@@ -749,6 +749,16 @@ CLI_CASES: dict[str, Cli] = {
     "jobs export in an unknown format": c("jobs", "export", "--format", "frob", match=r"frob"),
     "jobs list of an unknown status": c("jobs", "list", "--status", "frob", match=r"frob"),
     "kinds of an unknown kind": c("kinds", "frobnicate", match=r"frobnicate"),
+    # alerts
+    "alerts show of an unknown id": c("alerts", "show", "987", match=r"no alert 987"),
+    "alerts resolve of an unknown id": c("alerts", "resolve", "987", match=r"no alert 987"),
+    "alerts list of an unknown status": c("alerts", "list", "--status", "frob", match=r"frob"),
+    "alerts silence for a bad duration": c(
+        "alerts", "silence", "1", "--for", "frob", match=r"--for 'frob'"
+    ),
+    "alerts silence until a bad time": c(
+        "alerts", "silence", "1", "--until", "frob", match=r"--until 'frob'"
+    ),
     # serve
     "serve on a port that does not exist": c("serve", "--port", "99999", match=r"99999|port"),
 }
@@ -945,6 +955,18 @@ API_CASES: dict[str, Api] = {
             ]
         },
         r"nosuch|items\.1",
+    ),
+    "acknowledge an unknown alert": Api(
+        "POST", "/api/alerts/987/acknowledge", {"by": "ana"}, r"no alert 987"
+    ),
+    "silence an alert with a bad duration": Api(
+        "POST", "/api/alerts/987/silence", {"for": "frob"}, r"frob"
+    ),
+    "silence an alert with neither until nor for": Api(
+        "POST", "/api/alerts/987/silence", {}, r"give one of until"
+    ),
+    "check an unknown alert channel": Api(
+        "POST", "/api/alerts/channels/nosuch/check", None, r"nosuch"
     ),
     "bulk execute of an unknown pipeline": Api(
         "POST", "/api/batch/pipelines/bulk-execute", {"pipelines": ["small", "nosuch"]}, r"nosuch"

@@ -171,6 +171,7 @@ def _main(
 
 
 # Commands register on import; each group's module says what it adds.
+from batchyard.cli import alerts as alerts_cli  # noqa: E402
 from batchyard.cli import collect as collect_cli  # noqa: E402
 from batchyard.cli import data as data_cli  # noqa: E402
 from batchyard.cli import generate as generate_cli  # noqa: E402
@@ -191,6 +192,7 @@ serve_cli.register(app)
 collect_cli.register(app)
 collect_cli.register_feed(app)
 validate_cli.register(app)
+alerts_cli.register(app)
 
 
 if _before_import is not None:

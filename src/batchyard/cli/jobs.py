@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -26,7 +25,7 @@ from batchyard.cli.output import (
     status_text,
 )
 from batchyard.cli.run import parts_lines, run_with_display
-from batchyard.config import MAX_WORKERS, mask_secrets
+from batchyard.config import MAX_WORKERS, mask_secrets, parse_duration
 from batchyard.engine.progress import Snapshot
 from batchyard.errors import Conflict, ParamError, UsageError
 from batchyard.store import JobFilter
@@ -40,12 +39,7 @@ ACTIVE = ("pending", "running", "paused")
 
 def parse_age(text: str) -> timedelta:
     """``30m``, ``12h``, ``7d`` or ``2w``."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*", text)
-    if not match:
-        raise UsageError(f"--older-than {text!r}: write it like 30m, 12h, 7d or 2w")
-    value, unit = float(match.group(1)), match.group(2)
-    seconds = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[unit]
-    return timedelta(seconds=value * seconds)
+    return parse_duration(text, where="--older-than")
 
 
 def _filter(

@@ -96,3 +96,78 @@ events = Table(
     Column("message", Text, nullable=False),
     Index("ix_by_events_job_id_id", "job_id", "id"),
 )
+
+# -- alerts ----------------------------------------------------------------------------------------
+
+alerts = Table(
+    "by_alerts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    # sha256 of monitor, metric and labels: one open alert per fingerprint.
+    Column("fingerprint", String(64), nullable=False),
+    # The fingerprint while the alert is not resolved, NULL after: the unique index keeps one open
+    # alert per fingerprint on SQLite and PostgreSQL alike, against two writers at once.
+    Column("open_key", String(64), unique=True),
+    Column("monitor", String(200), nullable=False),
+    Column("metric", String(200), nullable=False),
+    Column("labels", Text, nullable=False, server_default="{}"),
+    Column("status", String(20), nullable=False),
+    Column("severity", String(10), nullable=False),
+    Column("cause", String(10), nullable=False),
+    Column("message", Text, nullable=False, server_default=""),
+    Column("value", Float),
+    Column("channels", Text, nullable=False, server_default="[]"),
+    Column("opened_at", TS, nullable=False),
+    Column("last_seen_at", TS, nullable=False),
+    Column("failures", Integer, nullable=False, server_default="1"),
+    Column("passes", Integer, nullable=False, server_default="0"),
+    Column("notified_at", TS),
+    Column("reminders", Integer, nullable=False, server_default="0"),
+    Column("acknowledged_at", TS),
+    Column("acknowledged_by", String(200)),
+    Column("note", Text),
+    Column("silenced_until", TS),
+    Column("resolved_at", TS),
+    Column("resolved_by", String(200)),
+    Index("ix_by_alerts_status", "status"),
+    Index("ix_by_alerts_fingerprint", "fingerprint"),
+    Index("ix_by_alerts_opened_at", "opened_at"),
+)
+
+# What each channel is to be told about an alert (opened, reminder, resolved), until it is told.
+alert_notices = Table(
+    "by_alert_notices",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("alert_id", Integer, ForeignKey("by_alerts.id", ondelete="CASCADE"), nullable=False),
+    Column("event", String(20), nullable=False),
+    Column("channel", String(200), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("last_error", Text),
+    Column("sent_at", TS),
+    # A sender claims a notice until then, so two processes never send it twice at once.
+    Column("claimed_until", TS),
+    Index("ix_by_alert_notices_status", "status"),
+    Index("ix_by_alert_notices_alert_id", "alert_id"),
+)
+
+# Every attempt at sending a notice: when, to which channel, how it went.
+alert_deliveries = Table(
+    "by_alert_deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("alert_id", Integer, ForeignKey("by_alerts.id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "notice_id", Integer, ForeignKey("by_alert_notices.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("channel", String(200), nullable=False),
+    Column("event", String(20), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("error", Text),
+    Column("at", TS, nullable=False),
+    Column("elapsed_s", Float),
+    Index("ix_by_alert_deliveries_alert_id", "alert_id", "id"),
+)

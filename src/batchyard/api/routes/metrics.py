@@ -55,6 +55,14 @@ class StoreCollector(Collector):
         for q, value in (("0.5", totals["p50"]), ("0.95", totals["p95"])):
             duration.add_metric([q], value if value is not None else float("nan"))
         yield duration
+        alerts = GaugeMetricFamily(
+            "batchyard_alerts_open",
+            "Alerts not resolved yet (open or acknowledged), by severity.",
+            labels=["severity"],
+        )
+        for severity, n in self.service.reader.alerts.open_by_severity().items():
+            alerts.add_metric([severity], n)
+        yield alerts
         pool = self.service.pool.snapshot()
         served = GaugeMetricFamily(
             "batchyard_server_jobs", "Jobs in this server's worker pool.", labels=["state"]
