@@ -11,9 +11,12 @@ import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from batchyard import pipelines
+from batchyard.check.report import Report
+from batchyard.check.run import report_for, validate_params
+from batchyard.check.suite import Suite
 from batchyard.config import (
     MASK,
     MAX_WORKERS,
@@ -40,10 +43,6 @@ from batchyard.errors import (
 )
 from batchyard.store import JobFilter, Store
 from batchyard.store.models import Event, Item, ItemStatus, Job, JobStatus, new_job_id, utcnow
-
-if TYPE_CHECKING:
-    from batchyard.check.report import Report
-    from batchyard.check.suite import Suite
 
 
 def _merge(*sources: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -295,6 +294,7 @@ class Batchyard:
             on_message=on_message,
             install_signals=install_signals,
             stop=stop,
+            jobs=Batchyard,
         )
         return runner.run()
 
@@ -429,20 +429,14 @@ class Batchyard:
     ) -> Report:
         """Run a rules suite (a YAML file or a :class:`~batchyard.check.Suite`) on ``target``
         as a ``validate`` job; return its :class:`~batchyard.check.Report`."""
-        from batchyard.check.run import validate
-
-        return validate(
-            self,
-            target,
-            rules,
-            tables=tables,
-            where=where,
-            fail_on=fail_on,
-            workers=workers,
-            on_progress=on_progress,
-            on_message=on_message,
-            install_signals=install_signals,
+        params, suite = validate_params(
+            self.settings, target, rules, tables=tables, where=where, fail_on=fail_on
         )
+        job = self.submit("validate", params, workers=workers, metadata={"suite": suite.name})
+        job = self.execute(
+            job.id, on_progress=on_progress, on_message=on_message, install_signals=install_signals
+        )
+        return report_for(self.store, job)
 
     def export(self, jobs: Sequence[Job], fmt: str = "json") -> str:
         """Jobs as a JSON array or CSV text (params masked)."""

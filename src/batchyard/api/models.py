@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
 
 from batchyard.config import MAX_WORKERS, mask_secrets
+from batchyard.engine.progress import Snapshot
 from batchyard.generate.datasets import DATASETS
 from batchyard.store.models import Event, Item, Job
 
@@ -195,6 +196,12 @@ class ProgressOut(BaseModel):
     )
     percent: float
     recorded_at: datetime | None = Field(description="When the runner last recorded it.")
+
+    @classmethod
+    def of(cls, job: Job) -> ProgressOut:
+        data = Snapshot.from_job(job).to_dict()
+        data["recorded_at"] = job.heartbeat_at or job.updated_at
+        return cls.model_validate(data)
 
 
 class RetryBody(_Body):

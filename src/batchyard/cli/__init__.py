@@ -56,7 +56,7 @@ from typer.core import TyperGroup  # noqa: E402
 
 from batchyard.app import Batchyard  # noqa: E402
 from batchyard.cli.output import err  # noqa: E402
-from batchyard.config import load_settings  # noqa: E402
+from batchyard.config import load_settings, mask_url  # noqa: E402
 from batchyard.errors import BatchyardError, UsageError  # noqa: E402
 
 
@@ -134,8 +134,6 @@ class State:
         if self.project:
             parts += ["-C", str(self.project)]
         if self.store:
-            from batchyard.config import mask_url
-
             parts += ["--store", mask_url(self.store)]
         return " ".join(parts)
 

@@ -289,7 +289,7 @@ def register_feed(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Serve the demo's feed of daily scores on 127.0.0.1 until stopped."""
-        from batchyard.collect.feed import ScoresFeed
+        from batchyard.collect.feed import ScoresFeed  # (http.server: loaded only for the demo)
 
         try:
             feed = ScoresFeed(port=port).start()

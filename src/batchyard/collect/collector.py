@@ -23,7 +23,7 @@ from batchyard.collect.spec import DEFAULT_KEY, Spec
 from batchyard.config import Settings, mask_url
 from batchyard.db import create_engine, parse_url, reason
 from batchyard.engine.context import Context
-from batchyard.errors import HttpError, ParamError
+from batchyard.errors import HttpError, NothingSelected, ParamError
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)")
 _lock = threading.Lock()
@@ -141,7 +141,7 @@ def collect(value: dict[str, Any], ctx: Context) -> dict[str, Any]:
         )
         try:
             found = extract.records(data, spec.records)
-        except extract.NothingSelected as exc:
+        except NothingSelected as exc:
             shown = client.mask(str(response.request.url))
             raise HttpError(
                 f"{spec.method} {shown}: HTTP {response.status_code}, but the records path "

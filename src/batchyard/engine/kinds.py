@@ -17,6 +17,7 @@ from typing import Any, TypeVar, get_type_hints
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, create_model
 from pydantic_core import to_jsonable_python
 
+from batchyard.config import Settings
 from batchyard.engine.retry import Retry
 from batchyard.errors import ParamError, PlanError, UnknownKind, UsageError
 
@@ -264,8 +265,6 @@ class JobKind:
 
 
 def _settings_arg(plan: Callable[..., Any]) -> str | None:
-    from batchyard.config import Settings
-
     try:
         hints = get_type_hints(plan)
     except Exception:

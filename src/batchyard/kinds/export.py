@@ -13,6 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from batchyard.check import expr
 from batchyard.config import Settings, mask_url
 from batchyard.engine.context import Context
 from batchyard.engine.kinds import REGISTRY, Item, JobKind
@@ -87,8 +88,6 @@ def where_sql(where: str | None, table: Table, url: str) -> str | None:
     a second statement or a function that acts is refused here, naming the option)."""
     if not where:
         return None
-    from batchyard.check import expr
-
     dialect = "sqlite" if sa.make_url(url).get_backend_name() == "sqlite" else "postgres"
     return expr.sql_condition(where, table.column_names, "--where", dialect)
 
