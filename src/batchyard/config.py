@@ -13,7 +13,6 @@ import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
@@ -24,12 +23,8 @@ CONFIG_FILE = "batchyard.toml"
 STATE_DIR = ".batchyard"
 DEFAULT_ENV = "dev"
 
-_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-# Whole parts of a name only: "db_password" and "apiKey"-style "api_key" are secrets, "author" is not.
-_SECRET_NAME = re.compile(
-    r"(?:^|[_\-.])(pass(word|wd)?|pwd|secret|token|api[_\-]?key|credentials?|auth)(?:$|[_\-.])",
-    re.I,
-)
+#: ``${VAR}`` or ``${VAR:-default}``: group 1 is the variable's name, group 2 the default.
+ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _URL_PASSWORD = re.compile(
     r"(?P<head>[a-z][a-z0-9+.\-]*://[^\s/:@]*:)(?P<pw>[^\s@/]+)(?P<at>@)", re.I
 )
@@ -51,7 +46,7 @@ def interpolate(value: str, *, where: str = "value") -> str:
             return default
         raise ConfigError(f"{where}: environment variable {name} is not set")
 
-    return _ENV_REF.sub(sub, value)
+    return ENV_REF.sub(sub, value)
 
 
 def mask_url(text: str) -> str:
@@ -60,69 +55,11 @@ def mask_url(text: str) -> str:
         return text
 
     def sub(m: re.Match[str]) -> str:
-        if _ENV_REF.fullmatch(m.group("pw")):
+        if ENV_REF.fullmatch(m.group("pw")):
             return m.group(0)
         return f"{m.group('head')}{MASK}{m.group('at')}"
 
     return _URL_PASSWORD.sub(sub, text)
-
-
-def is_secret_name(name: str) -> bool:
-    return bool(_SECRET_NAME.search(name))
-
-
-def holds_literal_secret(name: str, value: Any) -> bool:
-    """True when a param value carries a secret typed in as such (not a ``${VAR}`` reference)."""
-    if not isinstance(value, str) or not value or _ENV_REF.fullmatch(value):
-        return False
-    return is_secret_name(name) or mask_url(value) != value
-
-
-def mask_secrets(value: Any, name: str = "") -> Any:
-    """Mask passwords in URLs and values under secret-looking names, recursively."""
-    if isinstance(value, dict):
-        return {k: mask_secrets(v, str(k)) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [mask_secrets(v, name) for v in value]
-    if isinstance(value, str):
-        if name and is_secret_name(name) and value and not _ENV_REF.fullmatch(value):
-            return MASK
-        return mask_url(value)
-    return value
-
-
-def secret_values(params: dict[str, Any]) -> tuple[str, ...]:
-    """The secret strings inside ``params`` (values of secret-looking names, URL passwords)."""
-    found: set[str] = set()
-
-    def visit(name: str, value: Any) -> None:
-        if isinstance(value, dict):
-            for k, v in value.items():
-                visit(str(k), v)
-        elif isinstance(value, list | tuple):
-            for v in value:
-                visit(name, v)
-        elif isinstance(value, str) and value:
-            if is_secret_name(name):
-                found.add(value)
-            elif "://" in value:
-                try:
-                    password = urlsplit(value).password
-                except ValueError:
-                    password = None
-                if password:
-                    found.add(password)
-
-    visit("", params)
-    # Very short values would mask ordinary text; they are not worth hiding this way.
-    return tuple(sorted((v for v in found if len(v) >= 4), key=len, reverse=True))
-
-
-def redact(text: str, secrets: tuple[str, ...]) -> str:
-    """``text`` with every one of ``secrets`` replaced by ``***``, and URL passwords masked."""
-    for secret in secrets:
-        text = text.replace(secret, MASK)
-    return str(mask_secrets(text))
 
 
 class _Section(BaseModel):
@@ -161,7 +98,7 @@ class ServeSection(_Section):
     @field_validator("token")
     @classmethod
     def _token_is_a_reference(cls, value: str | None) -> str | None:
-        reference = _ENV_REF.fullmatch(value) if value is not None else None
+        reference = ENV_REF.fullmatch(value) if value is not None else None
         # ``${VAR:-default}`` would put the token itself in the file as the default.
         if value is not None and (reference is None or reference.group(2) is not None):
             raise PydanticCustomError(

@@ -9,9 +9,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
 
-from batchyard.config import MAX_WORKERS, mask_secrets
+from batchyard.config import MAX_WORKERS
 from batchyard.engine.progress import Snapshot
 from batchyard.generate.datasets import DATASETS
+from batchyard.secrets import mask_secrets
 from batchyard.store.models import Event, Item, Job
 
 _PRINTABLE = r"^[^\x00-\x1f\x7f]+$"

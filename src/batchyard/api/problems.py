@@ -18,8 +18,8 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from batchyard.config import mask_secrets
 from batchyard.errors import BadField, BatchyardError, BodyParamError, PlanError
+from batchyard.secrets import mask_secrets
 
 logger = logging.getLogger("batchyard.api")
 

@@ -14,7 +14,7 @@ from batchyard.api.options import ServeOptions
 from batchyard.api.paths import confine
 from batchyard.api.pool import STATE_FILE, JobPool
 from batchyard.app import Batchyard
-from batchyard.config import Settings, redact, secret_values
+from batchyard.config import Settings
 from batchyard.db import Database
 from batchyard.engine.kinds import JobKind
 from batchyard.engine.runner import owner_is_dead
@@ -27,6 +27,7 @@ from batchyard.errors import (
     UnknownKind,
     UsageError,
 )
+from batchyard.secrets import redact, resolve_params, secret_values
 from batchyard.store import Store
 from batchyard.store.models import Job, utcnow
 
@@ -71,7 +72,7 @@ class Service:
         """Params checked against the kind's params model, paths confined to the project."""
         try:
             confined = confine(dict(params), self.settings.root, self.settings.connections)
-            kind.parse_params(self.app._resolve(confined))
+            kind.parse_params(resolve_params(confined))
         except ParamError as exc:
             raise _at(exc, where, params) from exc
         return confined

@@ -8,10 +8,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from batchyard.config import Settings, redact
+from batchyard.config import Settings
 from batchyard.db import shares_database
 from batchyard.engine.writes import write_rows
 from batchyard.errors import Interrupted, UsageError
+from batchyard.secrets import redact
 from batchyard.store import Store
 from batchyard.store.models import Job
 

@@ -22,12 +22,13 @@ from typing import Any, Protocol
 
 from pydantic_core import to_jsonable_python
 
-from batchyard.config import Settings, redact
+from batchyard.config import Settings
 from batchyard.engine.context import Context, JobsFactory, StopFlag
 from batchyard.engine.kinds import JobKind
 from batchyard.engine.registry import load_registry
 from batchyard.engine.retry import Retry
 from batchyard.errors import BadData, Interrupted, ItemTimeout, Skip, UsageError
+from batchyard.secrets import redact
 from batchyard.store import Store
 from batchyard.store.models import ItemStatus, utcnow
 

@@ -23,7 +23,7 @@ from datetime import datetime
 from types import FrameType
 from typing import Any
 
-from batchyard.config import Settings, secret_values
+from batchyard.config import Settings
 from batchyard.engine.context import Context, JobsFactory, StopFlag
 from batchyard.engine.executors import (
     Executor,
@@ -38,6 +38,7 @@ from batchyard.engine.kinds import JobKind
 from batchyard.engine.progress import Snapshot, Tracker
 from batchyard.engine.retry import Retry
 from batchyard.errors import LeaseHeld, LeaseLost, NotFound, StoreError
+from batchyard.secrets import secret_values
 from batchyard.store import Outcome, Store
 from batchyard.store.models import ItemStatus, Job, JobStatus, utcnow
 
