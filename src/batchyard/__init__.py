@@ -26,12 +26,12 @@ if TYPE_CHECKING:
     from batchyard.check.suite import Suite
     from batchyard.collect import http_client
     from batchyard.config import Settings, load_settings
-    from batchyard.engine.context import Context, Skip
+    from batchyard.engine.context import Context
     from batchyard.engine.kinds import Item, JobKind, dates, job
     from batchyard.engine.params import Params
     from batchyard.engine.progress import Snapshot
     from batchyard.engine.retry import Retry
-    from batchyard.errors import BatchyardError
+    from batchyard.errors import BatchyardError, Skip
     from batchyard.store import JobFilter, Store
     from batchyard.store.models import ItemStatus, Job, JobStatus
 
@@ -46,7 +46,7 @@ _HOMES = {
     "Settings": "batchyard.config",
     "load_settings": "batchyard.config",
     "Context": "batchyard.engine.context",
-    "Skip": "batchyard.engine.context",
+    "Skip": "batchyard.errors",
     "Item": "batchyard.engine.kinds",
     "JobKind": "batchyard.engine.kinds",
     "dates": "batchyard.engine.kinds",
@@ -78,7 +78,7 @@ def __dir__() -> list[str]:
 
 def run(target: str, params: Mapping[str, Any] | None = None, **options: Any) -> Job:
     """Run a job kind or pipeline of the project in the working folder to its end."""
-    from batchyard.app import Batchyard
+    from batchyard.app import Batchyard  # (on first use, as the names above)
 
     with Batchyard() as app:
         return app.run(target, params, **options)

@@ -8,20 +8,16 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from batchyard import pipelines
-from batchyard.config import (
-    MASK,
-    Settings,
-    holds_literal_secret,
-    interpolate,
-    load_settings,
-    mask_secrets,
-)
+from batchyard.check.report import Report
+from batchyard.check.run import report_for, validate_params
+from batchyard.check.suite import Suite
+from batchyard.config import Settings, load_settings
 from batchyard.db import is_driver_error, reason
 from batchyard.engine.context import StopFlag
 from batchyard.engine.kinds import JobKind, Registry
@@ -33,16 +29,14 @@ from batchyard.engine.runner import Runner, owner_is_dead
 from batchyard.errors import (
     BatchyardError,
     Conflict,
-    ParamError,
     PlanError,
     UsageError,
 )
+from batchyard.secrets import ParamSecrets, mask_secrets, resolve_params
 from batchyard.store import JobFilter, Store
 from batchyard.store.models import Event, Item, ItemStatus, Job, JobStatus, new_job_id, utcnow
 
 if TYPE_CHECKING:
-    from batchyard.check.report import Report
-    from batchyard.check.suite import Suite
     from batchyard.monitor.alerts import AlertBook
 
 
@@ -79,8 +73,7 @@ class Batchyard:
         self._store = store if isinstance(store, Store) else None
         self._registry: Registry | None = None
         self._read_store: Store | None = None
-        # Secrets typed in as literal params: used by runs in this process, never stored.
-        self._secrets: dict[str, dict[str, Any]] = {}
+        self._secrets = ParamSecrets()
         self._alerts: AlertBook | None = None
 
     # -- parts -----------------------------------------------------------------------------------
@@ -175,7 +168,7 @@ class Batchyard:
         else:
             kind = self.kind(target)
         raw = _merge(pipeline.params if pipeline else None, params)
-        parsed = kind.parse_params(self._resolve(raw))
+        parsed = kind.parse_params(resolve_params(raw))
         options = RunOptions.resolve(
             request={
                 "workers": workers,
@@ -190,7 +183,7 @@ class Batchyard:
             kind=kind.options_for(parsed, self.settings),
             settings=RunOptions.of_settings(self.settings),
         )
-        stored, secrets = self._params_to_store(kind, raw, parsed)
+        stored, secrets = self._secrets.split(raw, kind.dump_params(parsed))
         job = Job(
             id=new_job_id(kind.name, options.env),
             kind=kind.name,
@@ -212,8 +205,7 @@ class Batchyard:
             raise
         except Exception as exc:
             raise PlanError(f"job {kind.name!r}: planning failed: {_plan_failure(exc)}") from exc
-        if secrets:
-            self._secrets[planned.id] = secrets
+        self._secrets.keep(planned.id, secrets)
         return planned
 
     def run(
@@ -278,6 +270,7 @@ class Batchyard:
             on_message=on_message,
             install_signals=install_signals,
             stop=stop,
+            jobs=Batchyard,
         )
         return runner.run()
 
@@ -325,8 +318,7 @@ class Batchyard:
             new = self.store.create_job(
                 job, kind.plan(self._params_for_run(kind, old), self.settings)
             )
-        if old.id in self._secrets:
-            self._secrets[new.id] = self._secrets[old.id]
+        self._secrets.share(old.id, new.id)
         return new
 
     # -- steering --------------------------------------------------------------------------------
@@ -412,20 +404,14 @@ class Batchyard:
     ) -> Report:
         """Run a rules suite (a YAML file or a :class:`~batchyard.check.Suite`) on ``target``
         as a ``validate`` job; return its :class:`~batchyard.check.Report`."""
-        from batchyard.check.run import validate
-
-        return validate(
-            self,
-            target,
-            rules,
-            tables=tables,
-            where=where,
-            fail_on=fail_on,
-            workers=workers,
-            on_progress=on_progress,
-            on_message=on_message,
-            install_signals=install_signals,
+        params, suite = validate_params(
+            self.settings, target, rules, tables=tables, where=where, fail_on=fail_on
         )
+        job = self.submit("validate", params, workers=workers, metadata={"suite": suite.name})
+        job = self.execute(
+            job.id, on_progress=on_progress, on_message=on_message, install_signals=install_signals
+        )
+        return report_for(self.store, job)
 
     def export(self, jobs: Sequence[Job], fmt: str = "json") -> str:
         """Jobs as a JSON array or CSV text (params masked)."""
@@ -448,44 +434,8 @@ class Batchyard:
 
     # -- params ----------------------------------------------------------------------------------
 
-    def _resolve(self, raw: Mapping[str, Any]) -> dict[str, Any]:
-        return {k: _interpolated(v, k) for k, v in raw.items()}
-
-    def _params_to_store(
-        self, kind: JobKind, raw: Mapping[str, Any], parsed: Any
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
-        dumped = kind.dump_params(parsed)
-        stored: dict[str, Any] = {}
-        secrets: dict[str, Any] = {}
-        for name, value in dumped.items():
-            given = raw.get(name)
-            if _has_reference(given):
-                stored[name] = given  # kept as the reference; read from the environment at run
-            elif holds_literal_secret(name, value):
-                secrets[name] = value
-                stored[name] = mask_secrets(value, name)
-            elif isinstance(value, dict | list):
-                masked = mask_secrets(value, name)
-                if masked != value:  # a list of URLs, say, one with a password in it
-                    secrets[name] = value
-                stored[name] = masked
-            else:
-                stored[name] = value
-        return stored, secrets
-
     def _params_for_run(self, kind: JobKind, job: Job) -> Any:
-        raw = dict(job.params)
-        raw.update(self._secrets.get(job.id, {}))
-        for name, value in raw.items():
-            if any(
-                MASK in text and holds_literal_secret(name, text.replace(MASK, "x"))
-                for text in _strings(value)
-            ):
-                raise ParamError(
-                    f"param {name!r} of job {job.id} held a secret, which is never stored; "
-                    f"pass it as a ${{ENV_VAR}} reference so a resume can read it from the environment"
-                )
-        return kind.parse_params(self._resolve(raw))
+        return kind.parse_params(self._secrets.params_for_run(job.id, job.params))
 
 
 def _export_row(job: Job) -> dict[str, Any]:
@@ -494,34 +444,6 @@ def _export_row(job: Job) -> dict[str, Any]:
         data.pop(key, None)
     data["params"] = mask_secrets(data["params"])
     return data
-
-
-def _strings(value: Any) -> Iterator[str]:
-    """Every string inside a param value, however deeply nested."""
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _strings(item)
-    elif isinstance(value, list | tuple):
-        for item in value:
-            yield from _strings(item)
-
-
-def _has_reference(value: Any) -> bool:
-    """True when a param value holds a ``${VAR}`` reference anywhere inside it."""
-    return any("${" in text for text in _strings(value))
-
-
-def _interpolated(value: Any, name: str) -> Any:
-    """``value`` with every ``${VAR}`` inside it read from the environment."""
-    if isinstance(value, str):
-        return interpolate(value, where=f"param {name!r}") if "${" in value else value
-    if isinstance(value, dict):
-        return {k: _interpolated(v, name) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_interpolated(v, name) for v in value]
-    return value
 
 
 def _plan_failure(exc: Exception) -> str:

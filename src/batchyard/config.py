@@ -29,110 +29,16 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from batchyard.errors import ConfigError, UsageError
+from batchyard.secrets import ENV_REF, interpolate, is_secret_name, mask_url
 
 CONFIG_FILE = "batchyard.toml"
 STATE_DIR = ".batchyard"
 DEFAULT_ENV = "dev"
 
-_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-# Whole parts of a name only: "db_password" and "apiKey"-style "api_key" are secrets, "author" is not.
-_SECRET_NAME = re.compile(
-    r"(?:^|[_\-.])(pass(word|wd)?|pwd|secret|token|api[_\-]?key|credentials?|auth)(?:$|[_\-.])",
-    re.I,
-)
-_URL_PASSWORD = re.compile(
-    r"(?P<head>[a-z][a-z0-9+.\-]*://[^\s/:@]*:)(?P<pw>[^\s@/]+)(?P<at>@)", re.I
-)
-MASK = "***"
 SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 #: The most items one job runs at once: --workers, [defaults] workers, a pipeline's workers,
 #: collect's concurrency. Past it, threads cost more than they bring.
 MAX_WORKERS = 64
-
-
-def interpolate(value: str, *, where: str = "value") -> str:
-    """Replace ``${VAR}`` and ``${VAR:-default}`` with values from the environment."""
-
-    def sub(match: re.Match[str]) -> str:
-        name, default = match.group(1), match.group(2)
-        if name in os.environ:
-            return os.environ[name]
-        if default is not None:
-            return default
-        raise ConfigError(f"{where}: environment variable {name} is not set")
-
-    return _ENV_REF.sub(sub, value)
-
-
-def mask_url(text: str) -> str:
-    """Return ``text`` with the password of every URL in it replaced by ``***``."""
-    if "://" not in text:
-        return text
-
-    def sub(m: re.Match[str]) -> str:
-        if _ENV_REF.fullmatch(m.group("pw")):
-            return m.group(0)
-        return f"{m.group('head')}{MASK}{m.group('at')}"
-
-    return _URL_PASSWORD.sub(sub, text)
-
-
-def is_secret_name(name: str) -> bool:
-    return bool(_SECRET_NAME.search(name))
-
-
-def holds_literal_secret(name: str, value: Any) -> bool:
-    """True when a param value carries a secret typed in as such (not a ``${VAR}`` reference)."""
-    if not isinstance(value, str) or not value or _ENV_REF.fullmatch(value):
-        return False
-    return is_secret_name(name) or mask_url(value) != value
-
-
-def mask_secrets(value: Any, name: str = "") -> Any:
-    """Mask passwords in URLs and values under secret-looking names, recursively."""
-    if isinstance(value, dict):
-        return {k: mask_secrets(v, str(k)) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [mask_secrets(v, name) for v in value]
-    if isinstance(value, str):
-        if name and is_secret_name(name) and value and not _ENV_REF.fullmatch(value):
-            return MASK
-        return mask_url(value)
-    return value
-
-
-def secret_values(params: dict[str, Any]) -> tuple[str, ...]:
-    """The secret strings inside ``params`` (values of secret-looking names, URL passwords)."""
-    found: set[str] = set()
-
-    def visit(name: str, value: Any) -> None:
-        if isinstance(value, dict):
-            for k, v in value.items():
-                visit(str(k), v)
-        elif isinstance(value, list | tuple):
-            for v in value:
-                visit(name, v)
-        elif isinstance(value, str) and value:
-            if is_secret_name(name):
-                found.add(value)
-            elif "://" in value:
-                try:
-                    password = urlsplit(value).password
-                except ValueError:
-                    password = None
-                if password:
-                    found.add(password)
-
-    visit("", params)
-    # Very short values would mask ordinary text; they are not worth hiding this way.
-    return tuple(sorted((v for v in found if len(v) >= 4), key=len, reverse=True))
-
-
-def redact(text: str, secrets: tuple[str, ...]) -> str:
-    """``text`` with every one of ``secrets`` replaced by ``***``, and URL passwords masked."""
-    for secret in secrets:
-        text = text.replace(secret, MASK)
-    return str(mask_secrets(text))
 
 
 class _Section(BaseModel):
@@ -172,7 +78,7 @@ class ServeSection(_Section):
     @field_validator("token")
     @classmethod
     def _token_is_a_reference(cls, value: str | None) -> str | None:
-        reference = _ENV_REF.fullmatch(value) if value is not None else None
+        reference = ENV_REF.fullmatch(value) if value is not None else None
         # ``${VAR:-default}`` would put the token itself in the file as the default.
         if value is not None and (reference is None or reference.group(2) is not None):
             raise PydanticCustomError(

@@ -1,16 +1,21 @@
-"""The one exception tree of batchyard.
+"""The one exception tree of batchyard, and the signals its parts raise to one another.
 
 Every error a user can meet is a :class:`BatchyardError`. Its message says what went wrong and, where
 there is one, what to do about it. ``exit_code`` is what the CLI exits with; ``http_status`` is what the
-REST API answers with.
+REST API answers with (``api/problems.py`` maps it, in one handler). A job that ran to its end or to a
+pause is no error: the CLI exits with its :attr:`~batchyard.store.models.Job.exit_code` (0 completed,
+1 failed, partial or cancelled, or a result that fails, 2 stopped by bad data, 130 paused).
 
     BatchyardError
     ├── UsageError                 bad input: exit 2, HTTP 400
     │   ├── ConfigError            batchyard.toml, env vars, pipelines/*.yaml
     │   ├── ParamError             job params that do not fit the kind
+    │   │   └── BodyParamError     (API) the same, naming the field of the request body
+    │   ├── BadField               (API) a field of the request body that does not fit
     │   ├── UnknownKind            no job kind of that name
     │   ├── PlanError              a plan that yields bad or duplicate items
     │   ├── WriteError             ctx.write called with rows or options it cannot take
+    │   ├── RulesError             a validation suite that is not valid (file:line:column)
     │   ├── ChecksumError          a backup file that does not match its checksum
     │   ├── SchemaError            a table the target database refuses to create or key
     │   ├── DatabaseError          a user's database refused what was asked (batchyard.db.wrap_errors)
@@ -19,7 +24,9 @@ REST API answers with.
     │   │   └── NoSuchTable        a table the database does not have
     │   └── BadData                data an item cannot take as it is: the whole job stops
     │       └── ManifestError      a backup whose manifest does not fit it (paths, row counts)
+    ├── Unauthorized               (API) no bearer token, or not the server's: HTTP 401
     ├── NotFound                   unknown job id, pipeline or connection: exit 2, HTTP 404
+    ├── KindMissing                (API) the server has no job kind of that name: HTTP 404
     ├── Conflict                   the job is in a state that does not allow this: exit 2, HTTP 409
     │   ├── LeaseHeld              another runner holds the job
     │   └── LeaseLost              another runner took the job over from this one
@@ -28,8 +35,20 @@ REST API answers with.
     └── ItemError                  raised inside an item, recorded on the item (never leaves the runner)
         ├── ItemTimeout            the item ran longer than its timeout
         ├── AttemptFenced          ctx.write or ctx.checkpoint from an attempt no longer current
+        ├── ChunkMoved             a chunk's checkpoint in the target moved: another writer has it
         ├── HttpError              a request failed for good (URL masked, status, body snippet)
         └── Interrupted            the item stopped at a checkpoint because the job is stopping
+
+Not errors (plain ``Exception``): ``Skip``, which an item raises to be marked skipped, and the
+signals that one part raises and another catches, which never reach a user:
+
+    Skip                           (by.Skip) the item is skipped, with the reason
+    NothingSelected                collect: a records path selected nothing (the collector words it)
+    Misfits                        migrate: rows whose values do not fit their types (reported by
+                                   the kind, with the options that fix them)
+    NotBinary                      migrate: a batch binary COPY cannot carry exactly (read another way)
+    CopyAgain                      migrate: a batch to copy again row by row (its transaction undone)
+    Mismatch                       export: a batch not of the declared types (the exact path takes it)
 """
 
 from __future__ import annotations
@@ -63,6 +82,23 @@ class ParamError(UsageError):
     """The job params do not fit the kind: see `batchyard kinds KIND` for what it takes."""
 
 
+class BodyParamError(ParamError):
+    """Params that do not fit the kind, naming the field of the request body they came from."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        #: Where in the request body: ``body.params.start``.
+        self.field = field
+
+
+class BadField(UsageError):
+    """A field of the request body that does not fit: the message and ``field`` say which."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 class UnknownKind(UsageError):
     """No job kind of that name: `batchyard kinds` lists the kinds this project has."""
 
@@ -73,6 +109,10 @@ class PlanError(UsageError):
 
 class WriteError(UsageError):
     """ctx.write cannot write these rows."""
+
+
+class RulesError(UsageError):
+    """The rules are not valid: fix the place named in the message."""
 
 
 class ChecksumError(UsageError):
@@ -113,8 +153,20 @@ class ManifestError(BadData):
     tables do not have. The backup is damaged or was changed: restore another one."""
 
 
+class Unauthorized(BatchyardError):
+    """A bearer token is needed: send 'Authorization: Bearer TOKEN' with the server's token."""
+
+    http_status = 401
+
+
 class NotFound(BatchyardError):
     """Nothing of that name: check the id with `batchyard jobs list`."""
+
+    http_status = 404
+
+
+class KindMissing(BatchyardError):
+    """This server has no job kind of that name: install or update batchyard, then restart it."""
 
     http_status = 404
 
@@ -176,6 +228,10 @@ class AttemptFenced(ItemError):
     runner took the item over): its writes and checkpoints are refused, and nothing was written."""
 
 
+class ChunkMoved(ItemError):
+    """The chunk's checkpoint moved under this writer: another one is copying it. Stop."""
+
+
 class HttpError(ItemError):
     """A request failed for good: a 4xx other than 429, or retries ran out on 429, 5xx or the
     network. ``url`` has its secrets masked; ``status`` is None for network errors."""
@@ -191,3 +247,34 @@ class HttpError(ItemError):
 
 class Interrupted(ItemError):
     """The job is stopping: the item stopped at its last checkpoint and will resume from it."""
+
+
+# -- not errors: an item's skip, and signals between batchyard's own parts ---------------------
+
+
+class Skip(Exception):
+    """Raise inside an item to mark it skipped (with the reason) rather than done or failed."""
+
+
+class NothingSelected(Exception):
+    """The records path selected nothing in a response."""
+
+
+class Misfits(Exception):
+    """A copy met rows of ``table`` whose values do not fit their types (the caller reports)."""
+
+    def __init__(self, table: str) -> None:
+        super().__init__(f"{table}: stored values do not fit their declared types")
+        self.table = table
+
+
+class NotBinary(Exception):
+    """A batch holds a value binary COPY data cannot be made of exactly (as read, or as encoded)."""
+
+
+class CopyAgain(Exception):
+    """The batch must be copied again, row by row (its transaction is rolled back)."""
+
+
+class Mismatch(Exception):
+    """A batch does not hold the types the table declares: use the exact path instead."""

@@ -9,7 +9,7 @@ import pytest
 from apihelp import Client, finished
 from fastapi import FastAPI
 
-from batchyard.api.service import KindMissing
+from batchyard.errors import KindMissing
 
 
 def test_bulk_execute_runs_pipelines_as_one_batch_job(client: Client) -> None:

@@ -21,13 +21,15 @@ from batchyard.cli import app as cli_app
 from batchyard.db import ENGINES
 
 #: A custom kind: one item per number below ``n``. Items named in the NUMS_FAIL environment variable
-#: (comma-separated) raise; the item at ``pause_at`` stops the job as a first Ctrl+C would. Each
-#: attempt appends a row to ``runs`` (with ``_job_id``), so a test can see which items ran. Given a
-#: ``password`` or ``url``, it logs them and puts them in its errors, as careless code would.
+#: (comma-separated) raise, those in NUMS_BAD raise ``BadData`` (which stops the whole job); the item
+#: at ``pause_at`` stops the job as a first Ctrl+C would. Each attempt appends a row to ``runs``
+#: (with ``_job_id``), so a test can see which items ran. Given a ``password`` or ``url``, it logs
+#: them and puts them in its errors, as careless code would.
 JOBS = '''\
 import os
 
 import batchyard as by
+from batchyard.errors import BadData
 
 
 @by.job("nums")
@@ -43,6 +45,8 @@ def square(i: int, ctx: by.Context) -> int:
         # Careless code: secrets in a log line and an error. batchyard must mask them.
         ctx.log.info("connecting to %s as %s", ctx.params["url"], ctx.params["password"])
     ctx.write("runs", {"i": i}, mode="append")
+    if str(i) in os.environ.get("NUMS_BAD", "").split(","):
+        raise BadData(f"item {i} holds a value that cannot be moved")
     if str(i) in os.environ.get("NUMS_FAIL", "").split(","):
         where = f" ({ctx.params['url']}, {ctx.params['password']})" if ctx.params["url"] else ""
         raise ValueError(f"boom on {i}{where}")

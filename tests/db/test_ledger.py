@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from batchyard.db import Database, Dialect, ledger
+from batchyard.errors import ChunkMoved
 
 #: The table as earlier releases made it, letter for letter.
 EARLIER_DDL = {
@@ -91,7 +92,7 @@ def test_a_writer_whose_checkpoint_moved_is_stopped(target: Database, conn: Any)
         b.rows = insert(conn, target, range(5))
     # A second writer that still believes the chunk is at its start writes nothing.
     with (
-        pytest.raises(ledger.ChunkMoved, match="another writer"),
+        pytest.raises(ChunkMoved, match="another writer"),
         ledger.batch(conn, d, "c#0", "rows", expected=None, upto=5, last=False) as b,
     ):
         b.rows = insert(conn, target, range(100, 105))

@@ -44,7 +44,7 @@ def place(point: Point, ctx: by.Context) -> dict:
     if ctx.attempt == 1:
         raise Flaky(f"first attempt at {point.x}")
     ctx.write("points", {"x": point.x, "y": point.y, "level": ctx.params["level"]}, key="x")
-    return {"x": point.x, "attempt": ctx.attempt}
+    return {"x": point.x, "attempt": ctx.attempt, "via_app": ctx.app.job(ctx.job_id).kind}
 '''
 
 
@@ -82,6 +82,8 @@ def test_project_classes_work_in_every_executor(tmp_path: Path, executor: str) -
     assert sorted((i["key"], i["attempts"], i["result"]["attempt"]) for i in items) == [
         (str(i), 2, 2) for i in range(4)
     ]
+    # ctx.app (the project's Batchyard) is there in a worker process as on a thread.
+    assert {i["result"]["via_app"] for i in items} == {"points"}
     engine = sa.create_engine(warehouse)
     try:
         with engine.connect() as conn:

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from batchyard.db.types import from_sqlite
+from batchyard.errors import NotBinary
 from batchyard.move import arrow, binary
 from batchyard.move.reflect import Column, Table
 from batchyard.move.wire import wire_for
@@ -265,16 +266,16 @@ def sqlite_and_encoded(path: Path, values: Sequence[Any], column: str) -> Iterat
     for i, want in enumerate(expected):
         try:
             got: Any = bytes(binary.encode(batch.slice(i, 1), wire.logicals))
-        except binary.NotBinary:
-            got = binary.NotBinary
+        except NotBinary:
+            got = NotBinary
         yield values[i], want, got
     # The whole batch: NotBinary if any value is, else the values one after another.
     try:
         whole: Any = bytes(binary.encode(batch, wire.logicals))
-    except binary.NotBinary:
-        whole = binary.NotBinary
+    except NotBinary:
+        whole = NotBinary
     if any(w == _OLD_SENTINEL for w in expected) or any(stricter(v, logical) for v in values):
-        assert whole is binary.NotBinary
+        assert whole is NotBinary
     else:
         assert whole == b"".join(_field(w, logical) for w in expected)
 
@@ -307,7 +308,7 @@ def check_column(path: Path, values: Sequence[Any], column: str) -> None:
     logical = "date" if column == "d" else "datetime"
     for value, want, got in sqlite_and_encoded(path, values, column):
         if want == _OLD_SENTINEL or stricter(value, logical):
-            assert got is binary.NotBinary, value
+            assert got is NotBinary, value
         else:
             assert got == _field(want, logical), (value, want)
 
@@ -411,8 +412,8 @@ def test_timestamps_are_taken_exactly_where_sqlite_takes_them(
 def test_a_batch_with_one_odd_date_is_not_binary(temporal_db: Path) -> None:
     values = [f"2024-01-{d:02d}" for d in range(1, 29)] * 300 + ["2024-02-30"]
     results = list(sqlite_and_encoded(temporal_db, values, "d"))
-    assert results[-1][2] is binary.NotBinary
-    assert all(got != binary.NotBinary for _, _, got in results[:-1])
+    assert results[-1][2] is NotBinary
+    assert all(got != NotBinary for _, _, got in results[:-1])
 
 
 # ---- whole batches, byte for byte ----------------------------------------------------------------
@@ -524,5 +525,5 @@ def test_a_wide_batch_of_every_type_encodes_as_the_reference() -> None:
 def test_values_with_no_exact_binary_form_raise(logical: str, array: Any, reason: str) -> None:
     batch = pa.RecordBatch.from_arrays([array], ["c"])
     decimals = [(0, 10, 2)] if logical == "decimal" else []
-    with pytest.raises(binary.NotBinary, match=reason):
+    with pytest.raises(NotBinary, match=reason):
         binary.encode(batch, [logical], decimals)

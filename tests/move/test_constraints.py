@@ -11,7 +11,8 @@ import sqlalchemy as sa
 import batchyard as by
 from batchyard.move import constraints
 from batchyard.move import migrate as m
-from batchyard.move.copy import Chunk, copy_chunk, pg_dsn
+from batchyard.move.copiers import copy_chunk
+from batchyard.move.copy import Chunk, pg_dsn
 
 
 def make_source(path: Path) -> None:

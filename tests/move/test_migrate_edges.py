@@ -210,7 +210,8 @@ def test_a_retry_and_a_resume_continue_the_checkpoints_of_a_job_that_failed_part
     src = tmp_path / "src.db"
     make_source(src, games=20_000)
     from batchyard.move import migrate as m
-    from batchyard.move.copy import Chunk, copy_chunk
+    from batchyard.move.copiers import copy_chunk
+    from batchyard.move.copy import Chunk
 
     for continue_with in ("retry", "resume"):
         with by.Batchyard(root=tmp_path) as app:

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from batchyard.config import load_settings, mask_secrets, mask_url, redact, secret_values
+from batchyard.config import load_settings
 from batchyard.errors import ConfigError
+from batchyard.secrets import is_secret_name, mask_secrets, mask_url, redact, secret_values
 
 
 def write(root: Path, text: str) -> Path:
@@ -114,8 +115,6 @@ def test_bad_env_var(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_secret_names_are_whole_parts() -> None:
-    from batchyard.config import is_secret_name
-
     assert all(is_secret_name(n) for n in ("password", "db_password", "api-key", "TOKEN", "auth"))
     assert not any(is_secret_name(n) for n in ("author", "passenger", "compass", "tokens_used"))
 

@@ -7,18 +7,12 @@ import hmac
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from batchyard.errors import BatchyardError
+from batchyard.errors import Unauthorized
 
 bearer = HTTPBearer(
     auto_error=False,
     description="The server's BATCHYARD_TOKEN, needed when the server listens off loopback.",
 )
-
-
-class Unauthorized(BatchyardError):
-    """A bearer token is needed: send 'Authorization: Bearer TOKEN' with the server's token."""
-
-    http_status = 401
 
 
 def require_token(

@@ -9,8 +9,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
 
-from batchyard.config import MAX_WORKERS, mask_secrets
+from batchyard.config import MAX_WORKERS
+from batchyard.engine.progress import Snapshot
 from batchyard.generate.datasets import DATASETS
+from batchyard.secrets import mask_secrets
 from batchyard.store.models import Event, Item, Job
 
 _PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
@@ -204,6 +206,12 @@ class ProgressOut(BaseModel):
     )
     percent: float
     recorded_at: datetime | None = Field(description="When the runner last recorded it.")
+
+    @classmethod
+    def of(cls, job: Job) -> ProgressOut:
+        data = Snapshot.from_job(job).to_dict()
+        data["recorded_at"] = job.heartbeat_at or job.updated_at
+        return cls.model_validate(data)
 
 
 class RetryBody(_Body):

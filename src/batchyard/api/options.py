@@ -7,8 +7,9 @@ import os
 import socket
 from dataclasses import dataclass, field
 
-from batchyard.config import CONFIG_FILE, ServeSection, interpolate
+from batchyard.config import CONFIG_FILE, ServeSection
 from batchyard.errors import ConfigError, UsageError
+from batchyard.secrets import interpolate
 
 ON_START = ("resume", "pause")
 LOG_LEVELS = ("debug", "info", "warning", "error")

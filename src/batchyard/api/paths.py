@@ -24,10 +24,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-from batchyard.config import interpolate
 from batchyard.db import Database
 from batchyard.db.url import MEMORY, parse, uri_file
 from batchyard.errors import ConfigError, ParamError, UsageError
+from batchyard.secrets import interpolate
 
 _PATH_NAME = re.compile(
     r"^(to|from|path|paths|file|files|dir|folder|manifest|output|out|log|source|sources|"

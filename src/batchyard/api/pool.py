@@ -15,10 +15,10 @@ from collections import deque
 from pathlib import Path
 
 from batchyard.app import Batchyard
-from batchyard.config import mask_secrets
 from batchyard.engine.context import StopFlag
 from batchyard.engine.runner import owner_is_dead
 from batchyard.errors import BatchyardError, LeaseHeld, NotFound
+from batchyard.secrets import mask_secrets
 from batchyard.store.models import JobStatus, utcnow
 
 logger = logging.getLogger("batchyard.api")

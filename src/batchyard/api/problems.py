@@ -18,8 +18,8 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from batchyard.config import mask_secrets
-from batchyard.errors import BatchyardError, PlanError
+from batchyard.errors import BadField, BatchyardError, BodyParamError, PlanError
+from batchyard.secrets import mask_secrets
 
 logger = logging.getLogger("batchyard.api")
 
@@ -133,7 +133,9 @@ def install(app: FastAPI) -> None:
         status = exc.http_status
         if status >= 500 and status != 503:
             logger.error("%s: %s", type(exc).__name__, mask_secrets(str(exc)))
-        errors = getattr(exc, "field_errors", None)
+        errors = None
+        if isinstance(exc, BadField | BodyParamError):
+            errors = [FieldError(field=exc.field, message=str(exc))]
         return problem(status, type(exc).__name__, str(exc), errors)
 
     @app.exception_handler(RequestValidationError)

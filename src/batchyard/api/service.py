@@ -13,21 +13,23 @@ from prometheus_client import CollectorRegistry
 from batchyard.api.options import ServeOptions
 from batchyard.api.paths import confine
 from batchyard.api.pool import STATE_FILE, JobPool
-from batchyard.api.problems import FieldError
 from batchyard.app import Batchyard
-from batchyard.config import Settings, redact, secret_values
+from batchyard.config import Settings
 from batchyard.db import Database
 from batchyard.engine.kinds import JobKind
 from batchyard.engine.runner import owner_is_dead
-from batchyard.errors import BatchyardError, ParamError, UnknownKind, UsageError
+from batchyard.errors import (
+    BadField,
+    BatchyardError,
+    BodyParamError,
+    KindMissing,
+    ParamError,
+    UnknownKind,
+    UsageError,
+)
+from batchyard.secrets import redact, resolve_params, secret_values
 from batchyard.store import Store
 from batchyard.store.models import Job, utcnow
-
-
-class KindMissing(BatchyardError):
-    """This server has no job kind of that name: install or update batchyard, then restart it."""
-
-    http_status = 404
 
 
 class Service:
@@ -70,7 +72,7 @@ class Service:
         """Params checked against the kind's params model, paths confined to the project."""
         try:
             confined = confine(dict(params), self.settings.root, self.settings.connections)
-            kind.parse_params(self.app._resolve(confined))
+            kind.parse_params(resolve_params(confined))
         except ParamError as exc:
             raise _at(exc, where, params) from exc
         return confined
@@ -125,22 +127,6 @@ class Service:
         for job in jobs:
             self.pool.submit(job.id)
         return jobs
-
-
-class BadField(UsageError):
-    """A field of the request body that does not fit: the message and ``field`` say which."""
-
-    def __init__(self, message: str, field: str) -> None:
-        super().__init__(message)
-        self.field_errors = [FieldError(field=field, message=message)]
-
-
-class BodyParamError(ParamError):
-    """Params that do not fit the kind, naming the field of the request body they came from."""
-
-    def __init__(self, message: str, field: str) -> None:
-        super().__init__(message)
-        self.field_errors = [FieldError(field=field, message=message)]
 
 
 def _at(exc: UsageError, where: str, params: Mapping[str, Any]) -> ParamError:

@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import anyio
 from fastapi import Request
 
+from batchyard.api.models import EventOut, JobOut, ProgressOut
+from batchyard.api.service import Service
 from batchyard.errors import NotFound
 from batchyard.store.models import Event, Job
-
-if TYPE_CHECKING:
-    from batchyard.api.service import Service
 
 #: A comment line this often keeps proxies from closing a quiet stream.
 KEEPALIVE_S = 15.0
@@ -35,9 +34,6 @@ async def stream_job(
     service: Service, job_id: str, after: int, request: Request
 ) -> AsyncIterator[str]:
     """Events for ``job_id`` until it has finished and its last log line is sent."""
-    from batchyard.api.models import EventOut, JobOut
-    from batchyard.api.routes.jobs import progress_of
-
     reader = service.reader
     last_status: str | None = None
     last_progress: Any = None
@@ -58,7 +54,7 @@ async def stream_job(
             last_status = job.status.value
             yield frame("status", JobOut.of(job).model_dump(mode="json"))
             sent = True
-        progress = progress_of(job).model_dump(mode="json")
+        progress = ProgressOut.of(job).model_dump(mode="json")
         key = {k: v for k, v in progress.items() if k != "recorded_at"}
         if key != last_progress:
             last_progress = key

@@ -23,7 +23,8 @@ from batchyard.check.rules import (
     Type,
     Unique,
 )
-from batchyard.check.suite import RulesError, Suite
+from batchyard.check.suite import Suite
+from batchyard.errors import RulesError
 
 __all__ = [
     "Between",

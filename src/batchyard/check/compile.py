@@ -14,8 +14,8 @@ from typing import Any
 from batchyard.check import expr
 from batchyard.check import rules as r
 from batchyard.check.sources import TableInfo
-from batchyard.check.suite import RulesError
 from batchyard.db import quote_identifier as qi
+from batchyard.errors import RulesError
 
 DATE_RE = r"^\d{4}-\d{2}-\d{2}$"
 PATTERNS = {

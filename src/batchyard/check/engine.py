@@ -16,9 +16,9 @@ from batchyard.check import rules as r
 from batchyard.check.compile import Compiled, compile_rule
 from batchyard.check.results import RuleResult, Status, TableResult, plain
 from batchyard.check.sources import COUNT, FAIL, MAX, Agg, Source, TableInfo
-from batchyard.check.suite import RulesError, Suite
+from batchyard.check.suite import Suite
 from batchyard.db import quote_identifier as qi
-from batchyard.errors import UsageError
+from batchyard.errors import RulesError, UsageError
 
 
 def conditions(suite: Suite, where: str | None) -> list[str]:

@@ -14,7 +14,8 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from batchyard.check.suite import RulesError, did_you_mean
+from batchyard.check.suite import did_you_mean
+from batchyard.errors import RulesError
 
 if TYPE_CHECKING:
     from sqlglot import exp

@@ -10,7 +10,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from batchyard.check.report import Report
+from batchyard.check.report import Report, delta
 from batchyard.check.results import RuleResult
 
 FORMATS = ("table", "json", "md", "html", "junit")
@@ -23,7 +23,7 @@ def render(report: Report, fmt: str) -> str:
     if fmt == "md":
         return to_markdown(report)
     if fmt == "html":
-        from batchyard.check.html import to_html
+        from batchyard.check.html import to_html  # (Jinja2: loaded only for HTML)
 
         return to_html(report)
     if fmt == "junit":
@@ -33,15 +33,6 @@ def render(report: Report, fmt: str) -> str:
 
 def to_json(report: Report) -> str:
     return json.dumps(report.to_dict(), indent=2, ensure_ascii=False, default=str) + "\n"
-
-
-def delta(value: float | int | None, *, good_when_up: bool = True) -> str:
-    if value is None:
-        return ""
-    if value == 0:
-        return "±0"
-    arrow = "▲" if value > 0 else "▼"
-    return f"{arrow}{abs(value):g}"
 
 
 def _sample_text(samples: list[dict[str, Any]], limit: int = 3) -> str:

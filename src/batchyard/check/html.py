@@ -7,8 +7,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from batchyard.check.formats import delta
-from batchyard.check.report import Report
+from batchyard.check.report import Report, delta
 
 _ENV = Environment(
     loader=PackageLoader("batchyard.check", "templates"),

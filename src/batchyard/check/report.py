@@ -14,6 +14,16 @@ from batchyard.check.results import RuleResult, TableResult, failed_at, score, t
 REPORT_VERSION = 1
 
 
+def delta(value: float | int | None, *, good_when_up: bool = True) -> str:
+    """A change since the run before, as shown: ``▲2.5``, ``▼1``, ``±0``."""
+    if value is None:
+        return ""
+    if value == 0:
+        return "±0"
+    arrow = "▲" if value > 0 else "▼"
+    return f"{arrow}{abs(value):g}"
+
+
 @dataclass
 class Report:
     suite: str

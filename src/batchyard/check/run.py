@@ -1,4 +1,5 @@
-"""``Batchyard.validate``: submit a ``validate`` job for a suite, run it, and build its report."""
+"""What ``Batchyard.validate`` needs around a ``validate`` job: its params, made from a suite and a
+target that were checked against each other first, and the report of the job once it ran."""
 
 from __future__ import annotations
 
@@ -6,22 +7,20 @@ import glob
 import hashlib
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from batchyard.check import history
 from batchyard.check.engine import check_plan
 from batchyard.check.report import Report
 from batchyard.check.sources import open_source
 from batchyard.check.suite import Suite
-from batchyard.config import mask_url
+from batchyard.config import Settings
 from batchyard.db.files import is_file_target
-from batchyard.engine.progress import Snapshot
+from batchyard.secrets import mask_url
+from batchyard.store import Store
 from batchyard.store.models import Job
-
-if TYPE_CHECKING:
-    from batchyard.app import Batchyard
 
 
 def place(target: str, connections: dict[str, str]) -> str:
@@ -47,34 +46,33 @@ def find_rules(root: Path, rules: str | Path) -> Path:
     return given.resolve()
 
 
-def validate(
-    app: Batchyard,
+def validate_params(
+    settings: Settings,
     target: str,
     rules: str | Path | Suite,
     *,
     tables: Sequence[str] = (),
     where: str | None = None,
     fail_on: str = "error",
-    workers: int | None = None,
-    on_progress: Callable[[Snapshot], None] | None = None,
-    on_message: Callable[[str], None] | None = None,
-    install_signals: bool = True,
-) -> Report:
+) -> tuple[dict[str, Any], Suite]:
+    """The params of a ``validate`` job of ``rules`` on ``target``, and the suite.
+
+    The rules are checked against the target first, so bad input stops here, before a job is
+    recorded. A suite given as an object is saved to a file, which the job (and a resume) reads.
+    """
     if isinstance(rules, Suite):
         suite, path = rules, None
     else:
-        path = find_rules(app.settings.root, rules)
+        path = find_rules(settings.root, rules)
         suite = Suite.load(path)
-    placed = place(target, app.settings.connections)
-    # The rules are checked against the target before the job is recorded: bad input leaves
-    # nothing behind.
-    source = open_source(placed, app.settings)
+    placed = place(target, settings.connections)
+    source = open_source(placed, settings)
     try:
         check_plan(source, suite.only(tables) if tables else suite, where)
     finally:
         source.close()
-    if path is None:  # the job reads its rules from a file, as a resumed job will
-        path = _saved(app.settings.root / ".batchyard" / "rules", suite)
+    if path is None:
+        path = _saved(settings.state_dir / "rules", suite)
     params: dict[str, Any] = {
         "target": placed,
         "rules": str(path),
@@ -82,11 +80,7 @@ def validate(
         "where": where,
         "fail_on": fail_on,
     }
-    job = app.submit("validate", params, workers=workers, metadata={"suite": suite.name})
-    job = app.execute(
-        job.id, on_progress=on_progress, on_message=on_message, install_signals=install_signals
-    )
-    return report_for(app, job)
+    return params, suite
 
 
 def _saved(folder: Path, suite: Suite) -> Path:
@@ -102,11 +96,10 @@ def _saved(folder: Path, suite: Suite) -> Path:
     return path
 
 
-def report_for(app: Batchyard, job: Job) -> Report:
+def report_for(store: Store, job: Job) -> Report:
     """The report of a finished (or paused) validate job, with the trend since the run before."""
-    store = app.store
     tables = history.tables_of(store, job)
-    items, _ = app.items(job.id, limit=None)
+    items, _ = store.list_items(job.id, limit=None)
     errors = [{"table": i.key, "error": i.error} for i in items if i.error]
     before = history.previous(store, job)
     old = history.tables_of(store, before) if before else None

@@ -19,11 +19,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from batchyard.check.suite import RulesError, did_you_mean
+from batchyard.check.suite import did_you_mean
 from batchyard.config import Settings
 from batchyard.db import Database, Dialect
 from batchyard.db import quote_identifier as qi
 from batchyard.db.files import is_file_target
+from batchyard.errors import RulesError
 from batchyard.move.reflect import ends_sql
 
 #: A table this large is scanned in rowid ranges, one per thread.

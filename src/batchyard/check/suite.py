@@ -18,14 +18,10 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from batchyard.check.rules import RULE_NAMES, Rule
-from batchyard.errors import UsageError
+from batchyard.check.rules import RULE_NAMES, RULE_TYPES, Rule
+from batchyard.errors import RulesError
 
 SCHEMA_FILE = Path(__file__).with_name("rules.schema.json")
-
-
-class RulesError(UsageError):
-    """The rules are not valid: fix the place named in the message."""
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
@@ -193,8 +189,6 @@ def _explain(exc: ValidationError, root: yaml.Node, source: str) -> str:
 
 
 def _fields_of(loc: Sequence[int | str]) -> list[str]:
-    from batchyard.check.rules import RULE_TYPES
-
     for part in loc:
         for t in RULE_TYPES:
             if t.model_fields["rule"].default == part:

@@ -58,6 +58,7 @@ from batchyard.app import Batchyard  # noqa: E402
 from batchyard.cli.output import err  # noqa: E402
 from batchyard.config import load_settings  # noqa: E402
 from batchyard.errors import BatchyardError, UsageError  # noqa: E402
+from batchyard.secrets import mask_url  # noqa: E402
 
 
 class _Group(TyperGroup):
@@ -134,8 +135,6 @@ class State:
         if self.project:
             parts += ["-C", str(self.project)]
         if self.store:
-            from batchyard.config import mask_url
-
             parts += ["--store", mask_url(self.store)]
         return " ".join(parts)
 

@@ -20,6 +20,7 @@ from batchyard.config import MAX_WORKERS
 from batchyard.errors import ParamError, UsageError
 from batchyard.kinds.collect import missing as find_missing
 from batchyard.kinds.collect import target as collect_target
+from batchyard.secrets import resolve_params
 
 
 def pairs(values: list[str], flag: str) -> dict[str, str]:
@@ -243,7 +244,7 @@ def register(app: typer.Typer) -> None:
             merged = params
         kind = api.kind("collect")
         # Checked before the store is touched, so a bad template or path records nothing.
-        parsed = kind.parse_params(api._resolve(merged))
+        parsed = kind.parse_params(resolve_params(merged))
         spec = Spec.from_params(kind.dump_params(parsed))
         if show_missing:
             _report_missing(kind.dump_params(parsed), api, as_json)
@@ -289,7 +290,7 @@ def register_feed(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Serve the demo's feed of daily scores on 127.0.0.1 until stopped."""
-        from batchyard.collect.feed import ScoresFeed
+        from batchyard.collect.feed import ScoresFeed  # (http.server: loaded only for the demo)
 
         try:
             feed = ScoresFeed(port=port).start()

@@ -11,6 +11,7 @@ from batchyard.cli.args import SOURCE, TABLES, TARGET, place, split
 from batchyard.cli.data import app
 from batchyard.cli.output import err
 from batchyard.cli.run import run_with_display
+from batchyard.files.infer import Inferred, summary
 
 
 @app.command("export")
@@ -161,8 +162,6 @@ def import_(
 
 def _print_inferred(result: dict[str, Any]) -> None:
     """The types a new table took from its file, and why any column is text."""
-    from batchyard.files.infer import Inferred, summary
-
     columns = [Inferred.from_dict(c) for c in result["inferred"]]
     strict = bool(result.get("strict_types"))
     for line in summary(result["table"], Path(result["file"]).name, columns, strict):

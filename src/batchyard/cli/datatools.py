@@ -12,13 +12,13 @@ from rich.table import Table as RichTable
 from batchyard.cli.args import TABLES, TARGET, place, split
 from batchyard.cli.data import app
 from batchyard.cli.output import ProgressDisplay, console, err, print_json, print_table
-from batchyard.cli.run import exit_code, run_with_display, summarise
-from batchyard.config import mask_url
+from batchyard.cli.run import print_end, run_with_display
 from batchyard.errors import UsageError
 from batchyard.files.formats import check_writable
 from batchyard.kinds.backup import backups_root
 from batchyard.kinds.inspect import format_for, render
 from batchyard.profile import summary as sm
+from batchyard.secrets import mask_url
 from batchyard.snapshot.backup import list_backups
 
 DIR = typer.Option(
@@ -172,10 +172,9 @@ def _results(state: Any, kind: str, params: dict[str, Any]) -> tuple[Any, list[A
 
 
 def _finish(state: Any, job: Any) -> None:
-    code = exit_code(job)
-    if code:
-        summarise(state, job)
-        raise typer.Exit(code)
+    if job.exit_code:
+        print_end(state, job)
+        raise typer.Exit(job.exit_code)
 
 
 def _emit(text: str, output: Path | None) -> None:

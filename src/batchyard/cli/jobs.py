@@ -25,9 +25,10 @@ from batchyard.cli.output import (
     status_text,
 )
 from batchyard.cli.run import parts_lines, run_with_display
-from batchyard.config import MAX_WORKERS, mask_secrets, parse_duration
+from batchyard.config import MAX_WORKERS, parse_duration
 from batchyard.engine.progress import Snapshot
 from batchyard.errors import Conflict, ParamError, UsageError
+from batchyard.secrets import mask_secrets
 from batchyard.store import JobFilter
 from batchyard.store.models import FINISHED, ItemStatus, Job, JobStatus
 

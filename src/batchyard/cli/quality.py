@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from batchyard.check import history
-from batchyard.check.formats import delta
+from batchyard.check.report import delta
 from batchyard.check.results import score
 from batchyard.cli.data import app as data_app
 from batchyard.cli.output import err, print_json, print_table

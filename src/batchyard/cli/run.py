@@ -33,21 +33,6 @@ from batchyard.kinds.validate import failing_message
 from batchyard.store.models import Job, JobStatus
 
 
-def result_failed(job: Job) -> bool:
-    """True when a job ran to its end but its result fails (a validate job whose rules fail)."""
-    result = job.metadata.get("result")
-    return isinstance(result, dict) and result.get("passed") is False
-
-
-def exit_code(job: Job) -> int:
-    if job.status is JobStatus.COMPLETED:
-        return 1 if result_failed(job) else 0
-    if job.status is JobStatus.PAUSED:
-        return 130
-    # Bad data in the source stopped the job: bad input, like a refusal before it started.
-    return 2 if job.metadata.get("bad_data") else 1
-
-
 def parse_params(values: list[str]) -> dict[str, Any]:
     params: dict[str, Any] = {}
     for raw in values:
@@ -101,11 +86,13 @@ def run_with_display(
         job = start(on_progress=display.update, on_message=display.message)
     if report is not None:
         report(job)
-    summarise(state, job)
-    raise typer.Exit(exit_code(job))
+    print_end(state, job)
+    raise typer.Exit(job.exit_code)
 
 
-def summarise(state: Any, job: Job) -> None:
+def print_end(state: Any, job: Job) -> None:
+    """How a job ended, on stderr: its counts, what went wrong, and the command to go on with
+    (resume a paused job; see and retry failed items). Every command that runs a job ends so."""
     line = (
         f"job {job.id} {job.status.value}: {job.done} done, {job.failed} failed, "
         f"{job.skipped} skipped of {job.total}; {job.rows_written:,} rows written"
@@ -124,7 +111,7 @@ def summarise(state: Any, job: Job) -> None:
         )
     elif job.error:
         err.print(job.error)  # the job's setup or finish failed ("setup: ...", "finishing: ...")
-    elif result_failed(job):
+    elif job.result_failed:
         err.print(failing_message(job.metadata["result"]), style="red")
 
 

@@ -59,7 +59,7 @@ def register(app: typer.Typer) -> None:
         --on-start pause. Ctrl+C (SIGTERM) pauses the running jobs and stops the server. Flags
         beat BATCHYARD_* environment variables, which beat the [serve] section of batchyard.toml.
         """
-        import uvicorn
+        import uvicorn  # (FastAPI and uvicorn: loaded only to serve)
 
         from batchyard.api import ServeOptions, create_app
 

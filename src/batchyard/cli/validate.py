@@ -12,9 +12,11 @@ from batchyard.check.formats import FORMATS, render, to_rich
 from batchyard.check.report import Report
 from batchyard.cli.args import split
 from batchyard.cli.output import PIPE_WIDTH, ProgressDisplay, console, err
+from batchyard.cli.run import print_end
 from batchyard.config import MAX_WORKERS
 from batchyard.errors import UsageError
 from batchyard.files.formats import check_writable
+from batchyard.store.models import JobStatus
 
 #: How many failing rules the closing line names.
 SHOWN = 5
@@ -107,10 +109,11 @@ def register(app: typer.Typer) -> None:
         _emit(report, chosen, output)
         for e in report.errors:
             err.print(f"{e['table']}: {e['error']}", style="red")
-        job = api.job(report.job) if report.job else None
-        if job is not None and job.status.value == "paused":
-            err.print(f"Paused. Resume with: {state.command_prefix()} jobs resume {job.id}")
-            raise typer.Exit(130)
+        job = api.job(report.job)
+        if job.status is not JobStatus.COMPLETED:
+            print_end(state, job)
+        if job.status is JobStatus.PAUSED:
+            raise typer.Exit(job.exit_code)
         failed = report.failed(fail_on)
         counts = report.counts
         line = (
@@ -121,8 +124,9 @@ def register(app: typer.Typer) -> None:
             names = ", ".join(f"{t}.{r.name}" for t, r in failed[:SHOWN])
             more = f" and {len(failed) - SHOWN} more" if len(failed) > SHOWN else ""
             err.print(f"{line}; failing at {fail_on}: {names}{more}", style="red")
-            raise typer.Exit(1)
-        err.print(line, style="green")
+        else:
+            err.print(line, style="green")
+        raise typer.Exit(job.exit_code)
 
 
 def _emit(report: Report, fmt: str, output: Path | None) -> None:

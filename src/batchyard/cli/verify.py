@@ -11,11 +11,13 @@ from rich.text import Text
 
 from batchyard.cli.args import KEYS, SOURCE, TABLES, TARGET, place, split
 from batchyard.cli.output import ProgressDisplay, err, print_json, print_table
-from batchyard.config import MAX_WORKERS, mask_url
+from batchyard.cli.run import print_end
+from batchyard.config import MAX_WORKERS
 from batchyard.errors import UsageError
 from batchyard.kinds.verify import summary
 from batchyard.move.keys import parse_keys
 from batchyard.move.verify import DIFFERENT, IDENTICAL, check_keys, databases, table_names
+from batchyard.secrets import mask_url
 from batchyard.store.models import JobStatus
 
 STYLE = {IDENTICAL: "green", "different": "red"}
@@ -156,16 +158,14 @@ def register(app: typer.Typer) -> None:
             print_results(results)
             for i in failed:
                 err.print(f"{i.key}: {i.error}")
-        if job.status is JobStatus.PAUSED:
-            err.print(f"Paused. Resume with: {state.command_prefix()} jobs resume {job.id}")
-            raise typer.Exit(130)
         if job.status is JobStatus.COMPLETED:
             err.print(f"job {job.id}: all {len(results)} table(s) identical", style="green")
-            raise typer.Exit(0)
-        err.print(f"job {job.id} {job.status.value}: {job.error}", style="red")
-        if not diff and any(r.get("status") == DIFFERENT for r in results):
-            # (Not for tables on one side only: they have no rows to compare.)
+        else:
+            print_end(state, job)
+        # (Not for tables on one side only: they have no rows to compare.)
+        different = any(r.get("status") == DIFFERENT for r in results)
+        if different and not diff and job.status is not JobStatus.PAUSED:
             err.print(
                 f"See the rows with: {state.command_prefix()} verify {source} {target} --diff"
             )
-        raise typer.Exit(1)
+        raise typer.Exit(job.exit_code)

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from batchyard.collect.ratelimit import RateLimit
-from batchyard.config import MASK, is_secret_name, redact
 from batchyard.engine.retry import Retry
 from batchyard.errors import HttpError, Interrupted, UsageError
+from batchyard.secrets import MASK, is_secret_name, redact
 
 if TYPE_CHECKING:
     import httpx

@@ -7,8 +7,6 @@ the page after the last one checkpointed, and an item already done is never fetc
 
 from __future__ import annotations
 
-import os
-import re
 import threading
 from datetime import UTC, datetime
 from typing import Any
@@ -20,12 +18,12 @@ from batchyard.collect import extract, landing, templates
 from batchyard.collect.client import HttpClient, snippet
 from batchyard.collect.items import item_variables
 from batchyard.collect.spec import DEFAULT_KEY, Spec
-from batchyard.config import Settings, mask_url
+from batchyard.config import Settings
 from batchyard.db import Database, parse_url, reason
 from batchyard.engine.context import Context
-from batchyard.errors import HttpError, ParamError
+from batchyard.errors import HttpError, NothingSelected, ParamError
+from batchyard.secrets import mask_url, referenced_values
 
-_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)")
 _lock = threading.Lock()
 #: One client per job in this process, so its rate limit holds across the job's worker threads.
 _clients: dict[str, tuple[Spec, HttpClient]] = {}
@@ -39,7 +37,9 @@ def for_job(ctx: Context) -> tuple[Spec, HttpClient]:
             return found
         spec = Spec.from_params(ctx.params.model_dump(mode="json"))
         p = ctx.params
-        secrets = [*spec.secrets(), *ctx.secrets, *_referenced_values(ctx)]
+        # The values of ${VAR} references in the job's stored params are secrets to mask too.
+        stored = ctx.store.get_job(ctx.job_id).params
+        secrets = [*spec.secrets(), *ctx.secrets, *referenced_values(stored)]
         client = HttpClient(
             rate=p.get("rate"),
             concurrency=p.get("concurrency"),
@@ -60,12 +60,6 @@ def release(job_id: str) -> None:
         found = _clients.pop(job_id, None)
     if found is not None:
         found[1].close()
-
-
-def _referenced_values(ctx: Context) -> list[str]:
-    """Values of ``${VAR}`` references in the job's stored params: secrets to mask."""
-    stored = str(ctx.store.get_job(ctx.job_id).params)
-    return [v for v in (os.environ.get(n, "") for n in _ENV_REF.findall(stored)) if len(v) >= 4]
 
 
 def _keyless(state: dict[str, Any] | None, spec: Spec, client: HttpClient) -> dict[str, Any] | None:
@@ -141,7 +135,7 @@ def collect(value: dict[str, Any], ctx: Context) -> dict[str, Any]:
         )
         try:
             found = extract.records(data, spec.records)
-        except extract.NothingSelected as exc:
+        except NothingSelected as exc:
             shown = client.mask(str(response.request.url))
             raise HttpError(
                 f"{spec.method} {shown}: HTTP {response.status_code}, but the records path "

@@ -7,11 +7,7 @@ from typing import Any
 
 import jmespath
 
-from batchyard.errors import ParamError
-
-
-class NothingSelected(Exception):
-    """The records path selected nothing in a response."""
+from batchyard.errors import NothingSelected, ParamError
 
 
 def compile_path(expr: str, where: str) -> Any:

@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 from batchyard.collect import items, templates
 from batchyard.collect.extract import compile_path
 from batchyard.collect.pagination import Pages
-from batchyard.config import is_secret_name
 from batchyard.errors import ParamError
+from batchyard.secrets import is_secret_name
 
 METHODS = ("GET", "POST")
 DEFAULT_KEY = ("_item_key", "_row")

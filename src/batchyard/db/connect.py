@@ -21,9 +21,9 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import QueuePool, StaticPool
 
-from batchyard.config import mask_url
 from batchyard.db.url import parse_url
 from batchyard.errors import StoreError, UsageError
+from batchyard.secrets import mask_url
 
 #: Makes a PostgreSQL session read-only: every transaction it starts refuses to write, including
 #: functions that write (``setval``, ``lo_import``), whatever SQL reaches it.

@@ -23,7 +23,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from batchyard.config import interpolate, mask_url
 from batchyard.db import connect as opener
 from batchyard.db.files import file_tables, is_file_target, open_files
 from batchyard.db.url import (
@@ -39,6 +38,7 @@ from batchyard.db.url import (
 )
 from batchyard.db.wrap import CONNECTING, wrap_errors
 from batchyard.errors import UsageError
+from batchyard.secrets import interpolate, mask_url
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from batchyard.db.url import Dialect
+from batchyard.errors import ChunkMoved
 
 TABLE = "_batchyard_migrate"
 #: ``CREATE TABLE`` per dialect: ``chunk`` is the key; ``done_upto`` the last key committed (None:
@@ -50,10 +51,6 @@ class Batch:
     """What one batch committed: the copier sets ``rows`` inside the batch's transaction."""
 
     rows: int = 0
-
-
-class ChunkMoved(RuntimeError):
-    """The chunk's checkpoint moved under this writer: another one is copying it. Stop."""
 
 
 def _sql(dialect: str, text: str) -> str:
@@ -110,7 +107,7 @@ def batch(
     last: bool,
 ) -> Iterator[Batch]:
     """One batch's transaction: the checkpoint is checked to be at ``expected`` (else
-    :class:`ChunkMoved`: another writer has this chunk), the caller copies its rows and sets
+    :class:`~batchyard.errors.ChunkMoved`: another writer has this chunk), the caller copies its rows and sets
     ``rows``, and the checkpoint moves to ``upto`` (``last``: the chunk is done) in the same
     commit. On an error nothing of the batch is kept. ``conn`` is in autocommit (SQLite: isolation
     level None)."""

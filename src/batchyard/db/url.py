@@ -13,8 +13,8 @@ from urllib.parse import unquote, urlsplit
 
 import sqlalchemy as sa
 
-from batchyard.config import mask_url
 from batchyard.errors import UsageError
+from batchyard.secrets import mask_url
 
 #: What batchyard reads and writes, for messages that refuse anything else.
 SUPPORTED = "sqlite:///PATH, postgresql://USER@HOST/DATABASE, or CSV, JSON and Parquet files"

@@ -6,21 +6,21 @@ import logging
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic
+from typing import TYPE_CHECKING, Any, Generic, Protocol
 
 from typing_extensions import TypeVar
 
-from batchyard.config import Settings, redact
+from batchyard.config import Settings
 from batchyard.db import shares_database
 from batchyard.engine.params import Params
 from batchyard.engine.writes import write_rows
-from batchyard.errors import Interrupted
+from batchyard.errors import Interrupted, UsageError
+from batchyard.secrets import redact
+from batchyard.store import Store
+from batchyard.store.models import Job
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
-
-    from batchyard.app import Batchyard
-    from batchyard.store import Store
 
 logger = logging.getLogger("batchyard.job")
 
@@ -28,8 +28,36 @@ logger = logging.getLogger("batchyard.job")
 P = TypeVar("P", bound=Params, default=Params, covariant=True)
 
 
-class Skip(Exception):
-    """Raise inside an item to mark it skipped (with the reason) rather than done or failed."""
+class Jobs(Protocol):
+    """What ``ctx.app`` offers an item: the project's jobs, to start or look at others.
+
+    :class:`batchyard.Batchyard` implements it; the engine only ever sees this much of it.
+    """
+
+    @property
+    def store(self) -> Store: ...
+
+    def job(self, job_id: str) -> Job: ...
+
+    def submit(
+        self,
+        target: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        env: str | None = None,
+        parent_id: str | None = None,
+    ) -> Job: ...
+
+    def execute(
+        self, job_id: str, *, install_signals: bool = True, stop: StopFlag | None = None
+    ) -> Job: ...
+
+
+class JobsFactory(Protocol):
+    """Makes the :class:`Jobs` of a project from its settings and store: the class
+    :class:`batchyard.Batchyard` is one. Picklable, so worker processes make their own."""
+
+    def __call__(self, settings: Settings, *, store: Store) -> Jobs: ...
 
 
 class StopFlag:
@@ -109,6 +137,7 @@ class Context(Generic[P]):
         stop: StopFlag,
         secrets: tuple[str, ...] = (),
         fenced: bool = True,
+        jobs: JobsFactory | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
@@ -125,7 +154,8 @@ class Context(Generic[P]):
         #: Writes and checkpoints go through only while this attempt is the item's current one
         #: (off for a job's hooks, which are no item).
         self._fenced = fenced
-        self._app: Batchyard | None = None
+        self._jobs = jobs
+        self._app: Jobs | None = None
 
     def __repr__(self) -> str:
         return f"<Context job={self.job_id} item={self.item_key} attempt={self.attempt}>"
@@ -196,10 +226,12 @@ class Context(Generic[P]):
         self.counters.rows_written += written
 
     @property
-    def app(self) -> Batchyard:
+    def app(self) -> Jobs:
         """The project's :class:`~batchyard.Batchyard`, to start or inspect other jobs."""
         if self._app is None:
-            from batchyard.app import Batchyard
-
-            self._app = Batchyard(self.settings, store=self.store)
+            if self._jobs is None:
+                raise UsageError(
+                    "ctx.app is there only for jobs run through batchyard.Batchyard (or the CLI)"
+                )
+            self._app = self._jobs(self.settings, store=self.store)
         return self._app

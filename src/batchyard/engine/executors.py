@@ -22,13 +22,15 @@ from typing import Any, Protocol
 
 from pydantic_core import to_jsonable_python
 
-from batchyard.config import Settings, redact
-from batchyard.engine.context import Context, Skip, StopFlag
+from batchyard.config import Settings
+from batchyard.engine.context import Context, JobsFactory, StopFlag
 from batchyard.engine.kinds import JobKind
 from batchyard.engine.params import Params
 from batchyard.engine.registry import load_registry
 from batchyard.engine.retry import Retry
-from batchyard.errors import BadData, Interrupted, ItemTimeout, UsageError
+from batchyard.errors import BadData, Interrupted, ItemTimeout, Skip, UsageError
+from batchyard.secrets import redact
+from batchyard.store import Store
 from batchyard.store.models import ItemStatus, utcnow
 
 
@@ -73,6 +75,8 @@ class JobSpec:
     retry: Retry
     #: Secret values to hide from logs, errors and tracebacks.
     secrets: tuple[str, ...] = ()
+    #: What ``ctx.app`` is made with (a class, pickled by name for processes).
+    jobs: JobsFactory | None = None
 
 
 def describe_error(exc: BaseException, secrets: tuple[str, ...] = ()) -> str:
@@ -98,6 +102,7 @@ def run_task(
         env=spec.env,
         stop=stop,
         secrets=spec.secrets,
+        jobs=spec.jobs,
     )
     try:
         value = kind.call_item(task.value, ctx)
@@ -312,8 +317,6 @@ def _child_init(root: Path, payload: bytes, event: Any, parent: int) -> None:
     # The parent handles Ctrl+C and SIGTERM for the whole job; children finish what they hold.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    from batchyard.store import Store
-
     # The project's kinds first, as the parent loaded them: the spec may name classes of its
     # jobs.py (an exception in Retry(on=...)), which only unpickle once that module is loaded.
     registry = load_registry(root)

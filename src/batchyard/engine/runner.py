@@ -22,8 +22,8 @@ from datetime import datetime
 from types import FrameType
 from typing import Any
 
-from batchyard.config import Settings, secret_values
-from batchyard.engine.context import Context, StopFlag
+from batchyard.config import Settings
+from batchyard.engine.context import Context, JobsFactory, StopFlag
 from batchyard.engine.executors import (
     Executor,
     JobSpec,
@@ -38,6 +38,7 @@ from batchyard.engine.options import RunOptions
 from batchyard.engine.params import Params
 from batchyard.engine.progress import Snapshot, Tracker
 from batchyard.errors import LeaseHeld, LeaseLost, NotFound, StoreError
+from batchyard.secrets import secret_values
 from batchyard.store import Outcome, Store
 from batchyard.store.models import ItemStatus, Job, JobStatus, utcnow
 
@@ -89,6 +90,7 @@ class Runner:
         on_message: Callable[[str], None] | None = None,
         install_signals: bool = True,
         stop: StopFlag | None = None,
+        jobs: JobsFactory | None = None,
     ) -> None:
         self.store = store
         self.kind = kind
@@ -102,6 +104,8 @@ class Runner:
         self.on_message = on_message or (lambda _msg: None)
         self.install_signals = install_signals
         self.stop = stop or StopFlag()
+        #: Makes what items get as ``ctx.app``: :class:`batchyard.Batchyard`, when it runs the job.
+        self.jobs = jobs
         self.owner = new_owner()
         self._results: queue.SimpleQueue[Result] = queue.SimpleQueue()
         self._inflight: dict[str, tuple[Task, float, datetime]] = {}
@@ -191,6 +195,7 @@ class Runner:
                 store_url=store.url,
                 retry=self.options.retry,
                 secrets=secret_values(self._params_json),
+                jobs=self.jobs,
             )
             self._spec = spec
             if self.kind.setup_fn is not None:
@@ -514,6 +519,7 @@ class Runner:
             stop=self.stop,
             secrets=spec.secrets,
             fenced=False,
+            jobs=spec.jobs,
         )
         out = fn(ctx)
         if ctx.counters.rows_read or ctx.counters.rows_written:

@@ -24,11 +24,12 @@ import sqlalchemy as sa
 
 from batchyard.db import pg_read_only
 from batchyard.db.types import ColumnType, from_postgres, from_sqlite
-from batchyard.errors import Interrupted, UsageError
+from batchyard.errors import Interrupted, Mismatch, UsageError
 from batchyard.files import streams
 from batchyard.files.formats import TEXT_FORMATS
 from batchyard.files.manifest import sha256
 from batchyard.files.values import arrow_type, b64, typed_json
+from batchyard.move.copy import _to_sqlite as converter_for
 from batchyard.move.copy import pg_dsn, sqlite_path
 from batchyard.move.reflect import Column, Table, create_table_sql, qi
 
@@ -348,7 +349,7 @@ def _from_sqlite(
         tally = _Tally(progress)
         try:
             return _fast_sqlite(url, table, tmp, fmt, where, tally, should_stop)
-        except streams.Mismatch:
+        except Mismatch:
             told = tally.told
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
@@ -500,8 +501,6 @@ def _to_sqlite(
             con.execute("COMMIT")
             progress(n)
             return int(n)
-        from batchyard.move.copy import _to_sqlite as converter_for
-
         converters = [
             converter_for(c.type.logical) if backend(url) != "sqlite" else None
             for c in table.columns

@@ -16,12 +16,12 @@ from urllib.parse import quote
 
 import pyarrow as pa
 
-from batchyard.errors import UsageError
+from batchyard.errors import ChunkMoved, UsageError
 from batchyard.files import readers
 from batchyard.files.quarantine import BadRow, Outcome
 from batchyard.files.resolve import Spec
 from batchyard.files.streams import ahead
-from batchyard.move.copy import STATE_DDL, ChunkMoved, sqlite_path
+from batchyard.move.copy import STATE_DDL, sqlite_path
 from batchyard.move.reflect import STATE_TABLE
 
 #: Rows per Arrow batch read from the file.

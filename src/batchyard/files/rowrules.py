@@ -17,6 +17,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from batchyard.check import expr
+from batchyard.check import rules as r
+from batchyard.check.compile import compile_rule
+from batchyard.check.sources import TableInfo
+from batchyard.check.suite import Suite
 from batchyard.errors import UsageError
 from batchyard.move.reflect import Table, qi
 
@@ -35,12 +40,6 @@ class RowRules:
 
 def for_table(rules_file: str, table: Table, dialect: str) -> RowRules:
     """The suite's row rules for ``table``; a suite without rules for it is refused."""
-    from batchyard.check import expr
-    from batchyard.check import rules as r
-    from batchyard.check.compile import compile_rule
-    from batchyard.check.sources import TableInfo
-    from batchyard.check.suite import Suite
-
     path = Path(rules_file).expanduser()
     suite = Suite.load(path)
     rules = suite.tables.get(table.name)

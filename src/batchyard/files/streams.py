@@ -2,7 +2,7 @@
 
 ADBC types each column from the first batch of a query, widens a batch that mixes stored types to
 text and fails on a later batch of another type. So every batch is checked against the Arrow types
-the table's declared columns call for; anything else raises :class:`Mismatch` and the export runs
+the table's declared columns call for; anything else raises :class:`~batchyard.errors.Mismatch` and the export runs
 again on the exact (Python) path. Only tables whose every column maps one to one are taken here.
 """
 
@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 import pyarrow as pa
 
+from batchyard.errors import Mismatch
 from batchyard.files.values import b64
 from batchyard.move.reflect import Table, ends_sql, qi
 
@@ -63,10 +64,6 @@ def one_library_at_a_time(path: str) -> Iterator[None]:
         yield
 
 
-class Mismatch(Exception):
-    """A batch does not hold the types the table declares: use the exact path instead."""
-
-
 def eligible(table: Table) -> bool:
     return bool(table.columns) and all(c.type.logical in FAST_TYPES for c in table.columns)
 
@@ -106,7 +103,7 @@ def stream(
     path: str, table: Table, schema: pa.Schema, sqls: Sequence[str], text_blobs: bool
 ) -> Iterator[Any]:
     """Batches of each of ``sqls`` in ``schema``'s types, each statement's followed by ``END``,
-    on one connection; :class:`Mismatch` where a batch does not fit."""
+    on one connection; :class:`~batchyard.errors.Mismatch` where a batch does not fit."""
     # The low-level API: the DB-API module would import pandas, tens of MB for nothing here.
     import adbc_driver_manager as adbc
     import adbc_driver_sqlite

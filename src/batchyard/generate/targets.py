@@ -17,13 +17,14 @@ from typing import Any, Protocol
 
 import sqlalchemy as sa
 
-from batchyard.config import Settings, mask_url
+from batchyard.config import Settings
 from batchyard.db import ENGINES, reason
 from batchyard.db import connect as opener
 from batchyard.errors import ItemError, ParamError, UsageError
 from batchyard.generate.datasets.base import Table
 from batchyard.generate.datasets.sql import POSTGRESQL, SQLITE, ident, quote
 from batchyard.generate.spec import FORMATS, Spec
+from batchyard.secrets import mask_url
 
 # The journal mode is left as the file has it: a new file gets SQLite's rollback journal, which
 # loads faster than WAL (pages are written once, not to the log and then to the file).

@@ -10,11 +10,12 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from batchyard.config import Settings, mask_url
+from batchyard.config import Settings
 from batchyard.engine.context import Context
 from batchyard.engine.kinds import REGISTRY, Item, JobKind
 from batchyard.errors import ParamError
 from batchyard.profile.catalog import open_database
+from batchyard.secrets import mask_url
 from batchyard.snapshot import backup as bk
 from batchyard.snapshot import manifest as manifest
 from batchyard.snapshot import restore as rs

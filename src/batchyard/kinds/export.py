@@ -13,7 +13,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from batchyard.config import Settings, mask_url
+from batchyard.check import expr
+from batchyard.config import Settings
 from batchyard.engine.context import Context
 from batchyard.engine.kinds import REGISTRY, Item, JobKind
 from batchyard.errors import ParamError
@@ -21,6 +22,7 @@ from batchyard.files.formats import FORMATS, SUFFIX, check_writable
 from batchyard.files.manifest import sidecar_of, table_entry, write_manifest
 from batchyard.move.migrate import connect
 from batchyard.move.reflect import Table, reflect
+from batchyard.secrets import mask_url
 
 
 def source_tables(url: str, tables: list[str]) -> list[Table]:
@@ -87,8 +89,6 @@ def where_sql(where: str | None, table: Table, url: str) -> str | None:
     a second statement or a function that acts is refused here, naming the option)."""
     if not where:
         return None
-    from batchyard.check import expr
-
     dialect = "sqlite" if sa.make_url(url).get_backend_name() == "sqlite" else "postgres"
     return expr.sql_condition(where, table.column_names, "--where", dialect)
 

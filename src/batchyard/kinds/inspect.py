@@ -11,11 +11,12 @@ import os
 from pathlib import Path
 from typing import Any
 
-from batchyard.config import Settings, mask_url
+from batchyard.config import Settings
 from batchyard.engine.context import Context
 from batchyard.engine.kinds import REGISTRY, Item, JobKind
 from batchyard.errors import ParamError
 from batchyard.profile.catalog import catalogue, open_database, to_markdown
+from batchyard.secrets import mask_url
 
 FORMATS = ("json", "md")
 

@@ -17,6 +17,7 @@ from batchyard.config import Settings
 from batchyard.engine.context import Context
 from batchyard.engine.kinds import REGISTRY, Item, JobKind
 from batchyard.errors import NotFound, ParamError, UsageError
+from batchyard.files import resolve as rs
 from batchyard.files import rowrules
 from batchyard.files.formats import check_writable, parse_types
 from batchyard.files.manifest import MANIFEST, read_manifest
@@ -63,7 +64,6 @@ def plan(
 ) -> list[Item]:
     """Import FILE (CSV, JSON, JSON lines, Parquet or SQLite; or an export's folder) into TARGET."""
     from batchyard.files import load as ld  # (pyarrow and DuckDB: loaded only when used)
-    from batchyard.files import resolve as rs
 
     url = settings.resolve(target)
     dialect = rs.backend(url)
@@ -133,7 +133,6 @@ def first_job(ctx: Context) -> str:
 
 def run(value: dict[str, Any], ctx: Context) -> dict[str, Any]:
     from batchyard.files import load as ld  # (pyarrow and DuckDB: loaded only when used)
-    from batchyard.files import resolve as rs
 
     p = ctx.params
     url = ctx.settings.resolve(p["target"])

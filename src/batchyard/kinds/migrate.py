@@ -20,12 +20,19 @@ from batchyard.engine.context import Context
 from batchyard.engine.kinds import REGISTRY, Item, JobKind
 from batchyard.engine.params import Params
 from batchyard.engine.progress import PART_SOURCES
-from batchyard.errors import BadData, BatchyardError, Interrupted, NotFound
+from batchyard.errors import (
+    BadData,
+    BatchyardError,
+    Interrupted,
+    Misfits,
+    NotFound,
+)
 from batchyard.kinds.verify import verify_copy
 from batchyard.move import migrate as m
 from batchyard.move import profile as profiler
 from batchyard.move.checkpoints import Run
-from batchyard.move.copy import Chunk, copy_chunk
+from batchyard.move.copiers import copy_chunk
+from batchyard.move.copy import Chunk
 from batchyard.move.keys import parse_keys
 
 
@@ -180,7 +187,7 @@ def copy(value: dict[str, Any], ctx: Context[MigrateParams]) -> dict[str, Any]:
 
     try:
         rows = copy_chunk(opts.source, opts.target, m.copy_plan(table, opts), chunk, progress)
-    except profiler.Misfits:
+    except Misfits:
         raise BadData(_misfits(opts, tables)) from None
 
     def build() -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from batchyard.check.engine import check_plan, check_table
-from batchyard.check.results import TableResult
+from batchyard.check.results import TableResult, failed_at
 from batchyard.check.run import find_rules
 from batchyard.check.sources import open_source
 from batchyard.check.suite import Suite, rule_to_dict
@@ -93,8 +93,6 @@ def check(value: dict[str, Any], ctx: Context) -> dict[str, Any]:
 def finish(ctx: Context) -> None:
     """Record the run's verdict in the job's metadata (``result``). Failing rules are the data's
     failure, not the job's: the job completes, and its result says whether the data passed."""
-    from batchyard.check.results import failed_at
-
     fail_on = str(ctx.params.get("fail_on") or "error")
     items, _ = ctx.store.list_items(ctx.job_id, limit=None)
     bad = []

@@ -28,8 +28,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from batchyard.config import ChannelSection, email_address, mask_url, redact
+from batchyard.config import ChannelSection, email_address
 from batchyard.errors import ConfigError, DeliveryFailed
+from batchyard.secrets import mask_url, redact
 from batchyard.store.alerts import Alert, NoticeEvent, Severity
 
 USER_AGENT = "batchyard-alerts"

@@ -17,13 +17,11 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
+from batchyard.errors import NotBinary
+
 #: Arrow rows per batch read from SQLite (about 1 MB of COPY data for a wide table): workers share
 #: one process, and each holds a few batches at a time.
 ARROW_ROWS = 5_000
-
-
-class NotBinary(Exception):
-    """A batch holds a value binary COPY data cannot be made of exactly (as read, or as encoded)."""
 
 
 def available() -> bool:

@@ -20,7 +20,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from batchyard.move.arrow import NotBinary
+from batchyard.errors import NotBinary
 from batchyard.move.temporal import dates, timestamps
 
 SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8

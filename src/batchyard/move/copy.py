@@ -9,6 +9,7 @@ target holds each row once and the chunk resumes after the last committed batch.
 |-----------------------|-------------------------------------------------------------------------|
 | SQLite → SQLite       | ``ATTACH`` the source, ``INSERT ... SELECT`` per batch, inside SQLite      |
 | SQLite → PostgreSQL   | a reader thread fetches batches while the writer streams ``COPY``        |
+|                       | (:mod:`batchyard.move.loader`)                                          |
 | PostgreSQL → PostgreSQL | ``COPY (SELECT ...) TO STDOUT`` streamed into ``COPY ... FROM STDIN``  |
 | PostgreSQL → SQLite   | a server-side cursor, values converted, ``executemany`` per batch         |
 """
@@ -73,7 +74,7 @@ class Plan:
     #: Some column's type was overridden (``--type``): its values are cast by text COPY.
     overridden: bool = False
     #: Check stored values against their types as they are read (SQLite sources; when the
-    #: migration was not profiled up front): :class:`~batchyard.move.profile.Misfits` if not.
+    #: migration was not profiled up front): :class:`~batchyard.errors.Misfits` if not.
     check_fits: bool = False
     #: The names of ``target_columns`` in the target, where they differ (PostgreSQL's 63 bytes).
     renamed: tuple[tuple[str, str], ...] = ()
@@ -167,9 +168,8 @@ def chunk_batch(
     )
 
 
-# batchyard.files imports these names from here; each stands for its batchyard.db.ledger form.
+# batchyard.files imports this name from here; it stands for its batchyard.db.ledger form.
 STATE_DDL: dict[str, str] = {dialect.value: sql for dialect, sql in ledger.DDL.items()}
-ChunkMoved = ledger.ChunkMoved
 
 
 def read_state_sqlite(con: sqlite3.Connection, chunk: Chunk) -> tuple[int | None, bool]:
@@ -297,14 +297,6 @@ def _sqlite_select(
         con.create_function("by_real", 1, any_real_json, deterministic=True)
 
     return ", ".join(exprs), prepare
-
-
-def sqlite_to_postgres(
-    src_url: str, dst_url: str, plan: Plan, chunk: Chunk, progress: Callable[[int], None]
-) -> int:
-    from batchyard.move.loader import load
-
-    return load(src_url, dst_url, plan, chunk, progress)
 
 
 # -- PostgreSQL → PostgreSQL -------------------------------------------------------------------
@@ -447,26 +439,6 @@ def postgres_to_sqlite(
         return total
     finally:
         con.close()
-
-
-COPIERS: dict[tuple[str, str], Callable[[str, str, Plan, Chunk, Callable[[int], None]], int]] = {
-    ("sqlite", "sqlite"): sqlite_to_sqlite,
-    ("sqlite", "postgresql"): sqlite_to_postgres,
-    ("postgresql", "postgresql"): postgres_to_postgres,
-    ("postgresql", "sqlite"): postgres_to_sqlite,
-}
-
-
-def copy_chunk(
-    src_url: str,
-    dst_url: str,
-    plan: Plan,
-    chunk: Chunk,
-    progress: Callable[[int], None] = lambda n: None,
-) -> int:
-    """Copy ``chunk`` exactly once; return the rows this call committed."""
-    pair = (sa.make_url(src_url).get_backend_name(), sa.make_url(dst_url).get_backend_name())
-    return COPIERS[pair](src_url, dst_url, plan, chunk, progress)
 
 
 def chunks_for(table: Table, chunk_rows: int, key_range: Sequence[int | None]) -> list[Chunk]:

@@ -23,6 +23,7 @@ from typing import Any
 from batchyard.db import connect as opener
 from batchyard.db import ledger
 from batchyard.db.url import Dialect
+from batchyard.errors import CopyAgain, Misfits, NotBinary
 from batchyard.move import arrow as arrow_reader
 from batchyard.move import binary, fits, profile
 from batchyard.move.copy import (
@@ -43,10 +44,6 @@ from batchyard.move.wire import Wire, target_matches, wire_for
 
 #: ``BATCHYARD_MIGRATE_ARROW=0`` reads rows one by one instead of through Arrow (to compare).
 _ARROW = os.environ.get("BATCHYARD_MIGRATE_ARROW", "1").strip().lower() not in ("0", "no", "off")
-
-
-class _Retry(Exception):
-    """The batch must be copied again, row by row (its transaction is rolled back)."""
 
 
 class _Copies:
@@ -159,7 +156,7 @@ def load(
         def check_fits(con: sqlite3.Connection, conds: str) -> None:
             """Before a batch goes another way than Arrow: its values fit their types."""
             if plan.check_fits and profile.misfit_rows(con, source, plan.skip_bad, conds):
-                raise profile.Misfits(source.name)
+                raise Misfits(source.name)
 
         def read_arrow(arrow: Any, wire: Wire, where: str, lo: Any, hi: Any) -> bool:
             sql = binary.select(wire.arrow_exprs, wire.logicals, qi(source.name), where)
@@ -170,7 +167,7 @@ def load(
                         return True
                     data = binary.encode(batch, wire.logicals, wire.decimals)
                     pieces.put(("raw", data, batch.num_rows))
-            except arrow_reader.NotBinary:
+            except NotBinary:
                 return False
             pieces.put(("end",))
             return True
@@ -218,8 +215,8 @@ def load(
                         finally:
                             copies.close()
                         if piece[0] == "retry":
-                            raise _Retry
-                except _Retry:
+                            raise CopyAgain
+                except CopyAgain:
                     continue
                 except (
                     psycopg.errors.CharacterNotInRepertoire,
@@ -227,7 +224,7 @@ def load(
                 ):
                     # Text PostgreSQL cannot hold (not UTF-8, a NUL) read as it is stored: the
                     # caller reports it with the other values that do not fit.
-                    raise profile.Misfits(source.name) from None
+                    raise Misfits(source.name) from None
                 total += batch.rows
                 progress(batch.rows)
         finally:

@@ -22,7 +22,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from batchyard.config import mask_url
 from batchyard.db import Database, reason
 from batchyard.db import connect as opener
 from batchyard.db.ledger import rows_by_table
@@ -49,6 +48,7 @@ from batchyard.move.reflect import (
     sequence_sql,
     target_names,
 )
+from batchyard.secrets import mask_url
 
 IF_EXISTS = ("fail", "replace", "append", "resume")
 

@@ -234,14 +234,6 @@ def report(misfits: Sequence[Misfit]) -> str:
     )
 
 
-class Misfits(Exception):
-    """A copy met rows of ``table`` whose values do not fit their types (the caller reports)."""
-
-    def __init__(self, table: str) -> None:
-        super().__init__(f"{table}: stored values do not fit their declared types")
-        self.table = table
-
-
 def misfit_rows(con: sqlite3.Connection, table: Table, skip: Sequence[str], where: str) -> int:
     """How many rows of ``table`` meeting ``where`` (SQL, or "") hold a value that does not fit
     its column's type (``skip``ped columns aside)."""

@@ -1,7 +1,7 @@
 """Dates and timestamps read as text in Arrow batches, checked and turned into PostgreSQL's binary
 values by numpy: only from the canonical forms SQLite's ``date()`` and ``datetime()`` give back
 unchanged ('YYYY-MM-DD', 'YYYY-MM-DD HH:MM:SS[.ffffff]') naming a real day of the years 0001-9999.
-Any other text raises :class:`~batchyard.move.arrow.NotBinary` (asking SQLite to check and convert
+Any other text raises :class:`~batchyard.errors.NotBinary` (asking SQLite to check and convert
 each value costs more than the whole read).
 """
 
@@ -10,7 +10,8 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from batchyard.move.arrow import ARROW_ROWS, NotBinary
+from batchyard.errors import NotBinary
+from batchyard.move.arrow import ARROW_ROWS
 
 # 'YYYY-MM-DD HH:MM:SS' position by position: the lowest byte allowed, and how far above it a byte
 # may be (a digit 0-9 above '0'; the separators exactly).

@@ -11,11 +11,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from batchyard.config import mask_url
 from batchyard.db import reason
 from batchyard.errors import UsageError
 from batchyard.move.migrate import connect
 from batchyard.move.reflect import Table, reflect
+from batchyard.secrets import mask_url
 
 
 def describe_table(table: Table) -> dict[str, Any]:

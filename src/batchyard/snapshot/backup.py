@@ -30,10 +30,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from batchyard.config import mask_url
 from batchyard.db.types import ColumnType
 from batchyard.errors import Interrupted, UsageError
-from batchyard.move.reflect import Column, ForeignKey, Index, Table, qi
+from batchyard.move.copy import pg_dsn
+from batchyard.move.migrate import connect
+from batchyard.move.reflect import Column, ForeignKey, Index, Table, qi, reflect
+from batchyard.secrets import mask_url
 
 FORMAT_VERSION = 1
 #: gzip level 1: about three times faster than the default for a slightly larger file.
@@ -248,8 +250,6 @@ def backup_pg_dump(url: str, folder: Path, progress: Progress) -> list[dict[str,
     dump's even while others write."""
     import psycopg
 
-    from batchyard.move.copy import pg_dsn
-
     tool = pg_tool("pg_dump")
     assert tool is not None  # method_for chose pg_dump only when it is there
     with psycopg.connect(pg_dsn(url)) as pg:
@@ -281,10 +281,6 @@ def backup_copy(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Every table by ``COPY`` inside one repeatable-read transaction: one consistent snapshot."""
     import psycopg
-
-    from batchyard.move.copy import pg_dsn
-    from batchyard.move.migrate import connect
-    from batchyard.move.reflect import reflect
 
     engine = connect(url, "source")
     try:

@@ -24,9 +24,10 @@ from typing import Any, cast
 
 import sqlalchemy as sa
 
-from batchyard.config import mask_url
 from batchyard.errors import ChecksumError, Interrupted, ManifestError, UsageError
+from batchyard.move.copy import pg_dsn
 from batchyard.move.reflect import after_load_sql, create_table_sql, qi
+from batchyard.secrets import mask_url
 from batchyard.snapshot.backup import (
     DUMP_FILE,
     MANIFEST,
@@ -71,8 +72,6 @@ def existing_tables(url: str) -> list[str]:
         finally:
             con.close()
     import psycopg
-
-    from batchyard.move.copy import pg_dsn
 
     try:
         with psycopg.connect(pg_dsn(url)) as pg:
@@ -181,8 +180,6 @@ def ensure_database(url: str) -> bool:
     whether it was made here."""
     import psycopg
 
-    from batchyard.move.copy import pg_dsn
-
     try:
         psycopg.connect(pg_dsn(url)).close()
         return False
@@ -199,8 +196,6 @@ def ensure_database(url: str) -> bool:
 
 
 def _admin_dsn(url: str) -> str:
-    from batchyard.move.copy import pg_dsn
-
     return pg_dsn(sa.make_url(url).set(database="postgres").render_as_string(False))
 
 
@@ -226,8 +221,6 @@ def new_database(url: str) -> Iterator[None]:
 def _drop_sql(url: str) -> str:
     """SQL that empties the target: every user schema dropped, ``public`` made anew."""
     import psycopg
-
-    from batchyard.move.copy import pg_dsn
 
     with psycopg.connect(pg_dsn(url)) as pg:
         schemas = [
@@ -315,8 +308,6 @@ def restore_copy(
     folder: Path, data: dict[str, Any], url: str, replace: bool, should_stop: Stop
 ) -> dict[str, int]:
     import psycopg
-
-    from batchyard.move.copy import pg_dsn
 
     files = {t["table"]: t["file"] for t in data["tables"]}
     try:

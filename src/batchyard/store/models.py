@@ -122,6 +122,24 @@ class Job:
         end = self.finished_at or utcnow()
         return (end - self.started_at).total_seconds()
 
+    @property
+    def result_failed(self) -> bool:
+        """True when the job ran to its end but its result fails (a validate job's rules)."""
+        result = self.metadata.get("result")
+        return isinstance(result, dict) and result.get("passed") is False
+
+    @property
+    def exit_code(self) -> int:
+        """What ``batchyard`` exits with for the job as it is now: 0 completed (with a result
+        that passes, if it has one); 1 failed, partial or cancelled, or a result that fails;
+        2 stopped by bad data in its source (bad input, as a refusal before it starts);
+        130 paused (as by Ctrl+C), to be resumed."""
+        if self.status is JobStatus.COMPLETED:
+            return 1 if self.result_failed else 0
+        if self.status is JobStatus.PAUSED:
+            return 130
+        return 2 if self.metadata.get("bad_data") else 1
+
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Job:
         return cls(

@@ -17,7 +17,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from batchyard.config import mask_url
 from batchyard.db import create_engine, parse_url, reason
 from batchyard.errors import (
     AttemptFenced,
@@ -27,6 +26,7 @@ from batchyard.errors import (
     PlanError,
     StoreError,
 )
+from batchyard.secrets import mask_url
 from batchyard.store.hotpath import HotSQL
 from batchyard.store.joblist import JobFilter, job_where, page_of_jobs
 from batchyard.store.models import (

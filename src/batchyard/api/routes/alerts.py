@@ -10,9 +10,9 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from batchyard.api.problems import RESPONSES
-from batchyard.api.service import BadField, Service, service_of
+from batchyard.api.service import Service, service_of
 from batchyard.config import parse_duration
-from batchyard.errors import BatchyardError, NotFound, UsageError
+from batchyard.errors import BadField, BatchyardError, NotFound, UsageError
 
 router = APIRouter(prefix="/api/alerts", tags=["alerts"], responses=RESPONSES)
 

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends
 from batchyard import pipelines
 from batchyard.api.models import BulkExecute, BulkGenerate, BulkKind, JobList, JobOut, Mode
 from batchyard.api.problems import RESPONSES
-from batchyard.api.service import BadField, Service, service_of
-from batchyard.errors import ParamError
+from batchyard.api.service import Service, service_of
+from batchyard.errors import BadField, ParamError
 from batchyard.generate.spec import Spec
 
 router = APIRouter(prefix="/api/batch", tags=["batch"], responses=RESPONSES)

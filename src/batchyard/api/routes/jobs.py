@@ -29,7 +29,6 @@ from batchyard.api.models import (
 from batchyard.api.problems import RESPONSES
 from batchyard.api.service import Service, service_of
 from batchyard.api.sse import stream_job
-from batchyard.engine.progress import Snapshot
 from batchyard.errors import Conflict
 from batchyard.store import JobFilter
 from batchyard.store.models import ItemStatus, JobStatus
@@ -185,13 +184,7 @@ def get_job(job_id: JobId, service: ServiceDep) -> JobOut:
 def get_progress(job_id: JobId, service: ServiceDep) -> ProgressOut:
     """%, items/s, rows/s, ETA and the items in flight, as the runner last recorded them."""
     job = service.reader.job(job_id)
-    return progress_of(job)
-
-
-def progress_of(job: Any) -> ProgressOut:
-    data = Snapshot.from_job(job).to_dict()
-    data["recorded_at"] = job.heartbeat_at or job.updated_at
-    return ProgressOut.model_validate(data)
+    return ProgressOut.of(job)
 
 
 @router.get("/{job_id}/items", response_model=ItemPage, summary="A job's items")

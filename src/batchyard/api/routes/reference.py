@@ -12,9 +12,9 @@ from batchyard import __version__, pipelines
 from batchyard.api.problems import RESPONSES
 from batchyard.api.routes.jobs import NO_NUL, FilterDep
 from batchyard.api.service import Service, service_of
-from batchyard.config import mask_secrets, mask_url
 from batchyard.engine.kinds import JobKind
 from batchyard.errors import NotFound
+from batchyard.secrets import mask_secrets, mask_url
 from batchyard.store.models import utcnow
 
 router = APIRouter(prefix="/api", tags=["reference"], responses=RESPONSES)
