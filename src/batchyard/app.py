@@ -38,7 +38,11 @@ from batchyard.errors import (
     PlanError,
     UsageError,
 )
+from batchyard.schedule import depends, status
+from batchyard.schedule.scheduler import Scheduler, SchedulerOptions, scope_of
+from batchyard.schedule.spec import Schedule, of_pipelines
 from batchyard.store import JobFilter, Store
+from batchyard.store.schedules import ScheduleBook, ScheduleRun
 from batchyard.store.models import Event, Item, ItemStatus, Job, JobStatus, new_job_id, utcnow
 
 if TYPE_CHECKING:
@@ -150,8 +154,12 @@ class Batchyard:
         tags: Sequence[str] = (),
         metadata: Mapping[str, Any] | None = None,
         parent_id: str | None = None,
+        job_id: str | None = None,
     ) -> Job:
-        """Plan a job of a kind (or a pipeline in ``pipelines/``) and record it, ready to run."""
+        """Plan a job of a kind (or a pipeline in ``pipelines/``) and record it, ready to run.
+
+        ``job_id`` gives the job an id chosen beforehand (the scheduler records a run's job id
+        before the job exists); by default one is made."""
         pipeline = None
         if pipelines.exists(self.settings.root, target):
             pipeline = pipelines.load(self.settings.root, target)
@@ -201,7 +209,7 @@ class Batchyard:
         job_env = env or (pipeline.env if pipeline else None) or self.settings.env
         stored, secrets = self._params_to_store(kind, raw, parsed)
         job = Job(
-            id=new_job_id(kind.name, job_env),
+            id=job_id or new_job_id(kind.name, job_env),
             kind=kind.name,
             env=job_env,
             status=JobStatus.PENDING,
@@ -462,6 +470,52 @@ class Batchyard:
                 )
             return out.getvalue()
         raise UsageError(f"format {fmt!r}: use json or csv")
+
+    # -- schedules -------------------------------------------------------------------------------
+
+    def schedules(self) -> list[Schedule]:
+        """The project's schedules (pipelines with ``schedule:``). A bad cron, time zone or
+        policy, a ``depends_on`` naming no pipeline, or a cycle raise :class:`ConfigError`."""
+        found = of_pipelines(self.pipelines())
+        names = [s.target.pipeline for s in found if s.target.pipeline]
+        depends.graph(self.settings.root, names)
+        return found
+
+    def schedule_overview(self, *, count: int = 1) -> list[status.ScheduleStatus]:
+        """Each schedule with whether it is paused, its latest run and its next ``count`` times."""
+        return status.overview(
+            self.read_store(), scope_of(self.settings), self.schedules(), count=count
+        )
+
+    def schedule_runs(self, schedule_id: str | None = None, *, limit: int = 50) -> list[ScheduleRun]:
+        """Recorded runs (of one schedule, or all), newest first."""
+        if schedule_id is not None:
+            status.find(self.schedules(), schedule_id)
+        book = ScheduleBook(self.read_store())
+        return book.runs(scope_of(self.settings), schedule_id, limit=limit)
+
+    def pause_schedule(self, schedule_id: str) -> status.ScheduleStatus:
+        """Stop firing a schedule until it is resumed (the times in between are not run)."""
+        return self._set_paused(schedule_id, True)
+
+    def resume_schedule(self, schedule_id: str) -> status.ScheduleStatus:
+        """Fire a paused schedule again, from its next time on."""
+        return self._set_paused(schedule_id, False)
+
+    def _set_paused(self, schedule_id: str, paused: bool) -> status.ScheduleStatus:
+        schedule = status.find(self.schedules(), schedule_id)
+        ScheduleBook(self.store).set_paused(scope_of(self.settings), schedule.id, paused)
+        return status.overview(self.store, scope_of(self.settings), [schedule])[0]
+
+    def scheduler(
+        self,
+        options: SchedulerOptions = SchedulerOptions(),
+        *,
+        on_message: Callable[[str], None] | None = None,
+    ) -> Scheduler:
+        """A :class:`Scheduler` for this project's schedules (checked now); ``run()`` it."""
+        self.schedules()
+        return Scheduler(self, self.schedules, options=options, on_message=on_message)
 
     # -- params ----------------------------------------------------------------------------------
 

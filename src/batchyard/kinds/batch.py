@@ -2,27 +2,51 @@
 
 Each pipeline runs as a child job (``parent_id`` is the batch), so its own items checkpoint as
 usual; a resumed batch resumes each unfinished child rather than starting it again.
+
+``depends_on`` is honoured: the plan puts each pipeline after those of the batch it depends on
+(a cycle is refused, naming it), and a pipeline starts only once they are done. When one of them
+failed or was skipped, the pipeline is skipped, with the reason on its item. An upstream pipeline
+outside the batch is judged by its latest run: still running, the pipeline waits for it;
+ended other than completed (or never run), the pipeline is skipped.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from pydantic import BaseModel
 
-from batchyard.engine.context import Context, StopFlag
-from batchyard.engine.kinds import REGISTRY, JobKind
+from batchyard.config import Settings
+from batchyard.engine.context import Context, Skip, StopFlag
+from batchyard.engine.kinds import REGISTRY, Item, JobKind
 from batchyard.errors import Interrupted, ItemError, ParamError
-from batchyard.store.models import JobStatus
+from batchyard.schedule import depends
+from batchyard.store.models import ItemStatus, Job, JobStatus
+from batchyard.store.schedules import ScheduleBook
 
 
-def plan(pipelines: list[str], parallel: int = 1, stop_on_error: bool = False) -> list[str]:
-    """Run pipelines from pipelines/*.yaml, `parallel` at a time."""
+def plan(
+    pipelines: list[str], settings: Settings, parallel: int = 1, stop_on_error: bool = False
+) -> list[Item]:
+    """Run pipelines from pipelines/*.yaml, `parallel` at a time, each after those it depends on."""
     if not pipelines:
         raise ParamError("batch: give at least one pipeline")
     if not 1 <= parallel <= 64:
         raise ParamError(f"batch: parallel={parallel} must be between 1 and 64")
-    return list(pipelines)
+    graph = depends.graph(settings.root, pipelines)
+    wanted = set(pipelines)
+    return [
+        Item(
+            name,
+            {
+                "pipeline": name,
+                "after": [d for d in graph[name] if d in wanted],
+                "upstream": [d for d in graph[name] if d not in wanted],
+            },
+        )
+        for name in depends.order(pipelines, graph)
+    ]
 
 
 def _options(params: BaseModel) -> dict[str, Any]:
@@ -32,10 +56,16 @@ def _options(params: BaseModel) -> dict[str, Any]:
     }
 
 
-def run_pipeline(name: str, ctx: Context) -> dict[str, Any]:
+def run_pipeline(value: Any, ctx: Context) -> dict[str, Any]:
+    spec = value if isinstance(value, dict) else {"pipeline": value}
+    name = str(spec["pipeline"])
     app = ctx.app
     child_id = (ctx.cursor or {}).get("job_id")
     if child_id is None:
+        reason = _wait_for_upstreams(ctx, list(spec.get("after", ())), list(spec.get("upstream", ())))
+        if reason:
+            ctx.log.warning("pipeline %s skipped: %s", name, reason)
+            raise Skip(reason)
         child = app.submit(name, parent_id=ctx.job_id, env=ctx.env)
         child_id = child.id
         ctx.checkpoint({"job_id": child_id})
@@ -56,7 +86,59 @@ def run_pipeline(name: str, ctx: Context) -> dict[str, Any]:
     }
 
 
+def _wait_for_upstreams(ctx: Context, after: list[str], upstream: list[str]) -> str | None:
+    """Wait until every upstream pipeline has ended; the reason to skip, or None to go on."""
+    delay = 0.02
+    while True:
+        if ctx.stop_flag.is_set():
+            raise Interrupted("the batch is stopping before its upstream pipelines ended")
+        waiting = False
+        if after:
+            items = {i.key: i for i in ctx.store.list_items(ctx.job_id, limit=None)[0]}
+            for dep in after:
+                item = items.get(dep)
+                if item is None or item.status is ItemStatus.DONE:
+                    continue
+                if item.status in (ItemStatus.PENDING, ItemStatus.RUNNING):
+                    waiting = True
+                    continue
+                why = item.error or ((item.result or {}).get("skipped") if item.result else None)
+                return f"upstream pipeline {dep} {item.status.value}" + (f": {why}" if why else "")
+        for dep in upstream:
+            job = _latest_run(ctx, dep)
+            if job is None:
+                return (
+                    f"upstream pipeline {dep} has not run yet; run them together with "
+                    f"`batchyard run --batch {dep} ...`"
+                )
+            if job.status in (JobStatus.PENDING, JobStatus.RUNNING):
+                waiting = True
+            elif job.status is not JobStatus.COMPLETED:
+                return f"upstream pipeline {dep}: its latest run, job {job.id}, {job.status.value}"
+        if not waiting:
+            return None
+        time.sleep(delay)
+        delay = min(delay * 1.5, 0.5)
+
+
+def _latest_run(ctx: Context, pipeline: str) -> Job | None:
+    for job in ScheduleBook(ctx.store).latest_jobs_named(pipeline):
+        if job.metadata.get("pipeline") == pipeline and job.id != ctx.job_id:
+            return job
+    return None
+
+
 kind = REGISTRY.add(
-    JobKind("batch", plan, builtin=True, executor="threads", options_from_params=_options)
+    JobKind(
+        "batch",
+        plan,
+        builtin=True,
+        executor="threads",
+        options_from_params=_options,
+        # A pipeline that failed stays failed on a second attempt (its job ended): retries are
+        # the pipelines' own. None here also keeps a waiting pipeline from holding a slot that
+        # an upstream's retry would need.
+        retries=0,
+    )
 )
 kind.item(run_pipeline)
