@@ -42,8 +42,8 @@ from batchyard.schedule import depends, status
 from batchyard.schedule.scheduler import Scheduler, SchedulerOptions, scope_of
 from batchyard.schedule.spec import Schedule, of_pipelines
 from batchyard.store import JobFilter, Store
-from batchyard.store.schedules import ScheduleBook, ScheduleRun
 from batchyard.store.models import Event, Item, ItemStatus, Job, JobStatus, new_job_id, utcnow
+from batchyard.store.schedules import ScheduleBook, ScheduleRun
 
 if TYPE_CHECKING:
     from batchyard.check.report import Report
@@ -487,7 +487,9 @@ class Batchyard:
             self.read_store(), scope_of(self.settings), self.schedules(), count=count
         )
 
-    def schedule_runs(self, schedule_id: str | None = None, *, limit: int = 50) -> list[ScheduleRun]:
+    def schedule_runs(
+        self, schedule_id: str | None = None, *, limit: int = 50
+    ) -> list[ScheduleRun]:
         """Recorded runs (of one schedule, or all), newest first."""
         if schedule_id is not None:
             status.find(self.schedules(), schedule_id)

@@ -173,11 +173,7 @@ def _line_of(text: str, key: str, *inner: str) -> int | None:
         return None
     found = top[0]
     end = next(
-        (
-            n
-            for n in range(found + 1, len(lines))
-            if lines[n][:1] not in ("", " ", "\t", "#", "-")
-        ),
+        (n for n in range(found + 1, len(lines)) if lines[n][:1] not in ("", " ", "\t", "#", "-")),
         len(lines),
     )
     for name in inner:

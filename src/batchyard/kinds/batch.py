@@ -62,7 +62,9 @@ def run_pipeline(value: Any, ctx: Context) -> dict[str, Any]:
     app = ctx.app
     child_id = (ctx.cursor or {}).get("job_id")
     if child_id is None:
-        reason = _wait_for_upstreams(ctx, list(spec.get("after", ())), list(spec.get("upstream", ())))
+        reason = _wait_for_upstreams(
+            ctx, list(spec.get("after", ())), list(spec.get("upstream", ()))
+        )
         if reason:
             ctx.log.warning("pipeline %s skipped: %s", name, reason)
             raise Skip(reason)

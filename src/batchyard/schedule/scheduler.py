@@ -383,9 +383,7 @@ class Scheduler:
                 skipped = (item.result or {}).get("skipped") if item.result else None
                 child = (item.result or {}).get("job_id") if item.result else None
                 detail = item.error or skipped or (f"job {child}" if child else None)
-            self.book.mark(
-                self.scope, job.id, status, schedule_id=run.schedule_id, detail=detail
-            )
+            self.book.mark(self.scope, job.id, status, schedule_id=run.schedule_id, detail=detail)
         self._say(f"run {_describe(launch)} ended: job {job.id} {job.status.value}")
 
     def _finish(self, launch: _Launch, status: RunStatus, *, detail: str | None) -> None:

@@ -32,7 +32,12 @@ class ScheduleStatus:
 
 
 def overview(
-    store: Store, scope: str, schedules: list[Schedule], *, count: int = 1, now: datetime | None = None
+    store: Store,
+    scope: str,
+    schedules: list[Schedule],
+    *,
+    count: int = 1,
+    now: datetime | None = None,
 ) -> list[ScheduleStatus]:
     book = ScheduleBook(store)
     states = book.states(scope)

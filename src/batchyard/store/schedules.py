@@ -330,14 +330,14 @@ class ScheduleBook:
         )
         with self.store.tx() as conn:
             rows = conn.execute(query.where(schedule_runs.c.scope == scope)).mappings().all()
-        return {r["schedule_id"]: ScheduleRun.from_row(r) for r in rows}
+        return {r["schedule_id"]: ScheduleRun.from_row(dict(r)) for r in rows}
 
     def _runs(self, where: list[Any], *, order: Any, limit: int | None = None) -> list[ScheduleRun]:
         query = sa.select(schedule_runs).where(*where).order_by(order)
         if limit is not None:
             query = query.limit(limit)
         with self.store.tx() as conn:
-            return [ScheduleRun.from_row(r) for r in conn.execute(query).mappings().all()]
+            return [ScheduleRun.from_row(dict(r)) for r in conn.execute(query).mappings().all()]
 
     # -- jobs, as depends_on asks about them ------------------------------------------------------
 

@@ -46,9 +46,7 @@ def upgrade() -> None:
         sa.Column("finished_at", TS),
         sa.Column("detail", sa.Text),
     )
-    op.create_index(
-        "ix_by_schedule_runs_scope_status", "by_schedule_runs", ["scope", "status"]
-    )
+    op.create_index("ix_by_schedule_runs_scope_status", "by_schedule_runs", ["scope", "status"])
     op.create_index("ix_by_schedule_runs_job_id", "by_schedule_runs", ["job_id"])
 
 
