@@ -120,7 +120,7 @@ def _wait_for_upstreams(ctx: Context, after: list[str], upstream: list[str]) -> 
         if not waiting:
             return None
         time.sleep(delay)
-        delay = min(delay * 1.5, 0.5)
+        delay = min(delay * 1.5, 0.2)
 
 
 def _latest_run(ctx: Context, pipeline: str) -> Job | None:

@@ -415,6 +415,10 @@ class Scheduler:
             for thread in threads:
                 while thread.is_alive() and not self._hard:
                     thread.join(0.2)
+        self.release()
+
+    def release(self) -> None:
+        """Give the lease up (a waiting scheduler takes over at once)."""
         if self.holding:
             try:
                 self.book.release_lease(self.lease_name, self.owner)
