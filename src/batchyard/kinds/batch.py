@@ -22,6 +22,7 @@ from batchyard.engine.context import Context, Skip, StopFlag
 from batchyard.engine.kinds import REGISTRY, Item, JobKind
 from batchyard.errors import Interrupted, ItemError, ParamError
 from batchyard.schedule import depends
+from batchyard.store import JobFilter
 from batchyard.store.models import ItemStatus, Job, JobStatus
 from batchyard.store.schedules import ScheduleBook
 
@@ -68,8 +69,10 @@ def run_pipeline(value: Any, ctx: Context) -> dict[str, Any]:
         if reason:
             ctx.log.warning("pipeline %s skipped: %s", name, reason)
             raise Skip(reason)
-        child = app.submit(name, parent_id=ctx.job_id, env=ctx.env)
-        child_id = child.id
+        # A runner that stopped between making the child and checkpointing it left the child
+        # behind: take that one rather than making a second.
+        made = _child(ctx, name) or app.submit(name, parent_id=ctx.job_id, env=ctx.env)
+        child_id = made.id
         ctx.checkpoint({"job_id": child_id})
     child = app.store.get_job(child_id)
     if not child.status.finished:
@@ -121,6 +124,11 @@ def _wait_for_upstreams(ctx: Context, after: list[str], upstream: list[str]) -> 
             return None
         time.sleep(delay)
         delay = min(delay * 1.5, 0.2)
+
+
+def _child(ctx: Context, pipeline: str) -> Job | None:
+    children, _ = ctx.store.list_jobs(JobFilter(parent_id=ctx.job_id), limit=1000)
+    return next((j for j in children if j.metadata.get("pipeline") == pipeline), None)
 
 
 def _latest_run(ctx: Context, pipeline: str) -> Job | None:

@@ -11,11 +11,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import croniter
-
 from batchyard.errors import ConfigError
+
+if TYPE_CHECKING:
+    from croniter import croniter
+
+
+def _croniter(expression: str, start: datetime) -> croniter:
+    """croniter, imported when first needed (it is not, for most commands)."""
+    from croniter import croniter
+
+    return croniter(expression.strip(), start, second_at_beginning=True)
 
 
 @dataclass(frozen=True)
@@ -37,7 +46,7 @@ class Cron:
                 "hour day month weekday) or six with seconds first"
             )
         try:
-            croniter(text, datetime(2000, 1, 1, tzinfo=UTC), second_at_beginning=True)
+            _croniter(text, datetime(2000, 1, 1, tzinfo=UTC))
         except (ValueError, KeyError) as exc:
             raise ConfigError(f"cron expression {text!r} is not valid: {exc}") from None
 
@@ -52,14 +61,14 @@ class Cron:
     def times(self, moment: datetime) -> Iterator[datetime]:
         """The times due after ``moment``, in order, in UTC."""
         local = moment.astimezone(self._zone)
-        it = croniter(self.expression.strip(), local, second_at_beginning=True)
+        it = _croniter(self.expression, local)
         while True:
             yield it.get_next(datetime).astimezone(UTC).replace(microsecond=0)
 
     def latest(self, moment: datetime) -> datetime:
         """The last time due at or before ``moment``, in UTC."""
         local = (moment.replace(microsecond=0) + timedelta(seconds=1)).astimezone(self._zone)
-        it = croniter(self.expression.strip(), local, second_at_beginning=True)
+        it = _croniter(self.expression, local)
         return it.get_prev(datetime).astimezone(UTC).replace(microsecond=0)
 
     def between(self, start: datetime, end: datetime, *, limit: int = 100_000) -> list[datetime]:

@@ -150,7 +150,8 @@ class Scheduler:
         try:
             while not self._stop.is_set():
                 if not self.acquire():
-                    self._stop.wait(min(1.0, self.options.lease_ttl / 3))
+                    # A standby looks often: it takes over soon after the holder is gone.
+                    self._stop.wait(min(0.5, self.options.lease_ttl / 6))
                     continue
                 self._serve()
         finally:
