@@ -88,6 +88,20 @@ def wait_for(cond: Any, timeout: float = 30.0, what: str = "") -> Any:
     raise AssertionError(f"timed out waiting for {what or cond}")
 
 
+def invoke(project: Path, *args: str) -> Any:
+    """The CLI in process (Typer's CliRunner), in ``project``: ``.stdout``, ``.stderr``,
+    ``.exit_code``. (A subprocess costs seconds on a busy machine.)"""
+    from typer.testing import CliRunner
+
+    from batchyard.cli import app
+    from batchyard.db import ENGINES
+
+    try:
+        return CliRunner().invoke(app, ["-C", str(project), *args])
+    finally:
+        ENGINES.dispose()
+
+
 def dump(value: Any) -> str:
     return json.dumps(value, default=str, indent=1)
 

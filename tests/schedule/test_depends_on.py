@@ -11,7 +11,7 @@ from batchyard.store.models import ItemStatus, JobStatus
 from conftest import cli
 
 sys.path.insert(0, str(Path(__file__).parent))
-from schedhelp import log_lines, pipeline, write_jobs
+from schedhelp import invoke, log_lines, pipeline, write_jobs
 
 
 def test_a_diamond_runs_in_order(project: Path, app: by.Batchyard, tmp_path: Path) -> None:
@@ -56,10 +56,10 @@ def test_a_failing_upstream_skips_its_downstream(
     # The skipped ones never started a job of their own.
     assert {name for _, name, _, _ in log_lines(log)} == {"up", "other"}
     # The reason is shown where people look.
-    shown = cli("jobs", "show", job.id, cwd=project)
-    assert shown.returncode == 0, shown.stderr
+    shown = invoke(project, "jobs", "show", job.id)
+    assert shown.exit_code == 0, shown.stderr
     assert "skipped" in shown.stdout and "down: upstream pipeline up failed" in shown.stdout
-    listed = cli("jobs", "list", cwd=project)
+    listed = invoke(project, "jobs", "list")
     assert "partial" in listed.stdout
 
 

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO, cli
+from conftest import REPO
+
+sys.path.insert(0, str(Path(__file__).parent))
+from schedhelp import invoke
 
 PAGE = (REPO / "docs" / "schedule.md").read_text(encoding="utf-8")
 
@@ -30,24 +34,24 @@ def project(tmp_path: Path) -> Path:
 
 
 def test_the_pages_project_lists_its_schedules(project: Path) -> None:
-    listed = cli("schedules", "list", "--json", cwd=project)
-    assert listed.returncode == 0, listed.stderr
+    listed = invoke(project, "schedules", "list", "--json")
+    assert listed.exit_code == 0, listed.stderr
     rows = {r["id"]: r for r in json.loads(listed.stdout)}
     assert rows["rosters"]["timezone"] == "America/New_York"
     assert rows["lineups"]["cron"] == "0 6 * * *" and rows["lineups"]["missed"] == "once"
-    shown = cli("schedules", "next", "rosters", "-n", "3", cwd=project)
+    shown = invoke(project, "schedules", "next", "rosters", "-n", "3")
     assert shown.stdout.startswith("rosters  (0 6 * * *, America/New_York)")
     assert shown.stdout.count("06:00:00 E") == 3  # EDT or EST
     for command in ("pause", "resume"):
-        assert cli("schedules", command, "lineups", cwd=project).returncode == 0
-    assert cli("schedules", "runs", "rosters", cwd=project).returncode == 0
+        assert invoke(project, "schedules", command, "lineups").exit_code == 0
+    assert invoke(project, "schedules", "runs", "rosters").exit_code == 0
 
 
 def test_the_pages_batch_runs_in_order(project: Path) -> None:
-    ran = cli("run", "--batch", "lineups", "rosters", cwd=project)
-    assert ran.returncode == 0, ran.stderr
+    ran = invoke(project, "run", "--batch", "lineups", "rosters")
+    assert ran.exit_code == 0, ran.stderr
     job = re.search(r"job (\S+):", ran.stderr).group(1)  # type: ignore[union-attr]
-    items = json.loads(cli("jobs", "items", job, "--json", cwd=project).stdout)["items"]
+    items = json.loads(invoke(project, "jobs", "items", job, "--json").stdout)["items"]
     assert [i["key"] for i in items] == ["rosters", "lineups"]
 
 
@@ -59,7 +63,7 @@ def test_the_pages_bad_schedules_say_what_it_shows(project: Path, field: str, va
     path = project / "pipelines" / "rosters.yaml"
     text = re.sub(rf"(?m)^(  {field}:) \S+(?: \S+)*?(\s+#|$)", rf"\1 {value}\2", path.read_text())
     path.write_text(text)
-    result = cli("schedules", "list", cwd=project)
-    assert result.returncode == 2
+    result = invoke(project, "schedules", "list")
+    assert result.exit_code == 2
     said = result.stderr.strip().replace(str(project) + "/", "")
     assert said in blocks("text")[0].splitlines()

@@ -25,6 +25,8 @@ from schedhelp import log_lines, pipeline, wait_for, write_jobs
 
 SCOPE = "sched/dev"
 
+pytestmark = pytest.mark.slow  # real processes, killed and restarted: `make test` runs them
+
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:

@@ -14,16 +14,14 @@ from typing import Any
 
 import httpx
 import pytest
-from typer.testing import CliRunner
 
-from batchyard.cli import app as cli_app
 from batchyard.db import ENGINES
 from batchyard.store import Store
 from batchyard.store.schedules import RunStatus, ScheduleBook
 from conftest import cli
 
 sys.path.insert(0, str(Path(__file__).parent))
-from schedhelp import pipeline, wait_for, write_jobs
+from schedhelp import invoke, pipeline, wait_for, write_jobs
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "api"))
 from apihelp import free_port
@@ -57,14 +55,6 @@ def project(tmp_path: Path) -> Path:
     write_jobs(root)
     pipeline(root, "fine", schedule="30 2 * * *")
     return root
-
-
-def invoke(project: Path, *args: str) -> Any:
-    """The CLI in process (Typer's CliRunner): stderr apart."""
-    try:
-        return CliRunner().invoke(cli_app, ["-C", str(project), *args])
-    finally:
-        ENGINES.dispose()
 
 
 @pytest.mark.parametrize(("schedule", "field", "message"), BAD)
@@ -101,27 +91,27 @@ def test_a_cycle_stops_the_scheduler(project: Path) -> None:
 
 def test_schedules_commands(project: Path) -> None:
     pipeline(project, "paris", schedule={"cron": "0 3 * * *", "timezone": "Europe/Paris"})
-    listed = cli("schedules", "list", "--json", cwd=project)
-    assert listed.returncode == 0, listed.stderr
+    listed = invoke(project, "schedules", "list", "--json")
+    assert listed.exit_code == 0, listed.stderr
     rows = {r["id"]: r for r in json.loads(listed.stdout)}
     assert set(rows) == {"fine", "paris"}
     assert rows["paris"]["timezone"] == "Europe/Paris" and rows["paris"]["missed"] == "once"
     assert not rows["paris"]["paused"] and rows["paris"]["last_run"] is None
-    shown = cli("schedules", "next", "paris", "-n", "3", "--json", cwd=project)
+    shown = invoke(project, "schedules", "next", "paris", "-n", "3", "--json")
     times = json.loads(shown.stdout)["paris"]
     assert len(times) == 3 and all(
         t.endswith(("T01:00:00+00:00", "T02:00:00+00:00")) for t in times
     )
-    text = cli("schedules", "next", "paris", "-n", "1", cwd=project).stdout
+    text = invoke(project, "schedules", "next", "paris", "-n", "1").stdout
     assert "03:00:00 CE" in text  # 03:00 in Paris (CET or CEST)
-    assert cli("schedules", "pause", "paris", cwd=project).returncode == 0
-    assert json.loads(cli("schedules", "list", "--json", cwd=project).stdout)[1]["paused"]
-    resumed = cli("schedules", "resume", "paris", cwd=project)
-    assert resumed.returncode == 0 and "resumed; next at" in resumed.stdout
-    unknown = cli("schedules", "pause", "nope", cwd=project)
-    assert unknown.returncode == 2
+    assert invoke(project, "schedules", "pause", "paris").exit_code == 0
+    assert json.loads(invoke(project, "schedules", "list", "--json").stdout)[1]["paused"]
+    resumed = invoke(project, "schedules", "resume", "paris")
+    assert resumed.exit_code == 0 and "resumed; next at" in resumed.stdout
+    unknown = invoke(project, "schedules", "pause", "nope")
+    assert unknown.exit_code == 2
     assert "no schedule 'nope' (schedules: fine, paris)" in unknown.stderr
-    assert cli("schedules", "runs", "--json", cwd=project).stdout.strip() == "[]"
+    assert invoke(project, "schedules", "runs", "--json").stdout.strip() == "[]"
 
 
 def test_the_api_lists_pauses_and_resumes_schedules(api_project: Path, client: Any) -> None:

@@ -27,7 +27,7 @@ from typing import Any, Protocol
 from batchyard.config import Settings
 from batchyard.engine.context import StopFlag
 from batchyard.engine.runner import new_owner, owner_is_dead
-from batchyard.errors import BatchyardError, LeaseHeld, LeaseLost, NotFound
+from batchyard.errors import BatchyardError, LeaseHeld, LeaseLost, NotFound, StoreError
 from batchyard.schedule.spec import Schedule
 from batchyard.store import Store
 from batchyard.store.models import ItemStatus, Job, JobStatus, new_job_id, utcnow
@@ -149,11 +149,17 @@ class Scheduler:
         until :meth:`stop`; then let running jobs pause and give the lease up."""
         try:
             while not self._stop.is_set():
-                if not self.acquire():
-                    # A standby looks often: it takes over soon after the holder is gone.
-                    self._stop.wait(min(0.5, self.options.lease_ttl / 6))
-                    continue
-                self._serve()
+                try:
+                    if not self.acquire():
+                        # A standby looks often: it takes over soon after the holder is gone.
+                        self._stop.wait(min(0.5, self.options.lease_ttl / 6))
+                        continue
+                    self._serve()
+                except StoreError as exc:
+                    # The store is away for now: try again (a lease that runs out meanwhile
+                    # is another scheduler's to take, and this one learns it at its next write).
+                    self._say(f"the store cannot be used just now: {exc}")
+                    self._stop.wait(1.0)
         finally:
             self._wind_down()
 
