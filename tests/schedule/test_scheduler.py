@@ -13,6 +13,7 @@ import pytest
 
 import batchyard as by
 from batchyard.errors import LeaseLost
+from batchyard.schedule import Cron, Schedule, Target
 from batchyard.schedule.scheduler import Scheduler, SchedulerOptions
 from batchyard.store.models import JobStatus, utcnow
 from batchyard.store.schedules import RunStatus, ScheduleBook
@@ -153,3 +154,29 @@ def test_a_new_scheduler_finishes_the_runs_an_earlier_one_left(
     lines = log.read_text().splitlines()
     assert sum(line.startswith("end p") for line in lines) == 2
     assert sum(line.startswith("end q") for line in lines) == 2
+
+
+def test_a_schedule_may_run_a_kind_with_params(project: Path, app: by.Batchyard) -> None:
+    """What monitors need: a schedule whose target is a job kind with params, not a pipeline."""
+    write_jobs(project)
+    schedule = Schedule(
+        id="kind:mark",
+        target=Target(kind="mark", params={"name": "from-a-schedule"}),
+        cron=Cron("*/10 * * * * *"),
+    )
+    s = Scheduler(app, lambda: [schedule])
+    start(s, T0)
+    s.tick(T0)
+    (run,) = s.tick(T0 + timedelta(seconds=10))
+    thread = threading.Thread(target=s.run, daemon=True)
+    thread.start()
+    book = ScheduleBook(app.store)
+    wait_for(lambda: book.runs("test/dev")[0].status.finished, 30, "the run to end")
+    s.stop()
+    thread.join(30)
+    (done,) = book.runs("test/dev")
+    assert done.status is RunStatus.COMPLETED
+    job = app.job(run.job_id)
+    assert (job.kind, job.name, job.params["name"]) == ("mark", "kind:mark", "from-a-schedule")
+    assert job.metadata["scheduled_for"] == "2031-01-01T00:00:10+00:00"
+    assert job.tags == ["scheduled"]
