@@ -30,7 +30,7 @@ from batchyard.engine.kinds import JobKind, Registry
 from batchyard.engine.progress import Snapshot
 from batchyard.engine.registry import load_registry
 from batchyard.engine.retry import Retry
-from batchyard.engine.runner import Runner, RunOptions, owner_is_dead
+from batchyard.engine.runner import Runner, RunOptions, is_held
 from batchyard.errors import (
     BatchyardError,
     Conflict,
@@ -386,9 +386,7 @@ class Batchyard:
 
     def _held(self, job: Job) -> bool:
         """True when a live runner holds the job."""
-        if not job.lease_owner or not job.lease_expires_at:
-            return False
-        return job.lease_expires_at > utcnow() and not owner_is_dead(job.lease_owner)
+        return is_held(job)
 
     # -- reading ---------------------------------------------------------------------------------
 

@@ -18,10 +18,10 @@ from batchyard.app import Batchyard
 from batchyard.config import Settings, redact, secret_values
 from batchyard.db import Database
 from batchyard.engine.kinds import JobKind
-from batchyard.engine.runner import owner_is_dead
+from batchyard.engine.runner import is_held
 from batchyard.errors import BatchyardError, ParamError, UnknownKind, UsageError
 from batchyard.store import Store
-from batchyard.store.models import Job, utcnow
+from batchyard.store.models import Job
 
 
 class KindMissing(BatchyardError):
@@ -50,9 +50,7 @@ class Service:
 
     def held(self, job: Job) -> bool:
         """True when a live runner (here or elsewhere) holds the job's lease."""
-        if not job.lease_owner or not job.lease_expires_at:
-            return False
-        return job.lease_expires_at > utcnow() and not owner_is_dead(job.lease_owner)
+        return is_held(job)
 
     # -- submitting ------------------------------------------------------------------------------
 

@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 from batchyard.config import Settings
 from batchyard.engine.context import StopFlag
-from batchyard.engine.runner import new_owner, owner_is_dead
+from batchyard.engine.runner import is_held, new_owner, owner_is_dead
 from batchyard.errors import BatchyardError, LeaseHeld, LeaseLost, NotFound, StoreError
 from batchyard.schedule.spec import Schedule
 from batchyard.store import Store
@@ -325,7 +325,7 @@ class Scheduler:
         while not job.status.finished:
             if self._jobs_stop.is_set():
                 return  # left for the next scheduler
-            if _held(job):
+            if is_held(job):
                 self._stop.wait(1.0)  # another runner (an earlier scheduler's) runs it
                 job = store.get_job(job_id)
                 continue
@@ -443,12 +443,6 @@ def _group(runs: Iterable[ScheduleRun]) -> Iterable[_Launch]:
     for run in runs:
         launches.setdefault(run.job_id, _Launch(run.job_id, [])).runs.append(run)
     return launches.values()
-
-
-def _held(job: Job) -> bool:
-    if not job.lease_owner or not job.lease_expires_at:
-        return False
-    return job.lease_expires_at > utcnow() and not owner_is_dead(job.lease_owner)
 
 
 def _describe(launch: _Launch) -> str:
