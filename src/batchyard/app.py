@@ -25,16 +25,20 @@ from batchyard.engine.options import RunOptions
 from batchyard.engine.progress import Snapshot
 from batchyard.engine.registry import load_registry
 from batchyard.engine.retry import Retry
-from batchyard.engine.runner import Runner, owner_is_dead
+from batchyard.engine.runner import Runner, is_held
 from batchyard.errors import (
     BatchyardError,
     Conflict,
     PlanError,
     UsageError,
 )
+from batchyard.schedule import depends, status
+from batchyard.schedule.scheduler import Scheduler, SchedulerOptions, scope_of
+from batchyard.schedule.spec import Schedule, of_pipelines
 from batchyard.secrets import ParamSecrets, mask_secrets, resolve_params
 from batchyard.store import JobFilter, Store
 from batchyard.store.models import Event, Item, ItemStatus, Job, JobStatus, new_job_id, utcnow
+from batchyard.store.schedules import ScheduleBook, ScheduleRun
 
 if TYPE_CHECKING:
     from batchyard.monitor.alerts import AlertBook
@@ -156,11 +160,14 @@ class Batchyard:
         tags: Sequence[str] = (),
         metadata: Mapping[str, Any] | None = None,
         parent_id: str | None = None,
+        job_id: str | None = None,
     ) -> Job:
         """Plan a job of a kind (or a pipeline in ``pipelines/``) and record it, ready to run.
 
         Run options given here beat the pipeline's, which beat the kind's, which beat the
-        project's settings (see :mod:`batchyard.engine.options`)."""
+        project's settings (see :mod:`batchyard.engine.options`). ``job_id`` gives the job an id
+        chosen beforehand (the scheduler records a run's job id before the job exists); by
+        default one is made."""
         pipeline = None
         if pipelines.exists(self.settings.root, target):
             pipeline = pipelines.load(self.settings.root, target)
@@ -185,7 +192,7 @@ class Batchyard:
         )
         stored, secrets = self._secrets.split(raw, kind.dump_params(parsed))
         job = Job(
-            id=new_job_id(kind.name, options.env),
+            id=job_id or new_job_id(kind.name, options.env),
             kind=kind.name,
             env=options.env,
             status=JobStatus.PENDING,
@@ -353,9 +360,7 @@ class Batchyard:
 
     def _held(self, job: Job) -> bool:
         """True when a live runner holds the job."""
-        if not job.lease_owner or not job.lease_expires_at:
-            return False
-        return job.lease_expires_at > utcnow() and not owner_is_dead(job.lease_owner)
+        return is_held(job)
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -431,6 +436,54 @@ class Batchyard:
                 )
             return out.getvalue()
         raise UsageError(f"format {fmt!r}: use json or csv")
+
+    # -- schedules -------------------------------------------------------------------------------
+
+    def schedules(self) -> list[Schedule]:
+        """The project's schedules (pipelines with ``schedule:``). A bad cron, time zone or
+        policy, a ``depends_on`` naming no pipeline, or a cycle raise :class:`ConfigError`."""
+        found = of_pipelines(self.pipelines())
+        names = [s.target.pipeline for s in found if s.target.pipeline]
+        depends.graph(self.settings.root, names)
+        return found
+
+    def schedule_overview(self, *, count: int = 1) -> list[status.ScheduleStatus]:
+        """Each schedule with whether it is paused, its latest run and its next ``count`` times."""
+        return status.overview(
+            self.read_store(), scope_of(self.settings), self.schedules(), count=count
+        )
+
+    def schedule_runs(
+        self, schedule_id: str | None = None, *, limit: int = 50
+    ) -> list[ScheduleRun]:
+        """Recorded runs (of one schedule, or all), newest first."""
+        if schedule_id is not None:
+            status.find(self.schedules(), schedule_id)
+        book = ScheduleBook(self.read_store())
+        return book.runs(scope_of(self.settings), schedule_id, limit=limit)
+
+    def pause_schedule(self, schedule_id: str) -> status.ScheduleStatus:
+        """Stop firing a schedule until it is resumed (the times in between are not run)."""
+        return self._set_paused(schedule_id, True)
+
+    def resume_schedule(self, schedule_id: str) -> status.ScheduleStatus:
+        """Fire a paused schedule again, from its next time on."""
+        return self._set_paused(schedule_id, False)
+
+    def _set_paused(self, schedule_id: str, paused: bool) -> status.ScheduleStatus:
+        schedule = status.find(self.schedules(), schedule_id)
+        ScheduleBook(self.store).set_paused(scope_of(self.settings), schedule.id, paused)
+        return status.overview(self.store, scope_of(self.settings), [schedule])[0]
+
+    def scheduler(
+        self,
+        options: SchedulerOptions = SchedulerOptions(),
+        *,
+        on_message: Callable[[str], None] | None = None,
+    ) -> Scheduler:
+        """A :class:`Scheduler` for this project's schedules (checked now); ``run()`` it."""
+        self.schedules()
+        return Scheduler(self, self.schedules, options=options, on_message=on_message)
 
     # -- params ----------------------------------------------------------------------------------
 

@@ -8,23 +8,36 @@ params:
   start: 2024-04-01
   end: 2024-09-30
 tags: [nightly]
-depends_on: [other-pipeline]
-schedule: "0 3 * * *"       # read by the scheduler
+depends_on: [other-pipeline]  # in a batch or a scheduled run, start after it succeeded
+schedule: "0 3 * * *"       # read by the scheduler; or a mapping:
+# schedule: {cron: "0 3 * * *", timezone: Europe/Paris, missed: once}
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from batchyard.config import MAX_WORKERS
 from batchyard.errors import ConfigError, NotFound
 
 FOLDER = "pipelines"
+
+#: What the scheduler does with the times a schedule passed while no scheduler ran.
+MISSED_POLICIES = ("skip", "once", "catch_up")
+
+
+class _ScheduleField(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    cron: str
+    timezone: str = "UTC"
+    missed: Literal["skip", "once", "catch_up"] = "once"
 
 
 class _PipelineFile(BaseModel):
@@ -41,7 +54,12 @@ class _PipelineFile(BaseModel):
     params: dict[str, Any] = {}
     tags: list[str] = []
     depends_on: list[str] = []
-    schedule: str | None = None
+    schedule: _ScheduleField | None = None
+
+    @field_validator("schedule", mode="before")
+    @classmethod
+    def _cron_alone(cls, value: Any) -> Any:
+        return {"cron": value} if isinstance(value, str) else value
 
 
 @dataclass(frozen=True)
@@ -59,7 +77,11 @@ class Pipeline:
     params: dict[str, Any] = field(default_factory=dict)
     tags: list[str] = field(default_factory=list)
     depends_on: list[str] = field(default_factory=list)
+    #: The cron expression (five fields, or six with seconds first), its time zone, and what to
+    #: do with times missed while no scheduler ran (one of :data:`MISSED_POLICIES`).
     schedule: str | None = None
+    timezone: str = "UTC"
+    missed: str = "once"
 
     def options(self) -> dict[str, Any]:
         """The pipeline's level of its jobs' run options (see :mod:`batchyard.engine.options`)."""
@@ -88,6 +110,8 @@ class Pipeline:
             "tags": self.tags,
             "depends_on": self.depends_on,
             "schedule": self.schedule,
+            "timezone": self.timezone,
+            "missed": self.missed,
         }
 
 
@@ -129,7 +153,7 @@ def load_file(path: Path) -> Pipeline:
     except ValidationError as exc:
         err = exc.errors()[0]
         dotted = ".".join(str(p) for p in err["loc"])
-        line = _line_of(text, str(err["loc"][0])) if err["loc"] else None
+        line = _line_of(text, *(str(p) for p in err["loc"])) if err["loc"] else None
         where = f"{path}:{line}" if line else str(path)
         raise ConfigError(f"{where}: {dotted}: {err['msg']}") from exc
     # YAML gives dates as dates; params are stored as JSON, so keep their text form.
@@ -148,15 +172,42 @@ def load_file(path: Path) -> Pipeline:
         params=params,
         tags=spec.tags,
         depends_on=spec.depends_on,
-        schedule=spec.schedule,
+        schedule=spec.schedule.cron if spec.schedule else None,
+        timezone=spec.schedule.timezone if spec.schedule else "UTC",
+        missed=spec.schedule.missed if spec.schedule else "once",
     )
 
 
-def _line_of(text: str, key: str) -> int | None:
-    for number, line in enumerate(text.splitlines(), start=1):
-        if line.lstrip().startswith(f"{key}:"):
-            return number
-    return None
+def _line_of(text: str, key: str, *inner: str) -> int | None:
+    """The line of top-level ``key``, or of the deepest of the ``inner`` keys found under it."""
+    lines = text.splitlines()
+    top = [n for n, line in enumerate(lines) if line.startswith(f"{key}:")]
+    if not top:
+        top = [n for n, line in enumerate(lines) if line.lstrip().startswith(f"{key}:")]
+    if not top:
+        return None
+    found = top[0]
+    end = next(
+        (n for n in range(found + 1, len(lines)) if lines[n][:1] not in ("", " ", "\t", "#", "-")),
+        len(lines),
+    )
+    for name in inner:
+        pattern = re.compile(rf"(^|[\s{{,]){re.escape(name)}\s*:")
+        hit = next((n for n in range(found, end) if pattern.search(lines[n])), None)
+        if hit is None:
+            break
+        found = hit
+    return found + 1
+
+
+def where(pipeline: Pipeline, *keys: str) -> str:
+    """``path:line`` of a field of the pipeline's file (``where(p, "schedule", "cron")``)."""
+    try:
+        text = pipeline.path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return str(pipeline.path)
+    line = _line_of(text, *keys) if keys else None
+    return f"{pipeline.path}:{line}" if line else str(pipeline.path)
 
 
 def list_all(root: Path) -> list[Pipeline]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,7 +16,7 @@ from batchyard import __version__
 from batchyard.api import problems
 from batchyard.api.auth import require_token
 from batchyard.api.options import ServeOptions
-from batchyard.api.routes import alerts, batch, jobs, metrics, reference
+from batchyard.api.routes import alerts, batch, jobs, metrics, reference, schedules
 from batchyard.api.service import Service
 from batchyard.config import Settings, load_settings
 
@@ -40,6 +41,12 @@ def create_app(
     settings = settings or load_settings(Path(root) if root else None)
     options = (options or ServeOptions()).checked()
     service = Service(settings, options)
+    # Made now, so bad schedules stop `serve --scheduler` before it listens.
+    scheduler = (
+        service.app.scheduler(on_message=lambda text: logger.info("%s", text))
+        if options.scheduler
+        else None
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -48,9 +55,16 @@ def create_app(
             verb = "resuming" if options.on_start == "resume" else "left paused"
             logger.warning("%s %d job(s) this server held: %s", verb, len(picked), picked)
         service.pool.start()
+        thread = None
+        if scheduler is not None:
+            thread = threading.Thread(target=scheduler.run, name="scheduler", daemon=True)
+            thread.start()
         try:
             yield
         finally:
+            if scheduler is not None and thread is not None:
+                scheduler.stop()  # its running jobs pause; the next scheduler resumes them
+                thread.join(30)
             service.close()
 
     app = FastAPI(
@@ -68,6 +82,7 @@ def create_app(
     guarded = [Depends(require_token)] if options.token else []
     app.include_router(jobs.router, dependencies=guarded)
     app.include_router(batch.router, dependencies=guarded)
+    app.include_router(schedules.router, dependencies=guarded)
     app.include_router(reference.router, dependencies=guarded)
     app.include_router(reference.health_router)
     app.include_router(metrics.router, dependencies=guarded)

@@ -29,6 +29,8 @@ class ServeOptions:
     log_level: str = "info"
     #: Seconds between two looks at the store by a server-sent events stream.
     poll_interval: float = 0.2
+    #: Run the scheduler in the server too (``serve --scheduler``).
+    scheduler: bool = False
 
     @classmethod
     def from_env(
@@ -41,6 +43,7 @@ class ServeOptions:
         cors_origins: tuple[str, ...] = (),
         log_level: str | None = None,
         file: ServeSection | None = None,
+        scheduler: bool = False,
     ) -> ServeOptions:
         """Flags (the arguments) > ``BATCHYARD_*`` > ``[serve]`` of batchyard.toml (``file``)."""
         file = file or ServeSection()
@@ -61,6 +64,7 @@ class ServeOptions:
             on_start=start,
             cors_origins=tuple(cors_origins or file.cors_origins or ()),
             log_level=log_level or file.log_level or "info",
+            scheduler=scheduler,
         ).checked()
 
     def checked(self) -> ServeOptions:

@@ -17,7 +17,7 @@ from batchyard.app import Batchyard
 from batchyard.config import Settings
 from batchyard.db import Database
 from batchyard.engine.kinds import JobKind
-from batchyard.engine.runner import owner_is_dead
+from batchyard.engine.runner import is_held
 from batchyard.errors import (
     BadField,
     BatchyardError,
@@ -29,7 +29,7 @@ from batchyard.errors import (
 )
 from batchyard.secrets import redact, resolve_params, secret_values
 from batchyard.store import Store
-from batchyard.store.models import Job, utcnow
+from batchyard.store.models import Job
 
 
 class Service:
@@ -52,9 +52,7 @@ class Service:
 
     def held(self, job: Job) -> bool:
         """True when a live runner (here or elsewhere) holds the job's lease."""
-        if not job.lease_owner or not job.lease_expires_at:
-            return False
-        return job.lease_expires_at > utcnow() and not owner_is_dead(job.lease_owner)
+        return is_held(job)
 
     # -- submitting ------------------------------------------------------------------------------
 

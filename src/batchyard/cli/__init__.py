@@ -177,6 +177,7 @@ from batchyard.cli import generate as generate_cli  # noqa: E402
 from batchyard.cli import jobs, run  # noqa: E402
 from batchyard.cli import migrate as migrate_cli  # noqa: E402
 from batchyard.cli import quality as quality_cli  # noqa: E402, F401  (adds `data quality`)
+from batchyard.cli import schedule as schedule_cli  # noqa: E402
 from batchyard.cli import serve as serve_cli  # noqa: E402
 from batchyard.cli import validate as validate_cli  # noqa: E402
 from batchyard.cli import verify as verify_cli  # noqa: E402
@@ -188,6 +189,7 @@ verify_cli.register(app)
 generate_cli.register(app)
 migrate_cli.register(app)
 serve_cli.register(app)
+schedule_cli.register(app)
 collect_cli.register(app)
 collect_cli.register_feed(app)
 validate_cli.register(app)

@@ -30,7 +30,7 @@ from batchyard.engine.progress import Snapshot
 from batchyard.errors import Conflict, ParamError, UsageError
 from batchyard.secrets import mask_secrets
 from batchyard.store import JobFilter
-from batchyard.store.models import FINISHED, ItemStatus, Job, JobStatus
+from batchyard.store.models import FINISHED, Item, ItemStatus, Job, JobStatus
 
 app = typer.Typer(help="List, inspect and steer jobs.", no_args_is_help=True)
 
@@ -109,11 +109,13 @@ def show(
     app = ctx.obj.reader
     job = app.job(job_id)
     failures, _ = app.items(job.id, status=["failed"], limit=5)
+    skips, _ = app.items(job.id, status=["skipped"], limit=5) if job.skipped else ([], 0)
     if as_json:
         data = _public(job.to_dict())
         data["failures"] = [
             {"key": i.key, "error": i.error, "attempts": i.attempts} for i in failures
         ]
+        data["skips"] = [{"key": i.key, "reason": _skip_reason(i)} for i in skips]
         print_json(data)
         return
     table = Table(show_header=False, box=None, pad_edge=False)
@@ -154,6 +156,16 @@ def show(
         console.print("first failures", style="bold")
         for item in failures:
             console.print(f"  {item.key} (attempt {item.attempts}): {item.error}")
+    if skips:
+        console.print("skipped", style="bold")
+        for item in skips:
+            console.print(f"  {item.key}: {_skip_reason(item) or '-'}", highlight=False)
+
+
+def _skip_reason(item: Item) -> str | None:
+    """Why an item was skipped (what it raised ``Skip`` with)."""
+    result = item.result
+    return str(result["skipped"]) if isinstance(result, dict) and "skipped" in result else None
 
 
 @app.command()

@@ -195,6 +195,10 @@ def register(app: typer.Typer) -> None:
             names = [*batch, *([target] if target else []), *extra]
             if param:
                 raise UsageError("--param does not apply to a batch: set params in the pipelines")
+            if retries is not None:
+                raise UsageError(
+                    "--retries does not apply to a batch: set retries in the pipelines"
+                )
             missing = [n for n in names if not pipelines_module.exists(app.settings.root, n)]
             if missing:
                 if not batch and target is not None and target in app.registry:

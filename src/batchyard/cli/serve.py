@@ -51,6 +51,11 @@ def register(app: typer.Typer) -> None:
             "--log-level",
             help="debug, info, warning or error (default: [serve] log_level, else info).",
         ),
+        scheduler: bool = typer.Option(
+            False,
+            "--scheduler",
+            help="Also run the scheduler (as `batchyard scheduler` does) in the server.",
+        ),
     ) -> None:
         """Serve the REST API under /api (docs at /api/docs) and run submitted jobs.
 
@@ -73,6 +78,7 @@ def register(app: typer.Typer) -> None:
             cors_origins=tuple(cors_origin),
             log_level=log_level,
             file=settings.serve,
+            scheduler=scheduler,
         )
         logging.basicConfig(
             level=options.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
@@ -81,7 +87,8 @@ def register(app: typer.Typer) -> None:
         auth = "bearer token required" if options.token else "no token (loopback only)"
         err.print(
             f"batchyard serving {settings.root} on http://{options.host}:{options.port}/api "
-            f"(docs: /api/docs; {auth}; {options.max_jobs} job(s) at once)",
+            f"(docs: /api/docs; {auth}; {options.max_jobs} job(s) at once"
+            f"{'; scheduler on' if options.scheduler else ''})",
             highlight=False,
         )
         uvicorn.run(api, host=options.host, port=options.port, log_level=options.log_level)

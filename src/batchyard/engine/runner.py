@@ -74,6 +74,13 @@ def owner_is_dead(owner: str) -> bool:
         return False
 
 
+def is_held(job: Job) -> bool:
+    """True when a live runner (here or elsewhere) holds the job's lease."""
+    if not job.lease_owner or not job.lease_expires_at:
+        return False
+    return job.lease_expires_at > utcnow() and not owner_is_dead(job.lease_owner)
+
+
 class Runner:
     """Runs one job to an end (completed, partial, failed, cancelled) or to a pause."""
 

@@ -2,19 +2,30 @@
 
 Each pipeline runs as a child job (``parent_id`` is the batch), so its own items checkpoint as
 usual; a resumed batch resumes each unfinished child rather than starting it again.
+
+``depends_on`` is honoured: the plan puts each pipeline after those of the batch it depends on
+(a cycle is refused, naming it), and a pipeline starts only once they are done. When one of them
+failed or was skipped, the pipeline is skipped, with the reason on its item. An upstream pipeline
+outside the batch is judged by its latest run: still running, the pipeline waits for it;
+ended other than completed (or never run), the pipeline is skipped.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Any
 
 from pydantic import Field
 
+from batchyard.config import Settings
 from batchyard.engine.context import Context, StopFlag
-from batchyard.engine.kinds import REGISTRY, JobKind
+from batchyard.engine.kinds import REGISTRY, Item, JobKind
 from batchyard.engine.params import Params
-from batchyard.errors import Interrupted, ItemError, ParamError
-from batchyard.store.models import JobStatus
+from batchyard.errors import Interrupted, ItemError, ParamError, Skip
+from batchyard.schedule import depends
+from batchyard.store import JobFilter
+from batchyard.store.models import ItemStatus, Job, JobStatus
+from batchyard.store.schedules import ScheduleBook
 
 
 class BatchParams(Params):
@@ -25,23 +36,46 @@ class BatchParams(Params):
     stop_on_error: bool = False
 
 
-def plan(params: BatchParams) -> list[str]:
-    """Run pipelines from pipelines/*.yaml, `parallel` at a time."""
-    if not params.pipelines:
+def plan(params: BatchParams, settings: Settings) -> list[Item]:
+    """Run pipelines from pipelines/*.yaml, `parallel` at a time, each after those it depends on."""
+    pipelines = list(params.pipelines)
+    if not pipelines:
         raise ParamError("batch: give at least one pipeline")
-    return list(params.pipelines)
+    graph = depends.graph(settings.root, pipelines)
+    wanted = set(pipelines)
+    return [
+        Item(
+            name,
+            {
+                "pipeline": name,
+                "after": [d for d in graph[name] if d in wanted],
+                "upstream": [d for d in graph[name] if d not in wanted],
+            },
+        )
+        for name in depends.order(pipelines, graph)
+    ]
 
 
 def _options(params: BatchParams) -> dict[str, Any]:
     return {"workers": params.parallel, "stop_on_error": params.stop_on_error}
 
 
-def run_pipeline(name: str, ctx: Context) -> dict[str, Any]:
+def run_pipeline(value: Any, ctx: Context) -> dict[str, Any]:
+    spec = value if isinstance(value, dict) else {"pipeline": value}
+    name = str(spec["pipeline"])
     app = ctx.app
     child_id = (ctx.cursor or {}).get("job_id")
     if child_id is None:
-        child = app.submit(name, parent_id=ctx.job_id, env=ctx.env)
-        child_id = child.id
+        reason = _wait_for_upstreams(
+            ctx, list(spec.get("after", ())), list(spec.get("upstream", ()))
+        )
+        if reason:
+            ctx.log.warning("pipeline %s skipped: %s", name, reason)
+            raise Skip(reason)
+        # A runner that stopped between making the child and checkpointing it left the child
+        # behind: take that one rather than making a second.
+        made = _child(ctx, name) or app.submit(name, parent_id=ctx.job_id, env=ctx.env)
+        child_id = made.id
         ctx.checkpoint({"job_id": child_id})
     child = app.store.get_job(child_id)
     if not child.status.finished:
@@ -60,7 +94,64 @@ def run_pipeline(name: str, ctx: Context) -> dict[str, Any]:
     }
 
 
+def _wait_for_upstreams(ctx: Context, after: list[str], upstream: list[str]) -> str | None:
+    """Wait until every upstream pipeline has ended; the reason to skip, or None to go on."""
+    delay = 0.02
+    while True:
+        if ctx.stop_flag.is_set():
+            raise Interrupted("the batch is stopping before its upstream pipelines ended")
+        waiting = False
+        if after:
+            items = {i.key: i for i in ctx.store.list_items(ctx.job_id, limit=None)[0]}
+            for dep in after:
+                item = items.get(dep)
+                if item is None or item.status is ItemStatus.DONE:
+                    continue
+                if item.status in (ItemStatus.PENDING, ItemStatus.RUNNING):
+                    waiting = True
+                    continue
+                why = item.error or ((item.result or {}).get("skipped") if item.result else None)
+                return f"upstream pipeline {dep} {item.status.value}" + (f": {why}" if why else "")
+        for dep in upstream:
+            job = _latest_run(ctx, dep)
+            if job is None:
+                return (
+                    f"upstream pipeline {dep} has not run yet; run them together with "
+                    f"`batchyard run --batch {dep} ...`"
+                )
+            if job.status in (JobStatus.PENDING, JobStatus.RUNNING):
+                waiting = True
+            elif job.status is not JobStatus.COMPLETED:
+                return f"upstream pipeline {dep}: its latest run, job {job.id}, {job.status.value}"
+        if not waiting:
+            return None
+        time.sleep(delay)
+        delay = min(delay * 1.5, 0.2)
+
+
+def _child(ctx: Context, pipeline: str) -> Job | None:
+    children, _ = ctx.store.list_jobs(JobFilter(parent_id=ctx.job_id), limit=1000)
+    return next((j for j in children if j.metadata.get("pipeline") == pipeline), None)
+
+
+def _latest_run(ctx: Context, pipeline: str) -> Job | None:
+    for job in ScheduleBook(ctx.store).latest_jobs_named(pipeline):
+        if job.metadata.get("pipeline") == pipeline and job.id != ctx.job_id:
+            return job
+    return None
+
+
 kind = REGISTRY.add(
-    JobKind("batch", plan, builtin=True, executor="threads", options_from_params=_options)
+    JobKind(
+        "batch",
+        plan,
+        builtin=True,
+        executor="threads",
+        options_from_params=_options,
+        # A pipeline that failed stays failed on a second attempt (its job ended): retries are
+        # the pipelines' own. None here also keeps a waiting pipeline from holding a slot that
+        # an upstream's retry would need.
+        retries=0,
+    )
 )
 kind.item(run_pipeline)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Float,
@@ -170,4 +171,48 @@ alert_deliveries = Table(
     Column("at", TS, nullable=False),
     Column("elapsed_s", Float),
     Index("ix_by_alert_deliveries_alert_id", "alert_id", "id"),
+)
+
+# -- the scheduler (schedule/) ---------------------------------------------------------------------
+# ``scope`` is ``{project}/{env}``: schedulers of different projects or envs sharing a store
+# neither hold each other's lease nor see each other's runs.
+
+leases = Table(
+    "by_leases",
+    metadata,
+    # What the lease is for, e.g. ``scheduler:{scope}``: one holder at a time.
+    Column("name", String(300), primary_key=True),
+    Column("owner", String(200)),
+    Column("expires_at", TS),
+    Column("heartbeat_at", TS),
+    Column("acquired_at", TS),
+)
+
+schedules = Table(
+    "by_schedules",
+    metadata,
+    Column("scope", String(300), primary_key=True),
+    Column("id", String(300), primary_key=True),
+    Column("paused", Boolean, nullable=False, server_default="0"),
+    # The scheduled times up to here have been dealt with (run, queued, or left out by policy).
+    Column("cursor", TS),
+    Column("updated_at", TS),
+)
+
+schedule_runs = Table(
+    "by_schedule_runs",
+    metadata,
+    Column("scope", String(300), primary_key=True),
+    Column("schedule_id", String(300), primary_key=True),
+    # The key that keeps a run from being lost or doubled across restarts: one row per time.
+    Column("scheduled_at", TS, primary_key=True),
+    # Chosen when the run is recorded, before the job exists: a restart finds or makes this job.
+    Column("job_id", String(200), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("started_at", TS),
+    Column("finished_at", TS),
+    Column("detail", Text),
+    Index("ix_by_schedule_runs_scope_status", "scope", "status"),
+    Index("ix_by_schedule_runs_job_id", "job_id"),
 )

@@ -40,7 +40,7 @@ from batchyard.store.models import (
 )
 from batchyard.store.schema import events, items, jobs, metadata
 
-HEAD_REVISION = "0003"
+HEAD_REVISION = "0004"
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
 
