@@ -10,10 +10,10 @@ import Chip from "@mui/material/Chip";
 import Drawer from "@mui/material/Drawer";
 import IconButton from "@mui/material/IconButton";
 import List from "@mui/material/List";
+import ListItem from "@mui/material/ListItem";
 import ListItemButton from "@mui/material/ListItemButton";
 import ListItemIcon from "@mui/material/ListItemIcon";
 import ListItemText from "@mui/material/ListItemText";
-import ListSubheader from "@mui/material/ListSubheader";
 import Toolbar from "@mui/material/Toolbar";
 import Tooltip from "@mui/material/Tooltip";
 import Typography from "@mui/material/Typography";
@@ -48,7 +48,7 @@ export default function Shell({
   children: ReactNode;
 }) {
   const theme = useTheme();
-  const wide = useMediaQuery(theme.breakpoints.up("md"));
+  const wide = useMediaQuery(theme.breakpoints.up("md"), { noSsr: true });
   const [open, setOpen] = useState(false);
   const location = useLocation();
   const health = useHealth();
@@ -56,24 +56,30 @@ export default function Shell({
   const nav = (
     <Box component="nav" aria-label="Pages">
       {sections.map((section) => (
-        <List key={section.title} subheader={<ListSubheader component="h2" sx={{ bgcolor: "transparent", lineHeight: "36px" }}>{section.title}</ListSubheader>} dense>
-          {section.pages.map((page) => {
-            const here = location.pathname === page.path;
-            return (
-              <ListItemButton
-                key={page.path}
-                component={RouterLink}
-                to={page.path}
-                selected={here}
-                aria-current={here ? "page" : undefined}
-                onClick={() => setOpen(false)}
-              >
-                <ListItemIcon sx={{ minWidth: 36 }}>{page.icon}</ListItemIcon>
-                <ListItemText primary={page.label} />
-              </ListItemButton>
-            );
-          })}
-        </List>
+        <Box key={section.title} component="section" aria-labelledby={`nav-${section.title}`}>
+          <Typography id={`nav-${section.title}`} component="h2" variant="overline" color="text.secondary" sx={{ display: "block", px: 2, pt: 1.5 }}>
+            {section.title}
+          </Typography>
+          <List dense disablePadding>
+            {section.pages.map((page) => {
+              const here = location.pathname === page.path;
+              return (
+                <ListItem key={page.path} disablePadding>
+                  <ListItemButton
+                    component={RouterLink}
+                    to={page.path}
+                    selected={here}
+                    aria-current={here ? "page" : undefined}
+                    onClick={() => setOpen(false)}
+                  >
+                    <ListItemIcon sx={{ minWidth: 36 }}>{page.icon}</ListItemIcon>
+                    <ListItemText primary={page.label} />
+                  </ListItemButton>
+                </ListItem>
+              );
+            })}
+          </List>
+        </Box>
       ))}
     </Box>
   );
@@ -113,7 +119,12 @@ export default function Shell({
           {nav}
         </Drawer>
       ) : (
-        <Drawer open={open} onClose={() => setOpen(false)} sx={{ "& .MuiDrawer-paper": { width: WIDTH } }}>
+        <Drawer
+          open={open}
+          onClose={() => setOpen(false)}
+          sx={{ "& .MuiDrawer-paper": { width: WIDTH } }}
+          slotProps={{ paper: { "aria-label": "Navigation" } as object }}
+        >
           {nav}
         </Drawer>
       )}

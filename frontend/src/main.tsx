@@ -30,7 +30,7 @@ const queries = new QueryClient({
 const MODE_KEY = "batchyard.mode";
 
 function App() {
-  const prefersDark = useMediaQuery("(prefers-color-scheme: dark)");
+  const prefersDark = useMediaQuery("(prefers-color-scheme: dark)", { noSsr: true });
   const [chosen, setChosen] = useState<"light" | "dark" | null>(() => localStorage.getItem(MODE_KEY) as "light" | "dark" | null);
   const mode = chosen ?? (prefersDark ? "dark" : "light");
   const theme = useMemo(() => makeTheme(mode), [mode]);

@@ -9,11 +9,11 @@ import HistoryIcon from "@mui/icons-material/History";
 import SyncIcon from "@mui/icons-material/Sync";
 import { lazy, type ComponentType, type ReactElement } from "react";
 import ActivePage from "./pages/ActivePage";
-import GeneratePage from "./pages/GeneratePage";
 import HistoryPage from "./pages/HistoryPage";
-import RunPage from "./pages/RunPage";
 
-// Charts load with the pages that draw them.
+// Pages load when first shown (charts with the pages that draw them); the job tables come first.
+const RunPage = lazy(() => import("./pages/RunPage"));
+const GeneratePage = lazy(() => import("./pages/GeneratePage"));
 const StatisticsPage = lazy(() => import("./pages/StatisticsPage"));
 
 export interface Page {

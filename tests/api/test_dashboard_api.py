@@ -157,3 +157,21 @@ def test_statistics_over_time_sum_finished_jobs_per_bucket_kind_and_env(client: 
     only_prod = client.get("/api/statistics/timeline", params={"window_h": 1, "env": "prod"})
     assert [p["env"] for p in only_prod.json()["points"]] == ["prod"]
     assert client.get("/api/statistics/timeline", params={"buckets": 0}).status_code == 422
+
+
+def test_bulk_generate_plants_defects_when_asked(client: Client, api_project: Path) -> None:
+    response = client.post(
+        "/api/batch/data/bulk-generate",
+        json={"items": [{"schema": "retail", "rows": 300, "inject_errors": 0.05}]},
+    )
+    assert response.status_code == 201, response.text
+    job = response.json()["jobs"][0]
+    assert job["params"]["inject_errors"] == 0.05
+    assert client.wait_job(job["id"], finished, timeout=60)["status"] == "completed"
+    assert list(api_project.glob("retail*manifest*")), list(api_project.iterdir())
+    too_many = client.post(
+        "/api/batch/data/bulk-generate",
+        json={"items": [{"schema": "retail", "rows": 300, "inject_errors": 0.9}]},
+    )
+    assert too_many.status_code == 422
+    assert too_many.json()["errors"][0]["field"] == "body.items.0.inject_errors"

@@ -17,7 +17,6 @@ import IconButton from "@mui/material/IconButton";
 import Menu from "@mui/material/Menu";
 import MenuItem from "@mui/material/MenuItem";
 import Stack from "@mui/material/Stack";
-import Tooltip from "@mui/material/Tooltip";
 import { useState, type ReactElement } from "react";
 import { ApiError } from "../api/client";
 import { exportJob, useJobAction, type Action } from "../api/hooks";
@@ -99,11 +98,9 @@ export default function JobActions({ job, onView, wide, onDeleted }: Props) {
   return (
     <Stack direction="row" spacing={wide ? 1 : 0} alignItems="center" flexWrap="wrap" useFlexGap>
       {onView && (
-        <Tooltip title="View details">
-          <IconButton size="small" aria-label={`View ${name}`} onClick={() => onView(job)}>
-            <VisibilityIcon fontSize="small" />
-          </IconButton>
-        </Tooltip>
+        <IconButton size="small" aria-label={`View ${name}`} title="View details" onClick={() => onView(job)}>
+          <VisibilityIcon fontSize="small" />
+        </IconButton>
       )}
       {actions.map((a) =>
         wide ? (
@@ -111,11 +108,9 @@ export default function JobActions({ job, onView, wide, onDeleted }: Props) {
             {LABELS[a]}
           </Button>
         ) : (
-          <Tooltip key={a} title={LABELS[a]}>
-            <IconButton size="small" aria-label={`${LABELS[a]} ${name}`} onClick={() => act(a)}>
-              {ICONS[a]}
-            </IconButton>
-          </Tooltip>
+          <IconButton key={a} size="small" aria-label={`${LABELS[a]} ${name}`} title={LABELS[a]} onClick={() => act(a)}>
+            {ICONS[a]}
+          </IconButton>
         ),
       )}
       {wide ? (
@@ -123,16 +118,17 @@ export default function JobActions({ job, onView, wide, onDeleted }: Props) {
           Export
         </Button>
       ) : (
-        <Tooltip title="Export">
-          <IconButton size="small" aria-label={`Export ${name}`} aria-haspopup="menu" onClick={(e) => setMenu(e.currentTarget)}>
-            <DownloadIcon fontSize="small" />
-          </IconButton>
-        </Tooltip>
+        <IconButton size="small" aria-label={`Export ${name}`} title="Export" aria-haspopup="menu" onClick={(e) => setMenu(e.currentTarget)}>
+          <DownloadIcon fontSize="small" />
+        </IconButton>
       )}
-      <Menu anchorEl={menu} open={!!menu} onClose={() => setMenu(null)}>
-        <MenuItem onClick={() => save("json")}>Export JSON</MenuItem>
-        <MenuItem onClick={() => save("csv")}>Export CSV</MenuItem>
-      </Menu>
+      {menu && (
+        <Menu anchorEl={menu} open onClose={() => setMenu(null)}>
+          <MenuItem onClick={() => save("json")}>Export JSON</MenuItem>
+          <MenuItem onClick={() => save("csv")}>Export CSV</MenuItem>
+        </Menu>
+      )}
+      {confirm && (
       <Dialog open={confirm} onClose={() => setConfirm(false)} aria-labelledby="delete-title">
         <DialogTitle id="delete-title">Delete this job?</DialogTitle>
         <DialogContent>
@@ -154,6 +150,7 @@ export default function JobActions({ job, onView, wide, onDeleted }: Props) {
           </Button>
         </DialogActions>
       </Dialog>
+      )}
     </Stack>
   );
 }

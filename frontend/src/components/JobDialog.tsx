@@ -13,7 +13,7 @@ import JobDetails from "../pages/JobDetails";
 /** A job's details over the table it was opened from. */
 export default function JobDialog({ id, onClose }: { id: string | null; onClose: () => void }) {
   const theme = useTheme();
-  const phone = useMediaQuery(theme.breakpoints.down("sm"));
+  const phone = useMediaQuery(theme.breakpoints.down("sm"), { noSsr: true });
   return (
     <Dialog open={!!id} onClose={onClose} fullWidth maxWidth="lg" fullScreen={phone} aria-labelledby="job-dialog-title" scroll="paper">
       <DialogTitle id="job-dialog-title" sx={{ pr: 12, wordBreak: "break-all" }}>

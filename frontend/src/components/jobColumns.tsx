@@ -16,8 +16,8 @@ export function liveDuration(job: Job): number | null {
   return job.duration_s;
 }
 
-export function jobColumns(onView: (job: Job) => void, { sortable }: { sortable: boolean }): GridColDef<Job>[] {
-  return [
+export function jobColumns(onView: (job: Job) => void, { sortable, phone }: { sortable: boolean; phone: boolean }): GridColDef<Job>[] {
+  const columns: GridColDef<Job>[] = [
     {
       field: "name",
       headerName: "Job",
@@ -110,6 +110,10 @@ export function jobColumns(onView: (job: Job) => void, { sortable }: { sortable:
       renderCell: ({ row }) => <JobActions job={row} onView={onView} />,
     },
   ];
+  if (!phone) return columns;
+  // On a phone: the job, its status, what can be done with it, then how far it got.
+  const by = (f: string) => columns.find((c) => c.field === f)!;
+  return [{ ...by("name"), minWidth: 160, flex: 0, width: 170 }, by("status"), by("actions"), by("percent"), ...columns.filter((c) => !["name", "status", "actions", "percent"].includes(c.field))];
 }
 
 /** On a phone the table keeps the essentials. */

@@ -21,7 +21,7 @@ export default function ActivePage() {
   const [viewing, setViewing] = useState<string | null>(null);
   const client = useQueryClient();
   const theme = useTheme();
-  const phone = useMediaQuery(theme.breakpoints.down("md"));
+  const phone = useMediaQuery(theme.breakpoints.down("md"), { noSsr: true });
   const state = useStream("/api/events", (name, data) => {
     if (name === "active") {
       const jobs = (data as { jobs: Job[] }).jobs;
@@ -35,7 +35,7 @@ export default function ActivePage() {
       void client.invalidateQueries({ queryKey: ["job", job.id] });
     }
   });
-  const columns = useMemo(() => jobColumns((j) => setViewing(j.id), { sortable: false }), []);
+  const columns = useMemo(() => jobColumns((j) => setViewing(j.id), { sortable: false, phone }), [phone]);
   const rows = [...(active ?? []), ...ended];
   return (
     <>
@@ -53,7 +53,7 @@ export default function ActivePage() {
           columns={columns}
           getRowId={(r) => r.id}
           loading={active === null}
-          getRowHeight={() => 64}
+          rowHeight={64}
           disableRowSelectionOnClick
           hideFooter={rows.length <= 100}
           columnVisibilityModel={phone ? PHONE_HIDDEN : { created_at: false }}

@@ -47,7 +47,7 @@ function useDebounced<T>(value: T, ms: number): T {
 export default function HistoryPage() {
   const [params, setParams] = useSearchParams();
   const theme = useTheme();
-  const phone = useMediaQuery(theme.breakpoints.down("md"));
+  const phone = useMediaQuery(theme.breakpoints.down("md"), { noSsr: true });
   const notify = useNotify();
   const client = useQueryClient();
   const kinds = useKinds();
@@ -86,7 +86,7 @@ export default function HistoryPage() {
     created_before: params.get("to") ? `${params.get("to")}T23:59:59` : undefined,
   };
   const jobs = useJobs({ ...filters, sort, order, limit: pageSize, offset: page * pageSize });
-  const columns = useMemo(() => jobColumns((j) => setViewing(j.id), { sortable: true }), []);
+  const columns = useMemo(() => jobColumns((j) => setViewing(j.id), { sortable: true, phone }), [phone]);
   const selected = [...selection.ids].map(String);
 
   const deleteSelected = async () => {
@@ -231,7 +231,7 @@ export default function HistoryPage() {
           onRowSelectionModelChange={setSelection}
           keepNonExistentRowsSelected
           disableRowSelectionOnClick
-          getRowHeight={() => 64}
+          rowHeight={64}
           columnVisibilityModel={phone ? PHONE_HIDDEN : { eta: false }}
           localeText={{ noRowsLabel: "No job matches these filters." }}
           autoHeight

@@ -181,7 +181,7 @@ export default function JobDetails({ id, onDeleted, headed }: { id: string; onDe
           ))}
         </Stack>
       </Paper>
-      <Tabs value={tab} onChange={(_e, v: string) => setTab(v)} variant="scrollable" allowScrollButtonsMobile aria-label="Job sections" sx={{ mb: 1 }}>
+      <Tabs value={tab} onChange={(_e, v: string) => setTab(v)} variant="scrollable" scrollButtons="auto" aria-label="Job sections" sx={{ mb: 1 }}>
         <Tab value="items" label="Items" id="tab-items" aria-controls="panel-items" />
         <Tab value="log" label={`Log (${log.length})`} id="tab-log" aria-controls="panel-log" />
         <Tab value="about" label="Params" id="tab-about" aria-controls="panel-about" />

@@ -10,9 +10,9 @@ export default function NotFound() {
         No such page
       </Typography>
       <Typography>
-        See the <Link component={RouterLink} to="/active">active jobs</Link> or the{" "}
-        <Link component={RouterLink} to="/history">history</Link>; the REST API's documentation is at{" "}
-        <Link href="/api/docs">/api/docs</Link>.
+        See the <Link component={RouterLink} to="/active" underline="always">active jobs</Link> or the{" "}
+        <Link component={RouterLink} to="/history" underline="always">history</Link>; the REST API's documentation is at{" "}
+        <Link href="/api/docs" underline="always">/api/docs</Link>.
       </Typography>
     </Paper>
   );

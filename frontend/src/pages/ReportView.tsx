@@ -58,7 +58,7 @@ export default function ReportView({ jobId }: { jobId: string }) {
           {r.history.length > 1 ? (
             <Box sx={{ height: 180 }} role="img" aria-label={`Score of the last ${r.history.length} runs: ${r.history.map((h) => h.score).join(", ")}`}>
               <LineChart
-                xAxis={[{ data: r.history.map((h) => (h.at ? new Date(h.at) : new Date())), scaleType: "time", valueFormatter: (d: Date) => d.toLocaleDateString() }]}
+                xAxis={[{ data: r.history.map((h, n) => `${n + 1}. ${moment(h.at)}`), scaleType: "point", tickLabelStyle: { fontSize: 10 } }]}
                 yAxis={[{ min: 0, max: 100 }]}
                 series={[{ data: r.history.map((h) => h.score), label: "score", showMark: true }]}
                 height={180}
@@ -88,7 +88,7 @@ export default function ReportView({ jobId }: { jobId: string }) {
             </Typography>
           </AccordionSummary>
           <AccordionDetails>
-            <TableContainer>
+            <TableContainer tabIndex={0} aria-label="Rules, scrollable">
               <Table size="small" aria-label={`Rules of ${t.table}`}>
                 <TableHead>
                   <TableRow>

@@ -168,7 +168,7 @@ export default function StatisticsPage() {
         <Typography variant="subtitle1" component="h2" sx={{ fontWeight: 600, mb: 1 }}>
           By kind and env
         </Typography>
-        <TableContainer>
+        <TableContainer tabIndex={0} aria-label="Statistics by kind and env, scrollable">
           <Table size="small" aria-label="Statistics by kind and env">
             <TableHead>
               <TableRow>
