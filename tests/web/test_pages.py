@@ -43,7 +43,7 @@ def jobs(server: Serve) -> Iterator[dict[str, str]]:
     for job_id in (done, *checks):
         _finished(server, job_id)
     running = _post(
-        server, {"kind": "slow", "params": {"n": 5000, "sleep": 0.05}, "name": "nightly backfill"}
+        server, {"kind": "slow", "params": {"n": 50_000, "sleep": 0.05}, "name": "nightly backfill"}
     )
     yield {"done": done, "validate": checks[1], "running": running}
     httpx.post(f"{server.url}/api/jobs/{running}/cancel")
