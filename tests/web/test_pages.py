@@ -21,8 +21,10 @@ def _post(server: Serve, body: dict[str, Any]) -> str:
 
 def _finished(server: Serve, job_id: str) -> None:
     wait_until(
-        lambda: httpx.get(f"{server.url}/api/jobs/{job_id}").json()["status"]
-        in ("completed", "partial", "failed", "cancelled"),
+        lambda: (
+            httpx.get(f"{server.url}/api/jobs/{job_id}").json()["status"]
+            in ("completed", "partial", "failed", "cancelled")
+        ),
         60,
         f"{job_id} finishing",
     )
@@ -37,7 +39,10 @@ def jobs(server: Serve) -> Iterator[dict[str, str]]:
         {"kind": "slow", "params": {"n": 30, "sleep": 0.01, "fail": [3, 17]}, "name": "patchy"},
     )
     checks = [
-        _post(server, {"kind": "validate", "params": {"target": "people.db", "rules": "rules/people.yaml"}})
+        _post(
+            server,
+            {"kind": "validate", "params": {"target": "people.db", "rules": "rules/people.yaml"}},
+        )
         for _ in range(2)
     ]
     for job_id in (done, *checks):
@@ -54,7 +59,9 @@ def _pages(jobs: dict[str, str]) -> list[tuple[str, str, Callable[[Page], None]]
         expect(page.get_by_role("progressbar", name="Progress of nightly backfill")).to_be_visible()
 
     def history(page: Page) -> None:
-        expect(page.get_by_role("grid", name="Job history").locator("[data-status]").first).to_be_visible()
+        expect(
+            page.get_by_role("grid", name="Job history").locator("[data-status]").first
+        ).to_be_visible()
 
     def run(page: Page) -> None:
         page.get_by_role("combobox", name="Kinds").click()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,7 +29,9 @@ def big_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Serve,
     Store.open(f"sqlite:///{db}").close()
     started = time.perf_counter()
     big = seed(db, N_JOBS, N_ITEMS, BIG)
-    print(f"\nseeded {N_JOBS:,} jobs and {N_ITEMS:,} items in {time.perf_counter() - started:.1f} s")
+    print(
+        f"\nseeded {N_JOBS:,} jobs and {N_ITEMS:,} items in {time.perf_counter() - started:.1f} s"
+    )
     serve = Serve(project, free_port(), "--log-level", "warning")
     serve.wait_ready()
     yield serve, big
