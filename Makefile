@@ -3,7 +3,13 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test test-fast lint bench clean
+.PHONY: demo test test-fast lint bench clean frontend
+
+# The dashboard: built from frontend/ (npm ci from the lock file) into the package, which serves it.
+WEB       := src/batchyard/web/static/index.html
+WEB_SRC   := $(shell find frontend/src frontend/public -type f 2>/dev/null) frontend/index.html \
+             frontend/package.json frontend/vite.config.ts frontend/tsconfig.json
+NODE_DEPS := frontend/node_modules/.package-lock.json
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,9 +23,19 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $@ $(VENV)/.installed
 
+$(NODE_DEPS): frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(WEB): $(WEB_SRC) $(NODE_DEPS)
+	cd frontend && npm run --silent build -- --logLevel warn
+
+## frontend: build the dashboard (when its sources changed) into src/batchyard/web/static
+frontend: $(WEB)
+
 ## demo: run the example jobs end to end on SQLite: a season of daily scores, with lineage, then
 ## the same season collected from a local JSON feed (rate limited, paginated), and its missing dates
-demo: $(VENV)/.installed
+demo: $(VENV)/.installed $(WEB)
 	rm -rf demo
 	$(BIN)/batchyard init demo
 	cd demo && ../$(BIN)/batchyard run daily-scores --param start=2024-04-01 --param end=2024-09-30
@@ -32,10 +48,11 @@ demo: $(VENV)/.installed
 	  export SCORES_FEED=$$(cat feed.url); echo "scores feed at $$SCORES_FEED"; \
 	  ../$(BIN)/batchyard run season && ../$(BIN)/batchyard collect season --missing; }
 
-## test: the whole test suite, on SQLite and on a PostgreSQL server it starts on 127.0.0.1
-test: $(VENV)/.installed-dev
+## test: the whole test suite, on SQLite and on a PostgreSQL server it starts on 127.0.0.1, and
+## the dashboard in Chromium (tests/web; screenshots in test-artifacts/screenshots)
+test: $(VENV)/.installed-dev $(WEB)
 	scripts/ensure-postgres
-	$(BIN)/python -m pytest
+	BATCHYARD_REQUIRE_BROWSER=1 $(BIN)/python -m pytest
 
 ## test-fast: the edit-test loop: SQLite only, no slow tests, on two processes
 test-fast: $(VENV)/.installed-dev
@@ -65,4 +82,4 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/api.py
 
 clean:
-	rm -rf $(VENV) demo .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) demo .pytest_cache .mypy_cache .ruff_cache frontend/node_modules src/batchyard/web/static

@@ -10,19 +10,17 @@ from pathlib import Path
 
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.staticfiles import StaticFiles
+from fastapi.responses import RedirectResponse
 
 from batchyard import __version__
-from batchyard.api import problems
+from batchyard.api import dashboard, problems
 from batchyard.api.auth import require_token
 from batchyard.api.options import ServeOptions
-from batchyard.api.routes import alerts, batch, jobs, metrics, reference, schedules
+from batchyard.api.routes import alerts, batch, jobs, live, metrics, reference, reports, schedules
 from batchyard.api.service import Service
 from batchyard.config import Settings, load_settings
 
 logger = logging.getLogger("batchyard.api")
-
-STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
 
 DESCRIPTION = """\
 Start, watch and steer batchyard jobs. Errors are problem details
@@ -80,7 +78,9 @@ def create_app(
     problems.install(app)
     # Without a token the document promises no auth, as the server asks for none.
     guarded = [Depends(require_token)] if options.token else []
+    app.include_router(live.router, dependencies=guarded)
     app.include_router(jobs.router, dependencies=guarded)
+    app.include_router(reports.router, dependencies=guarded)
     app.include_router(batch.router, dependencies=guarded)
     app.include_router(schedules.router, dependencies=guarded)
     app.include_router(reference.router, dependencies=guarded)
@@ -94,6 +94,10 @@ def create_app(
             allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "Last-Event-ID"],
         )
-    if (STATIC / "index.html").is_file():
-        app.mount("/", StaticFiles(directory=STATIC, html=True), name="dashboard")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> RedirectResponse:
+        return RedirectResponse("/api/docs")
+
+    app.router.routes.append(dashboard.mount())  # last: every API route comes first
     return app

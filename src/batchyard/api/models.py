@@ -261,6 +261,12 @@ class GenerateItem(_Body):
     )
     format: Literal["sqlite", "csv", "jsonl"] | None = None
     seed: StrictInt | None = Field(None, ge=0, le=2**31)
+    inject_errors: float = Field(
+        0.0,
+        ge=0,
+        le=0.5,
+        description="Share of rows given a planted defect (0 to 0.5), listed in a manifest.",
+    )
     if_exists: Literal["fail", "replace"] = "fail"
 
 

@@ -16,6 +16,7 @@ from fastapi import Request
 from batchyard.api.models import EventOut, JobOut, ProgressOut
 from batchyard.api.service import Service
 from batchyard.errors import NotFound
+from batchyard.store import JobFilter
 from batchyard.store.models import Event, Job
 
 #: A comment line this often keeps proxies from closing a quiet stream.
@@ -67,6 +68,60 @@ async def stream_job(
         if job.status.finished and len(events) < 500:
             yield frame("end", {"job_id": job.id, "status": job.status.value})
             return
+        quiet = 0.0 if sent else quiet + service.options.poll_interval
+        if quiet >= KEEPALIVE_S:
+            quiet = 0.0
+            yield ": keep-alive\n\n"
+        if await request.is_disconnected():
+            return
+        await anyio.sleep(service.options.poll_interval)
+
+
+#: The unfinished jobs one ``/api/events`` stream follows at most (the newest).
+ACTIVE_LIMIT = 200
+ACTIVE = ("pending", "running", "paused")
+
+
+async def stream_active(service: Service, request: Request) -> AsyncIterator[str]:
+    """The unfinished jobs with their progress (``active``) whenever any of them changes, and each
+    job that leaves that set once (``finished``: the job as it ended, or ``deleted``)."""
+    reader = service.reader
+    last: Any = None
+    known: set[str] = set()
+    quiet = 0.0
+    yield "retry: 1000\n\n"
+
+    def look() -> list[Job]:
+        jobs, _ = reader.jobs(JobFilter(status=ACTIVE), limit=ACTIVE_LIMIT)
+        return jobs
+
+    def ended(job_id: str) -> dict[str, Any]:
+        try:
+            return JobOut.of(reader.read_store().get_job(job_id)).model_dump(mode="json")
+        except NotFound:
+            return {"id": job_id, "status": "deleted"}
+
+    while True:
+        jobs = await anyio.to_thread.run_sync(look)
+        sent = False
+        for job_id in sorted(known - {j.id for j in jobs}):
+            yield frame("finished", await anyio.to_thread.run_sync(ended, job_id))
+            sent = True
+        known = {j.id for j in jobs}
+        live = []
+        for job in jobs:
+            data = JobOut.of(job).model_dump(mode="json")
+            data["live"] = ProgressOut.of(job).model_dump(mode="json")
+            live.append(data)
+        key = [
+            {k: v for k, v in j.items() if k not in ("updated_at", "heartbeat_at", "live")}
+            | {"live": {k: v for k, v in j["live"].items() if k != "recorded_at"}}
+            for j in live
+        ]
+        if key != last:
+            last = key
+            yield frame("active", {"jobs": live})
+            sent = True
         quiet = 0.0 if sent else quiet + service.options.poll_interval
         if quiet >= KEEPALIVE_S:
             quiet = 0.0

@@ -87,3 +87,30 @@ def trend(
         "delta": round(now_score - prev_score, 1),
         "tables": tables,
     }
+
+
+def scores(store: Store, job: Job, *, limit: int = 30) -> list[dict[str, Any]]:
+    """The scores of the runs of ``job``'s suite on its target up to ``job`` (itself included),
+    oldest first: ``{job, at, score, rows}`` each, for a trend chart."""
+    suite = suite_of(store, job)
+    if suite is None:
+        return []
+    target = job.params.get("target")
+    out = []
+    for run in runs(store, suite=suite):
+        if run.params.get("target") != target:
+            continue
+        if run.created_at and job.created_at and run.created_at > job.created_at:
+            continue
+        tables = tables_of(store, run)
+        out.append(
+            {
+                "job": run.id,
+                "at": run.created_at.isoformat(timespec="seconds") if run.created_at else None,
+                "score": score([r for t in tables for r in t.rules]),
+                "rows": sum(t.rows for t in tables),
+            }
+        )
+        if len(out) >= limit:
+            break
+    return out[::-1]

@@ -67,6 +67,7 @@ def register(app: typer.Typer) -> None:
         import uvicorn  # (FastAPI and uvicorn: loaded only to serve)
 
         from batchyard.api import ServeOptions, create_app
+        from batchyard.api.dashboard import built
 
         state = ctx.obj
         settings = state.app.settings
@@ -85,9 +86,10 @@ def register(app: typer.Typer) -> None:
         )
         api = create_app(settings, options)
         auth = "bearer token required" if options.token else "no token (loopback only)"
+        page = "dashboard at /" if built() else "no dashboard built (make frontend)"
         err.print(
-            f"batchyard serving {settings.root} on http://{options.host}:{options.port}/api "
-            f"(docs: /api/docs; {auth}; {options.max_jobs} job(s) at once"
+            f"batchyard serving {settings.root} on http://{options.host}:{options.port}/ "
+            f"({page}; API docs: /api/docs; {auth}; {options.max_jobs} job(s) at once"
             f"{'; scheduler on' if options.scheduler else ''})",
             highlight=False,
         )

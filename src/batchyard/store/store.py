@@ -10,7 +10,7 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -685,6 +685,44 @@ class Store:
             ).one()
         return int(count or 0), int(done or 0)
 
+    def timeline(
+        self, since: datetime, bucket_s: int, filt: JobFilter = JobFilter()
+    ) -> list[dict[str, Any]]:
+        """Jobs matching ``filt`` that finished since ``since``, summed per ``bucket_s`` seconds
+        (by finishing time) and per kind and env: counts by outcome, success rate, duration
+        percentiles, items done and items/s over the jobs' running time. Oldest first."""
+        where = [*job_where(filt, sqlite=self.is_sqlite), jobs.c.finished_at >= since]
+        with self.tx() as conn:
+            rows = conn.execute(
+                sa.select(
+                    jobs.c.kind,
+                    jobs.c.env,
+                    jobs.c.status,
+                    jobs.c.started_at,
+                    jobs.c.finished_at,
+                    jobs.c.done,
+                    jobs.c.rows_written,
+                ).where(*where)
+            ).all()
+        start = since.replace(tzinfo=None) if since.tzinfo else since
+        buckets: dict[tuple[int, str, str], list[Any]] = {}
+        for row in rows:
+            finished = _naive(row.finished_at)
+            n = int((finished - start).total_seconds() // bucket_s)
+            buckets.setdefault((n, row.kind, row.env), []).append(row)
+        out = []
+        for (n, _kind, _env), group in sorted(buckets.items()):
+            summary = _summarise(group)["by_kind_env"][0]
+            busy = sum(
+                (_naive(r.finished_at) - _naive(r.started_at)).total_seconds()
+                for r in group
+                if r.started_at is not None
+            )
+            summary["start"] = (start + timedelta(seconds=n * bucket_s)).isoformat() + "Z"
+            summary["items_per_s"] = round(summary["items_done"] / busy, 3) if busy > 0 else None
+            out.append(summary)
+        return out
+
     def metric_totals(self) -> dict[str, Any]:
         """Totals for monitoring: jobs by (status, kind), items by outcome, rows, durations."""
         with self.tx() as conn:
@@ -803,6 +841,13 @@ def _percentile(values: list[float], q: float) -> float | None:
     ordered = sorted(values)
     index = min(round(q * (len(ordered) - 1)), len(ordered) - 1)
     return round(ordered[index], 3)
+
+
+def _naive(moment: datetime | str) -> datetime:
+    """A stored moment as naive UTC (SQLite gives text, PostgreSQL aware datetimes)."""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
 def _summarise(rows: Sequence[Any]) -> dict[str, Any]:

@@ -79,6 +79,8 @@ def bulk_generate(body: BulkGenerate, service: ServiceDep) -> JobList:
             params["format"] = item.format
         if item.seed is not None:
             params["seed"] = item.seed
+        if item.inject_errors:
+            params["inject_errors"] = item.inject_errors
         requests.append((params, {"env": body.env, "tags": body.tags}))
     return JobList(jobs=[JobOut.of(j) for j in service.submit_many("generate", requests)])
 

@@ -82,6 +82,49 @@ def statistics(
     )
 
 
+class TimelinePoint(BaseModel):
+    start: str = Field(description="The bucket's start (UTC); jobs count by when they finished.")
+    kind: str
+    env: str
+    jobs: int
+    completed: int
+    partial: int
+    failed: int
+    success_rate: float | None
+    duration_p50_s: float | None
+    duration_p95_s: float | None
+    items_done: int
+    rows_written: int
+    items_per_s: float | None = Field(description="Items done per second the jobs ran.")
+
+
+class Timeline(BaseModel):
+    since: datetime
+    bucket_s: int
+    points: list[TimelinePoint] = Field(description="Per bucket, kind and env; oldest first.")
+
+
+@router.get("/statistics/timeline", response_model=Timeline, summary="Job statistics over time")
+def timeline(
+    service: ServiceDep,
+    filt: FilterDep,
+    window_h: Annotated[
+        float, Query(ge=0.01, le=24 * 366, description="How far back, in hours.")
+    ] = 24 * 7,
+    buckets: Annotated[int, Query(ge=1, le=500, description="How many time buckets.")] = 48,
+) -> Timeline:
+    """Finished jobs per time bucket, kind and env: outcomes, success rate, p50/p95 duration and
+    items/s. Takes the job list's filters."""
+    since = utcnow() - timedelta(hours=window_h)
+    bucket_s = max(1, int(window_h * 3600 / buckets))
+    points = service.reader.read_store().timeline(since, bucket_s, filt)
+    return Timeline(
+        since=since,
+        bucket_s=bucket_s,
+        points=[TimelinePoint.model_validate(p) for p in points],
+    )
+
+
 class KindOut(BaseModel):
     name: str = Field(examples=["generate"])
     description: str

@@ -1,0 +1,232 @@
+// The REST API's bodies, as docs/api.md and /api/openapi.json describe them.
+
+export type JobStatus = "pending" | "running" | "paused" | "completed" | "partial" | "failed" | "cancelled";
+export type ItemStatus = "pending" | "running" | "done" | "failed" | "skipped" | "cancelled";
+
+export const JOB_STATUSES: JobStatus[] = ["pending", "running", "paused", "completed", "partial", "failed", "cancelled"];
+export const ITEM_STATUSES: ItemStatus[] = ["pending", "running", "done", "failed", "skipped", "cancelled"];
+export const FINISHED: JobStatus[] = ["completed", "partial", "failed", "cancelled"];
+
+export interface Progress {
+  job_id: string;
+  status: string;
+  total: number;
+  done: number;
+  failed: number;
+  skipped: number;
+  cancelled: number;
+  rows_read: number;
+  rows_written: number;
+  elapsed_s: number;
+  items_per_s: number;
+  rows_per_s: number;
+  eta_s: number | null;
+  current: string[];
+  retrying: number;
+  weight_total: number;
+  weight_done: number;
+  parts: { name: string; done: number; total: number; percent: number; rows_per_s?: number; eta_s?: number | null }[];
+  percent: number;
+  recorded_at: string | null;
+}
+
+export interface Job {
+  id: string;
+  kind: string;
+  env: string;
+  status: JobStatus;
+  name: string;
+  project: string;
+  params: Record<string, unknown>;
+  options: Record<string, unknown>;
+  total: number;
+  done: number;
+  failed: number;
+  skipped: number;
+  cancelled: number;
+  rows_read: number;
+  rows_written: number;
+  percent: number;
+  duration_s: number | null;
+  created_at: string | null;
+  started_at: string | null;
+  finished_at: string | null;
+  updated_at: string | null;
+  error: string | null;
+  retry_of: string | null;
+  parent_id: string | null;
+  tags: string[];
+  metadata: Record<string, unknown>;
+  progress: Partial<Progress>;
+  runner: string | null;
+  heartbeat_at: string | null;
+  /** Sent by /api/events: the job's live progress. */
+  live?: Progress;
+}
+
+export interface JobPage {
+  jobs: Job[];
+  total: number;
+  limit: number;
+  offset: number;
+}
+
+export interface Item {
+  job_id: string;
+  key: string;
+  position: number;
+  status: ItemStatus;
+  value: unknown;
+  attempts: number;
+  error: string | null;
+  traceback: string | null;
+  result: unknown;
+  cursor: unknown;
+  started_at: string | null;
+  finished_at: string | null;
+  duration_s: number | null;
+  rows_read: number;
+  rows_written: number;
+  weight: number;
+}
+
+export interface ItemPage {
+  items: Item[];
+  total: number;
+  limit: number;
+  offset: number;
+}
+
+export interface LogEvent {
+  id: number;
+  job_id: string;
+  ts: string;
+  level: string;
+  item_key: string | null;
+  message: string;
+}
+
+export interface JsonSchema {
+  type?: string | string[];
+  title?: string;
+  description?: string;
+  default?: unknown;
+  enum?: unknown[];
+  format?: string;
+  items?: JsonSchema;
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+  anyOf?: JsonSchema[];
+  minimum?: number;
+  maximum?: number;
+  $ref?: string;
+  $defs?: Record<string, JsonSchema>;
+  additionalProperties?: boolean | JsonSchema;
+}
+
+export interface Kind {
+  name: string;
+  description: string;
+  builtin: boolean;
+  params: JsonSchema;
+  retries: number | null;
+  workers: number | null;
+  timeout: number | null;
+}
+
+export interface Pipeline {
+  name: string;
+  path: string;
+  kind: string;
+  description: string;
+  env: string | null;
+  workers: number | null;
+  params: Record<string, unknown>;
+  tags: string[];
+  schedule: string | null;
+}
+
+export interface Statistics {
+  total: number;
+  by_status: Record<string, number>;
+  by_kind: Record<string, number>;
+  by_env: Record<string, number>;
+  success_rate: number | null;
+  duration_p50_s: number | null;
+  duration_p95_s: number | null;
+  throughput: { window_s: number; jobs_finished: number; jobs_per_hour: number; items_done: number; items_per_s: number };
+  by_kind_env: {
+    kind: string;
+    env: string;
+    jobs: number;
+    completed: number;
+    partial: number;
+    failed: number;
+    success_rate: number | null;
+    duration_p50_s: number | null;
+    duration_p95_s: number | null;
+    items_done: number;
+    rows_written: number;
+  }[];
+}
+
+export interface TimelinePoint {
+  start: string;
+  kind: string;
+  env: string;
+  jobs: number;
+  completed: number;
+  partial: number;
+  failed: number;
+  success_rate: number | null;
+  duration_p50_s: number | null;
+  duration_p95_s: number | null;
+  items_done: number;
+  rows_written: number;
+  items_per_s: number | null;
+}
+
+export interface Timeline {
+  since: string;
+  bucket_s: number;
+  points: TimelinePoint[];
+}
+
+export interface RuleResult {
+  name: string;
+  rule: string;
+  severity: string;
+  status: "pass" | "warn" | "fail" | "error";
+  failing: number;
+  checked: number;
+  column: string | null;
+  threshold: number | string;
+  samples: Record<string, unknown>[];
+  fix: string | null;
+  message: string | null;
+  percent: number;
+}
+
+export interface Report {
+  suite: string;
+  target: string;
+  job: string | null;
+  created_at: string;
+  score: number;
+  rows: number;
+  counts: Record<string, number>;
+  tables: { table: string; rows: number; score: number; counts: Record<string, number>; seconds: number; rules: RuleResult[] }[];
+  trend: { job: string; at: string | null; score: number; delta: number } | null;
+  errors: { table: string; error: string }[];
+  status: string;
+  result: { passed: boolean; fail_on: string; failed: number; failing: string[] } | null;
+  history: { job: string; at: string | null; score: number; rows: number }[];
+}
+
+export interface Health {
+  status: string;
+  version: string;
+  store: string;
+  jobs_running: number;
+  jobs_queued: number;
+}
