@@ -54,9 +54,9 @@ test: $(VENV)/.installed-dev $(WEB)
 	scripts/ensure-postgres
 	BATCHYARD_REQUIRE_BROWSER=1 $(BIN)/python -m pytest
 
-## test-fast: the edit-test loop: SQLite only, no slow tests, on two processes
+## test-fast: the edit-test loop: SQLite only, no slow or browser tests, on two processes
 test-fast: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest -m "not postgres and not slow" -n 2 -q -p no:cacheprovider
+	$(BIN)/python -m pytest -m "not postgres and not slow and not browser" -n 2 -q -p no:cacheprovider
 
 ## lint: ruff, mypy (strict on src/) and the import layers (import-linter)
 lint: $(VENV)/.installed-dev

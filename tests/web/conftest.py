@@ -55,8 +55,10 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_line(f"dashboard screenshots: {SHOTS}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
+    # Per module, not per session: Playwright's sync API keeps an event loop running in this
+    # thread while it is open, and tests that run after it (in this process) start their own.
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
