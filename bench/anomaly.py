@@ -44,9 +44,7 @@ def series(seed: int) -> tuple[list[float], list[Planted]]:
         daily = 150.0 * (1 - abs(hour - 14) / 12) if 2 <= hour <= 26 else 0.0
         weekly = -120.0 if weekday >= 5 else (40.0 if weekday == 4 else 0.0)
         values.append(1000.0 + 0.5 * t + daily + weekly + rnd.gauss(0, NOISE))
-    kinds = (
-        ["spike"] * 10 + ["dip"] * 8 + ["burst"] * 6 + ["plateau"] * 5 + ["shift"]
-    )  # 30 in all
+    kinds = ["spike"] * 10 + ["dip"] * 8 + ["burst"] * 6 + ["plateau"] * 5 + ["shift"]  # 30 in all
     planted: list[Planted] = []
     rnd.shuffle(kinds)
     kinds.remove("shift")
@@ -61,7 +59,11 @@ def series(seed: int) -> tuple[list[float], list[Planted]]:
         else:
             start = JUDGED_FROM + 12 + n * slot + rnd.randint(0, slot - length - 6)
         sigmas = rnd.choice([6, 8, 12, 20]) if kind in ("spike", "dip") else rnd.choice([6, 8, 10])
-        size = sigmas * NOISE * (-1 if kind == "dip" or (kind != "spike" and rnd.random() < 0.4) else 1)
+        size = (
+            sigmas
+            * NOISE
+            * (-1 if kind == "dip" or (kind != "spike" and rnd.random() < 0.4) else 1)
+        )
         end = HOURS if kind == "shift" else start + length
         for t in range(start, end):
             values[t] += size
@@ -70,7 +72,9 @@ def series(seed: int) -> tuple[list[float], list[Planted]]:
 
 
 def robust(values: list[float]) -> tuple[list[bool], float]:
-    detector = Detector(sensitivity=4.0, min_history=JUDGED_FROM, seasonality="auto", adapt_after=24)
+    detector = Detector(
+        sensitivity=4.0, min_history=JUDGED_FROM, seasonality="auto", adapt_after=24
+    )
     history: list[Point] = []
     flags = []
     started = time.perf_counter()
@@ -128,14 +132,19 @@ def main() -> int:
         flags, seconds = robust(values)
         ours = score(flags, planted)
         theirs = score(baseline(values), planted)
-        for name, s in ((f"robust seasonal ({seconds:.1f}s)", ours), ("mean +/- 3 sd, 24 h", theirs)):
+        for name, s in (
+            (f"robust seasonal ({seconds:.1f}s)", ours),
+            ("mean +/- 3 sd, 24 h", theirs),
+        ):
             print(
                 f"{seed:>4}  {name:<22} {s['precision']:>9.3f} {s['recall']:>7.3f} {s['f1']:>6.3f}"
                 f"  {s['alarms']:.0f} ({s['false']:.0f}); found {s['found']:.0f}/{len(planted)}"
             )
         passed = ours["precision"] >= 0.9 and ours["recall"] >= 0.9 and ours["f1"] > theirs["f1"]
         ok = ok and passed
-    print("goal: precision >= 0.9, recall >= 0.9, F1 above the baseline:", "met" if ok else "NOT met")
+    print(
+        "goal: precision >= 0.9, recall >= 0.9, F1 above the baseline:", "met" if ok else "NOT met"
+    )
     return 0 if ok else 1
 
 

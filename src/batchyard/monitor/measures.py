@@ -231,9 +231,7 @@ def _suite_score(metric: SuiteScore, settings: Settings) -> Reading:
             result = check_table(source, suite, table)
             results += result.rules
             failing += [f"{table}.{r.name}" for r in result.rules if not r.passed]
-    return Reading(
-        "score", score(results), details={"suite": suite.name, "failing": failing[:20]}
-    )
+    return Reading("score", score(results), details={"suite": suite.name, "failing": failing[:20]})
 
 
 ENDED = (JobStatus.COMPLETED.value, JobStatus.PARTIAL.value, JobStatus.FAILED.value)

@@ -378,7 +378,14 @@ class JobHealth(_Metric):
 
 
 MetricSpec = Annotated[
-    FileCount | JsonValidity | Freshness | NullRate | RowCount | Duplicates | Sql | SuiteScore
+    FileCount
+    | JsonValidity
+    | Freshness
+    | NullRate
+    | RowCount
+    | Duplicates
+    | Sql
+    | SuiteScore
     | JobHealth,
     Field(discriminator="type"),
 ]
@@ -437,9 +444,14 @@ def _never(t: Threshold, value: Value) -> str | None:
         return f"{value.name} is never below {low:g}"
     if t.above is not None and high is not None and t.above >= high:
         return f"{value.name} is never above {high:g}"
-    if t.outside is not None and low is not None and high is not None:
-        if t.outside[0] <= low and t.outside[1] >= high:
-            return f"{value.name} is always within [{low:g}, {high:g}]"
+    if (
+        t.outside is not None
+        and low is not None
+        and high is not None
+        and t.outside[0] <= low
+        and t.outside[1] >= high
+    ):
+        return f"{value.name} is always within [{low:g}, {high:g}]"
     return None
 
 
@@ -535,9 +547,7 @@ def _place(loc: Sequence[Any], root: yaml.Node | None) -> str:
     return out or "the file"
 
 
-def _find(
-    node: yaml.Node, loc: Sequence[Any], *, key: bool = False
-) -> tuple[yaml.Node, list[Any]]:
+def _find(node: yaml.Node, loc: Sequence[Any], *, key: bool = False) -> tuple[yaml.Node, list[Any]]:
     path: list[Any] = []
     for i, part in enumerate(loc):
         if isinstance(node, yaml.MappingNode):

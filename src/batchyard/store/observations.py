@@ -70,9 +70,12 @@ class ObservationQueries:
         until: datetime | None = None,
         limit: int | None = None,
         newest_first: bool = False,
+        job_id: str | None = None,
     ) -> list[Observation]:
         """Observations matching the filters, oldest first (or the newest ``limit`` first)."""
         where = _where(monitor, metric, labels, since, until)
+        if job_id is not None:
+            where.append(observations.c.job_id == job_id)
         order = (
             (observations.c.observed_at.desc(), observations.c.id.desc())
             if newest_first
