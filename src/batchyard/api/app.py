@@ -15,7 +15,7 @@ from batchyard import __version__
 from batchyard.api import problems
 from batchyard.api.auth import require_token
 from batchyard.api.options import ServeOptions
-from batchyard.api.routes import batch, jobs, metrics, reference
+from batchyard.api.routes import batch, jobs, metrics, monitors, reference
 from batchyard.api.service import Service
 from batchyard.config import Settings, load_settings
 
@@ -71,6 +71,7 @@ def create_app(
     app.include_router(reference.router, dependencies=guarded)
     app.include_router(reference.health_router)
     app.include_router(metrics.router, dependencies=guarded)
+    app.include_router(monitors.router, dependencies=guarded)
     if options.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -58,7 +58,7 @@ def trend_text(t: Mapping[str, Any]) -> str:
 
 
 def _status(m: Mapping[str, Any]) -> str:
-    return m["status"] + (" · anomaly" if m["anomaly"] else "")
+    return str(m["status"]) + (" · anomaly" if m["anomaly"] else "")
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
@@ -214,7 +214,7 @@ def chart(m: Mapping[str, Any]) -> Markup:
         return PAD + (WIDTH - 2 * PAD) * ((t.timestamp() - t0) / span if t1 > t0 else 0.5)
 
     def y(v: float) -> float:
-        return HEIGHT - 18 - (HEIGHT - 36) * (v - lo) / (hi - lo)
+        return float(HEIGHT - 18 - (HEIGHT - 36) * (v - lo) / (hi - lo))
 
     parts = [
         f'<svg class="chart" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" '

@@ -68,8 +68,8 @@ def build(
     except Exception:  # a broken monitor file must not hide the history there is
         monitors = {}
     series = dict(store.iter_series(monitor=monitor, since=now - max(CHART_WINDOW, window)))
-    metrics = []
-    anomalies = []
+    metrics: list[dict[str, Any]] = []
+    anomalies: list[dict[str, Any]] = []
     counts = dict.fromkeys([s.value for s in ObservationStatus], 0)
     for history in series.values():
         latest = history[-1]
@@ -113,7 +113,7 @@ def build(
             for o in history
             if o.anomaly and o.observed_at >= now - window
         ]
-    anomalies.sort(key=lambda a: a["at"], reverse=True)
+    anomalies.sort(key=lambda a: str(a["at"]), reverse=True)
     latest_anomalies = sum(1 for m in metrics if m["anomaly"])
     by_severity: dict[str, list[dict[str, Any]]] = {s: [] for s in SEVERITIES}
     for alert in alerts:
