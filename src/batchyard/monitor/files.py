@@ -106,7 +106,9 @@ class FileSource:
             try:
                 from fsspec.core import url_to_fs
 
-                self._fs, self._root = url_to_fs(self.url, **self._options)
+                # Every check lists afresh: no instance or listings cached from an earlier one.
+                options = {"skip_instance_cache": True, "use_listings_cache": False}
+                self._fs, self._root = url_to_fs(self.url, **(options | self._options))
             except ImportError as exc:
                 raise UsageError(
                     f"{self.shown}: no filesystem for this URL ({exc}); install its fsspec "
@@ -167,12 +169,14 @@ class FileSource:
         fs, _ = self._filesystem()
         for start in range(0, len(paths), 256):
             chunk = list(paths[start : start + 256])
+            # cat_ranges fetches the objects concurrently, without a HEAD request for each.
             try:
-                got = fs.cat(chunk, on_error="return")
+                got = fs.cat_ranges(
+                    chunk, [None] * len(chunk), [None] * len(chunk), on_error="return"
+                )
             except Exception as exc:
                 raise Unreachable(f"{self.shown}: {_reason(exc, self._options)}") from None
-            for path in chunk:
-                data = got.get(path)
+            for path, data in zip(chunk, got, strict=True):
                 if isinstance(data, Exception):
                     raise Unreachable(
                         f"{self.shown}: cannot read {path}: {_reason(data, self._options)}"
