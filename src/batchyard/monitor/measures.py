@@ -114,11 +114,8 @@ def measure(
     """Read the data and return the metric's values."""
     now = now or datetime.now(UTC)
     if isinstance(metric, FileCount):
-        found = _files(metric, settings).list(metric.glob, recursive=metric.recursive)
-        return [
-            Reading("files", float(len(found))),
-            Reading("bytes", float(sum(f.size for f in found))),
-        ]
+        summary = _files(metric, settings).summary(metric.glob, recursive=metric.recursive)
+        return [Reading("files", float(summary.files)), Reading("bytes", float(summary.bytes))]
     if isinstance(metric, JsonValidity):
         return _json_validity(metric, settings)
     if isinstance(metric, Freshness):
@@ -172,10 +169,9 @@ def _json_validity(metric: JsonValidity, settings: Settings) -> list[Reading]:
 
 def _freshness(metric: Freshness, settings: Settings, now: datetime) -> Reading:
     if metric.path:
-        found = _files(metric, settings).list(metric.glob, recursive=metric.recursive)
-        if not found:
+        newest = _files(metric, settings).summary(metric.glob, recursive=metric.recursive).newest
+        if newest is None:
             return Reading("age_s", None, details={"why": "no files"})
-        newest = max(found, key=lambda f: f.mtime)
         return Reading(
             "age_s",
             round(now.timestamp() - newest.mtime, 3),
