@@ -152,7 +152,7 @@ def show(
         values = ", ".join(v.name for v in metric.values())
         console.print(f"  {metric.label} ({metric.type}): {values}")
         for t in metric.thresholds:
-            console.print(f"    threshold {t.describe()}" + (f" on {t.on}" if t.on else ""))
+            console.print(f"    threshold {t.describe()}" + (f" on {t.value}" if t.value else ""))
         spec = metric.anomaly_spec()
         if spec:
             console.print(

@@ -35,16 +35,8 @@ def plan(
                 probe(metric, settings)
             except BatchyardError as exc:
                 where = monitor.path or f"monitor {monitor.name}"
-                field = _field(metric)
-                raise ConfigError(f"{where}: metrics[{i}] ({metric.label}){field}: {exc}") from exc
+                raise ConfigError(f"{where}: metrics[{i}] ({metric.label}).{exc}") from None
     return [Item(m.name, {"monitor": m.name}) for m in found]
-
-
-def _field(metric: spec.MetricSpec) -> str:
-    for name in ("path", "target", "table", "query", "connection"):
-        if getattr(metric, name, None):
-            return f".{name}"
-    return ""
 
 
 def check(value: dict[str, Any], ctx: Context) -> dict[str, Any]:

@@ -74,28 +74,49 @@ def _where(source: Source, table: str, where: str | None, what: str) -> str:
 
 
 def probe(metric: MetricSpec, settings: Settings) -> None:
-    """Raise a :class:`UsageError` if the metric cannot be measured as declared."""
-    if isinstance(metric, FileCount | JsonValidity) or (
-        isinstance(metric, Freshness) and metric.path
-    ):
-        assert metric.path is not None
-        _files(metric, settings).check(metric.path)
-        return
+    """Raise a :class:`UsageError` if the metric cannot be measured as declared; its message
+    starts with the field at fault (``path: ...``, ``table: ...``)."""
+    with _field("path"):
+        if isinstance(metric, FileCount | JsonValidity) or (
+            isinstance(metric, Freshness) and metric.path
+        ):
+            assert metric.path is not None
+            _files(metric, settings).check(metric.path)
+            return
     if isinstance(metric, SuiteScore):
-        suite = Suite.load(find_rules(settings.root, metric.rules))
-        with _source(metric.target, settings) as source:
-            check_plan(source, suite.only(metric.tables) if metric.tables else suite, None)
+        with _field("rules"):
+            suite = Suite.load(find_rules(settings.root, metric.rules))
+            if metric.tables:
+                suite = suite.only(metric.tables)
+        with _field("target"), _source(metric.target, settings) as source:
+            check_plan(source, suite, None)
         return
     if isinstance(metric, Sql):
-        with _source(metric.connection, settings):
+        with _field("connection"), _source(metric.connection, settings):
             return
     if isinstance(metric, NullRate | RowCount | Duplicates | Freshness):
         assert metric.table is not None
-        with _source(metric.connection, settings) as source:
-            info = source.table(metric.table, "table")
+        with _field("connection"):
+            source = open_source(metric.connection, settings)
+        try:
+            with _field("table"):
+                info = source.table(metric.table, "table")
+            name = {NullRate: "columns", Duplicates: "key", Freshness: "column"}.get(type(metric))
             for column in _columns(metric):
-                info.column(column, "column")
-            _where(source, metric.table, metric.where, metric.table)
+                with _field(name or "column"):
+                    info.column(column, metric.table)
+            with _field("where"):
+                _where(source, metric.table, metric.where, metric.table)
+        finally:
+            source.close()
+
+
+@contextmanager
+def _field(name: str) -> Iterator[None]:
+    try:
+        yield
+    except UsageError as exc:
+        raise UsageError(f"{name}: {exc}") from None
 
 
 def _columns(metric: MetricSpec) -> list[str]:

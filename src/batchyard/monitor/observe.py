@@ -102,13 +102,13 @@ def _judge(
     name = f"{metric.label}.{reading.value}"
     past = history.get((name, labels_key(reading.labels)), [])
     main = metric.values()[0].name
-    mine = [t for t in metric.thresholds if (t.on or main) == reading.value]
+    mine = [t for t in metric.thresholds if (t.value or main) == reading.value]
     level, message = status(mine, reading.number, past, now)
     spec = metric.anomaly_spec()
     details = dict(reading.details)
     expected = score = None
     anomaly = False
-    if spec is not None and reading.number is not None and reading.value in (spec.on or [main]):
+    if spec is not None and reading.number is not None and reading.value in (spec.values or [main]):
         judged = detector(spec).judge([point(o) for o in past], now.timestamp(), reading.number)
         expected, score, anomaly = judged.expected, judged.score, judged.anomaly
         if judged.shift:

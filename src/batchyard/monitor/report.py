@@ -47,7 +47,7 @@ def _thresholds(monitors: Mapping[str, specs.Monitor], obs: Observation) -> list
             continue
         main = metric.values()[0].name
         for t in metric.thresholds:
-            if (t.on or main) == value and t.compare == "value":
+            if (t.value or main) == value and t.compare == "value":
                 out.append(t.model_dump(exclude_none=True) | {"text": t.describe()})
     return out
 

@@ -12,7 +12,7 @@ metrics:
 
 Each metric type measures one or more *values* (``file_count``: ``files`` and ``bytes``); each
 value is a series named ``NAME.VALUE``. Thresholds and anomaly detection apply to the metric's main
-value unless ``on:`` names another. Errors name ``file:line``, the metric and the field.
+value unless ``value:`` (``values:``) names another. Errors name ``file:line``, the metric and the field.
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ class Threshold(_Model):
     or as its change (absolute or percent) against a baseline."""
 
     level: Literal["warn", "fail"] = "fail"
-    on: str | None = Field(None, description="The value it applies to (default: the main one).")
+    value: str | None = Field(None, description="The value it applies to (default: the main one).")
     above: float | None = None
     below: float | None = None
     outside: tuple[float, float] | None = Field(
@@ -128,7 +128,7 @@ SENSITIVITY = {"low": 5.0, "medium": 4.0, "high": 3.0}
 class AnomalySpec(_Model):
     """Anomaly detection over a trailing window: robust (median and MAD), seasonal if asked."""
 
-    on: list[str] | None = Field(None, description="Values to watch (default: the main one).")
+    values: list[str] | None = Field(None, description="Values to watch (default: the main one).")
     sensitivity: float = Field(
         4.0,
         gt=0,
@@ -225,7 +225,7 @@ class _Metric(_Model):
         better = getattr(self, "better", None)
         return [v.model_copy(update={"better": better}) for v in found] if better else found
 
-    def value(self, name: str | None) -> Value:
+    def value_named(self, name: str | None) -> Value:
         return next(v for v in self.values() if name in (None, v.name))
 
     @model_validator(mode="after")
@@ -233,25 +233,25 @@ class _Metric(_Model):
         names = [v.name for v in self.values()]
         spec = self.anomaly_spec()
         for i, t in enumerate(self.thresholds):
-            if t.on is not None and t.on not in names:
+            if t.value is not None and t.value not in names:
                 raise ValueError(
-                    f"thresholds[{i}].on: {self.label} has no value {t.on!r} (it has: "
+                    f"thresholds[{i}].value: {self.label} has no value {t.value!r} (it has: "
                     f"{', '.join(names)})"
                 )
-            problem = _never(t, self.value(t.on))
+            problem = _never(t, self.value_named(t.value))
             if problem:
                 raise ValueError(f"thresholds[{i}]: {t.describe()} can never hold: {problem}")
         for a, b in ((a, b) for a in self.thresholds for b in self.thresholds):
-            same = (a.on, a.compare, a.baseline) == (b.on, b.compare, b.baseline)
+            same = (a.value, a.compare, a.baseline) == (b.value, b.compare, b.baseline)
             if same and a.level == "warn" and b.level == "fail" and _shadows(b, a):
                 raise ValueError(
                     f"thresholds: {a.describe()} can never hold: {b.describe()} trips first; "
                     "a warning bound must be looser than the failing one"
                 )
-        for name in (spec.on or []) if spec else []:
+        for name in (spec.values or []) if spec else []:
             if name not in names:
                 raise ValueError(
-                    f"anomaly.on: {self.label} has no value {name!r} (it has: {', '.join(names)})"
+                    f"anomaly.values: {self.label} has no value {name!r} (it has: {', '.join(names)})"
                 )
         return self
 
