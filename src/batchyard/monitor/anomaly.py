@@ -29,6 +29,8 @@ WEEK = 7 * DAY
 MAD_SIGMA = 1.4826
 #: How far (in robust standard deviations) a value that is no anomaly moves the baseline.
 CLIP = 2.5
+#: Residuals needed to tell how far values stray (before that, nothing is judged).
+MIN_RESIDUALS = 12
 
 
 @dataclass(frozen=True)
@@ -82,8 +84,13 @@ class Detector:
         period = self._period(times, at)
         expected = _predict(times, clean, at, period)
         if expected is None:
+            period = None  # not a whole earlier period yet: the recent median
+            expected = _predict(times, clean, at, period)
+        if expected is None:
             return Judgement(None, None, False, note="no comparable history")
         scale = self._scale(points, times, clean, period)
+        if scale is None:
+            return Judgement(None, None, False, note="too few comparable values yet")
         score = (value - expected) / scale
         anomaly = abs(score) > self.sensitivity
         if anomaly and self._run(points, score):
@@ -100,8 +107,9 @@ class Detector:
 
     def _scale(
         self, points: list[Point], times: list[float], clean: list[float], period: float | None
-    ) -> float:
-        """The spread of residuals: stored ones where there are enough, else computed now."""
+    ) -> float | None:
+        """The spread of residuals: stored ones where there are enough, else computed now the
+        same way (None while fewer than ``MIN_RESIDUALS`` values can be)."""
         residuals = [
             p.value - p.expected for p in points[-336:] if p.expected is not None and not p.anomaly
         ]
@@ -111,8 +119,8 @@ class Detector:
                 guess = _predict(times[:i], clean[:i], times[i], period)
                 if guess is not None:
                     residuals.append(points[i].value - guess)
-        if not residuals:
-            return max(abs(statistics.median(clean)) * 1e-3, 1e-9)
+        if len(residuals) < MIN_RESIDUALS:
+            return None
         center = statistics.median(residuals)
         mad = statistics.median(abs(r - center) for r in residuals) * MAD_SIGMA
         mean_abs = statistics.fmean(abs(r - center) for r in residuals) * 1.2533
@@ -159,9 +167,13 @@ def _cleaned(points: Sequence[Point], adapt_after: int) -> list[float]:
 
 
 def _level(times: list[float], clean: list[float], end: float, period: float) -> float | None:
+    """The median over the period before ``end``; None unless history covers all of it (a
+    part of a seasonal period is no level)."""
     lo = bisect.bisect_right(times, end - period)
     hi = bisect.bisect_left(times, end)
-    return statistics.median(clean[lo:hi]) if hi > lo else None
+    if hi <= lo or times[lo] - (end - period) > period / 12:
+        return None
+    return statistics.median(clean[lo:hi])
 
 
 def _near(times: list[float], at: float, tolerance: float) -> int | None:
@@ -177,14 +189,15 @@ def _near(times: list[float], at: float, tolerance: float) -> int | None:
 def _predict(
     times: list[float], clean: list[float], at: float, period: float | None
 ) -> float | None:
-    """The expected value at ``at`` from the cleaned history before it."""
+    """The expected value at ``at`` from the cleaned history before it: seasonal with a
+    ``period`` (None when no earlier period can be compared), else the recent median."""
     if not times:
         return None
     if period is None:
         return statistics.median(clean[-24:])
     now_level = _level(times, clean, at, period)
     if now_level is None:
-        return statistics.median(clean[-24:])
+        return None
     spacing = statistics.median(b - a for a, b in zip(times[-25:], times[-24:], strict=False))
     tolerance = min(max(spacing / 2, 60.0), period / 24)
     candidates = []
@@ -196,9 +209,7 @@ def _predict(
         if then is None:
             break
         candidates.append(clean[j] + now_level - then)
-    if not candidates:
-        return statistics.median(clean[-24:])
-    return statistics.median(candidates)
+    return statistics.median(candidates) if candidates else None
 
 
 def mean_std(values: Sequence[float], value: float, k: float = 3.0) -> bool:

@@ -186,7 +186,7 @@ def to_text(report: Mapping[str, Any]) -> str:
 
 # -- HTML ------------------------------------------------------------------------------------------
 
-WIDTH, HEIGHT, PAD = 560, 150, 34
+WIDTH, HEIGHT, PAD = 1000, 170, 40
 
 
 def chart(m: Mapping[str, Any]) -> Markup:
