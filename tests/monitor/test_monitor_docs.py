@@ -9,9 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import REPO
-
 from batchyard.db import ENGINES
+from conftest import REPO
 
 DOC = (REPO / "docs" / "monitor.md").read_text(encoding="utf-8")
 BLOCK = re.compile(r"```(python|toml|yaml|sh)\n(.*?)```", re.S)
@@ -22,7 +21,7 @@ def test_monitor_docs_run(tmp_path: Path) -> None:
     for lang, code in BLOCK.findall(DOC):
         first = code.splitlines()[0]
         if lang in ("toml", "yaml"):
-            if not first.startswith("# ") or "/" not in first and "." not in first:
+            if not first.startswith("# ") or ("/" not in first and "." not in first):
                 continue  # a fragment, not a file
             path = tmp_path / first[2:].strip()
             path.parent.mkdir(parents=True, exist_ok=True)

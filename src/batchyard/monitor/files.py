@@ -157,13 +157,13 @@ class FileSource:
             return found
         fs, root = self._filesystem()
         try:
-            found = fs.find(root, detail=True, maxdepth=None if recursive else 1)
+            listed = fs.find(root, detail=True, maxdepth=None if recursive else 1)
         except FileNotFoundError:
             return []
         except Exception as exc:
             raise Unreachable(f"{self.shown}: {_reason(exc, self._options)}") from None
         out = []
-        for path, info in found.items():
+        for path, info in listed.items():
             if info.get("type", "file") != "file":
                 continue
             if match is not None and not match(path.rsplit("/", 1)[-1]):
@@ -175,8 +175,8 @@ class FileSource:
         """Count and weigh the files (and find the newest) without keeping a record of each."""
         if self.local is None:
             found = self.list(glob, recursive=recursive)
-            newest = max(found, key=lambda f: f.mtime, default=None)
-            return Summary(len(found), sum(f.size for f in found), newest)
+            latest = max(found, key=lambda f: f.mtime, default=None)
+            return Summary(len(found), sum(f.size for f in found), latest)
         if not self.local.is_dir():
             return Summary(0, 0, None)
         match = None if glob in ("*", "**") else re.compile(fnmatch.translate(glob)).match
