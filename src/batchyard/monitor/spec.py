@@ -509,7 +509,9 @@ def explain(exc: ValidationError, root: yaml.Node | None, source: str) -> str:
     """One line for the first error: where (file:line), which metric and field, and why."""
     err = exc.errors()[0]
     loc = [p for p in err["loc"] if not (isinstance(p, str) and p in METRIC_TYPES)]
-    node, _ = _find(root, loc, key=err["type"] == "extra_forbidden") if root else (None, [])
+    named = re.match(r"(?:Value error, )?(thresholds)\[(\d+)\]", str(err["msg"]))
+    line_loc = [*loc, named.group(1), int(named.group(2))] if named else loc
+    node, _ = _find(root, line_loc, key=err["type"] == "extra_forbidden") if root else (None, [])
     where = f"{source}:{node.start_mark.line + 1}" if node is not None else source
     place = _place(loc, root)
     kind = err["type"]
@@ -589,15 +591,18 @@ def load_all(root: Path) -> list[Monitor]:
 
 
 def pick(root: Path, names: Sequence[str]) -> list[Monitor]:
-    """The monitors named (all of them if none are); an unknown name is :class:`NotFound`."""
-    known = load_all(root)
+    """The monitors named (all of them if none are); an unknown name is :class:`NotFound`.
+    Only the files named are read, so one broken monitor does not stop the others."""
     if not names:
-        return known
-    by_name = {m.name: m for m in known}
+        return load_all(root)
+    files = {p.stem: p for p in list_files(root)}
     out = []
     for name in names:
-        if name not in by_name:
-            listed = ", ".join(by_name) or f"none: add one in {folder(root)}"
+        if name in files:
+            out.append(load_file(files[name]))
+        elif name in DECLARED:
+            out.append(DECLARED[name])
+        else:
+            listed = ", ".join(sorted({*files, *DECLARED})) or f"none: add one in {folder(root)}"
             raise NotFound(f"no monitor {name!r} (monitors: {listed})")
-        out.append(by_name[name])
     return out
