@@ -70,14 +70,17 @@ def status(
 def trend(
     history: Sequence[Observation], window: timedelta, better: str, now: datetime
 ) -> dict[str, Any]:
-    """The latest value against the one ``window`` ago: % change, direction, better or worse."""
+    """The latest value against the one ``window`` ago (or the oldest, if at least half a
+    window old): % change, direction (flat under 1%), and whether that is better or worse."""
     values = [o for o in history if o.value is not None]
     if not values:
         return {"change_pct": None, "direction": None, "verdict": None}
     latest = values[-1]
     target = now - window
     earlier = [o for o in values if o.observed_at <= target]
-    past = earlier[-1] if earlier else (values[0] if values[0] is not latest else None)
+    # With less history than the window, the oldest value stands in if it is half a window old.
+    oldest = values[0] if values[0].observed_at <= now - window / 2 else None
+    past = earlier[-1] if earlier else (oldest if oldest is not latest else None)
     if past is None or past.value is None or latest.value is None:
         return {"change_pct": None, "direction": None, "verdict": None}
     if past.value == 0:
