@@ -42,6 +42,8 @@ from batchyard.store.schedules import ScheduleBook, ScheduleRun
 
 if TYPE_CHECKING:
     from batchyard.monitor.alerts import AlertBook
+    from batchyard.monitor.spec import Monitor
+    from batchyard.store.models import Observation
 
 
 def _merge(*sources: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -417,6 +419,62 @@ class Batchyard:
             job.id, on_progress=on_progress, on_message=on_message, install_signals=install_signals
         )
         return report_for(self.store, job)
+
+    # -- monitors --------------------------------------------------------------------------------
+
+    def monitors(self, names: Sequence[str] = ()) -> list[Monitor]:
+        """The project's monitors (``monitors/*.yaml`` and those jobs.py declares), or those named."""
+        from batchyard.monitor import spec
+
+        self.registry  # noqa: B018 - loads jobs.py, where monitors may be declared in Python
+        return spec.pick(self.settings.root, names)
+
+    def check_monitors(self, names: Sequence[str] = (), **options: Any) -> Job:
+        """Run a ``monitor`` job over the monitors named (default: all); return it as it ended."""
+        return self.run("monitor", {"monitors": list(names)}, **options)
+
+    def metric_history(
+        self,
+        *,
+        monitor: str | None = None,
+        metric: str | None = None,
+        labels: Mapping[str, str] | None = None,
+        since: timedelta | None = None,
+        limit: int | None = None,
+        job_id: str | None = None,
+    ) -> list[Observation]:
+        """Observations, oldest first (the newest ``limit`` of them), over the last ``since``
+        (or those the monitor job ``job_id`` recorded)."""
+        found = self.read_store().observations(
+            job_id=job_id,
+            monitor=monitor,
+            metric=metric,
+            labels=labels,
+            since=utcnow() - since if since else None,
+            limit=limit,
+            newest_first=limit is not None,
+        )
+        return sorted(found, key=lambda o: (o.observed_at, o.id or 0))
+
+    def latest_metrics(self, monitor: str | None = None) -> list[Observation]:
+        """The newest observation of every series (of ``monitor``)."""
+        return self.read_store().latest_observations(monitor=monitor)
+
+    def monitor_report(
+        self,
+        *,
+        window: timedelta = timedelta(hours=24),
+        monitor: str | None = None,
+        alerts: Sequence[Mapping[str, Any]] = (),
+    ) -> dict[str, Any]:
+        """The monitoring report's data (see :mod:`batchyard.monitor.report`); ``alerts`` are the
+        open alerts to show by severity (mappings with ``severity`` and ``title``)."""
+        from batchyard.monitor.report import build
+
+        self.registry  # noqa: B018 - loads jobs.py, where monitors may be declared in Python
+        return build(
+            self.read_store(), self.settings.root, window=window, monitor=monitor, alerts=alerts
+        )
 
     def export(self, jobs: Sequence[Job], fmt: str = "json") -> str:
         """Jobs as a JSON array or CSV text (params masked)."""

@@ -63,6 +63,19 @@ tables:
 """
 
 
+MONITORS = {
+    "badtype": "metrics:\n  - {name: rows, type: row_cont, table: players}\n",
+    "impossible": "metrics:\n  - type: json_validity\n    path: .\n    thresholds:\n"
+    "      - {below: 0, level: fail}\n",
+    "backwards": "metrics:\n  - type: row_count\n    table: players\n    connection: src.db\n"
+    "    thresholds: [{outside: [10, 1]}]\n",
+    "nofolder": "metrics:\n  - {type: file_count, path: 'landing/{date:%Y}/'}\n",
+    "nocolumn": "metrics:\n  - {type: null_rate, connection: src.db, table: players, "
+    "columns: [nick]}\n",
+    "notyaml": "metrics: [unclosed\n",
+}
+
+
 def _make_template(root: Path) -> Path:
     root.mkdir(parents=True)
     (root / "batchyard.toml").write_text(
@@ -74,6 +87,9 @@ def _make_template(root: Path) -> Path:
     (root / "jobs.py").write_text(JOBS, encoding="utf-8")
     (root / "pipelines").mkdir()
     (root / "pipelines" / "small.yaml").write_text("kind: nums\nparams:\n  n: 2\n")
+    (root / "monitors").mkdir()
+    for name, body in MONITORS.items():
+        (root / "monitors" / f"{name}.yaml").write_text(body, encoding="utf-8")
     with sqlite3.connect(root / "src.db") as db:
         db.executescript(
             """
@@ -758,6 +774,47 @@ CLI_CASES: dict[str, Cli] = {
     ),
     "alerts silence until a bad time": c(
         "alerts", "silence", "1", "--until", "frob", match=r"--until 'frob'"
+    ),
+    # monitors: the file, the metric and the field are named; nothing is recorded
+    "monitor of an unknown metric type": c(
+        "monitor",
+        "run",
+        "badtype",
+        match=r"badtype\.yaml:2: metrics\[0\] \(rows\)\.type: .*row_count",
+    ),
+    "monitor threshold that cannot hold": c(
+        "monitor",
+        "run",
+        "impossible",
+        match=r"impossible\.yaml:5: .*thresholds\[0\].*never below 0",
+    ),
+    "monitor outside with low above high": c(
+        "monitor",
+        "run",
+        "backwards",
+        match=r"backwards\.yaml:5: .*outside: \[10, 1\] can never hold",
+    ),
+    "monitor of a folder that is not there": c(
+        "monitor",
+        "run",
+        "nofolder",
+        match=r"nofolder\.yaml: metrics\[0\] \(file_count\)\.path: .*landing.*no such folder",
+    ),
+    "monitor of a column that is not there": c(
+        "monitor",
+        "run",
+        "nocolumn",
+        match=r"nocolumn\.yaml: metrics\[0\] \(null_rate\)\.columns: .*'nick'",
+    ),
+    "monitor file that is not YAML": c(
+        "monitor", "run", "notyaml", match=r"notyaml\.yaml:\d+:\d+: invalid YAML"
+    ),
+    "monitor that does not exist": c("monitor", "show", "nope", match=r"no monitor 'nope'"),
+    "monitor history over a bad window": c(
+        "monitor", "history", "badtype", "--since", "7x", match=r"--since|7x"
+    ),
+    "monitor report in a bad format": c(
+        "monitor", "report", "--format", "pdf", match=r"--format 'pdf'"
     ),
     # serve
     "serve on a port that does not exist": c("serve", "--port", "99999", match=r"99999|port"),

@@ -16,7 +16,17 @@ from batchyard import __version__
 from batchyard.api import dashboard, problems
 from batchyard.api.auth import require_token
 from batchyard.api.options import ServeOptions
-from batchyard.api.routes import alerts, batch, jobs, live, metrics, reference, reports, schedules
+from batchyard.api.routes import (
+    alerts,
+    batch,
+    jobs,
+    live,
+    metrics,
+    monitors,
+    reference,
+    reports,
+    schedules,
+)
 from batchyard.api.service import Service
 from batchyard.config import Settings, load_settings
 
@@ -87,6 +97,7 @@ def create_app(
     app.include_router(reference.health_router)
     app.include_router(metrics.router, dependencies=guarded)
     app.include_router(alerts.router, dependencies=guarded)
+    app.include_router(monitors.router, dependencies=guarded)
     if options.cors_origins:
         app.add_middleware(
             CORSMiddleware,

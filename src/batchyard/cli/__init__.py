@@ -176,6 +176,7 @@ from batchyard.cli import data as data_cli  # noqa: E402
 from batchyard.cli import generate as generate_cli  # noqa: E402
 from batchyard.cli import jobs, run  # noqa: E402
 from batchyard.cli import migrate as migrate_cli  # noqa: E402
+from batchyard.cli import monitor as monitor_cli  # noqa: E402
 from batchyard.cli import quality as quality_cli  # noqa: E402, F401  (adds `data quality`)
 from batchyard.cli import schedule as schedule_cli  # noqa: E402
 from batchyard.cli import serve as serve_cli  # noqa: E402
@@ -184,6 +185,7 @@ from batchyard.cli import verify as verify_cli  # noqa: E402
 
 app.add_typer(jobs.app, name="jobs")
 app.add_typer(data_cli.app, name="data")
+app.add_typer(monitor_cli.app, name="monitor")
 run.register(app)
 verify_cli.register(app)
 generate_cli.register(app)

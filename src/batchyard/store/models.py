@@ -271,3 +271,87 @@ class Event:
             "item_key": self.item_key,
             "message": self.message,
         }
+
+
+class ObservationStatus(StrEnum):
+    """How an observation of a metric stands against its thresholds."""
+
+    OK = "ok"
+    WARN = "warn"
+    FAIL = "fail"
+    #: The metric could not be measured (a bucket that went away, a query that failed).
+    ERROR = "error"
+
+    @property
+    def rank(self) -> int:
+        return _STATUS_RANK[self]
+
+
+_STATUS_RANK = {
+    ObservationStatus.OK: 0,
+    ObservationStatus.WARN: 1,
+    ObservationStatus.FAIL: 2,
+    ObservationStatus.ERROR: 2,
+}
+
+
+def labels_key(labels: Mapping[str, Any]) -> str:
+    """Labels as the store keeps them: JSON with sorted keys, so equal labels are equal text."""
+    return json.dumps(
+        {str(k): str(v) for k, v in labels.items()}, sort_keys=True, separators=(",", ":")
+    )
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One value of one monitor's metric (a series: monitor, metric and labels) at one time."""
+
+    monitor: str
+    metric: str
+    value: float | None
+    observed_at: datetime
+    status: ObservationStatus = ObservationStatus.OK
+    labels: dict[str, str] = field(default_factory=dict)
+    anomaly: bool = False
+    #: What the anomaly detector expected, and the robust z-score of the value against it.
+    expected: float | None = None
+    score: float | None = None
+    message: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    job_id: str | None = None
+    id: int | None = None
+
+    @property
+    def series(self) -> tuple[str, str, str]:
+        return self.monitor, self.metric, labels_key(self.labels)
+
+    @property
+    def failing(self) -> bool:
+        """A threshold failed or warned, the value is an anomaly, or it could not be measured."""
+        return self.anomaly or self.status is not ObservationStatus.OK
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Observation:
+        observed = _aware(row["observed_at"])
+        assert observed is not None
+        return cls(
+            id=row["id"],
+            monitor=row["monitor"],
+            metric=row["metric"],
+            labels=_json(row["labels"]) or {},
+            value=row["value"],
+            observed_at=observed,
+            status=ObservationStatus(row["status"]),
+            anomaly=bool(row["anomaly"]),
+            expected=row["expected"],
+            score=row["score"],
+            message=row["message"],
+            details=_json(row["details"]) or {},
+            job_id=row["job_id"],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["status"] = self.status.value
+        data["observed_at"] = self.observed_at.isoformat()
+        return data

@@ -216,3 +216,29 @@ schedule_runs = Table(
     Index("ix_by_schedule_runs_scope_status", "scope", "status"),
     Index("ix_by_schedule_runs_job_id", "job_id"),
 )
+
+# One row per observation of a monitor's metric (``batchyard monitor``). Labels are a JSON object
+# written with sorted keys, so one series is one (monitor, metric, labels) text triple.
+observations = Table(
+    "by_observations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("monitor", String(200), nullable=False),
+    Column("metric", String(200), nullable=False),
+    Column("labels", Text, nullable=False, server_default="{}"),
+    Column("value", Float),
+    Column("observed_at", TS, nullable=False),
+    # ok, warn, fail (a threshold), or error (the metric could not be measured).
+    Column("status", String(10), nullable=False),
+    Column("anomaly", Integer, nullable=False, server_default="0"),
+    # What the anomaly detector expected, and how far off the value was (robust z).
+    Column("expected", Float),
+    Column("score", Float),
+    Column("message", Text),
+    Column("details", Text, nullable=False, server_default="{}"),
+    # The monitor job that recorded it: a retried item replaces its own rows, never doubles them.
+    Column("job_id", String(200)),
+    Index("ix_by_observations_series", "monitor", "metric", "labels", "observed_at"),
+    Index("ix_by_observations_observed_at", "observed_at"),
+    Index("ix_by_observations_job_id", "job_id"),
+)

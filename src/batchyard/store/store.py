@@ -38,9 +38,10 @@ from batchyard.store.models import (
     JobStatus,
     utcnow,
 )
+from batchyard.store.observations import ObservationQueries
 from batchyard.store.schema import events, items, jobs, metadata
 
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0005"
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -84,8 +85,8 @@ class Outcome:
     interrupted: bool = False
 
 
-class Store:
-    """Jobs, items and events in a SQLite file or a PostgreSQL database."""
+class Store(ObservationQueries):
+    """Jobs, items, events and metric history in a SQLite file or a PostgreSQL database."""
 
     def __init__(self, engine: Engine, url: str) -> None:
         self.engine = engine

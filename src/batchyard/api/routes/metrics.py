@@ -12,6 +12,7 @@ from prometheus_client.registry import Collector
 
 from batchyard.api.problems import RESPONSES
 from batchyard.api.service import Service, service_of
+from batchyard.store import Store
 from batchyard.store.models import JobStatus
 
 router = APIRouter(tags=["reference"], responses=RESPONSES)
@@ -70,6 +71,37 @@ class StoreCollector(Collector):
         served.add_metric(["running"], len(pool["running"]))
         served.add_metric(["queued"], len(pool["queued"]))
         yield served
+        yield from monitor_metrics(store)
+
+
+def monitor_metrics(store: Store) -> Iterator[Metric]:
+    """The latest value of every monitor series, its status, and whether it is an anomaly."""
+    latest = store.latest_observations()
+    labels = sorted({k for o in latest for k in o.labels})
+    names = ["monitor", "metric", *labels]
+    value = GaugeMetricFamily(
+        "batchyard_monitor_value", "The latest value of each monitor's series.", labels=names
+    )
+    status = GaugeMetricFamily(
+        "batchyard_monitor_status",
+        "The latest status of each series: 0 ok, 1 warn, 2 fail, 3 error.",
+        labels=names,
+    )
+    anomaly = GaugeMetricFamily(
+        "batchyard_monitor_anomaly", "1 when the latest value is an anomaly.", labels=names
+    )
+    age = GaugeMetricFamily(
+        "batchyard_monitor_observed_timestamp_seconds",
+        "When each series was last observed.",
+        labels=names,
+    )
+    for o in latest:
+        key = [o.monitor, o.metric, *(o.labels.get(k, "") for k in labels)]
+        value.add_metric(key, o.value if o.value is not None else float("nan"))
+        status.add_metric(key, ("ok", "warn", "fail", "error").index(o.status.value))
+        anomaly.add_metric(key, 1.0 if o.anomaly else 0.0)
+        age.add_metric(key, o.observed_at.timestamp())
+    yield from (value, status, anomaly, age)
 
 
 def registry_for(service: Service) -> CollectorRegistry:
