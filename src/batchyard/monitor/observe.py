@@ -92,7 +92,12 @@ def observe(
 
 #: How bad each outcome is when it opens an alert: a value that could not be measured is as bad as
 #: a failed threshold (the data may be gone); an anomaly asks for a look; a warning for less.
-SEVERITY = {"fail": "high", "anomaly": "medium", "warn": "low", "ok": "info"}
+SEVERITY = {
+    "fail": alerts.Severity.HIGH,
+    "anomaly": alerts.Severity.MEDIUM,
+    "warn": alerts.Severity.LOW,
+    "ok": alerts.Severity.INFO,
+}
 
 
 def _alert(found: Sequence[Observation], settings: Settings, store: Store) -> None:
@@ -111,7 +116,7 @@ def _alert(found: Sequence[Observation], settings: Settings, store: Store) -> No
                 monitor=obs.monitor,
                 metric=obs.metric,
                 value=obs.value,
-                status=outcome,
+                status=alerts.CheckStatus(outcome),
                 severity=SEVERITY[outcome],
                 labels=obs.labels,
                 at=obs.observed_at,
