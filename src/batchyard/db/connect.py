@@ -77,9 +77,11 @@ def sqlite(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
     )
 
 
-def postgres(dsn: str, *, readonly: bool = False) -> Any:
+def postgres(dsn: str, *, readonly: bool = False, autocommit: bool = True) -> Any:
     """A psycopg connection (autocommit) with :data:`PG_SETTINGS`; ``readonly``: every
-    transaction of its session is read-only (``default_transaction_read_only``)."""
+    transaction of its session is read-only (``default_transaction_read_only``). Without
+    ``autocommit`` the first statement begins a transaction that ``commit()`` (or leaving a
+    ``with`` block) ends, as ``psycopg.connect`` does; the settings hold either way."""
     try:
         import psycopg
     except ModuleNotFoundError as exc:  # pragma: no cover - an install without the extra
@@ -92,6 +94,7 @@ def postgres(dsn: str, *, readonly: bool = False) -> Any:
         conn.close()
         raise
     conn.cursor_factory, conn.server_cursor_factory = _cursors()
+    conn.autocommit = autocommit
     return conn
 
 

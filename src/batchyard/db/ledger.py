@@ -128,7 +128,10 @@ def batch(
         _advance(conn, dialect, chunk, table, upto, counted.rows, last)
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        # SQLite has rolled back already after some errors (a full disk): the error to show is
+        # the one that ended the transaction, not "cannot rollback - no transaction is active".
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
         raise
 
 

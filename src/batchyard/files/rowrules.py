@@ -17,8 +17,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from batchyard.db import quote_identifier as qi
 from batchyard.errors import UsageError
-from batchyard.move.reflect import Table, qi
+from batchyard.move.reflect import Table
 
 STAGING = "batchyard_staging"
 
