@@ -125,6 +125,7 @@ def postgres(
         conn.close()
         raise
     conn.cursor_factory, conn.server_cursor_factory = _cursors()
+    conn.autocommit = autocommit
     return conn
 
 

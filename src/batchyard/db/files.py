@@ -2,7 +2,8 @@
 
 A file is a table named by its stem, a folder holds one table per file, and a glob is one table
 named by what its files' names share. They are read through DuckDB views (``duckdb`` is imported
-only when files are opened).
+only when files are opened); :func:`open_duckdb` is the in-memory DuckDB connection every file is
+read (or JSON written) through.
 """
 
 from __future__ import annotations
@@ -97,10 +98,8 @@ def open_files(tables: dict[str, tuple[str, str]], *, threads: int | None = None
     file if one cannot."""
     import duckdb
 
-    conn = duckdb.connect(":memory:")
+    conn = open_duckdb(threads=threads)
     try:
-        if threads:
-            conn.execute(f"SET threads = {int(threads)}")
         for name, (kind, path) in tables.items():
             view = quote_identifier(name)
             try:
@@ -112,5 +111,23 @@ def open_files(tables: dict[str, tuple[str, str]], *, threads: int | None = None
                 raise UsageError(f"{path}: cannot read it as {kind}: {exc}") from exc
     except BaseException:
         conn.close()  # bad input: the connection is never returned, so never closed
+        raise
+    return conn
+
+
+def open_duckdb(*, threads: int | None = None, memory_limit: str | None = None) -> Any:
+    """A new in-memory DuckDB connection: files are read (and JSON written) through it.
+    ``threads`` and ``memory_limit`` (``'32MB'``) cap what it may use; DuckDB's own defaults
+    (every core, most of the memory) otherwise."""
+    import duckdb
+
+    conn = duckdb.connect(":memory:")
+    try:
+        if threads:
+            conn.execute(f"SET threads = {int(threads)}")
+        if memory_limit:
+            conn.execute(f"SET memory_limit = {quote_literal(memory_limit)}")
+    except BaseException:
+        conn.close()
         raise
     return conn

@@ -34,9 +34,15 @@ target type (``"varchar(20)"``).
 
 from __future__ import annotations
 
+import base64
+import json
+import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, datetime, time
 from decimal import Decimal
+from typing import Any
 
 LOGICAL = (
     "boolean",
@@ -240,3 +246,46 @@ def sqlite_decimal(value: Decimal) -> int | float | str:
         if Decimal(repr(real)) == value:
             return real
     return format(value, "f")
+
+
+#: The reals a JSON number cannot hold, as an untyped column's ``jsonb`` copy tags them (see (1)).
+TAGGED_REALS = {"-0.0": -0.0, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
+def sqlite_converter(logical: str) -> Callable[[Any], Any] | None:
+    """What turns a value psycopg reads from a PostgreSQL column of type ``logical`` into the
+    value SQLite stores for it (None: the value as it is); NULL stays NULL."""
+    return _TO_SQLITE.get(logical)
+
+
+def _temporal(v: Any) -> Any:
+    if isinstance(v, datetime):
+        return v.isoformat(sep=" ")
+    if isinstance(v, date | time):
+        return v.isoformat()
+    return v
+
+
+def _untyped(v: Any) -> Any:
+    """A value of an untyped column from its ``jsonb`` copy (see (1))."""
+    if isinstance(v, dict) and set(v) == {"$b64"}:
+        return base64.b64decode(v["$b64"])
+    if isinstance(v, dict) and set(v) == {"$real"} and isinstance(v["$real"], str):
+        real = TAGGED_REALS.get(v["$real"])
+        if real is not None:
+            return real
+    if isinstance(v, dict | list):
+        return json.dumps(v, ensure_ascii=False)
+    return v
+
+
+_TO_SQLITE: dict[str, Callable[[Any], Any]] = {
+    "datetime": _temporal,
+    "date": _temporal,
+    "time": _temporal,
+    "decimal": lambda v: sqlite_decimal(v) if isinstance(v, Decimal) else v,
+    "any": _untyped,
+    "json": lambda v: v if v is None or isinstance(v, str) else json.dumps(v, ensure_ascii=False),
+    "uuid": lambda v: v if v is None else str(v),
+    "blob": lambda v: v if v is None else bytes(v),
+}

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from batchyard.db import quote_literal
 from batchyard.errors import UsageError
 
 #: Delimiters tried, in order of preference when the header splits as well on several.
@@ -37,16 +38,12 @@ class Dialect:
 
     def options(self) -> str:
         """``read_csv`` options that leave DuckDB nothing to sniff but the types."""
-        return f"header=true, delim={_lit(self.delimiter)}, quote='\"', escape='\"'"
+        return f"header=true, delim={quote_literal(self.delimiter)}, quote='\"', escape='\"'"
 
     def rows(self, text: Iterable[str]) -> Any:
         """The file's records as Python's csv module reads them with this dialect (a
         ``csv.reader``: its ``line_num`` tells where a record ends)."""
         return csv.reader(text, delimiter=self.delimiter, quotechar='"', doublequote=True)
-
-
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def dialect_of(path: Path) -> Dialect:

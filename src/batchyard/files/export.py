@@ -20,26 +20,41 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import sqlalchemy as sa
 
-from batchyard.db import pg_read_only
-from batchyard.db.types import ColumnType, from_postgres, from_sqlite
+from batchyard.db import Database, Dialect, quote_literal, reason
+from batchyard.db import connect as opener
+from batchyard.db import quote_identifier as qi
+from batchyard.db.files import open_duckdb
+from batchyard.db.types import ColumnType, from_postgres, from_sqlite, sqlite_converter
 from batchyard.errors import Interrupted, Mismatch, UsageError
 from batchyard.files import streams
 from batchyard.files.formats import TEXT_FORMATS
 from batchyard.files.manifest import sha256
 from batchyard.files.values import arrow_type, b64, typed_json
-from batchyard.move.copy import _to_sqlite as converter_for
-from batchyard.move.copy import pg_dsn, sqlite_path
-from batchyard.move.reflect import Column, Table, create_table_sql, qi
+from batchyard.move.reflect import Column, Table, create_table_sql
 
 #: Rows per batch on the exact path: Python values cost ~50 bytes each, so small batches
 #: keep memory bounded.
 BATCH_ROWS = 8_192
 
 
-def backend(url: str) -> str:
-    return sa.make_url(url).get_backend_name()
+def _is_sqlite(url: str) -> bool:
+    return Database.of(url).dialect is Dialect.SQLITE
+
+
+def _sqlite_file(url: str) -> str:
+    """The SQLite file of ``url``, as the readers open it."""
+    return str(Database.of(url).path)
+
+
+def _read_sqlite(url: str) -> sqlite3.Connection:
+    return opener.sqlite(_sqlite_file(url), readonly=True)
+
+
+def _read_pg(url: str) -> Any:
+    """A read-only PostgreSQL session whose statements run in a transaction (a named cursor
+    needs one), ended when its ``with`` block is left."""
+    return opener.postgres(Database.of(url).dsn, readonly=True, autocommit=False)
 
 
 def select_table(table: Table, columns: Sequence[str]) -> Table:
@@ -68,8 +83,8 @@ def query_table(url: str, sql: str, name: str = "query") -> Table:
     sql = sql.strip().rstrip(";").strip()
     if not sql:
         raise UsageError("--query: give a SELECT statement")
-    if backend(url) == "sqlite":
-        columns = _sqlite_query_columns(sqlite_path(url), sql)
+    if _is_sqlite(url):
+        columns = _sqlite_query_columns(_sqlite_file(url), sql)
     else:
         columns = _pg_query_columns(url, sql)
     if len({c.name for c in columns}) != len(columns):
@@ -78,23 +93,21 @@ def query_table(url: str, sql: str, name: str = "query") -> Table:
 
 
 def _sqlite_query_columns(path: str, sql: str) -> list[Column]:
-    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        con.execute(f"CREATE TEMP VIEW batchyard_query AS {sql}")
-        info = [(r[1], r[2]) for r in con.execute("PRAGMA temp.table_info(batchyard_query)")]
-        untyped = [n for n, declared in info if not declared]
-        stored: dict[str, set[str]] = {}
-        if untyped:
-            probes = ", ".join(f"group_concat(DISTINCT typeof({qi(n)}))" for n in untyped)
-            found = con.execute(f"SELECT {probes} FROM batchyard_query").fetchone()
-            stored = {
-                n: set((v or "").split(",")) - {"null", ""}
-                for n, v in zip(untyped, found, strict=True)
-            }
+        with contextlib.closing(opener.sqlite(path, readonly=True)) as con:
+            con.execute(f"CREATE TEMP VIEW batchyard_query AS {sql}")
+            info = [(r[1], r[2]) for r in con.execute("PRAGMA temp.table_info(batchyard_query)")]
+            untyped = [n for n, declared in info if not declared]
+            stored: dict[str, set[str]] = {}
+            if untyped:
+                probes = ", ".join(f"group_concat(DISTINCT typeof({qi(n)}))" for n in untyped)
+                found = con.execute(f"SELECT {probes} FROM batchyard_query").fetchone()
+                stored = {
+                    n: set((v or "").split(",")) - {"null", ""}
+                    for n, v in zip(untyped, found, strict=True)
+                }
     except sqlite3.Error as exc:
         raise UsageError(f"--query: {exc}") from exc
-    finally:
-        con.close()
     return [
         Column(n, from_sqlite(declared) if declared else _of_stored(stored.get(n, set())))
         for n, declared in info
@@ -116,7 +129,7 @@ def _of_stored(kinds: set[str]) -> ColumnType:
 def _pg_query_columns(url: str, sql: str) -> list[Column]:
     import psycopg
 
-    with pg_read_only(psycopg.connect(pg_dsn(url))) as pg:
+    with _read_pg(url) as pg:
         try:
             cur = pg.execute(f"SELECT * FROM ({sql}) AS batchyard_query LIMIT 0")
             described = list(cur.description or [])
@@ -126,7 +139,7 @@ def _pg_query_columns(url: str, sql: str) -> list[Column]:
                 out.append(Column(d.name, from_postgres(str(row[0]) if row else "text")))
             return out
         except psycopg.Error as exc:
-            raise UsageError(f"--query: {str(exc).strip().splitlines()[0]}") from exc
+            raise UsageError(f"--query: {reason(exc)}") from exc
 
 
 def _where(where: str | None) -> str:
@@ -139,23 +152,20 @@ def check_where(url: str, table: Table, where: str | None) -> None:
     if not where:
         return
     sql = f"SELECT 1 FROM {source_sql(table)}{_where(where)} LIMIT 0"
-    if backend(url) == "sqlite":
-        con = sqlite3.connect(f"file:{sqlite_path(url)}?mode=ro", uri=True)
+    if _is_sqlite(url):
         try:
-            con.execute(sql).fetchall()
+            with contextlib.closing(_read_sqlite(url)) as con:
+                con.execute(sql).fetchall()
         except sqlite3.Error as exc:
             raise UsageError(f"--where on table {table.name!r}: {exc}") from exc
-        finally:
-            con.close()
         return
     import psycopg
 
-    with pg_read_only(psycopg.connect(pg_dsn(url))) as pg:
+    with _read_pg(url) as pg:
         try:
             pg.execute(sql).fetchall()
         except psycopg.Error as exc:
-            first = str(exc).strip().splitlines()[0]
-            raise UsageError(f"--where on table {table.name!r}: {first}") from exc
+            raise UsageError(f"--where on table {table.name!r}: {reason(exc)}") from exc
 
 
 def source_sql(table: Table) -> str:
@@ -175,8 +185,8 @@ def read_rows(
     url: str, table: Table, where: str | None, batch_rows: int = BATCH_ROWS
 ) -> Iterator[list[tuple[Any, ...]]]:
     """Batches of row tuples: SQLite values as stored, PostgreSQL ones with text for temporal types."""
-    if backend(url) == "sqlite":
-        con = sqlite3.connect(f"file:{sqlite_path(url)}?mode=ro", uri=True, check_same_thread=False)
+    if _is_sqlite(url):
+        con = _read_sqlite(url)
         try:
             cols = ", ".join(qi(c.name) for c in table.columns)
             try:
@@ -191,7 +201,7 @@ def read_rows(
     import psycopg
 
     cols = ", ".join(_pg_expr(c.type.logical, c.name) for c in table.columns)
-    with pg_read_only(psycopg.connect(pg_dsn(url))) as pg:
+    with _read_pg(url) as pg:
         try:
             with pg.cursor(name="batchyard_export") as named:
                 named.itersize = batch_rows
@@ -329,8 +339,8 @@ def _to_arrow_file(
     progress: Callable[[int], None],
     should_stop: Callable[[], bool],
 ) -> int:
-    if backend(url) == "sqlite":
-        with streams.one_library_at_a_time(sqlite_path(url)):
+    if _is_sqlite(url):
+        with streams.one_library_at_a_time(_sqlite_file(url)):
             return _from_sqlite(url, table, tmp, fmt, where, progress, should_stop)
     return _python(url, table, tmp, fmt, where, _Tally(progress), should_stop)
 
@@ -398,7 +408,7 @@ def _fast_sqlite(
     """SQLite read in C by ADBC in rowid ranges by two threads taking ranges in turn, while one
     writer takes their batches in rowid order (two writers on halves joined after were slower:
     the join costs more than the writer, and the writer keeps up with both readers)."""
-    path = sqlite_path(url)
+    path = _sqlite_file(url)
     schema = schema_of(table, fmt)
     cols = ", ".join(qi(c.name) for c in table.columns)
     select = f"SELECT {cols} FROM {source_sql(table)}"
@@ -418,15 +428,6 @@ def _fast_sqlite(
     if fmt == "json" and tally.total == 0:
         tmp.write_text("[\n]\n", encoding="utf-8")
     return tally.total
-
-
-def _duckdb() -> Any:
-    import duckdb
-
-    con = duckdb.connect()
-    con.execute("SET threads = 1")
-    con.execute("SET memory_limit = '32MB'")
-    return con
 
 
 def _write(
@@ -460,12 +461,12 @@ def _write(
             failed.append(exc)
             raise
 
-    con = _duckdb()
+    con = open_duckdb(threads=1, memory_limit="32MB")
     try:
         con.register("export_rows", pa.RecordBatchReader.from_batches(schema, guarded()))
         array = "true" if fmt == "json" else "false"
-        target = str(path).replace("'", "''")
-        con.execute(f"COPY (SELECT * FROM export_rows) TO '{target}' (FORMAT json, ARRAY {array})")
+        target = quote_literal(str(path))
+        con.execute(f"COPY (SELECT * FROM export_rows) TO {target} (FORMAT json, ARRAY {array})")
     except duckdb.Error:
         if failed:
             raise failed[0] from None
@@ -482,14 +483,14 @@ def _to_sqlite(
     progress: Callable[[int], None],
     should_stop: Callable[[], bool],
 ) -> int:
-    con = sqlite3.connect(tmp, isolation_level=None)
+    con = opener.sqlite(tmp)
     try:
         con.execute("PRAGMA journal_mode=OFF")
         con.execute("PRAGMA synchronous=OFF")
         con.execute(create_table_sql(table, "sqlite", with_key=True, keep_declared=True))
         cols = ", ".join(qi(c.name) for c in table.columns)
-        if backend(url) == "sqlite" and not table.extra.get("query"):
-            con.execute("ATTACH DATABASE ? AS src", (f"file:{sqlite_path(url)}?mode=ro",))
+        if _is_sqlite(url) and not table.extra.get("query"):
+            con.execute("ATTACH DATABASE ? AS src", (opener.readonly_uri(_sqlite_file(url)),))
             con.execute("BEGIN")
             try:
                 n = con.execute(
@@ -501,10 +502,8 @@ def _to_sqlite(
             con.execute("COMMIT")
             progress(n)
             return int(n)
-        converters = [
-            converter_for(c.type.logical) if backend(url) != "sqlite" else None
-            for c in table.columns
-        ]
+        from_pg = not _is_sqlite(url)
+        converters = [sqlite_converter(c.type.logical) if from_pg else None for c in table.columns]
         marks = ", ".join("?" for _ in table.columns)
         insert = f"INSERT INTO {qi(table.name)} ({cols}) VALUES ({marks})"
         total = 0

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from batchyard.db import quote_literal, reason
 from batchyard.db.types import ColumnType
 from batchyard.errors import UsageError
 from batchyard.files import readers
@@ -158,7 +159,7 @@ def csv_fallbacks(path: Path, columns: list[tuple[str, ColumnType]]) -> dict[str
             return {}
         parts = []
         for i, kind in likely.items():
-            fits = f"regexp_full_match(r{i}, {readers.lit(_PATTERNS[kind])})"
+            fits = f"regexp_full_match(r{i}, {quote_literal(_PATTERNS[kind])})"
             parts += [
                 f"count(r{i})",
                 f"count_if({fits})",
@@ -172,7 +173,7 @@ def csv_fallbacks(path: Path, columns: list[tuple[str, ColumnType]]) -> dict[str
             int(r[0]) for r in con.execute("SELECT line FROM reject_errors").fetchall()
         }
     except duckdb.Error as exc:
-        raise UsageError(f"{path}: cannot read it as CSV ({readers.first_line(exc)})") from exc
+        raise UsageError(f"{path}: cannot read it as CSV ({reason(exc)})") from exc
     finally:
         con.close()
     assert got is not None

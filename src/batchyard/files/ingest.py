@@ -16,13 +16,12 @@ from urllib.parse import quote
 
 import pyarrow as pa
 
+from batchyard.db import Database, Dialect, ledger, quote_literal
 from batchyard.errors import ChunkMoved, UsageError
 from batchyard.files import readers
 from batchyard.files.quarantine import BadRow, Outcome
 from batchyard.files.resolve import Spec
 from batchyard.files.streams import ahead
-from batchyard.move.copy import STATE_DDL, sqlite_path
-from batchyard.move.reflect import STATE_TABLE
 
 #: Rows per Arrow batch read from the file.
 BATCH_ROWS = 16_384
@@ -55,7 +54,7 @@ class _Sqlite:
         self.adbc = adbc
         self.stack = contextlib.ExitStack()
         self.db = self.stack.enter_context(
-            adbc_driver_sqlite.connect(f"file:{quote(sqlite_path(url))}")
+            adbc_driver_sqlite.connect(f"file:{quote(str(Database.of(url).path))}")
         )
         self.con = self.stack.enter_context(adbc.AdbcConnection(self.db))
         self.run("PRAGMA busy_timeout = 120000")
@@ -96,10 +95,6 @@ class _Sqlite:
         self.stack.close()
 
 
-def _lit(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def load(
     spec: Spec,
     url: str,
@@ -135,10 +130,10 @@ def load(
                 db.rollback()
                 raise
             return out
-        db.run(STATE_DDL["sqlite"])
+        db.run(ledger.DDL[Dialect.SQLITE])
         db.commit()
         found = db.rows(
-            f"SELECT done_upto, finished FROM {STATE_TABLE} WHERE chunk = {_lit(chunk_id)}"
+            f"SELECT done_upto, finished FROM {ledger.TABLE} WHERE chunk = {quote_literal(chunk_id)}"
         )
         done, finished = (
             (found[0]["done_upto"], bool(found[0]["finished"])) if found else (None, False)
@@ -203,7 +198,7 @@ def _batches(
 
 def _check(db: _Sqlite, chunk_id: str, lo: int) -> None:
     """The checkpoint is still where this writer left it (no other writer took the import)."""
-    found = db.rows(f"SELECT done_upto FROM {STATE_TABLE} WHERE chunk = {_lit(chunk_id)}")
+    found = db.rows(f"SELECT done_upto FROM {ledger.TABLE} WHERE chunk = {quote_literal(chunk_id)}")
     at = int(found[0]["done_upto"] or 0) if found else 0
     if at != lo:
         raise ChunkMoved(f"import checkpoint {chunk_id} moved from {lo} to {at}")
@@ -211,8 +206,8 @@ def _check(db: _Sqlite, chunk_id: str, lo: int) -> None:
 
 def _advance(db: _Sqlite, chunk_id: str, table: str, hi: int, rows: int, finished: bool) -> None:
     db.run(
-        f"INSERT INTO {STATE_TABLE} (chunk, table_name, done_upto, rows, finished) VALUES "
-        f"({_lit(chunk_id)}, {_lit(table)}, {int(hi)}, {int(rows)}, {int(finished)}) "
+        f"INSERT INTO {ledger.TABLE} (chunk, table_name, done_upto, rows, finished) VALUES "
+        f"({quote_literal(chunk_id)}, {quote_literal(table)}, {int(hi)}, {int(rows)}, {int(finished)}) "
         "ON CONFLICT (chunk) DO UPDATE SET done_upto = excluded.done_upto, "
         "rows = rows + excluded.rows, finished = excluded.finished"
     )

@@ -15,25 +15,17 @@ from contextlib import AbstractContextManager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
+from batchyard.db import Database, Dialect, ledger, reason
+from batchyard.db import connect as opener
+from batchyard.db import quote_identifier as qi
 from batchyard.errors import Interrupted, ItemError, UsageError
 from batchyard.files import ingest, readers, rowrules
 from batchyard.files.convert import Converter, converter
 from batchyard.files.quarantine import BadRow, Outcome
-from batchyard.files.resolve import Spec, backend, new_sqlite_file
+from batchyard.files.resolve import Spec, new_sqlite_file
 from batchyard.files.streams import one_library_at_a_time
-from batchyard.move.copy import (
-    STATE_DDL,
-    Chunk,
-    pg_batch,
-    pg_dsn,
-    read_state_sqlite,
-    sqlite_batch,
-    sqlite_path,
-)
-from batchyard.move.copy import _open_state_pg as open_state_pg
-from batchyard.move.reflect import create_table_sql, qi
+from batchyard.move.reflect import create_table_sql
 
 #: Files smaller than this import all or nothing unless told otherwise.
 ATOMIC_BYTES = 64 * 1024 * 1024
@@ -235,9 +227,10 @@ def load(
 ) -> Outcome:
     """Load the file; return the rows written by this call and every bad row of the file.
     With ``rules``, rows failing one are quarantined instead of loaded."""
-    if backend(url) == "sqlite":
+    db = Database.of(url)
+    if db.dialect is Dialect.SQLITE:
         fresh = new_sqlite_file(url)
-        with one_library_at_a_time(sqlite_path(url)):
+        with one_library_at_a_time(str(db.path)):
             try:
                 out = _load_sqlite(spec, url, chunk_id, atomic, progress, should_stop, rules)
             except BaseException as exc:
@@ -264,7 +257,7 @@ def _disk_full(spec: Spec, url: str, atomic: bool) -> ItemError:
         "(`batchyard jobs retry JOB --failed-only`) to load the rest, each row once"
     )
     return ItemError(
-        f"{spec.path.name} into {spec.table.name} in {sqlite_path(url)}: {_FULL}: {kept}"
+        f"{spec.path.name} into {spec.table.name} in {Database.of(url).path}: {_FULL}: {kept}"
     )
 
 
@@ -272,7 +265,7 @@ def _remove_if_empty(path: Path) -> None:
     """Remove a SQLite file this import made when a refused atomic load left it without tables
     (other writers of the file in this process wait for :func:`one_library_at_a_time`)."""
     try:
-        con = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True)
+        con = opener.sqlite(path, readonly=True)
         try:
             tables = con.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
         finally:
@@ -311,8 +304,7 @@ def _load_sqlite(
             lambda: _stopped(spec),
         )
     out = Outcome()
-    con = sqlite3.connect(sqlite_path(url), isolation_level=None, timeout=120)
-    chunk = Chunk(chunk_id, spec.table.name, 0, _END)
+    con = opener.sqlite(str(Database.of(url).path))
     insert = _insert_sql(spec, "sqlite")
     convs = converters(spec, "sqlite")
 
@@ -328,6 +320,7 @@ def _load_sqlite(
         )
 
     try:
+        con.execute("PRAGMA busy_timeout=120000")
         con.execute("PRAGMA synchronous=NORMAL")
         if atomic:
             con.execute("BEGIN IMMEDIATE")
@@ -349,8 +342,9 @@ def _load_sqlite(
                     con.execute("ROLLBACK")
                 raise
             return out
-        con.execute(STATE_DDL["sqlite"])
-        done, finished = read_state_sqlite(con, chunk)
+        ledger.create(con, Dialect.SQLITE)
+        at = ledger.read(con, Dialect.SQLITE, chunk_id)
+        done, finished = at.done_upto, at.finished
         spec = _resumed(spec, done)
         con.execute("BEGIN IMMEDIATE")
         for sql in _ddl(spec, "sqlite", fresh=done is None):
@@ -362,7 +356,7 @@ def _load_sqlite(
             "sqlite",
             int(done or 0),
             finished,
-            lambda lo, hi: sqlite_batch(con, chunk, lo, hi),
+            _batch(con, Dialect.SQLITE, chunk_id, spec.table.name),
             lambda b: _prepare(spec, b, convs, out, run, "?", stage),
             lambda rows: con.executemany(insert, rows),
             out,
@@ -372,6 +366,21 @@ def _load_sqlite(
         return out
     finally:
         con.close()
+
+
+def _batch(
+    conn: Any, dialect: Dialect, chunk_id: str, table: str
+) -> Callable[[int, int], AbstractContextManager[ledger.Batch]]:
+    """The transaction of the batch of records ``(lo, hi]``: committed with its checkpoint in
+    the target's ``_batchyard_migrate`` (see :func:`batchyard.db.ledger.batch`)."""
+
+    def transaction(lo: int, hi: int) -> AbstractContextManager[ledger.Batch]:
+        expected = None if lo == 0 else lo
+        return ledger.batch(
+            conn, dialect, chunk_id, table, expected=expected, upto=hi, last=hi >= _END
+        )
+
+    return transaction
 
 
 def _resumed(spec: Spec, done: int | None) -> Spec:
@@ -483,11 +492,10 @@ def _load_pg(
     import psycopg
 
     out = Outcome()
-    chunk = Chunk(chunk_id, spec.table.name, 0, _END)
     convs = converters(spec, "postgresql")
     cols = ", ".join(qi(c) for c in spec.file_columns)
     insert = _insert_sql(spec, "postgresql")
-    with psycopg.connect(pg_dsn(url)) as pg:
+    with opener.postgres(Database.of(url).dsn, autocommit=False) as pg:
 
         def run(sql: str, args: Sequence[Any]) -> list[tuple[Any, ...]]:
             cur = pg.execute(sql, args)
@@ -526,25 +534,23 @@ def _load_pg(
                         progress,
                     )
                 return out
-            pg.execute(STATE_DDL["postgresql"])
+            ledger.create(pg, Dialect.POSTGRESQL)
             pg.commit()
-            row = pg.execute(
-                "SELECT done_upto, finished FROM _batchyard_migrate WHERE chunk = %s", (chunk.id,)
-            ).fetchone()
+            fresh = not ledger.marked(pg, Dialect.POSTGRESQL, chunk_id)  # no checkpoint yet
             pg.commit()
             with pg.transaction():
-                for sql in _ddl(spec, "postgresql", fresh=row is None):
+                for sql in _ddl(spec, "postgresql", fresh=fresh):
                     pg.execute(sql)
                 stage = staging()
-            state = open_state_pg(pg, chunk)
-            done, finished = (state[0], bool(state[1])) if state else (None, False)
+            at = ledger.open_chunk(pg, Dialect.POSTGRESQL, chunk_id, spec.table.name)
+            done, finished = at.done_upto, at.finished
             spec = _resumed(spec, done)
             _load_in_batches(
                 spec,
                 "postgresql",
                 int(done or 0),
                 finished,
-                lambda lo, hi: pg_batch(pg, chunk, lo, hi),
+                _batch(pg, Dialect.POSTGRESQL, chunk_id, spec.table.name),
                 lambda b: _prepare(spec, b, convs, out, run, "%s", stage),
                 write,
                 out,
@@ -553,9 +559,7 @@ def _load_pg(
             )
             return out
         except psycopg.Error as exc:
-            raise UsageError(
-                f"{spec.path} into {spec.table.name}: {str(exc).strip().splitlines()[0]}"
-            ) from exc
+            raise UsageError(f"{spec.path} into {spec.table.name}: {reason(exc)}") from exc
 
 
 def located(spec: Spec, bad: list[BadRow]) -> list[BadRow]:

@@ -7,6 +7,7 @@ carrying its line (or record) number so a bad one can be quarantined by where it
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import sqlite3
@@ -15,6 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from batchyard.db import quote_identifier as qi
+from batchyard.db import quote_literal, reason
+from batchyard.db.connect import sqlite
+from batchyard.db.files import open_duckdb
 from batchyard.db.types import ColumnType, from_sqlite
 from batchyard.errors import UsageError
 from batchyard.files.convert import misfit
@@ -22,7 +27,6 @@ from batchyard.files.dialect import Dialect, dialect_of
 from batchyard.files.patterns import BOOLEAN, STRICT
 from batchyard.files.quarantine import BadRow
 from batchyard.files.values import JsonNumber, logical_of_arrow
-from batchyard.move.reflect import qi
 
 BATCH = 50_000
 #: DuckDB's CSV read buffer (its default is 32 MB a thread); lines up to 2 MB still fit.
@@ -56,20 +60,12 @@ class Batch:
     bad: list[BadRow] = field(default_factory=list)
 
 
-def lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 # -- CSV ---------------------------------------------------------------------------------------------
 
 
 def duck_connection() -> Any:
     """A DuckDB connection for reading one file: two threads and 256 MB at most."""
-    import duckdb
-
-    con = duckdb.connect()
-    con.execute("SET threads = 2")
-    con.execute("SET memory_limit = '256MB'")
+    con = open_duckdb(threads=2, memory_limit="256MB")
     con.execute("SET preserve_insertion_order = true")
     return con
 
@@ -96,9 +92,9 @@ def _duck_types(path: Path, dialect: Dialect) -> list[str] | None:
         # Typing every row holds what it reads in DuckDB's buffers: bound them.
         con.execute("SET memory_limit = '48MB'")
         con.execute("SET threads = 1")
-        names = ", ".join(lit(c) for c in dialect.columns)
+        names = ", ".join(quote_literal(c) for c in dialect.columns)
         rows = con.execute(
-            f"DESCRIBE SELECT * FROM read_csv({lit(str(path))}, {dialect.options()}, "
+            f"DESCRIBE SELECT * FROM read_csv({quote_literal(str(path))}, {dialect.options()}, "
             f"names=[{names}], sample_size=-1, ignore_errors=true, allow_quoted_nulls=false, "
             f"buffer_size={_BUFFER})"
         ).fetchall()
@@ -121,7 +117,7 @@ def _pattern_types(path: Path, dialect: Dialect) -> list[str]:
     counts = []
     for i in range(len(columns)):
         counts.append(f"count(r{i})")
-        counts += [f"count_if(regexp_full_match(r{i}, {lit(p)}))" for _, p in order]
+        counts += [f"count_if(regexp_full_match(r{i}, {quote_literal(p)}))" for _, p in order]
     con = duck_connection()
     try:
         con.execute("SET memory_limit = '48MB'")
@@ -129,7 +125,7 @@ def _pattern_types(path: Path, dialect: Dialect) -> list[str]:
         found = con.execute(f"SELECT {', '.join(counts)} FROM ({text_rows(path, dialect)})")
         got = found.fetchone() or ()
     except duckdb.Error as exc:
-        raise UsageError(f"{path}: cannot read it as CSV ({first_line(exc)})") from exc
+        raise UsageError(f"{path}: cannot read it as CSV ({reason(exc)})") from exc
     finally:
         con.close()
     kinds = []
@@ -148,7 +144,7 @@ def _pattern_types(path: Path, dialect: Dialect) -> list[str]:
 def text_rows(path: Path, dialect: Dialect) -> str:
     """The file's values as text, columns ``r0``, ``r1``...; rejected lines recorded."""
     columns = list(dialect.columns)
-    types = ", ".join(f"{lit(c)}: 'VARCHAR'" for c in columns)
+    types = ", ".join(f"{quote_literal(c)}: 'VARCHAR'" for c in columns)
     raw = ", ".join(f"{qi(c)} AS r{i}" for i, c in enumerate(columns))
     return f"SELECT {raw} FROM {_source(path, dialect, types)}"
 
@@ -157,13 +153,9 @@ def _source(path: Path, dialect: Dialect, types: str) -> str:
     """``read_csv`` of the file with the header's dialect and these column types: nothing
     sniffed, so a row of another field count or a broken quote is a rejected line."""
     return (
-        f"read_csv({lit(str(path))}, auto_detect=false, {dialect.options()}, columns={{{types}}}, "
+        f"read_csv({quote_literal(str(path))}, auto_detect=false, {dialect.options()}, columns={{{types}}}, "
         f"allow_quoted_nulls=false, store_rejects=true, ignore_errors=true, buffer_size={_BUFFER})"
     )
-
-
-def first_line(exc: BaseException) -> str:
-    return str(exc).strip().splitlines()[0]
 
 
 def csv_batches(
@@ -196,7 +188,8 @@ def _csv_select(
     ``'i:text'`` for the first column ``i`` whose text does not fit its type exactly (with
     ``nul_free``, a text holding a NUL character, which PostgreSQL cannot store)."""
     types = ", ".join(
-        f"{lit(c)}: {lit('BOOLEAN' if logical.get(c) == 'boolean' else 'VARCHAR')}" for c in columns
+        f"{quote_literal(c)}: {quote_literal('BOOLEAN' if logical.get(c) == 'boolean' else 'VARCHAR')}"
+        for c in columns
     )
     raw = ", ".join(f"{qi(c)} AS r{i}" for i, c in enumerate(columns))
     inner, outer, checks, kept = [], [], [], []
@@ -210,7 +203,7 @@ def _csv_select(
                 kept.append(f"r{i}")
             continue
         pattern, duck = STRICT[kind]
-        fits = f"regexp_full_match(r{i}, {lit(pattern)})"
+        fits = f"regexp_full_match(r{i}, {quote_literal(pattern)})"
         if kind == "integer":
             inner.append(f"TRY_CAST(CASE WHEN {fits} THEN r{i} END AS BIGINT) AS v{i}")
             wrong = f"v{i} IS NULL"
@@ -286,7 +279,7 @@ def csv_arrow(
             n += size
         rejected = _rejects(con, path, logical, len(columns))
     except duckdb.Error as exc:
-        raise UsageError(f"{path}: cannot read it as CSV ({first_line(exc)})") from exc
+        raise UsageError(f"{path}: cannot read it as CSV ({reason(exc)})") from exc
     finally:
         con.close()
     yield -1, 0, rejected + _misfit_rows(path, columns, logical, misfits, rejected)
@@ -527,7 +520,7 @@ def parquet_columns(path: Path) -> list[tuple[str, ColumnType]]:
     try:
         schema = pq.read_schema(path)
     except Exception as exc:
-        raise UsageError(f"{path}: not a readable Parquet file ({first_line(exc)})") from exc
+        raise UsageError(f"{path}: not a readable Parquet file ({reason(exc)})") from exc
     return [(f.name, ColumnType(logical_of_arrow(f.type), str(f.type))) for f in schema]
 
 
@@ -552,18 +545,16 @@ def parquet_batches(path: Path, columns: list[str], start: int) -> Iterator[Batc
 
 
 def sqlite_table(path: Path, table: str | None) -> str:
-    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        names = [
-            r[0]
-            for r in con.execute(
-                "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_batchyard%'"
-            )
-        ]
+        with contextlib.closing(sqlite(path, readonly=True)) as con:
+            names = [
+                r[0]
+                for r in con.execute(
+                    "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_batchyard%'"
+                )
+            ]
     except sqlite3.DatabaseError as exc:
         raise UsageError(f"{path}: not a SQLite database ({exc})") from exc
-    finally:
-        con.close()
     if table is None:
         if len(names) != 1:
             raise UsageError(
@@ -576,7 +567,7 @@ def sqlite_table(path: Path, table: str | None) -> str:
 
 
 def sqlite_columns(path: Path, table: str) -> list[tuple[str, ColumnType]]:
-    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    con = sqlite(path, readonly=True)
     try:
         return [(r[1], from_sqlite(r[2])) for r in con.execute(f"PRAGMA table_info({qi(table)})")]
     finally:
@@ -584,7 +575,7 @@ def sqlite_columns(path: Path, table: str) -> list[tuple[str, ColumnType]]:
 
 
 def sqlite_batches(path: Path, table: str, columns: list[str], start: int) -> Iterator[Batch]:
-    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    con = sqlite(path, readonly=True)
     try:
         cur = con.execute(
             f"SELECT {', '.join(qi(c) for c in columns)} FROM {qi(table)} LIMIT -1 OFFSET {int(start)}"

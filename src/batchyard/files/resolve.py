@@ -8,13 +8,13 @@ items carry (:func:`spec_to_value`), so running one does not read the file twice
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
+from batchyard.db import Database, Dialect
 from batchyard.db.types import ColumnType
 from batchyard.errors import UsageError
 from batchyard.files import readers
@@ -49,7 +49,8 @@ class Spec:
 
 
 def backend(url: str) -> str:
-    return sa.make_url(url).get_backend_name()
+    """``"sqlite"`` or ``"postgresql"``: the target ``url`` names."""
+    return Database.of(url).dialect.value
 
 
 def file_columns(
@@ -212,12 +213,10 @@ def _target_table(url: str, name: str) -> Table | None:
 
 def new_sqlite_file(url: str) -> Path | None:
     """The file of a SQLite URL when it does not exist yet."""
-    if backend(url) != "sqlite":
+    db = Database.of(url)
+    if db.dialect is not Dialect.SQLITE or db.path is None or db.path.exists():
         return None
-    database = sa.make_url(url).database or ""
-    if database in ("", ":memory:") or os.path.exists(database):
-        return None
-    return Path(database).absolute()
+    return db.path
 
 
 def _unique_on(url: str, table: str, key: tuple[str, ...]) -> bool:

@@ -22,8 +22,9 @@ from batchyard.check import rules as r
 from batchyard.check.compile import compile_rule
 from batchyard.check.sources import TableInfo
 from batchyard.check.suite import Suite
+from batchyard.db import quote_identifier as qi
 from batchyard.errors import UsageError
-from batchyard.move.reflect import Table, qi
+from batchyard.move.reflect import Table
 
 STAGING = "batchyard_staging"
 

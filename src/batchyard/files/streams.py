@@ -16,13 +16,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pyarrow as pa
 
+from batchyard.db import quote_identifier as qi
+from batchyard.db.connect import readonly_uri, sqlite
 from batchyard.errors import Mismatch
 from batchyard.files.values import b64
-from batchyard.move.reflect import Table, ends_sql, qi
+from batchyard.move.reflect import Table, ends_sql
 
 #: Logical types whose SQLite values ADBC reads exactly into the Arrow type they are written as.
 FAST_TYPES = (
@@ -74,7 +75,7 @@ def ranges(path: str, table: Table) -> list[tuple[int, int] | None]:
     reads the table whole (a query, a table without rowid, a small table)."""
     if not table.has_rowid or table.extra.get("query"):
         return [None]
-    con = sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True)
+    con = sqlite(path, readonly=True)
     try:
         lo, hi = con.execute(ends_sql("_rowid_", qi(table.name))).fetchone()
     except sqlite3.Error:
@@ -110,7 +111,7 @@ def stream(
 
     with contextlib.ExitStack() as stack:
         try:
-            db = stack.enter_context(adbc_driver_sqlite.connect(f"file:{quote(path)}?mode=ro"))
+            db = stack.enter_context(adbc_driver_sqlite.connect(readonly_uri(path)))
             con = stack.enter_context(adbc.AdbcConnection(db))
         except adbc.Error as exc:
             raise Mismatch(str(exc)) from exc

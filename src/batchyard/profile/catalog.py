@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from batchyard.db import reason
+from batchyard.db import Database, reason
 from batchyard.errors import UsageError
 from batchyard.move.migrate import connect
 from batchyard.move.reflect import Table, reflect
@@ -74,7 +74,7 @@ def catalogue(url: str, tables: list[str] | None = None) -> dict[str, Any]:
         engine.dispose()
     return {
         "source": mask_url(url),
-        "backend": sa.make_url(url).get_backend_name(),
+        "backend": Database.of(url).dialect.value,
         "inspected": datetime.now(UTC).isoformat(timespec="seconds"),
         "tables": [describe_table(t) for t in found],
     }

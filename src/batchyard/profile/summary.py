@@ -18,7 +18,8 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from batchyard.move.reflect import Column, Table, qi
+from batchyard.db import quote_identifier as qi
+from batchyard.move.reflect import Column, Table
 
 EXACT_BELOW = 200_000
 SAMPLE_ROWS = 50_000

@@ -28,13 +28,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
-
+from batchyard.db import Database, parse_url
+from batchyard.db import connect as opener
+from batchyard.db import quote_identifier as qi
 from batchyard.db.types import ColumnType
 from batchyard.errors import Interrupted, UsageError
-from batchyard.move.copy import pg_dsn
 from batchyard.move.migrate import connect
-from batchyard.move.reflect import Column, ForeignKey, Index, Table, qi, reflect
+from batchyard.move.reflect import Column, ForeignKey, Index, Table, reflect
 from batchyard.secrets import mask_url
 
 FORMAT_VERSION = 1
@@ -51,14 +51,15 @@ Stop = Callable[[], bool]
 
 
 def backend(url: str) -> str:
-    return sa.make_url(url).get_backend_name()
+    """``"sqlite"`` or ``"postgresql"``: the database ``url`` names."""
+    return Database.of(url).dialect.value
 
 
 def default_name(source: str, url: str) -> str:
     """A backup's name when none is given: the connection name, else the database's name."""
     if "://" not in source and backend(url) != "sqlite":
         return safe_name(source)
-    database = sa.make_url(url).database or "database"
+    database = parse_url(url).database or "database"
     return safe_name(Path(database).stem if backend(url) == "sqlite" else database)
 
 
@@ -86,7 +87,7 @@ def pg_tool(name: str) -> Path | None:
 
 def pg_env(url: str, database: str | None = None) -> dict[str, str]:
     """libpq environment for ``url``: the password travels here, never on a command line."""
-    parsed = sa.make_url(url)
+    parsed = parse_url(url)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
     pairs = {
         "PGHOST": parsed.host,
@@ -188,12 +189,12 @@ def backup_sqlite(
     url: str, folder: Path, progress: Progress, should_stop: Stop
 ) -> list[dict[str, Any]]:
     """Copy a SQLite file with the online backup API, then gzip it; return its tables' rows."""
-    path = Path(sa.make_url(url).database or "")
-    if not path.is_file():
-        raise UsageError(f"source {mask_url(url)}: no such SQLite file {str(path)!r}")
+    path = Database.of(url).path
+    if path is None or not path.is_file():
+        raise UsageError(f"source {mask_url(url)}: no such SQLite file {str(path or '')!r}")
     raw = folder / "database.sqlite"
-    src = sqlite3.connect(path, timeout=60)
-    dst = sqlite3.connect(raw)
+    src = opener.sqlite(path)
+    dst = opener.sqlite(raw)
     try:
 
         def step(_status: int, remaining: int, total: int) -> None:
@@ -252,7 +253,7 @@ def backup_pg_dump(url: str, folder: Path, progress: Progress) -> list[dict[str,
 
     tool = pg_tool("pg_dump")
     assert tool is not None  # method_for chose pg_dump only when it is there
-    with psycopg.connect(pg_dsn(url)) as pg:
+    with opener.postgres(Database.of(url).dsn, autocommit=False) as pg:
         pg.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         pg.read_only = True
         row = pg.execute("SELECT pg_export_snapshot()").fetchone()
@@ -280,7 +281,6 @@ def backup_copy(
     url: str, folder: Path, progress: Progress, should_stop: Stop
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Every table by ``COPY`` inside one repeatable-read transaction: one consistent snapshot."""
-    import psycopg
 
     engine = connect(url, "source")
     try:
@@ -289,7 +289,7 @@ def backup_copy(
         engine.dispose()
     (folder / "tables").mkdir()
     tables = []
-    with psycopg.connect(pg_dsn(url)) as pg:
+    with opener.postgres(Database.of(url).dsn, autocommit=False) as pg:
         pg.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         for n, table in enumerate(found):
             if should_stop():

@@ -22,11 +22,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
 
-import sqlalchemy as sa
-
+from batchyard.db import Database, parse_url, quote_literal, reason
+from batchyard.db import connect as opener
+from batchyard.db import quote_identifier as qi
+from batchyard.db.url import psycopg_dsn
 from batchyard.errors import ChecksumError, Interrupted, ManifestError, UsageError
-from batchyard.move.copy import pg_dsn
-from batchyard.move.reflect import after_load_sql, create_table_sql, qi
+from batchyard.move.reflect import after_load_sql, create_table_sql
 from batchyard.secrets import mask_url
 from batchyard.snapshot.backup import (
     DUMP_FILE,
@@ -54,27 +55,25 @@ def check_fits(data: dict[str, Any], url: str) -> None:
 
 def existing_tables(url: str) -> list[str]:
     """The user tables the target holds now (none when it does not exist yet)."""
+    db = Database.of(url)
     if backend(url) == "sqlite":
-        path = Path(sa.make_url(url).database or "")
-        if not path.is_file():
+        if db.path is None or not db.path.is_file():
             return []
-        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
-            return [
-                r[0]
-                for r in con.execute(
-                    "SELECT name FROM sqlite_master WHERE type='table' "
-                    "AND name NOT LIKE 'sqlite_%' ORDER BY name"
-                )
-            ]
+            with contextlib.closing(opener.sqlite(db.path, readonly=True)) as con:
+                return [
+                    r[0]
+                    for r in con.execute(
+                        "SELECT name FROM sqlite_master WHERE type='table' "
+                        "AND name NOT LIKE 'sqlite_%' ORDER BY name"
+                    )
+                ]
         except sqlite3.DatabaseError as exc:
             raise UsageError(f"target {mask_url(url)} is not a SQLite database ({exc})") from exc
-        finally:
-            con.close()
     import psycopg
 
     try:
-        with psycopg.connect(pg_dsn(url)) as pg:
+        with opener.postgres(db.dsn, autocommit=False) as pg:
             return [
                 f"{r[0]}.{r[1]}" if r[0] != "public" else str(r[1])
                 for r in pg.execute(
@@ -106,7 +105,7 @@ def restore_sqlite(
 ) -> dict[str, int]:
     """Unpack the backup beside the target, check it and its row counts, rename it over the target;
     return the rows of each table restored."""
-    target = Path(sa.make_url(url).database or "").absolute()
+    target = Path(parse_url(url).database or "").absolute()
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.restore.part")
     expected = next(f["sha256"] for f in data["files"] if f["file"] == SQLITE_FILE)
@@ -138,7 +137,7 @@ def restore_sqlite(
 
 def _sqlite_rows(path: Path, source: Path) -> dict[str, int]:
     """The rows of each table of an unpacked backup, once SQLite finds the file whole."""
-    con = sqlite3.connect(path)
+    con = opener.sqlite(path)
     try:
         ok = con.execute("PRAGMA quick_check").fetchone()
         if not ok or ok[0] != "ok":
@@ -181,14 +180,14 @@ def ensure_database(url: str) -> bool:
     import psycopg
 
     try:
-        psycopg.connect(pg_dsn(url)).close()
+        opener.postgres(Database.of(url).dsn).close()
         return False
     except psycopg.OperationalError as exc:
         if "does not exist" not in str(exc):
             raise UsageError(f"cannot connect to the target {mask_url(url)}: {exc}") from exc
-    name = sa.make_url(url).database or ""
+    name = parse_url(url).database or ""
     try:
-        with psycopg.connect(_admin_dsn(url), autocommit=True) as pg:
+        with opener.postgres(_admin_dsn(url)) as pg:  # autocommit: CREATE DATABASE needs it
             pg.execute(f"CREATE DATABASE {qi(name)}")
     except psycopg.Error as exc:
         raise UsageError(f"cannot create the database {name!r}: {exc}") from exc
@@ -196,7 +195,8 @@ def ensure_database(url: str) -> bool:
 
 
 def _admin_dsn(url: str) -> str:
-    return pg_dsn(sa.make_url(url).set(database="postgres").render_as_string(False))
+    """The DSN of the server's ``postgres`` database, to create or drop the target from."""
+    return psycopg_dsn(parse_url(url).set(database="postgres"))
 
 
 @contextlib.contextmanager
@@ -212,17 +212,15 @@ def new_database(url: str) -> Iterator[None]:
         if made:
             with (
                 contextlib.suppress(psycopg.Error),
-                psycopg.connect(_admin_dsn(url), autocommit=True) as pg,
+                opener.postgres(_admin_dsn(url)) as pg,  # autocommit: DROP DATABASE needs it
             ):
-                pg.execute(f"DROP DATABASE IF EXISTS {qi(sa.make_url(url).database or '')}")
+                pg.execute(f"DROP DATABASE IF EXISTS {qi(parse_url(url).database or '')}")
         raise
 
 
 def _drop_sql(url: str) -> str:
     """SQL that empties the target: every user schema dropped, ``public`` made anew."""
-    import psycopg
-
-    with psycopg.connect(pg_dsn(url)) as pg:
+    with opener.postgres(Database.of(url).dsn, autocommit=False) as pg:
         schemas = [
             str(r[0])
             for r in pg.execute(
@@ -249,8 +247,8 @@ def _rows_check_sql(data: dict[str, Any]) -> str:
             schema = name.partition(".")[0] if "." in name else "public"
         if schema != "public":
             name = name.removeprefix(f"{schema}.")
-        where = _literal(f"{qi(schema)}.{qi(name)}")
-        shown = _literal(str(t["table"]))
+        where = quote_literal(f"{qi(schema)}.{qi(name)}")
+        shown = quote_literal(str(t["table"]))
         checks.append(
             f"IF to_regclass({where}) IS NULL THEN n := -1; "
             f"ELSE EXECUTE 'SELECT count(*) FROM ' || {where} INTO n; END IF; "
@@ -258,10 +256,6 @@ def _rows_check_sql(data: dict[str, Any]) -> str:
             f"json_build_array({shown}, {rows}, n)::text; END IF;"
         )
     return f"DO {tag} DECLARE n bigint; BEGIN {' '.join(checks)} END {tag};"
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def restore_pg_dump(folder: Path, data: dict[str, Any], url: str, replace: bool) -> dict[str, int]:
@@ -307,8 +301,6 @@ def restore_pg_dump(folder: Path, data: dict[str, Any], url: str, replace: bool)
 def restore_copy(
     folder: Path, data: dict[str, Any], url: str, replace: bool, should_stop: Stop
 ) -> dict[str, int]:
-    import psycopg
-
     files = {t["table"]: t["file"] for t in data["tables"]}
     try:
         tables = [table_from_dict(t) for t in data["schema"]]
@@ -322,7 +314,7 @@ def restore_copy(
     with new_database(url):
         prefix = _drop_sql(url) if replace else ""
         # One transaction: the schema, every table's rows and the count check commit together.
-        with psycopg.connect(pg_dsn(url)) as pg:
+        with opener.postgres(Database.of(url).dsn, autocommit=False) as pg:
             if prefix:
                 pg.execute(prefix)
             for table in tables:
@@ -354,7 +346,7 @@ def _copy_in(pg: Any, file: Path, table: Any) -> int:
         counted = pg.execute(f"SELECT count(*) FROM {qi(table.name)}").fetchone()
         return int(counted[0])
     except (psycopg.DataError, psycopg.IntegrityError) as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        first = reason(exc)
         raise ManifestError(
             f"restore refused, nothing was changed: {file} does not load into table "
             f"{table.name!r} ({first}); the backup is damaged or was changed: restore another one"
