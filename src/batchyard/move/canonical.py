@@ -42,6 +42,8 @@ from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from batchyard.db.types import TAGGED_REALS
+
 __all__ = [
     "any_real_json",
     "canonical",
@@ -241,11 +243,6 @@ def canonical_json(v: Any) -> Any:
     return _json_text(v)
 
 
-#: The reals a JSON number cannot carry (jsonb has no -0 and no infinities), as an untyped
-#: column's jsonb copy holds them: ``{"$real": "-0.0"}``.
-_TAGGED_REALS = {"-0.0": -0.0, "Infinity": math.inf, "-Infinity": -math.inf}
-
-
 def any_real_json(value: float) -> str:
     """The jsonb form of a real held by an untyped SQLite column: its exact digits, with a point
     (jsonb keeps a number's places, so ``1e16`` must be ``10000000000000000.0`` to come back a
@@ -262,7 +259,7 @@ def any_real_json(value: float) -> str:
 def tagged_real(v: Any) -> float | None:
     """The real a ``{"$real": ...}`` document of an untyped column's jsonb copy stands for."""
     if isinstance(v, dict) and set(v) == {"$real"} and isinstance(v["$real"], str):
-        return _TAGGED_REALS.get(v["$real"])
+        return TAGGED_REALS.get(v["$real"])
     return None
 
 

@@ -24,17 +24,16 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 
 from batchyard.db import connect as opener
 from batchyard.db import ledger
-from batchyard.db.types import sqlite_decimal
+from batchyard.db.types import sqlite_converter
 from batchyard.db.url import Dialect
 from batchyard.move import fits
-from batchyard.move.canonical import any_real_json, tagged_real
+from batchyard.move.canonical import any_real_json
 from batchyard.move.profile import fits_condition
 from batchyard.move.reflect import Table, qi
 
@@ -166,32 +165,6 @@ def chunk_batch(
         upto=hi,
         last=chunk.ends_at(hi),
     )
-
-
-# batchyard.files imports this name from here; it stands for its batchyard.db.ledger form.
-STATE_DDL: dict[str, str] = {dialect.value: sql for dialect, sql in ledger.DDL.items()}
-
-
-def read_state_sqlite(con: sqlite3.Connection, chunk: Chunk) -> tuple[int | None, bool]:
-    found = ledger.read(con, Dialect.SQLITE, chunk.id)
-    return found.done_upto, found.finished
-
-
-def _open_state_pg(pg: Any, chunk: Chunk) -> tuple[int | None, bool]:
-    found = ledger.open_chunk(pg, Dialect.POSTGRESQL, chunk.id, chunk.table)
-    return found.done_upto, found.finished
-
-
-def sqlite_batch(
-    con: sqlite3.Connection, chunk: Chunk, lo: int | None, hi: int | None
-) -> AbstractContextManager[ledger.Batch]:
-    return chunk_batch(con, Dialect.SQLITE, chunk, lo, hi)
-
-
-def pg_batch(
-    pg: Any, chunk: Chunk, lo: int | None, hi: int | None
-) -> AbstractContextManager[ledger.Batch]:
-    return chunk_batch(pg, Dialect.POSTGRESQL, chunk, lo, hi)
 
 
 # -- SQLite → SQLite ---------------------------------------------------------------------------
@@ -337,42 +310,6 @@ def postgres_to_postgres(
 # -- PostgreSQL → SQLite -----------------------------------------------------------------------
 
 
-def _to_sqlite(logical: str) -> Callable[[Any], Any] | None:
-    def temporal(v: Any) -> Any:
-        if isinstance(v, datetime):
-            return v.isoformat(sep=" ")
-        if isinstance(v, date | time):
-            return v.isoformat()
-        return v
-
-    def decimal(v: Any) -> Any:
-        return sqlite_decimal(v) if isinstance(v, Decimal) else v
-
-    def anything(v: Any) -> Any:
-        if isinstance(v, dict) and set(v) == {"$b64"}:
-            return base64.b64decode(v["$b64"])
-        real = tagged_real(v)
-        if real is not None:
-            return real
-        if isinstance(v, dict | list):
-            return json.dumps(v, ensure_ascii=False)
-        return v
-
-    def as_json(v: Any) -> Any:
-        return v if v is None or isinstance(v, str) else json.dumps(v, ensure_ascii=False)
-
-    return {
-        "datetime": temporal,
-        "date": temporal,
-        "time": temporal,
-        "decimal": decimal,
-        "any": anything,
-        "json": as_json,
-        "uuid": lambda v: v if v is None else str(v),
-        "blob": lambda v: v if v is None else bytes(v),
-    }.get(logical)
-
-
 def _as_text(v: Any) -> Any:
     """A PostgreSQL value as the text PostgreSQL itself would print for it (bytes stay bytes)."""
     if isinstance(v, str | bytes):
@@ -402,7 +339,7 @@ def postgres_to_sqlite(
         done_upto = state.done_upto
         names = list(plan.target_columns)
         converters = [
-            _to_sqlite(source.column(c).type.logical)
+            sqlite_converter(source.column(c).type.logical)
             # A column overridden to text may come from any PostgreSQL type: its text form goes in.
             or (_as_text if plan.overridden and source.column(c).type.logical == "text" else None)
             for c in names
