@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -80,6 +81,24 @@ class Proc:
     def __del__(self) -> None:
         if not self._fh.closed:
             self._fh.close()
+
+
+def freeze(proc: Proc, database: Path) -> None:
+    """SIGSTOP ``proc`` between two of its store transactions: a process frozen inside one would
+    hold the SQLite store's write lock, and nobody could write until it went on."""
+    for _ in range(200):
+        os.kill(proc.pid, signal.SIGSTOP)
+        probe = sqlite3.connect(database, timeout=0, isolation_level=None)
+        try:
+            probe.execute("BEGIN IMMEDIATE")  # free: the frozen process holds no write lock
+            probe.execute("ROLLBACK")
+            return
+        except sqlite3.OperationalError:
+            os.kill(proc.pid, signal.SIGCONT)  # caught inside one: let it finish, try again
+            time.sleep(0.01)
+        finally:
+            probe.close()
+    raise AssertionError(f"scheduler {proc.pid} never left the store's write lock")
 
 
 def holder(store: Store) -> str | None:
@@ -181,7 +200,7 @@ def test_sigkilled_five_times_no_run_is_lost_or_doubled(
     standbys = [p for p in procs if p is not proc]
     for standby in standbys:
         wait_for(lambda p=standby: "waiting: scheduler" in p.text(), 30, "the others to wait")
-        os.kill(standby.pid, signal.SIGSTOP)
+        freeze(standby, project / "store.db")
     for (what, moment), standby in zip(moments, standbys, strict=True):
         try:
             if what.startswith("inside"):
@@ -250,7 +269,7 @@ def test_a_second_scheduler_waits_and_takes_over(project: Path, store: Store) ->
         wait_for(lambda: len(runs(store)) > fired, 10, "the second to fire")
 
         # A holder that is alive but stalled keeps the lease until it expires.
-        os.kill(second.pid, signal.SIGSTOP)
+        freeze(second, project / "store.db")
         lease = book.lease(f"scheduler:{SCOPE}")
         assert lease is not None and lease.expires_at is not None
         third = next(p for p in others if p is not second)
