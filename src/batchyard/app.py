@@ -465,13 +465,17 @@ class Batchyard:
         *,
         window: timedelta = timedelta(hours=24),
         monitor: str | None = None,
-        alerts: Sequence[Mapping[str, Any]] = (),
+        alerts: Sequence[Mapping[str, Any]] | None = None,
     ) -> dict[str, Any]:
         """The monitoring report's data (see :mod:`batchyard.monitor.report`); ``alerts`` are the
-        open alerts to show by severity (mappings with ``severity`` and ``title``)."""
+        open alerts to show by severity (mappings with ``severity`` and ``title``), by default
+        the project's alerts not resolved yet (of ``monitor``)."""
         from batchyard.monitor.report import build
 
         self.registry  # noqa: B018 - loads jobs.py, where monitors may be declared in Python
+        if alerts is None:
+            active, _ = self.alerts.list(monitor=monitor, limit=1000)
+            alerts = [alert.to_dict() for alert in active]
         return build(
             self.read_store(), self.settings.root, window=window, monitor=monitor, alerts=alerts
         )

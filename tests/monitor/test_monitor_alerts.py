@@ -57,6 +57,8 @@ def test_failing_checks_open_one_alert_and_passing_checks_resolve_it(project: Pa
         )
         assert alert["status"] == "open"
         assert [r.json()["event"] for r in hook.received] == ["opened"]
+        report = as_json(ok(project, "monitor", "report", "--format", "json"))
+        assert [a["id"] for a in report["alerts"]["by_severity"]["high"]] == [alert["id"]]
 
         for i in range(3):
             (project / "landing" / f"{i}.json").write_text("{}")
