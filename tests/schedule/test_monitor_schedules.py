@@ -259,3 +259,36 @@ def test_a_failing_chore_is_told_once_and_the_others_still_run(app: by.Batchyard
     assert [t for t in told if "broken" in t] == [
         "broken failed (tried again in 30s): the channel config is gone"
     ]
+
+
+DECLARED = """
+from batchyard.monitor import FileCount, Monitor, add
+
+add(Monitor(name="declared", schedule={SCHEDULE!r}, metrics=[FileCount(path="landing")]))
+"""
+
+
+def test_a_monitor_declared_in_python_is_scheduled_and_named_when_bad(local: Path) -> None:
+    from batchyard.monitor import spec
+
+    (local / "landing").mkdir()
+    try:
+        (local / "jobs.py").write_text(DECLARED.replace("{SCHEDULE!r}", repr("0 4 * * *")))
+        listed = invoke(local, "schedules", "list", "--json")
+        assert listed.exit_code == 0, listed.stderr
+        (row,) = json.loads(listed.stdout)
+        assert (row["id"], row["cron"], row["source"]) == (
+            "monitor:declared",
+            "0 4 * * *",
+            "monitor declared",
+        )
+        spec.DECLARED.clear()
+        (local / "jobs.py").write_text(DECLARED.replace("{SCHEDULE!r}", repr("0 4 * *")))
+        bad = invoke(local, "schedules", "list")
+        assert bad.exit_code == 2
+        assert bad.stderr.startswith(
+            "error: monitor declared (declared in Python): schedule.cron: cron expression "
+            "'0 4 * *' has 4 fields"
+        ), bad.stderr
+    finally:
+        spec.DECLARED.clear()
