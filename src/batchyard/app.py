@@ -34,7 +34,7 @@ from batchyard.errors import (
 )
 from batchyard.schedule import depends, status
 from batchyard.schedule.scheduler import Scheduler, SchedulerOptions, scope_of
-from batchyard.schedule.spec import Schedule, of_pipelines
+from batchyard.schedule.spec import Schedule, Target, of_field, of_pipelines
 from batchyard.secrets import ParamSecrets, mask_secrets, resolve_params
 from batchyard.store import JobFilter, Store
 from batchyard.store.models import Event, Item, ItemStatus, Job, JobStatus, new_job_id, utcnow
@@ -502,12 +502,13 @@ class Batchyard:
     # -- schedules -------------------------------------------------------------------------------
 
     def schedules(self) -> list[Schedule]:
-        """The project's schedules (pipelines with ``schedule:``). A bad cron, time zone or
-        policy, a ``depends_on`` naming no pipeline, or a cycle raise :class:`ConfigError`."""
+        """The project's schedules: pipelines with ``schedule:``, then monitors with one (ids
+        ``monitor:NAME``). A bad cron, time zone or policy, a ``depends_on`` naming no
+        pipeline, or a cycle raise :class:`ConfigError`."""
         found = of_pipelines(self.pipelines())
         names = [s.target.pipeline for s in found if s.target.pipeline]
         depends.graph(self.settings.root, names)
-        return found
+        return found + [_monitor_schedule(m) for m in self.monitors() if m.schedule is not None]
 
     def schedule_overview(self, *, count: int = 1) -> list[status.ScheduleStatus]:
         """Each schedule with whether it is paused, its latest run and its next ``count`` times."""
@@ -543,14 +544,40 @@ class Batchyard:
         *,
         on_message: Callable[[str], None] | None = None,
     ) -> Scheduler:
-        """A :class:`Scheduler` for this project's schedules (checked now); ``run()`` it."""
+        """A :class:`Scheduler` for this project's schedules (checked now); ``run()`` it. Besides
+        firing them, it sends the alerts' due reminders and retries their failed deliveries
+        (:meth:`AlertBook.tick <batchyard.monitor.alerts.AlertBook.tick>`) every
+        ``options.chore_every`` seconds, so they go out even when no monitor runs."""
         self.schedules()
-        return Scheduler(self, self.schedules, options=options, on_message=on_message)
+        return Scheduler(
+            self,
+            self.schedules,
+            options=options,
+            on_message=on_message,
+            chores={"alert reminders and deliveries": self._tick_alerts},
+        )
+
+    def _tick_alerts(self) -> None:
+        self.alerts.tick()
 
     # -- params ----------------------------------------------------------------------------------
 
     def _params_for_run(self, kind: JobKind, job: Job) -> Any:
         return kind.parse_params(self._secrets.params_for_run(job.id, job.params))
+
+
+def _monitor_schedule(monitor: Monitor) -> Schedule:
+    """A monitor's ``schedule:`` as a schedule of a ``monitor`` job of that monitor."""
+    from batchyard.monitor.spec import where
+
+    assert monitor.schedule is not None
+    return of_field(
+        f"monitor:{monitor.name}",
+        Target(kind="monitor", params={"monitors": [monitor.name]}),
+        monitor.schedule,
+        source=monitor.path or f"monitor {monitor.name}",
+        where=lambda fieldname: where(monitor, "schedule", fieldname),
+    )
 
 
 def _export_row(job: Job) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from batchyard.config import MAX_WORKERS
 from batchyard.errors import ConfigError, NotFound
@@ -32,12 +32,23 @@ FOLDER = "pipelines"
 MISSED_POLICIES = ("skip", "once", "catch_up")
 
 
-class _ScheduleField(BaseModel):
+class ScheduleField(BaseModel):
+    """``schedule:`` of a pipeline or a monitor file: a cron expression alone (in UTC, missed
+    ``once``), or a mapping with ``cron``, ``timezone`` and ``missed``. The cron expression and the
+    time zone are checked where the schedule is made (:mod:`batchyard.schedule.spec`)."""
+
     model_config = ConfigDict(extra="forbid")
 
-    cron: str
-    timezone: str = "UTC"
-    missed: Literal["skip", "once", "catch_up"] = "once"
+    cron: str = Field(description="Five fields, or six with seconds first; or @daily and such.")
+    timezone: str = Field("UTC", description="An IANA time zone name, such as Europe/Paris.")
+    missed: Literal["skip", "once", "catch_up"] = Field(
+        "once", description="The times passed while no scheduler ran: skip, once or catch_up."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _cron_alone(cls, value: Any) -> Any:
+        return {"cron": value} if isinstance(value, str) else value
 
 
 class _PipelineFile(BaseModel):
@@ -54,12 +65,7 @@ class _PipelineFile(BaseModel):
     params: dict[str, Any] = {}
     tags: list[str] = []
     depends_on: list[str] = []
-    schedule: _ScheduleField | None = None
-
-    @field_validator("schedule", mode="before")
-    @classmethod
-    def _cron_alone(cls, value: Any) -> Any:
-        return {"cron": value} if isinstance(value, str) else value
+    schedule: ScheduleField | None = None
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ BLOCK = re.compile(r"```(python|toml|yaml|sh)\n(.*?)```", re.S)
 
 def test_monitor_docs_run(tmp_path: Path) -> None:
     ran = {"python": 0, "file": 0, "command": 0}
+    said: dict[str, str] = {}
     for lang, code in BLOCK.findall(DOC):
         first = code.splitlines()[0]
         if lang in ("toml", "yaml"):
@@ -47,7 +48,9 @@ def test_monitor_docs_run(tmp_path: Path) -> None:
                     text=True,
                 )
                 assert done.returncode == 0, f"{line}\n{done.stdout}\n{done.stderr}"
+                said[line] = done.stdout
                 ran["command"] += 1
     ENGINES.dispose()
-    assert ran == {"python": 3, "file": 3, "command": 6}
+    assert ran == {"python": 3, "file": 3, "command": 7}
     assert (tmp_path / "report.html").read_text().count('<svg class="chart"') >= 5
+    assert "monitor:landing" in said["batchyard schedules list"]  # its schedule: fields

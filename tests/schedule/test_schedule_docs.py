@@ -26,8 +26,9 @@ def blocks(lang: str) -> list[str]:
 def project(tmp_path: Path) -> Path:
     (tmp_path / "jobs.py").write_text(blocks("python")[0])
     (tmp_path / "pipelines").mkdir()
+    (tmp_path / "monitors").mkdir()
     for text in blocks("yaml"):
-        name = re.match(r"# (pipelines/\S+)", text)
+        name = re.match(r"# ((?:pipelines|monitors)/\S+)", text)
         assert name, text
         (tmp_path / name.group(1)).write_text(text)
     return tmp_path
@@ -47,6 +48,25 @@ def test_the_pages_project_lists_its_schedules(project: Path) -> None:
     assert invoke(project, "schedules", "runs", "rosters").exit_code == 0
 
 
+def test_the_pages_monitor_is_scheduled_as_it_says(project: Path) -> None:
+    listed = invoke(project, "schedules", "list", "--json")
+    rows = {r["id"]: r for r in json.loads(listed.stdout)}
+    landed = rows["monitor:rosters-landed"]
+    assert landed["target"] == {
+        "kind": "monitor",
+        "params": {"monitors": ["rosters-landed"]},
+        "env": None,
+    }
+    assert (landed["cron"], landed["timezone"]) == ("30 6 * * *", "America/New_York")
+    (shown_block,) = [b for b in blocks("console") if "next monitor:" in b]
+    for line in shown_block.strip().splitlines():  # the page's own commands
+        args = line.removeprefix("$ batchyard ").split()
+        result = invoke(project, *args)
+        assert result.exit_code == 0, (line, result.stderr)
+    shown = invoke(project, "schedules", "next", "monitor:rosters-landed", "-n", "3").stdout
+    assert shown.count("06:30:00 E") == 3  # EDT or EST
+
+
 def test_the_pages_batch_runs_in_order(project: Path) -> None:
     ran = invoke(project, "run", "--batch", "lineups", "rosters")
     assert ran.exit_code == 0, ran.stderr
@@ -56,11 +76,18 @@ def test_the_pages_batch_runs_in_order(project: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("field", "value"),
-    [("cron", '"61 * * * *"'), ("timezone", "Mars/Olympus"), ("missed", "sometimes")],
+    ("file", "field", "value"),
+    [
+        ("pipelines/rosters.yaml", "cron", '"61 * * * *"'),
+        ("pipelines/rosters.yaml", "timezone", "Mars/Olympus"),
+        ("pipelines/rosters.yaml", "missed", "sometimes"),
+        ("monitors/rosters-landed.yaml", "timezone", "Mars/Olympus"),
+    ],
 )
-def test_the_pages_bad_schedules_say_what_it_shows(project: Path, field: str, value: str) -> None:
-    path = project / "pipelines" / "rosters.yaml"
+def test_the_pages_bad_schedules_say_what_it_shows(
+    project: Path, file: str, field: str, value: str
+) -> None:
+    path = project / file
     text = re.sub(rf"(?m)^(  {field}:) \S+(?: \S+)*?(\s+#|$)", rf"\1 {value}\2", path.read_text())
     path.write_text(text)
     result = invoke(project, "schedules", "list")

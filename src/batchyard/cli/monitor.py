@@ -98,7 +98,7 @@ def list_monitors(
             "name": m.name,
             "description": m.description,
             "metrics": [f"{x.label} ({x.type})" for x in m.metrics],
-            "schedule": m.schedule,
+            "schedule": m.schedule.cron if m.schedule else None,
             "status": worst.get(m.name),
             "path": m.path,
         }

@@ -17,16 +17,19 @@ from batchyard.schedule.status import find
 from batchyard.store.models import utcnow
 
 app = typer.Typer(
-    help="The project's schedules (pipelines with schedule:): list, next times, runs, pause, resume.",
+    help="The project's schedules (pipelines and monitors with schedule:): list, next times, "
+    "runs, pause, resume.",
     no_args_is_help=True,
 )
 
 JSON = typer.Option(False, "--json", help="Print JSON.")
-SCHEDULE = typer.Argument(..., help="The schedule: its pipeline's name.")
+SCHEDULE = typer.Argument(
+    ..., help="The schedule: its pipeline's name, or monitor:NAME for a monitor's."
+)
 
-SCHEDULER_HELP = """Run the project's pipelines on their cron schedules, until Ctrl+C.
+SCHEDULER_HELP = """Run the project's pipelines and monitors on their cron schedules, until Ctrl+C.
 
-A pipeline runs on a schedule when its file says so:
+A pipeline (or a monitor, in monitors/NAME.yaml) runs on a schedule when its file says so:
 
 \b
     # pipelines/nightly-scores.yaml
@@ -45,8 +48,10 @@ One scheduler is active per project and env: a second one waits and takes over w
 stops or dies. Every run is recorded in the store before it starts, so a scheduler that
 restarts (even after SIGKILL) finishes the runs left unfinished and decides about the times it
 missed by each schedule's `missed` policy. Pipelines due at the same time run as one batch job,
-each after the ones it depends on. Ctrl+C (SIGTERM) stops firing and pauses running jobs; the
-next scheduler resumes them.
+each after the ones it depends on; a monitor runs as a monitor job. The active scheduler also
+sends the alerts' reminders and retries their failed deliveries every 30 seconds, even when no
+monitor runs. Ctrl+C (SIGTERM) stops firing and pauses running jobs; the next scheduler resumes
+them.
 """
 
 

@@ -1,6 +1,7 @@
 """Monitors as declared: ``monitors/NAME.yaml`` (or Python), checked by Pydantic models.
 
 description: Scraped game files
+schedule: "0 * * * *"   # the scheduler checks it hourly; or {cron, timezone, missed}
 metrics:
   - name: games
     type: file_count
@@ -36,6 +37,7 @@ from pydantic import (
 )
 
 from batchyard.errors import ConfigError, NotFound
+from batchyard.pipelines import ScheduleField
 
 FOLDER = "monitors"
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
@@ -407,7 +409,11 @@ class Monitor(_Model):
 
     name: str = Field(pattern=_NAME)
     description: str = ""
-    schedule: str | None = Field(None, description="A cron expression, read by the scheduler.")
+    schedule: ScheduleField | None = Field(
+        None,
+        description="When the scheduler runs it: a cron expression, or {cron, timezone, missed} "
+        "(as a pipeline's).",
+    )
     metrics: list[MetricSpec] = Field(min_length=1)
     path: str | None = Field(None, description="The file it was read from.", exclude=True)
 
@@ -531,6 +537,21 @@ def explain(exc: ValidationError, root: yaml.Node | None, source: str) -> str:
         return f"{where}: {place}: missing"
     msg = str(err["msg"]).removeprefix("Value error, ")
     return f"{where}: {place}: {msg}"
+
+
+def where(monitor: Monitor, *loc: str | int) -> str:
+    """``path:line`` of a field of the monitor's file (``where(m, "schedule", "cron")``); a monitor
+    declared in Python is named as such."""
+    if monitor.path is None:
+        return f"monitor {monitor.name} (declared in Python)"
+    try:
+        root = yaml.compose(Path(monitor.path).read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return monitor.path
+    if root is None:
+        return monitor.path
+    node, _ = _find(root, loc)
+    return f"{monitor.path}:{node.start_mark.line + 1}"
 
 
 def _place(loc: Sequence[Any], root: yaml.Node | None) -> str:

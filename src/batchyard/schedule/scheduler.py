@@ -11,6 +11,8 @@ two jobs.
 One scheduler holds the lease (a row in ``by_leases``, renewed every third of its time to live);
 a second one waits, and takes over when the lease expires or its holder's process is gone.
 Pipelines due at the same moment fire as one ``batch`` job, so ``depends_on`` orders them.
+Other targets (a ``monitor`` job of one monitor, say) get a job each. Besides firing, the active
+scheduler runs its chores (the project's alert reminders and delivery retries) in a thread.
 """
 
 from __future__ import annotations
@@ -79,6 +81,9 @@ class SchedulerOptions:
     catch_up_limit: int = 1000
     #: Seconds between two readings of the schedules (pipelines edited while it runs).
     reload_every: float = 5.0
+    #: Seconds between two rounds of the chores the active scheduler runs besides firing
+    #: schedules (the project's: sending alerts' reminders and retrying failed deliveries).
+    chore_every: float = 30.0
 
 
 @dataclass
@@ -95,7 +100,9 @@ def scope_of(settings: Settings) -> str:
 
 
 class Scheduler:
-    """Runs ``schedules`` (called again every ``reload_every`` seconds) through ``app``."""
+    """Runs ``schedules`` (called again every ``reload_every`` seconds) through ``app``; while it
+    is the active scheduler, it also runs each of ``chores`` (by name) every ``chore_every``
+    seconds, in a thread of their own, so a slow chore never delays a run."""
 
     def __init__(
         self,
@@ -105,6 +112,7 @@ class Scheduler:
         options: SchedulerOptions = SchedulerOptions(),
         clock: Callable[[], datetime] = utcnow,
         on_message: Callable[[str], None] | None = None,
+        chores: Mapping[str, Callable[[], object]] | None = None,
     ) -> None:
         self.app = app
         self.load = schedules
@@ -128,6 +136,8 @@ class Scheduler:
         self._lock = threading.Lock()
         self.paused_runs = 0
         self._told_waiting = False
+        self.chores = dict(chores or {})
+        self._chore_errors: dict[str, str] = {}
 
     # -- steering --------------------------------------------------------------------------------
 
@@ -147,6 +157,11 @@ class Scheduler:
     def run(self) -> None:
         """Hold the lease (waiting for it while another scheduler has it) and fire schedules
         until :meth:`stop`; then let running jobs pause and give the lease up."""
+        chores = None
+        if self.chores:
+            chores = threading.Thread(target=self._chores_loop, name="scheduler-chores")
+            chores.daemon = True
+            chores.start()
         try:
             while not self._stop.is_set():
                 try:
@@ -161,7 +176,7 @@ class Scheduler:
                     self._say(f"the store cannot be used just now: {exc}")
                     self._stop.wait(1.0)
         finally:
-            self._wind_down()
+            self._wind_down(chores)
 
     def acquire(self) -> bool:
         """Take the lease if it is free, expired, or its holder's process is gone."""
@@ -396,6 +411,38 @@ class Scheduler:
     def _finish(self, launch: _Launch, status: RunStatus, *, detail: str | None) -> None:
         self.book.mark(self.scope, launch.job_id, status, detail=detail)
 
+    # -- chores ----------------------------------------------------------------------------------
+
+    def _chores_loop(self) -> None:
+        """Run the chores while this scheduler holds the lease: when it takes it, then every
+        ``chore_every`` seconds."""
+        every = self.options.chore_every
+        next_at = 0.0
+        while not self._stop.is_set():
+            if self.holding and time.monotonic() >= next_at:
+                self.run_chores()
+                next_at = time.monotonic() + every
+            elif not self.holding:
+                next_at = 0.0
+            self._stop.wait(min(every, 0.5))
+
+    def run_chores(self) -> None:
+        """Run each chore once; one that raises is reported (once while it keeps failing the
+        same way) and the others still run."""
+        for name, chore in self.chores.items():
+            try:
+                chore()
+            except Exception as exc:
+                text = _text(exc)
+                if self._chore_errors.get(name) != text:
+                    logger.exception("scheduler chore %s", name)
+                    self._say(
+                        f"{name} failed (tried again in {self.options.chore_every:g}s): {text}"
+                    )
+                self._chore_errors[name] = text
+            else:
+                self._chore_errors.pop(name, None)
+
     # -- reading the schedules, losing the lease, stopping ---------------------------------------
 
     def _reload(self) -> None:
@@ -414,10 +461,12 @@ class Scheduler:
             "its running jobs finish, and it waits to take over again"
         )
 
-    def _wind_down(self) -> None:
+    def _wind_down(self, chores: threading.Thread | None = None) -> None:
         with self._lock:
             self._queue.clear()
             threads = list(self._active.values())
+        if chores is not None:
+            threads.append(chores)
         if not self._hard:
             for thread in threads:
                 while thread.is_alive() and not self._hard:

@@ -1,12 +1,14 @@
 """What a schedule is: a target (a pipeline, or a job kind with params), a cron in a time zone,
 and what to do with the times missed while no scheduler ran.
 
-Pipelines give their schedules from ``schedule:`` in ``pipelines/NAME.yaml``; anything else
-that wants to run on a schedule (a monitor, say) makes :class:`Schedule` objects the same way.
+Pipelines give their schedules from ``schedule:`` in ``pipelines/NAME.yaml``, monitors from
+``schedule:`` in ``monitors/NAME.yaml`` (a ``monitor`` job of that monitor, with the id
+``monitor:NAME``); both are read by :func:`of_field`, so their fields mean the same.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -82,22 +84,38 @@ class Schedule:
         }
 
 
+def of_field(
+    schedule_id: str,
+    target: Target,
+    spec: pipelines.ScheduleField,
+    *,
+    source: str,
+    where: Callable[[str], str],
+) -> Schedule:
+    """The schedule a file's ``schedule:`` gives; a bad cron or time zone is a
+    :class:`ConfigError` naming ``where(field)`` (the file and line) and the field."""
+    try:
+        cron = Cron(spec.cron, spec.timezone)
+    except ConfigError as exc:
+        fieldname = "timezone" if "time zone" in str(exc) else "cron"
+        raise ConfigError(f"{where(fieldname)}: schedule.{fieldname}: {exc}") from None
+    return Schedule(
+        id=schedule_id, target=target, cron=cron, missed=Missed(spec.missed), source=source
+    )
+
+
 def of_pipeline(pipeline: pipelines.Pipeline) -> Schedule | None:
     """The pipeline's schedule (None without ``schedule:``); bad fields name the file and line."""
     if pipeline.schedule is None:
         return None
-    try:
-        cron = Cron(pipeline.schedule, pipeline.timezone)
-    except ConfigError as exc:
-        fieldname = "timezone" if "time zone" in str(exc) else "cron"
-        where = pipelines.where(pipeline, "schedule", fieldname)
-        raise ConfigError(f"{where}: schedule.{fieldname}: {exc}") from None
-    return Schedule(
-        id=pipeline.name,
-        target=Target(pipeline=pipeline.name, env=pipeline.env),
-        cron=cron,
-        missed=Missed(pipeline.missed),
+    return of_field(
+        pipeline.name,
+        Target(pipeline=pipeline.name, env=pipeline.env),
+        pipelines.ScheduleField(
+            cron=pipeline.schedule, timezone=pipeline.timezone, missed=pipeline.missed
+        ),
         source=str(pipeline.path),
+        where=lambda fieldname: pipelines.where(pipeline, "schedule", fieldname),
     )
 
 

@@ -62,5 +62,7 @@ def find(schedules: list[Schedule], schedule_id: str) -> Schedule:
     for schedule in schedules:
         if schedule.id == schedule_id:
             return schedule
-    known = ", ".join(s.id for s in schedules) or "none: give a pipeline a schedule: field"
+    known = (
+        ", ".join(s.id for s in schedules) or "none: give a pipeline or a monitor a schedule: field"
+    )
     raise NotFound(f"no schedule {schedule_id!r} (schedules: {known})")

@@ -41,7 +41,10 @@ class ObservationOut(BaseModel):
 class MonitorOut(BaseModel):
     name: str
     description: str
-    schedule: str | None
+    schedule: str | None = Field(
+        description="Its cron expression, if the scheduler runs it: its time zone, missed-run "
+        "policy and runs are under /api/schedules/monitor:NAME."
+    )
     path: str | None
     metrics: list[dict[str, Any]] = Field(description="The metrics as declared (secrets masked).")
     latest: list[ObservationOut] = Field(description="The newest value of each series.")
@@ -57,7 +60,7 @@ def _monitor(monitor: Monitor, latest: list[Observation]) -> MonitorOut:
     return MonitorOut(
         name=monitor.name,
         description=monitor.description,
-        schedule=monitor.schedule,
+        schedule=monitor.schedule.cron if monitor.schedule else None,
         path=monitor.path,
         metrics=mask_secrets(monitor.model_dump(mode="json", exclude_none=True)["metrics"]),
         latest=[ObservationOut.of(o) for o in mine],

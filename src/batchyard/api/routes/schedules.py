@@ -24,7 +24,7 @@ ScheduleId = Annotated[
         min_length=1,
         max_length=300,
         pattern=NO_NUL,
-        description="The schedule (its pipeline's name).",
+        description="The schedule: its pipeline's name, or monitor:NAME for a monitor's.",
     ),
 ]
 Count = Annotated[int, Query(ge=1, le=1000, description="How many next times to give.")]
