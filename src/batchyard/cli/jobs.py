@@ -25,14 +25,19 @@ from batchyard.cli.output import (
     status_text,
 )
 from batchyard.cli.run import parts_lines, run_with_display
-from batchyard.config import MAX_WORKERS, parse_duration
 from batchyard.engine.progress import Snapshot
 from batchyard.errors import Conflict, ParamError, UsageError
+from batchyard.project import MAX_WORKERS
 from batchyard.secrets import mask_secrets
 from batchyard.store import JobFilter
 from batchyard.store.models import FINISHED, Item, ItemStatus, Job, JobStatus
 
 app = typer.Typer(help="List, inspect and steer jobs.", no_args_is_help=True)
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="jobs")
+
 
 JSON = typer.Option(False, "--json", help="Print JSON.")
 ACTIVE = ("pending", "running", "paused")
@@ -40,6 +45,8 @@ ACTIVE = ("pending", "running", "paused")
 
 def parse_age(text: str) -> timedelta:
     """``30m``, ``12h``, ``7d`` or ``2w``."""
+    from batchyard.config import parse_duration  # (pydantic: only for the commands that age)
+
     return parse_duration(text, where="--older-than")
 
 
@@ -87,7 +94,7 @@ def list_jobs(
 ) -> None:
     """List jobs, newest first."""
     filt = _filter(active, status, kind, env, tag, search, children)
-    jobs, total = ctx.obj.reader.jobs(filt, limit=limit, offset=offset)
+    jobs, total = ctx.obj.view.jobs(filt, limit=limit, offset=offset)
     if as_json:
         print_json({"total": total, "jobs": [_public(j.to_dict()) for j in jobs]})
         return
@@ -106,7 +113,7 @@ def show(
     as_json: bool = JSON,
 ) -> None:
     """Show one job: status, params, counts, timings and its first failures."""
-    app = ctx.obj.reader
+    app = ctx.obj.view
     job = app.job(job_id)
     failures, _ = app.items(job.id, status=["failed"], limit=5)
     skips, _ = app.items(job.id, status=["skipped"], limit=5) if job.skipped else ([], 0)
@@ -177,7 +184,7 @@ def progress(
     as_json: bool = JSON,
 ) -> None:
     """Show a job's progress as its runner last recorded it: %, rates, ETA, failures."""
-    app = ctx.obj.reader
+    app = ctx.obj.view
     snap = app.progress(job_id)
     if as_json and not watch:
         print_json(snap.to_dict())
@@ -223,7 +230,7 @@ def items(
         if s not in valid:
             raise UsageError(f"--status {s!r}: use one of {', '.join(sorted(valid))}")
     wanted = [*status, *(["failed"] if failed else [])]
-    found, total = ctx.obj.reader.items(job_id, status=wanted, limit=limit, offset=offset)
+    found, total = ctx.obj.view.items(job_id, status=wanted, limit=limit, offset=offset)
     if as_json:
         print_json({"total": total, "items": [i.to_dict() for i in found]})
         return
@@ -255,7 +262,7 @@ def log(
     as_json: bool = typer.Option(False, "--json", help="Print JSON lines, one event a line."),
 ) -> None:
     """Show a job's log: runner events and ctx.log lines."""
-    app = ctx.obj.reader
+    app = ctx.obj.view
     job = app.job(job_id)
     after = 0
     while True:

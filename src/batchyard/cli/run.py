@@ -12,7 +12,6 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from batchyard import pipelines as pipelines_module
 from batchyard.cli.output import (
     ProgressDisplay,
     console,
@@ -25,12 +24,13 @@ from batchyard.cli.output import (
     snapshot_view,
 )
 from batchyard.cli.templates import write_project
-from batchyard.config import MAX_WORKERS
-from batchyard.engine.executors import EXECUTORS
 from batchyard.engine.progress import Snapshot
 from batchyard.errors import ParamError, UsageError
-from batchyard.kinds.validate import failing_message
+from batchyard.project import MAX_WORKERS
 from batchyard.store.models import Job, JobStatus
+
+# Imports inside the commands below load what only running needs (the engine, the kinds,
+# pydantic): ``jobs list`` and ``--help`` import this module and should not pay for them.
 
 
 def parse_params(values: list[str]) -> dict[str, Any]:
@@ -112,6 +112,8 @@ def print_end(state: Any, job: Job) -> None:
     elif job.error:
         err.print(job.error)  # the job's setup or finish failed ("setup: ...", "finishing: ...")
     elif job.result_failed:
+        from batchyard.kinds.validate import failing_message
+
         err.print(failing_message(job.metadata["result"]), style="red")
 
 
@@ -186,6 +188,8 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Run a job kind or a pipeline, with live progress. Ctrl+C pauses; resume picks up."""
+        from batchyard import pipelines as pipelines_module
+
         state = ctx.obj
         app = state.app
         extra = list(ctx.args)
@@ -286,6 +290,8 @@ def register(app: typer.Typer) -> None:
 
 
 def _check_executor(name: str | None, where: str) -> None:
+    from batchyard.engine.executors import EXECUTORS
+
     if name is not None and name not in EXECUTORS:
         raise UsageError(f"{where} {name!r}: use one of {', '.join(sorted(EXECUTORS))}")
 
