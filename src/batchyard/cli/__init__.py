@@ -57,7 +57,7 @@ from batchyard.cli import verbosity  # noqa: E402
 from batchyard.cli.commands import Group  # noqa: E402
 from batchyard.engine.jobview import JobView  # noqa: E402
 from batchyard.errors import UsageError  # noqa: E402
-from batchyard.project import locate  # noqa: E402
+from batchyard.project import locate, project_root  # noqa: E402
 from batchyard.secrets import mask_url  # noqa: E402
 from batchyard.store.reader import StoreReader  # noqa: E402
 
@@ -93,6 +93,12 @@ class State:
         if self.project is not None and not self.project.is_dir():
             # Otherwise the store would be made in a folder that was never meant to exist.
             raise UsageError(f"-C {self.project}: no such folder")
+
+    @property
+    def root(self) -> Path:
+        """The project's folder, found without loading the settings (see ``project.py``)."""
+        self._check_project()
+        return project_root(self.project)
 
     @property
     def app(self) -> Batchyard:

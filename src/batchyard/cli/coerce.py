@@ -88,7 +88,7 @@ if RuntimeParam is not None:
                     path, self.parameter_info, path_type=Path, param=param, ctx=ctx
                 )
             number: float
-            if isinstance(value, self.leaf) and not isinstance(value, bool):
+            if isinstance(value, int | float) and not isinstance(value, bool):
                 number = value
             else:
                 try:

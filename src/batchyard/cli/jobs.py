@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from batchyard.cli import complete
 from batchyard.cli.output import (
     console,
     err,
@@ -83,7 +84,9 @@ def list_jobs(
         help="Only jobs with this status: pending, running, paused, completed, "
         "partial, failed or cancelled (repeatable).",
     ),
-    kind: str | None = typer.Option(None, "--kind", help="Only jobs of this kind."),
+    kind: str | None = typer.Option(
+        None, "--kind", help="Only jobs of this kind.", autocompletion=complete.kinds
+    ),
     env: str | None = typer.Option(None, "--env", help="Only jobs of this env."),
     tag: str | None = typer.Option(None, "--tag", help="Only jobs with this tag."),
     search: str | None = typer.Option(None, "--search", "-s", help="Text in the id or name."),
@@ -109,7 +112,9 @@ def _public(data: dict[str, object]) -> dict[str, object]:
 @app.command()
 def show(
     ctx: typer.Context,
-    job_id: str = typer.Argument(..., help="Job id (or a unique prefix)."),
+    job_id: str = typer.Argument(
+        ..., help="Job id (or a unique prefix).", autocompletion=complete.job_ids
+    ),
     as_json: bool = JSON,
 ) -> None:
     """Show one job: status, params, counts, timings and its first failures."""
@@ -178,7 +183,9 @@ def _skip_reason(item: Item) -> str | None:
 @app.command()
 def progress(
     ctx: typer.Context,
-    job_id: str = typer.Argument(..., help="Job id (or a unique prefix)."),
+    job_id: str = typer.Argument(
+        ..., help="Job id (or a unique prefix).", autocompletion=complete.job_ids
+    ),
     watch: bool = typer.Option(False, "--watch", "-w", help="Refresh until the job stops."),
     interval: float = typer.Option(1.0, "--interval", min=0.1, help="Seconds between refreshes."),
     as_json: bool = JSON,
@@ -212,7 +219,9 @@ def progress(
 @app.command()
 def items(
     ctx: typer.Context,
-    job_id: str = typer.Argument(..., help="Job id (or a unique prefix)."),
+    job_id: str = typer.Argument(
+        ..., help="Job id (or a unique prefix).", autocompletion=complete.job_ids
+    ),
     status: list[str] = typer.Option(
         [],
         "--status",
@@ -254,7 +263,9 @@ def items(
 @app.command()
 def log(
     ctx: typer.Context,
-    job_id: str = typer.Argument(..., help="Job id (or a unique prefix)."),
+    job_id: str = typer.Argument(
+        ..., help="Job id (or a unique prefix).", autocompletion=complete.job_ids
+    ),
     follow: bool = typer.Option(
         False, "--follow", "-f", help="Keep printing new lines until the job ends."
     ),
@@ -289,7 +300,9 @@ def log(
 @app.command()
 def resume(
     ctx: typer.Context,
-    job_id: str = typer.Argument(..., help="Job id (or a unique prefix)."),
+    job_id: str = typer.Argument(
+        ..., help="Job id (or a unique prefix).", autocompletion=complete.job_ids
+    ),
     workers: int | None = typer.Option(
         None,
         "--workers",
@@ -331,7 +344,9 @@ def resume(
 @app.command()
 def retry(
     ctx: typer.Context,
-    job_id: str = typer.Argument(..., help="Job id (or a unique prefix)."),
+    job_id: str = typer.Argument(
+        ..., help="Job id (or a unique prefix).", autocompletion=complete.job_ids
+    ),
     failed_only: bool = typer.Option(
         True, "--failed-only/--all", help="Only the items that did not finish (default), or all."
     ),
@@ -354,7 +369,10 @@ def retry(
 
 @app.command()
 def cancel(
-    ctx: typer.Context, job_id: str = typer.Argument(..., help="Job id (or a unique prefix).")
+    ctx: typer.Context,
+    job_id: str = typer.Argument(
+        ..., help="Job id (or a unique prefix).", autocompletion=complete.job_ids
+    ),
 ) -> None:
     """Cancel a job. A running job stops at its runner's next heartbeat."""
     found = ctx.obj.reader.job(job_id)  # read-only first: an unknown id must not create a store
@@ -368,7 +386,9 @@ def cancel(
 @app.command()
 def delete(
     ctx: typer.Context,
-    job_ids: list[str] = typer.Argument(..., help="Job ids (or unique prefixes)."),
+    job_ids: list[str] = typer.Argument(
+        ..., help="Job ids (or unique prefixes).", autocompletion=complete.job_ids
+    ),
     force: bool = typer.Option(False, "--force", help="Delete even if the job has not finished."),
 ) -> None:
     """Delete finished jobs with their items and log."""
@@ -417,7 +437,9 @@ def cleanup(
 @app.command()
 def stats(
     ctx: typer.Context,
-    kind: str | None = typer.Option(None, "--kind", help="Only jobs of this kind."),
+    kind: str | None = typer.Option(
+        None, "--kind", help="Only jobs of this kind.", autocompletion=complete.kinds
+    ),
     env: str | None = typer.Option(None, "--env", help="Only jobs of this env."),
     as_json: bool = JSON,
 ) -> None:
@@ -469,7 +491,9 @@ def stats(
 @app.command()
 def export(
     ctx: typer.Context,
-    job_ids: list[str] = typer.Argument(None, help="Jobs to export (default: all that match)."),
+    job_ids: list[str] = typer.Argument(
+        None, help="Jobs to export (default: all that match).", autocompletion=complete.job_ids
+    ),
     fmt: str = typer.Option(
         "json", "--format", "-f", help="json (an array) or csv (a header row)."
     ),
@@ -477,7 +501,9 @@ def export(
     status: list[str] = typer.Option(
         [], "--status", help="Only jobs with this status (repeatable)."
     ),
-    kind: str | None = typer.Option(None, "--kind", help="Only jobs of this kind."),
+    kind: str | None = typer.Option(
+        None, "--kind", help="Only jobs of this kind.", autocompletion=complete.kinds
+    ),
     env: str | None = typer.Option(None, "--env", help="Only jobs of this env."),
     limit: int = typer.Option(10_000, "--limit", min=1, help="At most this many jobs."),
 ) -> None:

@@ -12,6 +12,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from batchyard.cli import complete
 from batchyard.cli.output import (
     ProgressDisplay,
     console,
@@ -137,7 +138,9 @@ def register(app: typer.Typer) -> None:
     @app.command(context_settings={"allow_interspersed_args": True, "allow_extra_args": True})
     def run(
         ctx: typer.Context,
-        target: str | None = typer.Argument(None, help="A job kind or a pipeline name."),
+        target: str | None = typer.Argument(
+            None, help="A job kind or a pipeline name.", autocompletion=complete.targets
+        ),
         param: list[str] = typer.Option(
             [],
             "--param",
@@ -180,6 +183,7 @@ def register(app: typer.Typer) -> None:
         batch: list[str] = typer.Option(
             [],
             "--batch",
+            autocompletion=complete.pipelines,
             help="Run pipelines as one batch job, each as a child job: --batch A B, or repeat "
             "--batch A --batch B.",
         ),
@@ -246,7 +250,9 @@ def register(app: typer.Typer) -> None:
     def kinds(
         ctx: typer.Context,
         name: str | None = typer.Argument(
-            None, help="Show only this kind (with --json, the JSON Schema of its params)."
+            None,
+            help="Show only this kind (with --json, the JSON Schema of its params).",
+            autocompletion=complete.kinds,
         ),
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     ) -> None:
@@ -275,7 +281,9 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     ) -> None:
         """List the pipelines saved in pipelines/*.yaml."""
-        found = ctx.obj.app.pipelines()
+        from batchyard import pipelines as pipelines_module
+
+        found = pipelines_module.list_all(ctx.obj.root)
         if as_json:
             print_json([p.to_dict() for p in found])
             return
