@@ -197,6 +197,7 @@ def _main(
     ),
 ) -> None:
     """Resumable batch data jobs with item-level checkpoints."""
+    ctx.call_on_close(verbosity.reset)
     verbosity.apply(verbosity.from_flags(quiet, verbose) or verbosity.from_env())
     state = State(project, store, env)
     ctx.obj = state

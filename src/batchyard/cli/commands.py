@@ -115,6 +115,11 @@ COMMANDS: dict[str, Command] = {
         "Serve the REST API under /api (docs at /api/docs) and run submitted jobs.",
         ("batchyard serve --port 8000 --scheduler",),
     ),
+    "completion": Command(
+        "completion",
+        "Print the tab completion script of SHELL, to load from its start-up file.",
+        ("batchyard completion bash > ~/.local/share/bash-completion/completions/batchyard",),
+    ),
     "demo-feed": Command(
         "collect",
         "Serve the demo's feed of daily scores on 127.0.0.1 until stopped.",

@@ -34,8 +34,8 @@ VERBOSE = typer.Option(
     help="Say more: -v adds what jobs log, -vv debug lines (default: BATCHYARD_LOG_LEVEL).",
 )
 
-_handler = logging.StreamHandler()
-_handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+#: What shows batchyard's logs on stderr while a command runs with a level of its own.
+_handler: logging.Handler | None = None
 _options: list[Any] = []
 
 
@@ -59,18 +59,30 @@ def from_env() -> str:
 
 def apply(level: str) -> None:
     """Make ``level`` the level of batchyard's logs and of its notes on stderr."""
+    global _handler
+    reset()
     err.quiet = level == "error"
+    if level == DEFAULT:
+        return
     logger = logging.getLogger("batchyard")
     logger.setLevel(level.upper())
-    if level == DEFAULT:
-        logger.removeHandler(_handler)
-        logger.propagate = True
-        return
-    _handler.setStream(sys.stderr)  # the stderr of this run (tests swap it)
-    if _handler not in logger.handlers:
-        logger.addHandler(_handler)
+    _handler = logging.StreamHandler(sys.stderr)  # the stderr of this run (tests swap it)
+    _handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    logger.addHandler(_handler)
     # Said once, here, rather than again by the root logger of a program that set one up.
     logger.propagate = False
+
+
+def reset() -> None:
+    """Back to how it was before the command: batchyard's logs as the program has them."""
+    global _handler
+    err.quiet = False
+    logger = logging.getLogger("batchyard")
+    if _handler is not None:
+        logger.removeHandler(_handler)
+        _handler = None
+    logger.setLevel(logging.NOTSET)
+    logger.propagate = True
 
 
 def _from_option(ctx: Any, param: Any, value: Any) -> Any:
