@@ -91,6 +91,8 @@ def test_looking_commands_load_only_what_they_use(
     assert done.returncode == 0, done.stderr[-2000:]
     assert "typer" in modules and "batchyard.cli" in modules  # the report was read
     assert loaded(modules, HEAVY + MODELS) == [], " ".join(args)
+    if args[0] == "jobs":
+        assert "batchyard.cli.jobs" in modules and "batchyard.cli.migrate" not in modules
     if args[0] == "jobs" and args[1] != "--help":
         assert "batchyard.store.reader" in modules  # read through sqlite3 alone
     if args[0] != "jobs":

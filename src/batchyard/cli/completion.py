@@ -19,7 +19,7 @@ def register(app: typer.Typer) -> None:
         It completes commands and options, and the names of job kinds, pipelines, connections
         and job ids. `batchyard --install-completion` installs it for the shell you are in.
         """
-        from typer.completion import get_completion_script
+        from typer._completion_shared import get_completion_script  # (what Typer itself uses)
 
         if shell not in SHELLS:
             raise UsageError(f"completion {shell!r}: give one of {', '.join(SHELLS)}")
