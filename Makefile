@@ -80,6 +80,7 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/validate.py
 	$(BIN)/python bench/data.py
 	$(BIN)/python bench/api.py
+	$(BIN)/python bench/startup.py
 
 clean:
 	rm -rf $(VENV) demo .pytest_cache .mypy_cache .ruff_cache frontend/node_modules src/batchyard/web/static
