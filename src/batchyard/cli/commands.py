@@ -10,6 +10,7 @@ of its help, and the ``-q``/``-v`` options of ``verbosity.py``.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -238,7 +239,16 @@ def tidy(command: Any) -> None:
         for sub in subcommands.values():
             tidy(sub)
     elif not any(p.name in ("quiet", "verbose") for p in command.params):
-        command.params.extend(verbosity.options())
+        taken = {flag for p in command.params for flag in (*p.opts, *p.secondary_opts)}
+        for option in verbosity.options():
+            if taken.isdisjoint(option.opts):
+                command.params.append(option)
+            elif not taken.issuperset(option.opts):
+                # The command has a -q (or -v) of its own (collect's query params): the long
+                # form only.
+                mine = copy.copy(option)
+                mine.opts = [flag for flag in option.opts if flag not in taken]
+                command.params.append(mine)
 
 
 def _help_options(command: Any, ctx: Any) -> None:
