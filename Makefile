@@ -82,6 +82,7 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/api.py
 	$(BIN)/python bench/monitor.py
 	$(BIN)/python bench/anomaly.py
+	$(BIN)/python bench/startup.py
 
 clean:
 	rm -rf $(VENV) demo .pytest_cache .mypy_cache .ruff_cache frontend/node_modules src/batchyard/web/static

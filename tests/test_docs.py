@@ -19,8 +19,9 @@ from pydantic import BaseModel
 from typer.testing import CliRunner
 
 import batchyard
-from batchyard import config
+from batchyard import config, project
 from batchyard.cli import app as cli_app
+from batchyard.cli import verbosity
 from conftest import REPO
 
 DOCS = REPO / "docs"
@@ -80,8 +81,9 @@ def test_every_command_and_option_is_in_the_cli_docs(path: str) -> None:
     section = documented[path]
     command = COMMANDS[path]
     assert command.help is not None and command.help.strip().splitlines()[0] in section
+    shared = {p.name for p in COMMANDS["batchyard"].params}  # -q, -v: with the global options
     for param in command.params:
-        if param.name == "help":
+        if param.name == "help" or param.name in shared:
             continue
         if param.param_type_name == "argument":
             assert f"`{param.name.upper()}`" in section, f"{path}: argument {param.name}"
@@ -224,7 +226,10 @@ def test_python_examples_run(tmp_path: Path) -> None:
 
 
 def test_every_environment_variable_is_documented() -> None:
-    source = Path(config.__file__).read_text(encoding="utf-8")
+    source = "".join(
+        Path(module.__file__ or "").read_text(encoding="utf-8")
+        for module in (config, project, verbosity)
+    )
     names = set(re.findall(r"\bBATCHYARD_[A-Z_]*[A-Z]\b", source))
     assert {"BATCHYARD_STORE", "BATCHYARD_ENV", "BATCHYARD_PROJECT"} <= names
     table = CONFIG_MD.split("## Environment variables", 1)[1].split("\n## ", 1)[0]

@@ -20,6 +20,7 @@ from batchyard.check.suite import Suite
 from batchyard.config import Settings, load_settings
 from batchyard.db import is_driver_error, reason
 from batchyard.engine.context import StopFlag
+from batchyard.engine.jobview import JobView
 from batchyard.engine.kinds import JobKind, Registry
 from batchyard.engine.options import RunOptions
 from batchyard.engine.progress import Snapshot
@@ -367,7 +368,7 @@ class Batchyard:
     # -- reading ---------------------------------------------------------------------------------
 
     def job(self, job_id: str) -> Job:
-        return self.read_store().find_job(job_id)
+        return JobView(self.read_store()).job(job_id)
 
     def jobs(
         self,
@@ -377,21 +378,18 @@ class Batchyard:
         offset: int = 0,
         order: str = "-created_at",
     ) -> tuple[list[Job], int]:
-        return self.read_store().list_jobs(filt, limit=limit, offset=offset, order=order)
+        return JobView(self.read_store()).jobs(filt, limit=limit, offset=offset, order=order)
 
     def items(
         self, job_id: str, *, status: Sequence[str] = (), limit: int | None = 100, offset: int = 0
     ) -> tuple[list[Item], int]:
-        store = self.read_store()
-        job = store.find_job(job_id)
-        return store.list_items(job.id, status=status, limit=limit, offset=offset)
+        return JobView(self.read_store()).items(job_id, status=status, limit=limit, offset=offset)
 
     def log(self, job_id: str, *, after: int = 0, limit: int = 1000) -> list[Event]:
-        store = self.read_store()
-        return store.events(store.find_job(job_id).id, after=after, limit=limit)
+        return JobView(self.read_store()).log(job_id, after=after, limit=limit)
 
     def progress(self, job_id: str) -> Snapshot:
-        return Snapshot.from_job(self.read_store().find_job(job_id))
+        return JobView(self.read_store()).progress(job_id)
 
     def stats(self, filt: JobFilter = JobFilter()) -> dict[str, Any]:
         return self.read_store().stats(filt)

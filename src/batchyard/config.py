@@ -29,16 +29,26 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from batchyard.errors import ConfigError, UsageError
+
+# Re-exported: where they were first defined, and where most of the code reads them.
+from batchyard.project import (
+    CONFIG_FILE as CONFIG_FILE,
+)
+from batchyard.project import (
+    MAX_WORKERS as MAX_WORKERS,
+)
+from batchyard.project import (
+    SQLITE_SUFFIXES as SQLITE_SUFFIXES,
+)
+from batchyard.project import (
+    STATE_DIR,
+    project_root,
+    relative_sqlite,
+    store_url,
+)
 from batchyard.secrets import ENV_REF, interpolate, is_secret_name, mask_url
 
-CONFIG_FILE = "batchyard.toml"
-STATE_DIR = ".batchyard"
 DEFAULT_ENV = "dev"
-
-SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
-#: The most items one job runs at once: --workers, [defaults] workers, a pipeline's workers,
-#: collect's concurrency. Past it, threads cost more than they bring.
-MAX_WORKERS = 64
 
 
 class _Section(BaseModel):
@@ -341,12 +351,12 @@ class Settings:
         """The URL of a named connection (or a URL given as is), with ``${VAR}`` resolved."""
         name = name or self.default_connection
         if "://" in name:
-            return _relative_sqlite(
+            return relative_sqlite(
                 interpolate(name, where=f"connection {mask_url(name)}"), self.root
             )
         if name in self.connections:
             url = interpolate(self.connections[name], where=f"[connections] {name}")
-            return _relative_sqlite(url, self.root)
+            return relative_sqlite(url, self.root)
         if name == "default":
             return f"sqlite:///{self.root / 'data.db'}"
         known = ", ".join(sorted(self.connections)) or "none defined"
@@ -374,15 +384,6 @@ class Settings:
 
     def override(self, **changes: Any) -> Settings:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
-
-
-def find_root(start: Path | None = None) -> Path:
-    """The nearest folder from ``start`` upwards holding ``batchyard.toml``, else ``start`` itself."""
-    start = (start or Path.cwd()).resolve()
-    for folder in (start, *start.parents):
-        if (folder / CONFIG_FILE).is_file():
-            return folder
-    return start
 
 
 def _heading(line: str) -> str | None:
@@ -467,25 +468,16 @@ def load_settings(
     workers: int | None = None,
 ) -> Settings:
     """Resolve settings for the project at (or above) ``root``: flags > env vars > toml > defaults."""
-    project_dir = (
-        Path(os.environ["BATCHYARD_PROJECT"]) if os.environ.get("BATCHYARD_PROJECT") else None
-    )
-    base = find_root(root or project_dir)
+    base = project_root(root)
     config_path = base / CONFIG_FILE
     has_config = config_path.is_file()
     file = load_file(config_path) if has_config else FileConfig()
     d = file.defaults
-    store_url = store or os.environ.get("BATCHYARD_STORE") or file.store.url
-    if store_url:
-        store_url = interpolate(store_url, where="store url")
-        store_url = _relative_sqlite(store_url, base)
-    else:
-        store_url = f"sqlite:///{base / STATE_DIR / 'store.db'}"
     return Settings(
         root=base,
         has_config=has_config,
         name=file.project.name or base.name,
-        store_url=store_url,
+        store_url=store_url(base, store, file.store.url),
         synchronous=file.store.synchronous,
         env=env or os.environ.get("BATCHYARD_ENV") or d.env,
         workers=_positive(workers, _env_int("BATCHYARD_WORKERS"), d.workers),
@@ -519,11 +511,3 @@ def _executor(name: str) -> str:
             f"use one of {', '.join(EXECUTOR_NAMES)}"
         )
     return name
-
-
-def _relative_sqlite(url: str, base: Path) -> str:
-    """Make ``sqlite:///relative.db`` relative to the project root rather than the working folder."""
-    prefix = "sqlite:///"
-    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix + ":memory:":
-        return prefix + str(base / url[len(prefix) :])
-    return url

@@ -822,13 +822,10 @@ CLI_CASES: dict[str, Cli] = {
 
 
 def _the_message(stderr: str) -> str:
-    """The one ``error: ...`` line, or the text of the one usage-error box Click draws."""
-    errors = [line for line in stderr.splitlines() if line.startswith("error:")]
+    """The one ``error: ...`` line, or the one ``Error: ...`` line of a usage error (Click's)."""
+    errors = [line for line in stderr.splitlines() if line.startswith(("error:", "Error:"))]
     if len(errors) == 1:
         return errors[0]
-    box = re.findall(r"^│ (.*?) *│$", stderr, re.M)
-    if not errors and stderr.count("─ Error ─") == 1 and box:
-        return " ".join(box)
     return ""
 
 

@@ -95,9 +95,9 @@ def _open_gate(project: Path) -> None:
 STARTUP = [
     "typer",  # the CLI's own imports
     "rich.console",
-    "sqlalchemy",  # the store and the engine
-    "batchyard.app",
-    "batchyard.cli.verify",  # the last command module: imports end here
+    "batchyard.cli.jobs",  # the command's module, loaded once the command is known
+    "sqlalchemy",  # the store and the engine, loaded by the command
+    "batchyard.app",  # the last: imports end here
 ]
 
 
@@ -136,7 +136,7 @@ def test_ctrl_c_before_the_runner_starts_leaves_the_job_to_resume(
     job_id = _waiting_job(project)
     proc = spawn(project, "jobs", "resume", job_id, env={"PYTHONPROFILEIMPORTTIME": "1"})
     wait_until(
-        lambda: imported(proc.stderr(), "batchyard.cli.verify"),
+        lambda: imported(proc.stderr(), "batchyard.app"),
         timeout=60,
         what="imports",
         proc=proc,

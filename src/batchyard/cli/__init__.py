@@ -48,44 +48,30 @@ _before_import = _quiet_ctrl_c()
 
 import gc  # noqa: E402
 from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
+from typing import TYPE_CHECKING  # noqa: E402
 
 import typer  # noqa: E402
-from rich.text import Text  # noqa: E402
-from typer.core import TyperGroup  # noqa: E402
 
-from batchyard.app import Batchyard  # noqa: E402
-from batchyard.cli.output import err  # noqa: E402
-from batchyard.config import load_settings  # noqa: E402
-from batchyard.errors import BatchyardError, UsageError  # noqa: E402
+from batchyard import __version__  # noqa: E402
+from batchyard.cli import verbosity  # noqa: E402
+from batchyard.cli.commands import Group  # noqa: E402
+from batchyard.engine.jobview import JobView  # noqa: E402
+from batchyard.errors import UsageError  # noqa: E402
+from batchyard.project import locate, project_root  # noqa: E402
 from batchyard.secrets import mask_url  # noqa: E402
+from batchyard.store.reader import StoreReader  # noqa: E402
 
-
-class _Group(TyperGroup):
-    """Turns every :class:`BatchyardError` into one clear line and its exit code, no traceback."""
-
-    def invoke(self, ctx: Any) -> Any:
-        try:
-            return super().invoke(ctx)
-        except BatchyardError as exc:
-            # A wrapped batchyard error (say a store that cannot open, met while planning) is
-            # clearer as itself than as the wrapper's "planning failed: StoreError: ...".
-            if isinstance(exc.__cause__, BatchyardError) and not isinstance(
-                exc, type(exc.__cause__)
-            ):
-                exc = exc.__cause__
-            err.print(Text.assemble(("error:", "red"), f" {exc}"), highlight=False)
-            raise typer.Exit(exc.exit_code) from None
-
+if TYPE_CHECKING:
+    from batchyard.app import Batchyard
 
 app = typer.Typer(
     name="batchyard",
-    cls=_Group,
+    cls=Group,
     help="Resumable batch data jobs with item-level checkpoints.",
     epilog="Exit codes: 0 ok; 1 the job failed, ended partial or was cancelled; 2 bad usage or "
     "input; 130 paused (Ctrl+C), resume with `batchyard jobs resume ID`.",
     no_args_is_help=True,
-    add_completion=False,
+    rich_markup_mode=None,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -100,13 +86,27 @@ class State:
         self.env = env
         self._app: Batchyard | None = None
         self._reader: Batchyard | None = None
+        self._view: JobView | None = None
+        self._quick: StoreReader | None = None
+
+    def _check_project(self) -> None:
+        if self.project is not None and not self.project.is_dir():
+            # Otherwise the store would be made in a folder that was never meant to exist.
+            raise UsageError(f"-C {self.project}: no such folder")
+
+    @property
+    def root(self) -> Path:
+        """The project's folder, found without loading the settings (see ``project.py``)."""
+        self._check_project()
+        return project_root(self.project)
 
     @property
     def app(self) -> Batchyard:
         if self._app is None:
-            if self.project is not None and not self.project.is_dir():
-                # Otherwise the store would be made in a folder that was never meant to exist.
-                raise UsageError(f"-C {self.project}: no such folder")
+            from batchyard.app import Batchyard  # the whole engine: for commands that use it
+            from batchyard.config import load_settings
+
+            self._check_project()
             settings = load_settings(self.project, store=self.store, env=self.env)
             self._app = Batchyard(settings, env=self.env)
         return self._app
@@ -119,15 +119,31 @@ class State:
         at its end) rather than once per query.
         """
         if self._reader is None:
+            from batchyard.app import Batchyard
+
             app = self.app
             self._reader = Batchyard(app.settings, store=app.read_store())
         return self._reader
 
+    @property
+    def view(self) -> JobView:
+        """Jobs, items, log and progress, read-only: through sqlite3 alone when the store is a
+        SQLite file (``jobs list`` and the other looking commands start in a blink), else as
+        :attr:`reader` reads them."""
+        if self._view is None:
+            self._check_project()
+            place = locate(self.project, store=self.store)
+            self._quick = StoreReader.open(place.store_url) if place else None
+            self._view = JobView(self._quick or self.reader.read_store())
+        return self._view
+
     def close(self) -> None:
+        if self._quick is not None:
+            self._quick.close()
         for api in (self._reader, self._app):
             if api is not None:
                 api.close()
-        self._reader = self._app = None
+        self._reader = self._app = self._quick = self._view = None
 
     def command_prefix(self) -> str:
         """``batchyard`` with the global flags this run was given, for commands we print."""
@@ -137,6 +153,12 @@ class State:
         if self.store:
             parts += ["--store", mask_url(self.store)]
         return " ".join(parts)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"batchyard {__version__}")
+        raise typer.Exit()
 
 
 @app.callback()
@@ -162,40 +184,24 @@ def _main(
         help="Environment namespace for new jobs (default: BATCHYARD_ENV, "
         "the env in batchyard.toml, or dev).",
     ),
+    quiet: bool = verbosity.QUIET,
+    verbose: int = verbosity.VERBOSE,
+    version: bool = typer.Option(
+        False,
+        "--version",
+        "-V",
+        is_eager=True,
+        expose_value=False,
+        callback=_print_version,
+        help="Print the version and exit.",
+    ),
 ) -> None:
     """Resumable batch data jobs with item-level checkpoints."""
+    ctx.call_on_close(verbosity.reset)
+    verbosity.apply(verbosity.from_flags(quiet, verbose) or verbosity.from_env())
     state = State(project, store, env)
     ctx.obj = state
     ctx.call_on_close(state.close)
-
-
-# Commands register on import; each group's module says what it adds.
-from batchyard.cli import alerts as alerts_cli  # noqa: E402
-from batchyard.cli import collect as collect_cli  # noqa: E402
-from batchyard.cli import data as data_cli  # noqa: E402
-from batchyard.cli import generate as generate_cli  # noqa: E402
-from batchyard.cli import jobs, run  # noqa: E402
-from batchyard.cli import migrate as migrate_cli  # noqa: E402
-from batchyard.cli import monitor as monitor_cli  # noqa: E402
-from batchyard.cli import quality as quality_cli  # noqa: E402, F401  (adds `data quality`)
-from batchyard.cli import schedule as schedule_cli  # noqa: E402
-from batchyard.cli import serve as serve_cli  # noqa: E402
-from batchyard.cli import validate as validate_cli  # noqa: E402
-from batchyard.cli import verify as verify_cli  # noqa: E402
-
-app.add_typer(jobs.app, name="jobs")
-app.add_typer(data_cli.app, name="data")
-app.add_typer(monitor_cli.app, name="monitor")
-run.register(app)
-verify_cli.register(app)
-generate_cli.register(app)
-migrate_cli.register(app)
-serve_cli.register(app)
-schedule_cli.register(app)
-collect_cli.register(app)
-collect_cli.register_feed(app)
-validate_cli.register(app)
-alerts_cli.register(app)
 
 
 if _before_import is not None:

@@ -6,10 +6,19 @@ from pathlib import Path
 
 import typer
 
-from batchyard.config import SQLITE_SUFFIXES
+from batchyard.cli import complete
+from batchyard.project import SQLITE_SUFFIXES
 
-SOURCE = typer.Argument(..., help="Source: a connection name, a URL or a SQLite file.")
-TARGET = typer.Argument(..., help="Target: a connection name, a URL or a SQLite file.")
+SOURCE = typer.Argument(
+    ...,
+    help="Source: a connection name, a URL or a SQLite file.",
+    autocompletion=complete.connections,
+)
+TARGET = typer.Argument(
+    ...,
+    help="Target: a connection name, a URL or a SQLite file.",
+    autocompletion=complete.connections,
+)
 TABLES = typer.Option([], "--tables", "-t", help="Only these tables (repeat or comma-separate).")
 KEYS = typer.Option(
     [],

@@ -14,5 +14,9 @@ app = typer.Typer(
 )
 
 
-# The commands register on ``app`` when their modules load.
-from batchyard.cli import dataio, datatools  # noqa: E402, F401
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="data")
+
+
+# The commands register on ``app`` when their modules load (quality: ``data quality``).
+from batchyard.cli import dataio, datatools, quality  # noqa: E402, F401

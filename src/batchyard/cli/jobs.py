@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from batchyard.cli import complete
 from batchyard.cli.output import (
     console,
     err,
@@ -25,14 +26,19 @@ from batchyard.cli.output import (
     status_text,
 )
 from batchyard.cli.run import parts_lines, run_with_display
-from batchyard.config import MAX_WORKERS, parse_duration
 from batchyard.engine.progress import Snapshot
 from batchyard.errors import Conflict, ParamError, UsageError
+from batchyard.project import MAX_WORKERS
 from batchyard.secrets import mask_secrets
 from batchyard.store import JobFilter
 from batchyard.store.models import FINISHED, Item, ItemStatus, Job, JobStatus
 
 app = typer.Typer(help="List, inspect and steer jobs.", no_args_is_help=True)
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="jobs")
+
 
 JSON = typer.Option(False, "--json", help="Print JSON.")
 ACTIVE = ("pending", "running", "paused")
@@ -40,6 +46,8 @@ ACTIVE = ("pending", "running", "paused")
 
 def parse_age(text: str) -> timedelta:
     """``30m``, ``12h``, ``7d`` or ``2w``."""
+    from batchyard.config import parse_duration  # (pydantic: only for the commands that age)
+
     return parse_duration(text, where="--older-than")
 
 
@@ -76,7 +84,9 @@ def list_jobs(
         help="Only jobs with this status: pending, running, paused, completed, "
         "partial, failed or cancelled (repeatable).",
     ),
-    kind: str | None = typer.Option(None, "--kind", help="Only jobs of this kind."),
+    kind: str | None = typer.Option(
+        None, "--kind", help="Only jobs of this kind.", autocompletion=complete.kinds
+    ),
     env: str | None = typer.Option(None, "--env", help="Only jobs of this env."),
     tag: str | None = typer.Option(None, "--tag", help="Only jobs with this tag."),
     search: str | None = typer.Option(None, "--search", "-s", help="Text in the id or name."),
@@ -87,7 +97,7 @@ def list_jobs(
 ) -> None:
     """List jobs, newest first."""
     filt = _filter(active, status, kind, env, tag, search, children)
-    jobs, total = ctx.obj.reader.jobs(filt, limit=limit, offset=offset)
+    jobs, total = ctx.obj.view.jobs(filt, limit=limit, offset=offset)
     if as_json:
         print_json({"total": total, "jobs": [_public(j.to_dict()) for j in jobs]})
         return
@@ -102,11 +112,13 @@ def _public(data: dict[str, object]) -> dict[str, object]:
 @app.command()
 def show(
     ctx: typer.Context,
-    job_id: str = typer.Argument(..., help="Job id (or a unique prefix)."),
+    job_id: str = typer.Argument(
+        ..., help="Job id (or a unique prefix).", autocompletion=complete.job_ids
+    ),
     as_json: bool = JSON,
 ) -> None:
     """Show one job: status, params, counts, timings and its first failures."""
-    app = ctx.obj.reader
+    app = ctx.obj.view
     job = app.job(job_id)
     failures, _ = app.items(job.id, status=["failed"], limit=5)
     skips, _ = app.items(job.id, status=["skipped"], limit=5) if job.skipped else ([], 0)
@@ -171,13 +183,15 @@ def _skip_reason(item: Item) -> str | None:
 @app.command()
 def progress(
     ctx: typer.Context,
-    job_id: str = typer.Argument(..., help="Job id (or a unique prefix)."),
+    job_id: str = typer.Argument(
+        ..., help="Job id (or a unique prefix).", autocompletion=complete.job_ids
+    ),
     watch: bool = typer.Option(False, "--watch", "-w", help="Refresh until the job stops."),
     interval: float = typer.Option(1.0, "--interval", min=0.1, help="Seconds between refreshes."),
     as_json: bool = JSON,
 ) -> None:
     """Show a job's progress as its runner last recorded it: %, rates, ETA, failures."""
-    app = ctx.obj.reader
+    app = ctx.obj.view
     snap = app.progress(job_id)
     if as_json and not watch:
         print_json(snap.to_dict())
@@ -205,7 +219,9 @@ def progress(
 @app.command()
 def items(
     ctx: typer.Context,
-    job_id: str = typer.Argument(..., help="Job id (or a unique prefix)."),
+    job_id: str = typer.Argument(
+        ..., help="Job id (or a unique prefix).", autocompletion=complete.job_ids
+    ),
     status: list[str] = typer.Option(
         [],
         "--status",
@@ -223,7 +239,7 @@ def items(
         if s not in valid:
             raise UsageError(f"--status {s!r}: use one of {', '.join(sorted(valid))}")
     wanted = [*status, *(["failed"] if failed else [])]
-    found, total = ctx.obj.reader.items(job_id, status=wanted, limit=limit, offset=offset)
+    found, total = ctx.obj.view.items(job_id, status=wanted, limit=limit, offset=offset)
     if as_json:
         print_json({"total": total, "items": [i.to_dict() for i in found]})
         return
@@ -247,7 +263,9 @@ def items(
 @app.command()
 def log(
     ctx: typer.Context,
-    job_id: str = typer.Argument(..., help="Job id (or a unique prefix)."),
+    job_id: str = typer.Argument(
+        ..., help="Job id (or a unique prefix).", autocompletion=complete.job_ids
+    ),
     follow: bool = typer.Option(
         False, "--follow", "-f", help="Keep printing new lines until the job ends."
     ),
@@ -255,7 +273,7 @@ def log(
     as_json: bool = typer.Option(False, "--json", help="Print JSON lines, one event a line."),
 ) -> None:
     """Show a job's log: runner events and ctx.log lines."""
-    app = ctx.obj.reader
+    app = ctx.obj.view
     job = app.job(job_id)
     after = 0
     while True:
@@ -282,7 +300,9 @@ def log(
 @app.command()
 def resume(
     ctx: typer.Context,
-    job_id: str = typer.Argument(..., help="Job id (or a unique prefix)."),
+    job_id: str = typer.Argument(
+        ..., help="Job id (or a unique prefix).", autocompletion=complete.job_ids
+    ),
     workers: int | None = typer.Option(
         None,
         "--workers",
@@ -324,7 +344,9 @@ def resume(
 @app.command()
 def retry(
     ctx: typer.Context,
-    job_id: str = typer.Argument(..., help="Job id (or a unique prefix)."),
+    job_id: str = typer.Argument(
+        ..., help="Job id (or a unique prefix).", autocompletion=complete.job_ids
+    ),
     failed_only: bool = typer.Option(
         True, "--failed-only/--all", help="Only the items that did not finish (default), or all."
     ),
@@ -347,7 +369,10 @@ def retry(
 
 @app.command()
 def cancel(
-    ctx: typer.Context, job_id: str = typer.Argument(..., help="Job id (or a unique prefix).")
+    ctx: typer.Context,
+    job_id: str = typer.Argument(
+        ..., help="Job id (or a unique prefix).", autocompletion=complete.job_ids
+    ),
 ) -> None:
     """Cancel a job. A running job stops at its runner's next heartbeat."""
     found = ctx.obj.reader.job(job_id)  # read-only first: an unknown id must not create a store
@@ -361,7 +386,9 @@ def cancel(
 @app.command()
 def delete(
     ctx: typer.Context,
-    job_ids: list[str] = typer.Argument(..., help="Job ids (or unique prefixes)."),
+    job_ids: list[str] = typer.Argument(
+        ..., help="Job ids (or unique prefixes).", autocompletion=complete.job_ids
+    ),
     force: bool = typer.Option(False, "--force", help="Delete even if the job has not finished."),
 ) -> None:
     """Delete finished jobs with their items and log."""
@@ -410,7 +437,9 @@ def cleanup(
 @app.command()
 def stats(
     ctx: typer.Context,
-    kind: str | None = typer.Option(None, "--kind", help="Only jobs of this kind."),
+    kind: str | None = typer.Option(
+        None, "--kind", help="Only jobs of this kind.", autocompletion=complete.kinds
+    ),
     env: str | None = typer.Option(None, "--env", help="Only jobs of this env."),
     as_json: bool = JSON,
 ) -> None:
@@ -462,7 +491,9 @@ def stats(
 @app.command()
 def export(
     ctx: typer.Context,
-    job_ids: list[str] = typer.Argument(None, help="Jobs to export (default: all that match)."),
+    job_ids: list[str] = typer.Argument(
+        None, help="Jobs to export (default: all that match).", autocompletion=complete.job_ids
+    ),
     fmt: str = typer.Option(
         "json", "--format", "-f", help="json (an array) or csv (a header row)."
     ),
@@ -470,7 +501,9 @@ def export(
     status: list[str] = typer.Option(
         [], "--status", help="Only jobs with this status (repeatable)."
     ),
-    kind: str | None = typer.Option(None, "--kind", help="Only jobs of this kind."),
+    kind: str | None = typer.Option(
+        None, "--kind", help="Only jobs of this kind.", autocompletion=complete.kinds
+    ),
     env: str | None = typer.Option(None, "--env", help="Only jobs of this env."),
     limit: int = typer.Option(10_000, "--limit", min=1, help="At most this many jobs."),
 ) -> None:

@@ -17,6 +17,11 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="monitor")
+
+
 STATUS_STYLE = {"ok": "green", "warn": "yellow", "fail": "red", "error": "magenta"}
 REPORT_SUFFIXES = {".md": "md", ".json": "json", ".txt": "text", ".html": "html", ".htm": "html"}
 

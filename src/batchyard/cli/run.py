@@ -12,7 +12,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from batchyard import pipelines as pipelines_module
+from batchyard.cli import complete
 from batchyard.cli.output import (
     ProgressDisplay,
     console,
@@ -25,12 +25,13 @@ from batchyard.cli.output import (
     snapshot_view,
 )
 from batchyard.cli.templates import write_project
-from batchyard.config import MAX_WORKERS
-from batchyard.engine.executors import EXECUTORS
 from batchyard.engine.progress import Snapshot
 from batchyard.errors import ParamError, UsageError
-from batchyard.kinds.validate import failing_message
+from batchyard.project import MAX_WORKERS
 from batchyard.store.models import Job, JobStatus
+
+# Imports inside the commands below load what only running needs (the engine, the kinds,
+# pydantic): ``jobs list`` and ``--help`` import this module and should not pay for them.
 
 
 def parse_params(values: list[str]) -> dict[str, Any]:
@@ -112,6 +113,8 @@ def print_end(state: Any, job: Job) -> None:
     elif job.error:
         err.print(job.error)  # the job's setup or finish failed ("setup: ...", "finishing: ...")
     elif job.result_failed:
+        from batchyard.kinds.validate import failing_message
+
         err.print(failing_message(job.metadata["result"]), style="red")
 
 
@@ -135,7 +138,9 @@ def register(app: typer.Typer) -> None:
     @app.command(context_settings={"allow_interspersed_args": True, "allow_extra_args": True})
     def run(
         ctx: typer.Context,
-        target: str | None = typer.Argument(None, help="A job kind or a pipeline name."),
+        target: str | None = typer.Argument(
+            None, help="A job kind or a pipeline name.", autocompletion=complete.targets
+        ),
         param: list[str] = typer.Option(
             [],
             "--param",
@@ -178,6 +183,7 @@ def register(app: typer.Typer) -> None:
         batch: list[str] = typer.Option(
             [],
             "--batch",
+            autocompletion=complete.pipelines,
             help="Run pipelines as one batch job, each as a child job: --batch A B, or repeat "
             "--batch A --batch B.",
         ),
@@ -186,6 +192,8 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Run a job kind or a pipeline, with live progress. Ctrl+C pauses; resume picks up."""
+        from batchyard import pipelines as pipelines_module
+
         state = ctx.obj
         app = state.app
         extra = list(ctx.args)
@@ -242,7 +250,9 @@ def register(app: typer.Typer) -> None:
     def kinds(
         ctx: typer.Context,
         name: str | None = typer.Argument(
-            None, help="Show only this kind (with --json, the JSON Schema of its params)."
+            None,
+            help="Show only this kind (with --json, the JSON Schema of its params).",
+            autocompletion=complete.kinds,
         ),
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     ) -> None:
@@ -271,7 +281,9 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     ) -> None:
         """List the pipelines saved in pipelines/*.yaml."""
-        found = ctx.obj.app.pipelines()
+        from batchyard import pipelines as pipelines_module
+
+        found = pipelines_module.list_all(ctx.obj.root)
         if as_json:
             print_json([p.to_dict() for p in found])
             return
@@ -286,6 +298,8 @@ def register(app: typer.Typer) -> None:
 
 
 def _check_executor(name: str | None, where: str) -> None:
+    from batchyard.engine.executors import EXECUTORS
+
     if name is not None and name not in EXECUTORS:
         raise UsageError(f"{where} {name!r}: use one of {', '.join(sorted(EXECUTORS))}")
 

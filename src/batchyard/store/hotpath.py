@@ -10,6 +10,8 @@ import re
 from datetime import datetime
 from typing import Any
 
+from batchyard.store.joblist import timestamp
+
 SELECT_PENDING = (
     "SELECT key, position, value, attempts, cursor, weight FROM by_items "
     "WHERE job_id = :j AND status = 'pending' AND position > :after "
@@ -49,7 +51,13 @@ SET_CURSOR = (
 # another (its lease ran out while it stalled) records nothing more, and learns it here.
 COUNT_OUTCOMES_HELD = COUNT_OUTCOMES + " AND lease_owner = :o"
 
-_NAMED = re.compile(r":([a-z]+)\b")
+_NAMED = re.compile(r":([a-z_0-9]+)\b")
+
+
+def driver_sql(sql: str, *, sqlite: bool) -> str:
+    """``sql`` with ``:name`` parameters in the driver's own style: sqlite3 takes them as they
+    are; psycopg wants ``%(name)s``."""
+    return sql if sqlite else _NAMED.sub(r"%(\1)s", sql)
 
 
 class HotSQL:
@@ -59,8 +67,7 @@ class HotSQL:
         self.sqlite = dialect == "sqlite"
 
         def convert(sql: str) -> str:
-            # sqlite3 takes :name as is; psycopg wants %(name)s.
-            return sql if self.sqlite else _NAMED.sub(r"%(\1)s", sql)
+            return driver_sql(sql, sqlite=self.sqlite)
 
         self.select_pending = convert(SELECT_PENDING)
         self.select_key = convert(SELECT_KEY)
@@ -73,6 +80,4 @@ class HotSQL:
 
     def ts(self, value: datetime | None) -> Any:
         """A timestamp as the column stores it (SQLite: the text SQLAlchemy writes)."""
-        if value is None or not self.sqlite:
-            return value
-        return value.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+        return None if value is None else timestamp(value, sqlite=self.sqlite)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -22,13 +22,13 @@ from batchyard.errors import (
     AttemptFenced,
     Conflict,
     LeaseLost,
-    NotFound,
     PlanError,
     StoreError,
 )
 from batchyard.secrets import mask_url
-from batchyard.store.hotpath import HotSQL
-from batchyard.store.joblist import JobFilter, job_where, page_of_jobs
+from batchyard.store import reads
+from batchyard.store.hotpath import HotSQL, driver_sql
+from batchyard.store.joblist import JobFilter, Query, job_where, page_of_jobs
 from batchyard.store.models import (
     FINISHED,
     Event,
@@ -39,9 +39,10 @@ from batchyard.store.models import (
     utcnow,
 )
 from batchyard.store.observations import ObservationQueries
+from batchyard.store.reads import HEAD_REVISION
 from batchyard.store.schema import events, items, jobs, metadata
 
-HEAD_REVISION = "0005"
+__all__ = ["HEAD_REVISION", "Claimed", "JobFilter", "Outcome", "Store"]
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -144,6 +145,15 @@ class Store(ObservationQueries):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _query(self, conn: Connection) -> Query:
+        """Runs the SQL text of ``joblist.py`` and ``reads.py`` on ``conn``."""
+
+        def query(sql: str, params: Mapping[str, Any]) -> Sequence[Mapping[str, Any]]:
+            found = conn.exec_driver_sql(driver_sql(sql, sqlite=self.is_sqlite), dict(params))
+            return [dict(row) for row in found.mappings()]
+
+        return query
+
     @contextmanager
     def tx(self) -> Iterator[Connection]:
         """One transaction; store errors leave as :class:`StoreError`."""
@@ -218,31 +228,12 @@ class Store(ObservationQueries):
 
     def get_job(self, job_id: str) -> Job:
         with self.tx() as conn:
-            row = conn.execute(sa.select(jobs).where(jobs.c.id == job_id)).mappings().first()
-        if row is None:
-            raise NotFound(f"no job {job_id!r}; `batchyard jobs list` shows the jobs there are")
-        return Job.from_row(dict(row))
+            return reads.get_job(self._query(conn), job_id)
 
     def find_job(self, prefix: str) -> Job:
         """A job by its id, or by a unique prefix of it."""
         with self.tx() as conn:
-            row = conn.execute(sa.select(jobs).where(jobs.c.id == prefix)).mappings().first()
-            if row is None:
-                rows = (
-                    conn.execute(
-                        sa.select(jobs)
-                        .where(jobs.c.id.startswith(prefix, autoescape=True))
-                        .limit(2)
-                    )
-                    .mappings()
-                    .all()
-                )
-                if len(rows) > 1:
-                    raise NotFound(f"{prefix!r} matches more than one job; give more of the id")
-                row = rows[0] if rows else None
-        if row is None:
-            raise NotFound(f"no job {prefix!r}; `batchyard jobs list` shows the jobs there are")
-        return Job.from_row(dict(row))
+            return reads.find_job(self._query(conn), prefix)
 
     def list_jobs(
         self,
@@ -255,7 +246,12 @@ class Store(ObservationQueries):
         """A page of jobs matching ``filt``, newest first by default, and the total that match."""
         with self.tx() as conn:
             rows, total = page_of_jobs(
-                conn, filt, sqlite=self.is_sqlite, limit=limit, offset=offset, order=order
+                self._query(conn),
+                filt,
+                sqlite=self.is_sqlite,
+                limit=limit,
+                offset=offset,
+                order=order,
             )
         return [Job.from_row(dict(r)) for r in rows], total
 
@@ -577,18 +573,15 @@ class Store(ObservationQueries):
         limit: int | None = 100,
         offset: int = 0,
     ) -> tuple[list[Item], int]:
-        where = [items.c.job_id == job_id]
-        if status:
-            where.append(items.c.status.in_(list(status)))
         with self.tx() as conn:
-            total = conn.execute(
-                sa.select(sa.func.count()).select_from(items).where(*where)
-            ).scalar()
-            query = sa.select(items).where(*where).order_by(items.c.position).offset(offset)
-            if limit is not None:
-                query = query.limit(limit)
-            rows = conn.execute(query).mappings().all()
-        return [Item.from_row(dict(r)) for r in rows], int(total or 0)
+            return reads.list_items(
+                self._query(conn),
+                job_id,
+                sqlite=self.is_sqlite,
+                status=status,
+                limit=limit,
+                offset=offset,
+            )
 
     def items_at(self, job_id: str, start: int, limit: int) -> list[Item]:
         """Up to ``limit`` items from plan position ``start`` on.
@@ -644,23 +637,13 @@ class Store(ObservationQueries):
 
     def events(self, job_id: str, *, after: int = 0, limit: int = 1000) -> list[Event]:
         with self.tx() as conn:
-            rows = (
-                conn.execute(
-                    sa.select(events)
-                    .where(events.c.job_id == job_id, events.c.id > after)
-                    .order_by(events.c.id)
-                    .limit(limit)
-                )
-                .mappings()
-                .all()
-            )
-        return [Event.from_row(dict(r)) for r in rows]
+            return reads.events(self._query(conn), job_id, after=after, limit=limit)
 
     # -- statistics ------------------------------------------------------------------------------
 
     def stats(self, filt: JobFilter = JobFilter()) -> dict[str, Any]:
         """Totals, success rate and durations by kind and env."""
-        where = job_where(filt, sqlite=self.is_sqlite)
+        where = _where(filt, sqlite=self.is_sqlite)
         with self.tx() as conn:
             rows = conn.execute(
                 sa.select(
@@ -677,7 +660,7 @@ class Store(ObservationQueries):
 
     def throughput(self, since: datetime, filt: JobFilter = JobFilter()) -> tuple[int, int]:
         """Jobs matching ``filt`` that finished since ``since``, and the items those jobs did."""
-        where = [*job_where(filt, sqlite=self.is_sqlite), jobs.c.finished_at >= since]
+        where = [*_where(filt, sqlite=self.is_sqlite), jobs.c.finished_at >= since]
         with self.tx() as conn:
             count, done = conn.execute(
                 sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(jobs.c.done), 0)).where(
@@ -692,7 +675,7 @@ class Store(ObservationQueries):
         """Jobs matching ``filt`` that finished since ``since``, summed per ``bucket_s`` seconds
         (by finishing time) and per kind and env: counts by outcome, success rate, duration
         percentiles, items done and items/s over the jobs' running time. Oldest first."""
-        where = [*job_where(filt, sqlite=self.is_sqlite), jobs.c.finished_at >= since]
+        where = [*_where(filt, sqlite=self.is_sqlite), jobs.c.finished_at >= since]
         with self.tx() as conn:
             rows = conn.execute(
                 sa.select(
@@ -775,6 +758,12 @@ class Store(ObservationQueries):
 
 
 # -- helpers ---------------------------------------------------------------------------------------
+
+
+def _where(filt: JobFilter, *, sqlite: bool) -> list[Any]:
+    """The ``WHERE`` of ``filt`` (``joblist.job_where``) as a clause of SQLAlchemy's."""
+    terms, params = job_where(filt, sqlite=sqlite)
+    return [sa.text(terms).bindparams(**params)] if terms else []
 
 
 def _loads(value: Any) -> Any:
