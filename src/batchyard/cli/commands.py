@@ -104,12 +104,13 @@ COMMANDS: dict[str, Command] = {
     ),
     "schedules": Command(
         "schedule",
-        "The project's schedules (pipelines with schedule:): list, next times, runs, pause, "
-        "resume.",
+        "The project's schedules (pipelines and monitors with schedule:): list, next times, "
+        "runs, pause, resume.",
         ("batchyard schedules next --count 3",),
     ),
     "scheduler": Command(
-        "schedule", "Run the project's pipelines on their cron schedules, until Ctrl+C."
+        "schedule",
+        "Run the project's pipelines and monitors on their cron schedules, until Ctrl+C.",
     ),
     "alerts": Command(
         "alerts",
