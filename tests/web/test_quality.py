@@ -17,6 +17,7 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -90,8 +91,9 @@ def _history(root: Path) -> None:
         store.close()
 
 
-def _scheduled_runs(root: Path, count: int) -> None:
-    """Run a real ``batchyard scheduler`` until the ticker has ``count`` finished runs."""
+@contextmanager
+def scheduler(root: Path) -> Iterator[None]:
+    """A real ``batchyard scheduler`` on the project while the block runs; stopped by Ctrl+C."""
     log = (root.parent / "scheduler.log").open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "batchyard", "-C", str(root), "scheduler"],
@@ -99,20 +101,24 @@ def _scheduled_runs(root: Path, count: int) -> None:
         stderr=subprocess.STDOUT,
     )
     try:
-        with Batchyard(root=root) as app:
-            wait_until(
-                lambda: (
-                    len([r for r in app.schedule_runs("ticker") if r.status.value == "completed"])
-                    >= count
-                ),
-                40,
-                "the scheduler running the ticker",
-            )
+        yield
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(30)
         log.close()
-        ENGINES.dispose()
+
+
+def _runs_of(root: Path, schedule: str, count: int) -> None:
+    with Batchyard(root=root) as app:
+        wait_until(
+            lambda: (
+                len([r for r in app.schedule_runs(schedule) if r.status.value == "completed"])
+                >= count
+            ),
+            40,
+            f"the scheduler running {schedule} {count} times",
+        )
+    ENGINES.dispose()
 
 
 @pytest.fixture(scope="module")
@@ -142,10 +148,11 @@ def project(tmp_path_factory: pytest.TempPathFactory, hook: HookServer) -> Path:
         "schedule:\n  cron: '30 2 * * *'\n  timezone: Europe/Paris\n"
     )
     (pipelines / "ticker.yaml").write_text(
-        "kind: slow\nparams:\n  n: 1\n  sleep: 0.01\nschedule: '*/2 * * * * *'\n"
+        "kind: slow\nparams:\n  n: 1\n  sleep: 0.01\nschedule: '* * * * * *'\n"
     )
-    _history(root)
-    _scheduled_runs(root, 2)
+    with scheduler(root):  # it runs the ticker while the history is made
+        _history(root)
+        _runs_of(root, "ticker", 2)
     return root
 
 
@@ -189,20 +196,26 @@ def _pages(alerts: dict[str, dict[str, Any]]) -> list[tuple[str, str, Any]]:
         expect(table.get_by_role("row")).to_have_count(4)
 
     def monitor(page: Page) -> None:
-        expect(page.get_by_test_id("chart orders.value").locator(".MuiMarkElement-root").first).to_be_visible()
+        expect(
+            page.get_by_test_id("chart orders.value").locator(".MuiMarkElement-root").first
+        ).to_be_visible()
 
     def alert_list(page: Page) -> None:
         expect(page.get_by_role("grid", name="Alerts").locator("[data-severity]")).to_have_count(3)
 
     def alert(page: Page) -> None:
-        expect(page.get_by_role("table", name="Deliveries").get_by_role("row").nth(1)).to_be_visible()
+        expect(
+            page.get_by_role("table", name="Deliveries").get_by_role("row").nth(1)
+        ).to_be_visible()
 
     def dialog(page: Page) -> None:
         page.get_by_role("button", name="Acknowledge").click()
         expect(page.get_by_role("dialog").get_by_label("Note")).to_be_visible()
 
     def schedules(page: Page) -> None:
-        expect(page.get_by_role("table", name="Recent runs of ticker").get_by_role("row").nth(1)).to_be_visible()
+        expect(
+            page.get_by_role("table", name="Recent runs of ticker").get_by_role("row").nth(1)
+        ).to_be_visible()
 
     orders = alerts["orders.value"]["id"]
     return [
@@ -276,8 +289,12 @@ def test_a_monitors_charts_mark_anomalies_and_thresholds_over_the_chosen_window(
     expect(chart.locator(".MuiChartsReferenceLine-root")).to_contain_text(
         ["fail: below 400", "warn: above 1700"]
     )
-    expect(page.get_by_test_id("chart late.value").locator(".MuiChartsReferenceLine-root")).to_have_count(1)
-    expect(page.get_by_test_id("chart stock.value").locator(".MuiChartsReferenceLine-root")).to_have_count(0)
+    expect(
+        page.get_by_test_id("chart late.value").locator(".MuiChartsReferenceLine-root")
+    ).to_have_count(1)
+    expect(
+        page.get_by_test_id("chart stock.value").locator(".MuiChartsReferenceLine-root")
+    ).to_have_count(0)
     expect(page.get_by_role("table", name="Latest anomalies of orders.value")).to_be_visible()
 
     page.get_by_role("button", name="24h", exact=True).click()
@@ -371,7 +388,9 @@ def test_acknowledge_silence_and_resolve_alerts(
     )
     page.reload()
     notices = page.get_by_role("table", name="Notices")
-    expect(notices.get_by_role("row").filter(has_text="resolved").locator("[data-status=sent]")).to_be_visible()
+    expect(
+        notices.get_by_role("row").filter(has_text="resolved").locator("[data-status=sent]")
+    ).to_be_visible()
     expect(page.get_by_role("button", name="Resolve")).to_have_count(0)
     page.goto("/alerts")
     expect(page.get_by_role("grid", name="Alerts").locator("[data-severity]")).to_have_count(2)
@@ -397,13 +416,17 @@ def test_an_alerts_detail_shows_its_notices_and_deliveries(
     expect(page).to_have_url(f"{server.url}/monitors/shop")
 
 
-def test_schedules_show_next_and_recent_runs_and_pause_and_resume(page: Page, server: Serve) -> None:
+def test_schedules_show_next_and_recent_runs_and_pause_and_resume(
+    page: Page, server: Serve
+) -> None:
     page.goto("/schedules")
     nightly = page.get_by_role("region", name="nightly", exact=True)
     listed = get(server, "/api/schedules", count=5)
     by_id = {s["id"]: s for s in listed}
     assert set(by_id) == {"nightly", "ticker"}
-    expect(nightly.get_by_role("list", name="Next runs of nightly").get_by_role("listitem")).to_have_count(5)
+    expect(
+        nightly.get_by_role("list", name="Next runs of nightly").get_by_role("listitem")
+    ).to_have_count(5)
     expect(nightly).to_contain_text("30 2 * * *")
     expect(nightly).to_contain_text("Europe/Paris")
     # 02:30 in Paris, whatever the browser's own zone.

@@ -430,7 +430,9 @@ class Monitor(_Model):
             if metric.label == label:
                 main = metric.values()[0].name
                 return [
-                    t for t in metric.thresholds if (t.value or main) == value and t.compare == "value"
+                    t
+                    for t in metric.thresholds
+                    if (t.value or main) == value and t.compare == "value"
                 ]
         return []
 
