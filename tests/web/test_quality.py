@@ -128,7 +128,7 @@ def hook() -> Iterator[HookServer]:
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory, hook: HookServer) -> Path:
+def project(tmp_path_factory: pytest.TempPathFactory, hook: HookServer) -> Iterator[Path]:
     os.environ["WEB_HOOK_SECRET"] = SECRET  # read by the monitor here and by the server
     root = make_project(tmp_path_factory.mktemp("quality") / "project")
     with (root / "batchyard.toml").open("a") as toml:
@@ -153,7 +153,8 @@ def project(tmp_path_factory: pytest.TempPathFactory, hook: HookServer) -> Path:
     with scheduler(root):  # it runs the ticker while the history is made
         _history(root)
         _runs_of(root, "ticker", 2)
-    return root
+    yield root
+    del os.environ["WEB_HOOK_SECRET"]
 
 
 @pytest.fixture(scope="module")
