@@ -62,14 +62,14 @@ export default function Shell({
           </Typography>
           <List dense disablePadding>
             {section.pages.map((page) => {
-              const here = location.pathname === page.path;
+              const here = location.pathname === page.path || location.pathname.startsWith(`${page.path}/`);
               return (
                 <ListItem key={page.path} disablePadding>
                   <ListItemButton
                     component={RouterLink}
                     to={page.path}
                     selected={here}
-                    aria-current={here ? "page" : undefined}
+                    aria-current={location.pathname === page.path ? "page" : here ? "true" : undefined}
                     onClick={() => setOpen(false)}
                   >
                     <ListItemIcon sx={{ minWidth: 36 }}>{page.icon}</ListItemIcon>

@@ -41,3 +41,17 @@ export function moment(iso: string | null | undefined): string {
 export function json(value: unknown): string {
   return JSON.stringify(value, null, 2);
 }
+
+/** A measured value: whole numbers as they are, others to two decimals. */
+export function value(n: number | null | undefined): string {
+  if (n === null || n === undefined || !Number.isFinite(n)) return "—";
+  return n.toLocaleString(undefined, { maximumFractionDigits: 2 });
+}
+
+/** A series' name as the monitor pages show it: `games.files {bucket=raw}`. */
+export function seriesName(metric: string, labels: Record<string, string>): string {
+  const parts = Object.entries(labels)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => `${k}=${v}`);
+  return parts.length ? `${metric} {${parts.join(", ")}}` : metric;
+}

@@ -52,8 +52,12 @@ function App() {
             {sections.flatMap((s) => s.pages).map((p) => (
               <Route key={p.path} path={p.path} element={<p.element />} />
             ))}
+            {sections.flatMap((s) => s.pages).flatMap((p) =>
+              p.detail ? [<Route key={`${p.path}/:`} path={`${p.path}/:${p.detail.param}`} element={<p.detail.element />} />] : [],
+            )}
             <Route path="/jobs/:id" element={<JobPage />} />
-            <Route path="*" element={<NotFound />} />
+            {/* Until the API says which pages it serves, a page not known yet may still come. */}
+            <Route path="*" element={paths.isPending ? <CircularProgress aria-label="Loading" /> : <NotFound />} />
           </Routes>
           </Suspense>
         </Shell>

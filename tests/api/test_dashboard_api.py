@@ -175,3 +175,61 @@ def test_bulk_generate_plants_defects_when_asked(client: Client, api_project: Pa
     )
     assert too_many.status_code == 422
     assert too_many.json()["errors"][0]["field"] == "body.items.0.inject_errors"
+
+
+THRESHOLDS = """\
+metrics:
+  - name: bets
+    type: row_count
+    connection: warehouse
+    table: bets
+    thresholds:
+      - {below: 10, level: fail}
+      - {outside: [1, 1000], level: warn}
+      - {compare: change_pct, below: -50, level: fail}
+  - name: stakes
+    type: null_rate
+    connection: warehouse
+    table: bets
+    columns: [stake]
+    thresholds:
+      - {above: 5, level: warn}
+  - name: landing
+    type: file_count
+    path: landing
+    thresholds:
+      - {below: 1, level: fail, value: bytes}
+"""
+
+
+def test_a_monitors_series_carry_the_thresholds_its_chart_draws(
+    client: Client, api_project: Path
+) -> None:
+    with sqlite3.connect(api_project / "warehouse.db") as con:
+        con.execute("CREATE TABLE bets (stake REAL)")
+        con.executemany("INSERT INTO bets VALUES (?)", [(1.0,), (None,), (2.0,)])
+    con.close()
+    (api_project / "landing").mkdir()
+    (api_project / "landing" / "a.json").write_text("{}")
+    (api_project / "monitors").mkdir()
+    (api_project / "monitors" / "bets.yaml").write_text(THRESHOLDS)
+    job = client.post("/api/jobs", json={"kind": "monitor", "params": {"monitors": ["bets"]}})
+    assert job.status_code == 201, job.text
+    client.wait_job(job.json()["id"], finished)
+
+    (monitor,) = client.get("/api/monitors").json()
+    series = {(o["metric"], json.dumps(o["labels"])): o for o in monitor["latest"]}
+    bets = series[("bets.rows", "{}")]
+    assert bets["value"] == 3 and bets["status"] == "fail"
+    # The change threshold judges no line of the chart; the others do, with their words.
+    assert [(t["level"], t["below"], t["outside"]) for t in bets["thresholds"]] == [
+        ("fail", 10.0, None),
+        ("warn", None, [1.0, 1000.0]),
+    ]
+    assert bets["thresholds"][0]["text"] == "fail: below 10"
+    stake = series[("stakes.null_pct", json.dumps({"column": "stake"}))]
+    assert [(t["level"], t["above"]) for t in stake["thresholds"]] == [("warn", 5.0)]
+    # A threshold on another value than the main one goes with that value's series only.
+    assert series[("landing.files", "{}")]["thresholds"] == []
+    assert [t["below"] for t in series[("landing.bytes", "{}")]["thresholds"]] == [1.0]
+    assert client.get("/api/monitors/bets").json()["latest"] == monitor["latest"]

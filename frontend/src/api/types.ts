@@ -230,3 +230,139 @@ export interface Health {
   jobs_running: number;
   jobs_queued: number;
 }
+
+// Monitors, alerts and schedules (the "Quality" pages).
+
+export type ObservationStatus = "ok" | "warn" | "fail" | "error";
+
+export interface Observation {
+  monitor: string;
+  metric: string;
+  labels: Record<string, string>;
+  value: number | null;
+  observed_at: string;
+  status: ObservationStatus;
+  anomaly: boolean;
+  expected: number | null;
+  score: number | null;
+  message: string | null;
+}
+
+export interface Threshold {
+  level: "warn" | "fail";
+  above: number | null;
+  below: number | null;
+  outside: [number, number] | null;
+  text: string;
+}
+
+export interface Series extends Observation {
+  thresholds: Threshold[];
+}
+
+export interface Monitor {
+  name: string;
+  description: string;
+  schedule: string | null;
+  path: string | null;
+  metrics: Record<string, unknown>[];
+  latest: Series[];
+  status: ObservationStatus | null;
+}
+
+export interface MetricsPage {
+  window: string;
+  count: number;
+  observations: Observation[];
+}
+
+export type AlertStatus = "open" | "acknowledged" | "resolved";
+export type Severity = "info" | "low" | "medium" | "high" | "critical";
+export const SEVERITIES: Severity[] = ["critical", "high", "medium", "low", "info"];
+
+export interface Alert {
+  id: number;
+  fingerprint: string;
+  title: string;
+  monitor: string;
+  metric: string;
+  labels: Record<string, string>;
+  status: AlertStatus;
+  severity: Severity;
+  cause: string;
+  message: string;
+  value: number | null;
+  channels: string[];
+  opened_at: string;
+  last_seen_at: string;
+  failures: number;
+  passes: number;
+  notified_at: string | null;
+  reminders: number;
+  acknowledged_at: string | null;
+  acknowledged_by: string | null;
+  note: string | null;
+  silenced_until: string | null;
+  resolved_at: string | null;
+  resolved_by: string | null;
+}
+
+export interface Notice {
+  id: number;
+  alert_id: number;
+  event: string;
+  channel: string;
+  status: string;
+  created_at: string;
+  attempts: number;
+  last_error: string | null;
+  sent_at: string | null;
+}
+
+export interface Delivery {
+  id: number;
+  alert_id: number;
+  notice_id: number;
+  channel: string;
+  event: string;
+  attempt: number;
+  status: string;
+  error: string | null;
+  at: string;
+  elapsed_s: number | null;
+}
+
+export interface AlertDetail extends Alert {
+  notices: Notice[];
+  deliveries: Delivery[];
+}
+
+export interface AlertPage {
+  alerts: Alert[];
+  total: number;
+  limit: number;
+  offset: number;
+}
+
+export interface ScheduleRun {
+  schedule_id: string;
+  scheduled_at: string;
+  job_id: string;
+  status: string;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  detail: string | null;
+}
+
+export interface Schedule {
+  id: string;
+  target: { pipeline?: string; kind?: string; params?: Record<string, unknown>; env?: string };
+  cron: string;
+  timezone: string;
+  missed: string;
+  source: string;
+  paused: boolean;
+  last_run: ScheduleRun | null;
+  next_at: string[];
+}

@@ -1,6 +1,8 @@
 import BlockIcon from "@mui/icons-material/Block";
+import CheckIcon from "@mui/icons-material/Check";
 import CheckCircleIcon from "@mui/icons-material/CheckCircle";
 import ErrorIcon from "@mui/icons-material/Error";
+import NotificationsActiveIcon from "@mui/icons-material/NotificationsActive";
 import HourglassEmptyIcon from "@mui/icons-material/HourglassEmpty";
 import PauseCircleIcon from "@mui/icons-material/PauseCircle";
 import PlayCircleIcon from "@mui/icons-material/PlayCircle";
@@ -26,6 +28,13 @@ const LOOKS: Record<string, { color: Color; icon: ReactElement }> = {
   warn: { color: "warning", icon: <WarningIcon /> },
   fail: { color: "error", icon: <ErrorIcon /> },
   error: { color: "error", icon: <ErrorIcon /> },
+  ok: { color: "success", icon: <CheckCircleIcon /> },
+  open: { color: "error", icon: <NotificationsActiveIcon /> },
+  acknowledged: { color: "info", icon: <CheckIcon /> },
+  resolved: { color: "success", icon: <CheckCircleIcon /> },
+  sent: { color: "success", icon: <CheckCircleIcon /> },
+  superseded: { color: "default", icon: <RemoveCircleIcon /> },
+  anomaly: { color: "error", icon: <WarningIcon /> },
 };
 
 export default function StatusChip({ status, size = "small" }: { status: string; size?: "small" | "medium" }) {

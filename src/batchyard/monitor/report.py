@@ -40,16 +40,10 @@ def _better(monitors: Mapping[str, specs.Monitor], obs: Observation) -> str:
 
 def _thresholds(monitors: Mapping[str, specs.Monitor], obs: Observation) -> list[dict[str, Any]]:
     monitor = monitors.get(obs.monitor)
-    label, _, value = obs.metric.rpartition(".")
-    out = []
-    for metric in monitor.metrics if monitor else []:
-        if metric.label != label:
-            continue
-        main = metric.values()[0].name
-        for t in metric.thresholds:
-            if (t.value or main) == value and t.compare == "value":
-                out.append(t.model_dump(exclude_none=True) | {"text": t.describe()})
-    return out
+    return [
+        t.model_dump(exclude_none=True) | {"text": t.describe()}
+        for t in (monitor.thresholds_of(obs.metric) if monitor else [])
+    ]
 
 
 def build(

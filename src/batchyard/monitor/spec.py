@@ -428,6 +428,20 @@ class Monitor(_Model):
             seen.add(metric.label)
         return self
 
+    def thresholds_of(self, series: str) -> list[Threshold]:
+        """The thresholds on a series' value itself (``NAME.VALUE``), not on its change: the
+        bounds a chart of the series can draw."""
+        label, _, value = series.rpartition(".")
+        for metric in self.metrics:
+            if metric.label == label:
+                main = metric.values()[0].name
+                return [
+                    t
+                    for t in metric.thresholds
+                    if (t.value or main) == value and t.compare == "value"
+                ]
+        return []
+
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True, exclude_defaults=True) | {
             "name": self.name

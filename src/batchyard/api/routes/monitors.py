@@ -38,6 +38,20 @@ class ObservationOut(BaseModel):
         return cls.model_validate({k: v for k, v in data.items() if k in cls.model_fields})
 
 
+class ThresholdOut(BaseModel):
+    level: str = Field(examples=["fail"], description="warn or fail.")
+    above: float | None = None
+    below: float | None = None
+    outside: tuple[float, float] | None = None
+    text: str = Field(examples=["fail: below 10"])
+
+
+class SeriesOut(ObservationOut):
+    thresholds: list[ThresholdOut] = Field(
+        description="The thresholds on the value itself (not on its change): lines to draw."
+    )
+
+
 class MonitorOut(BaseModel):
     name: str
     description: str
@@ -47,11 +61,23 @@ class MonitorOut(BaseModel):
     )
     path: str | None
     metrics: list[dict[str, Any]] = Field(description="The metrics as declared (secrets masked).")
-    latest: list[ObservationOut] = Field(description="The newest value of each series.")
+    latest: list[SeriesOut] = Field(
+        description="The newest value of each series, with its thresholds."
+    )
     status: str | None = Field(description="The worst status among the latest values.")
 
 
 ORDER = ("ok", "warn", "fail", "error")
+
+
+def _series(monitor: Monitor, obs: Observation) -> SeriesOut:
+    thresholds = [
+        ThresholdOut.model_validate(t.model_dump() | {"text": t.describe()})
+        for t in monitor.thresholds_of(obs.metric)
+    ]
+    return SeriesOut.model_validate(
+        ObservationOut.of(obs).model_dump() | {"thresholds": thresholds}
+    )
 
 
 def _monitor(monitor: Monitor, latest: list[Observation]) -> MonitorOut:
@@ -63,7 +89,7 @@ def _monitor(monitor: Monitor, latest: list[Observation]) -> MonitorOut:
         schedule=monitor.schedule.cron if monitor.schedule else None,
         path=monitor.path,
         metrics=mask_secrets(monitor.model_dump(mode="json", exclude_none=True)["metrics"]),
-        latest=[ObservationOut.of(o) for o in mine],
+        latest=[_series(monitor, o) for o in mine],
         status=ORDER[worst] if worst is not None else None,
     )
 
