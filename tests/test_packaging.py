@@ -78,7 +78,7 @@ def test_the_sdist_and_wheel_hold_no_test_caches(tmp_path: Path, planted: list[s
     assert not [n for n in files if "__pycache__" in n or any(s in n for s in planted)]
 
 
-USER_CODE = '''
+USER_CODE = """
 from datetime import date
 
 import batchyard as by
@@ -104,7 +104,7 @@ def fetch(key: str, ctx: by.Context[SeasonParams]) -> dict[str, int]:
 
 def wrong(ctx: by.Context[SeasonParams]) -> int:
     return ctx.params.start + 1
-'''
+"""
 
 
 def test_a_users_jobs_file_type_checks_against_batchyard(tmp_path: Path) -> None:

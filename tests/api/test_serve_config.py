@@ -148,5 +148,5 @@ def test_serve_listens_where_the_file_says(tmp_path: Path) -> None:
         proc.terminate()
         proc.wait(30)
     output = log.read_text()
-    assert f"on http://127.0.0.1:{port}/api" in output and "3 job(s) at once" in output
+    assert f"on http://127.0.0.1:{port}/ " in output and "3 job(s) at once" in output
     assert "DEBUG" in output

@@ -53,7 +53,12 @@ class ReportOut(BaseModel):
     )
 
 
-@router.get("/{job_id}/report", response_model=ReportOut, summary="A validation job's report")
+@router.get(
+    "/{job_id}/report",
+    operation_id="getJobReport",
+    response_model=ReportOut,
+    summary="A validation job's report",
+)
 def get_report(job_id: JobId, service: ServiceDep) -> ReportOut:
     """Score, rules with samples and fixes, the trend since the run before, and the history of
     the suite's scores; 404 for a job that is not a `validate` job."""
