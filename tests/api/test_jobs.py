@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import sqlite3
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -154,6 +155,11 @@ def test_pause_resume_cancel_and_delete(client: Client) -> None:
     assert client.post(f"/api/jobs/{job_id}/pause").status_code == 202
     paused = client.wait_job(job_id, lambda j: j["status"] == "paused")
     assert paused["done"] < 400
+    # Its duration stands still while it is paused; the pause is counted apart.
+    time.sleep(0.3)
+    still = client.get(f"/api/jobs/{job_id}").json()
+    assert still["duration_s"] == paused["duration_s"]
+    assert still["paused_s"] >= 0.3 and still["queued_s"] is not None
     assert client.post(f"/api/jobs/{job_id}/pause").status_code == 409
     assert client.post(f"/api/jobs/{job_id}/resume").status_code == 202
     client.wait_job(job_id, lambda j: j["status"] == "running" and j["done"] > paused["done"])

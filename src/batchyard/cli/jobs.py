@@ -140,6 +140,11 @@ def show(
         ("finished", str(job.finished_at or "-")),
         ("duration", fmt_duration(job.duration)),
     ]
+    # Running time only above; the time it sat paused or waited for a runner apart.
+    if job.paused_time is not None:
+        rows.append(("paused", fmt_duration(job.paused_time)))
+    if job.queued_time is not None:
+        rows.append(("queued", fmt_duration(job.queued_time)))
     for label, value in (
         ("tags", ", ".join(job.tags)),
         ("retry of", job.retry_of),
