@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from batchyard.cli.charts import duration_bars
 from batchyard.cli.output import (
     console,
     err,
@@ -462,6 +463,10 @@ def stats(
             f"{g['rows_written']:,}",
         )
     print_table(table)
+    chart = duration_bars(data["by_kind_env"], fmt_duration)
+    if chart is not None:
+        console.print()
+        print_table(chart)
 
 
 @app.command()
