@@ -82,6 +82,8 @@ class ServeSection(_Section):
     on_start: Literal["resume", "pause"] | None = None
     cors_origins: list[str] | None = None
     log_level: Literal["debug", "info", "warning", "error"] | None = None
+    #: One line per request in the server's log (on unless set to false).
+    access_log: bool | None = None
     #: Only as a ``${VAR}`` reference: a token typed into a file would be a secret in a file.
     token: str | None = None
 

@@ -80,7 +80,7 @@ def test_multi_validate_checks_every_item_before_making_any_job(
             "items": [{"params": {"target": "a.db", "rules": "rules.yaml"}}, {"params": second}]
         }
         response = client.post("/api/batch/projects/multi-validate", json=body)
-        assert response.status_code == 400, response.text
+        assert response.status_code == 422, response.text
         problem = response.json()
         assert says in problem["detail"], problem
         assert problem["errors"], problem

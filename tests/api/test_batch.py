@@ -40,7 +40,7 @@ def test_bulk_execute_runs_pipelines_as_one_batch_job(client: Client) -> None:
 
 def test_bulk_execute_checks_its_input(client: Client) -> None:
     missing = client.post("/api/batch/pipelines/bulk-execute", json={"pipelines": ["quick", "x"]})
-    assert missing.status_code == 400
+    assert missing.status_code == 422
     assert missing.json()["errors"][0]["field"] == "body.pipelines.1"
     for body, field in [
         ({"pipelines": []}, "body.pipelines"),
@@ -81,7 +81,7 @@ def test_bulk_generate_keeps_files_inside_the_project(client: Client) -> None:
                 ]
             },
         )
-        assert response.status_code == 400, (to, response.text)
+        assert response.status_code == 422, (to, response.text)
         assert response.json()["errors"][0]["field"] == "body.items.1.params.to"
         assert "outside the project" in response.json()["detail"]
     unknown = client.post(
@@ -124,7 +124,7 @@ def test_multi_validate_runs_the_validate_kind_per_item(
         "/api/batch/projects/multi-validate",
         json={"items": [{"params": {"target": "a.db", "rules": "../../rules.yaml"}}]},
     )
-    assert outside.status_code == 400
+    assert outside.status_code == 422
     assert outside.json()["errors"][0]["field"] == "body.items.0.params.rules"
 
 
@@ -150,10 +150,10 @@ def test_bulk_extract_runs_the_inspect_kind_per_item(client: Client, api_project
         "/api/batch/metadata/bulk-extract",
         json={"items": [{"params": {"sources": ["a.db"]}}, {"params": {"sources": ["/etc/x.db"]}}]},
     )
-    assert outside.status_code == 400
+    assert outside.status_code == 422
     assert outside.json()["errors"][0]["field"] == "body.items.1.params.sources"
     bad = client.post("/api/batch/metadata/bulk-extract", json={"items": [{"params": {"nope": 1}}]})
-    assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "body.items.0.params.nope"
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "body.items.0.params.nope"
     assert client.get("/api/jobs").json()["total"] == 2  # the bad requests made nothing
 
 

@@ -95,13 +95,13 @@ def test_bulk_routes_refuse_them_too_naming_the_item(client: Client, elsewhere: 
             ]
         },
     )
-    assert response.status_code == 400, response.text
+    assert response.status_code == 422, response.text
     assert response.json()["errors"][0]["field"] == "body.items.1.params.to"
     response = client.post(
         "/api/batch/metadata/bulk-extract",
         json={"items": [{"params": {"sources": [f"sqlite:///file:{elsewhere}/x.db?uri=true"]}}]},
     )
-    assert response.status_code == 400, response.text
+    assert response.status_code == 422, response.text
     assert response.json()["errors"][0]["field"] == "body.items.0.params.sources"
     assert client.get("/api/jobs").json()["total"] == 0
 

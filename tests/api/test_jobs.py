@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import sqlite3
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -49,16 +50,16 @@ def test_a_pipeline_runs_with_its_saved_params(client: Client) -> None:
 
 def test_bad_params_name_the_field_and_record_nothing(client: Client) -> None:
     response = client.post("/api/jobs", json={"kind": "slow", "params": {"n": "many"}})
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
     problem = response.json()
-    assert problem["title"] == "BodyParamError"
+    assert problem["title"] == "Bad parameter"
     assert problem["errors"][0]["field"] == "body.params.n"
     assert "valid integer" in problem["detail"]
     response = client.post("/api/jobs", json={"kind": "slow", "params": {"m": 1}})
-    assert response.status_code == 400 and "has no param 'm'" in response.json()["detail"]
+    assert response.status_code == 422 and "has no param 'm'" in response.json()["detail"]
     response = client.post("/api/jobs", json={"kind": "nope"})
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "body.kind"
     assert client.get("/api/jobs").json()["total"] == 0
 
@@ -154,6 +155,11 @@ def test_pause_resume_cancel_and_delete(client: Client) -> None:
     assert client.post(f"/api/jobs/{job_id}/pause").status_code == 202
     paused = client.wait_job(job_id, lambda j: j["status"] == "paused")
     assert paused["done"] < 400
+    # Its duration stands still while it is paused; the pause is counted apart.
+    time.sleep(0.3)
+    still = client.get(f"/api/jobs/{job_id}").json()
+    assert still["duration_s"] == paused["duration_s"]
+    assert still["paused_s"] >= 0.3 and still["queued_s"] is not None
     assert client.post(f"/api/jobs/{job_id}/pause").status_code == 409
     assert client.post(f"/api/jobs/{job_id}/resume").status_code == 202
     client.wait_job(job_id, lambda j: j["status"] == "running" and j["done"] > paused["done"])
@@ -164,7 +170,7 @@ def test_pause_resume_cancel_and_delete(client: Client) -> None:
     assert client.post(f"/api/jobs/{job_id}/cancel").status_code == 409
     assert client.delete(f"/api/jobs/{job_id}").status_code == 204
     missing = client.get(f"/api/jobs/{job_id}")
-    assert missing.status_code == 404 and missing.json()["title"] == "NotFound"
+    assert missing.status_code == 404 and missing.json()["title"] == "Not found"
 
 
 def test_export_jobs_and_one_job(client: Client) -> None:

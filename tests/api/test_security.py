@@ -173,11 +173,11 @@ def test_passwords_never_appear_in_responses_or_logs(
     job = client.wait_job(response.json()["id"], finished)
     assert job["status"] == "completed"
     bad = client.post("/api/jobs", json={"kind": "secretive", "params": {"url": 5, "x": url}})
-    assert bad.status_code == 400
+    assert bad.status_code == 422
     echoed = client.post(
         "/api/jobs", json={"kind": "secretive", "params": {"url": url, "api_key": PASSWORD}}
     )
-    assert echoed.status_code == 400 and "param 'api_key'" in echoed.json()["detail"]
+    assert echoed.status_code == 422 and "param 'api_key'" in echoed.json()["detail"]
     seen = [response.text, bad.text, echoed.text]
     for path in [
         f"/api/jobs/{job['id']}",
@@ -230,7 +230,7 @@ def test_every_param_that_writes_a_file_stays_inside_the_project(
     client: Client, kind: str, params: dict[str, object], name: str
 ) -> None:
     response = client.post("/api/jobs", json={"kind": kind, "params": params})
-    assert response.status_code == 400, response.text
+    assert response.status_code == 422, response.text
     assert "outside the project" in response.json()["detail"]
     assert response.json()["errors"][0]["field"] == f"body.params.{name}"
     assert client.get("/api/jobs").json()["total"] == 0

@@ -328,13 +328,13 @@ def test_api_alerts(
     silenced = client.post(f"/api/alerts/{second}/silence", json={"for": "2h"})
     assert silenced.status_code == 200 and silenced.json()["silenced_until"]
     past = client.post(f"/api/alerts/{second}/silence", json={"until": "2000-01-01T00:00:00Z"})
-    assert past.status_code == 400
+    assert past.status_code == 422
     assert past.json()["errors"][0]["field"] == "body.until"
     assert "give a time in the future" in past.json()["detail"]
     neither = client.post(f"/api/alerts/{second}/silence", json={})
     assert neither.status_code == 422 and "give one of until" in neither.json()["detail"]
     bad_for = client.post(f"/api/alerts/{second}/silence", json={"for": "soon"})
-    assert bad_for.status_code == 400 and bad_for.json()["errors"][0]["field"] == "body.for"
+    assert bad_for.status_code == 422 and bad_for.json()["errors"][0]["field"] == "body.for"
 
     resolved = client.post(f"/api/alerts/{first}/resolve")
     assert resolved.status_code == 200 and resolved.json()["resolved_by"] == "api"

@@ -14,6 +14,7 @@ from fastapi.responses import RedirectResponse
 
 from batchyard import __version__
 from batchyard.api import dashboard, problems
+from batchyard.api.access import AccessLog
 from batchyard.api.auth import require_token
 from batchyard.api.options import ServeOptions
 from batchyard.api.routes import (
@@ -105,6 +106,8 @@ def create_app(
             allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "Last-Event-ID"],
         )
+    if options.access_log:
+        app.add_middleware(AccessLog, token=options.token)  # outermost: sees every answer
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> RedirectResponse:

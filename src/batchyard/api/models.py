@@ -83,7 +83,20 @@ class JobOut(BaseModel):
     rows_read: int
     rows_written: int
     percent: float
-    duration_s: float | None
+    duration_s: float | None = Field(
+        description="Seconds the job has spent running; time paused or queued does not count."
+    )
+    paused_s: float | None = Field(
+        None,
+        description="Seconds the job has spent paused (None for a job recorded before the "
+        "store kept it).",
+    )
+    queued_s: float | None = Field(
+        None,
+        description="Seconds the job has spent waiting for a runner (None for a job recorded "
+        "before the store kept it).",
+    )
+    status_since: datetime | None = Field(None, description="When the job got its status.")
     created_at: datetime | None
     started_at: datetime | None
     finished_at: datetime | None
@@ -104,8 +117,12 @@ class JobOut(BaseModel):
         data["status"] = job.status.value
         data["runner"] = job.lease_owner
         data["percent"] = round(job.percent, 2)
-        duration = job.duration
-        data["duration_s"] = round(duration, 3) if duration is not None else None
+        for key, seconds in (
+            ("duration_s", job.duration),
+            ("paused_s", job.paused_time),
+            ("queued_s", job.queued_time),
+        ):
+            data[key] = round(seconds, 3) if seconds is not None else None
         for key in ("params", "metadata", "options", "error"):
             data[key] = mask_secrets(data[key])
         return cls.model_validate(data)
@@ -114,7 +131,7 @@ class JobOut(BaseModel):
 _JOB_FIELDS = [
     name
     for name in JobOut.model_fields
-    if name not in ("status", "runner", "percent", "duration_s")
+    if name not in ("status", "runner", "percent", "duration_s", "paused_s", "queued_s")
 ]
 
 

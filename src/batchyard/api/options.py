@@ -31,6 +31,8 @@ class ServeOptions:
     poll_interval: float = 0.2
     #: Run the scheduler in the server too (``serve --scheduler``).
     scheduler: bool = False
+    #: One line per request in the log (``batchyard.access``); ``--no-access-log`` turns it off.
+    access_log: bool = True
 
     @classmethod
     def from_env(
@@ -44,6 +46,7 @@ class ServeOptions:
         log_level: str | None = None,
         file: ServeSection | None = None,
         scheduler: bool = False,
+        access_log: bool | None = None,
     ) -> ServeOptions:
         """Flags (the arguments) > ``BATCHYARD_*`` > ``[serve]`` of batchyard.toml (``file``)."""
         file = file or ServeSection()
@@ -65,6 +68,7 @@ class ServeOptions:
             cors_origins=tuple(cors_origins or file.cors_origins or ()),
             log_level=log_level or file.log_level or "info",
             scheduler=scheduler,
+            access_log=next(a for a in (access_log, file.access_log, True) if a is not None),
         ).checked()
 
     def checked(self) -> ServeOptions:

@@ -1,13 +1,16 @@
 """Errors as RFC 9457 problem details (``application/problem+json``), mapped in one place.
 
-A :class:`~batchyard.errors.BatchyardError` answers with its class's ``http_status``; a request that
-does not fit the API's models answers 422 naming each field; anything unexpected answers 500 with
-no detail, and is logged with secrets masked.
+A :class:`~batchyard.errors.BatchyardError` answers with its class's ``http_status`` and ``title``;
+a bad parameter answers 422 naming each field, wherever it is (the path, the query, the body, or a
+job's params that do not fit its kind); anything unexpected answers 500 with no detail, and is
+logged with secrets masked. Titles are short phrases for people (``Not found``, ``Bad parameter``),
+and ``type`` is made from the title, so both stay when code is renamed.
 """
 
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -18,7 +21,7 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from batchyard.errors import BadField, BatchyardError, BodyParamError, PlanError
+from batchyard.errors import BadField, BadSetting, BatchyardError, BodyParamError, PlanError
 from batchyard.secrets import mask_secrets
 
 logger = logging.getLogger("batchyard.api")
@@ -34,9 +37,9 @@ class FieldError(BaseModel):
 class Problem(BaseModel):
     """What went wrong, as problem details."""
 
-    type: str = Field("about:blank", examples=["https://batchyard.dev/problems/param-error"])
-    title: str = Field(examples=["ParamError"])
-    status: int = Field(examples=[400])
+    type: str = Field("about:blank", examples=["https://batchyard.dev/problems/bad-parameter"])
+    title: str = Field(examples=["Bad parameter"])
+    status: int = Field(examples=[422])
     detail: str = Field("", examples=["param 'start': Input should be a valid date"])
     errors: list[FieldError] = Field(default_factory=list)
 
@@ -51,11 +54,14 @@ def _response(description: str) -> dict[str, Any]:
 
 #: The problems any API route may answer with, for the OpenAPI document.
 RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: _response("Bad input: the detail names the field and what to do."),
+    400: _response("Bad input that is no parameter of the request: the detail says what to do."),
     401: _response("A bearer token is needed (BATCHYARD_TOKEN)."),
     404: _response("No such job, kind, pipeline or connection."),
     409: _response("The job's state does not allow this."),
-    422: _response("The request does not fit the API: `errors` names each field."),
+    422: _response(
+        "A bad parameter, in the path, the query or the body (a job's params too): `errors` "
+        "names each field."
+    ),
     503: _response("The store is not available."),
 }
 
@@ -83,12 +89,22 @@ def problem(
 
 
 def _slug(title: str) -> str:
-    out = []
-    for i, ch in enumerate(title):
-        if ch.isupper() and i:
-            out.append("-")
-        out.append(ch.lower() if ch.isalnum() else "-")
-    return "".join(out).strip("-") or "error"
+    words = "".join(ch.lower() if ch.isalnum() else " " for ch in title).split()
+    return "-".join(words) or "error"
+
+
+#: Titles of the problems the framework raises (an unknown route, a method it does not have).
+HTTP_TITLES = {401: "Token needed", 404: "Not found", 405: "Method not allowed"}
+
+
+def http_title(status: int) -> str:
+    if status in HTTP_TITLES:
+        return HTTP_TITLES[status]
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+    return phrase[:1] + phrase[1:].lower()
 
 
 def field_errors(
@@ -134,21 +150,19 @@ def install(app: FastAPI) -> None:
         if status >= 500 and status != 503:
             logger.error("%s: %s", type(exc).__name__, mask_secrets(str(exc)))
         errors = None
-        if isinstance(exc, BadField | BodyParamError):
+        if isinstance(exc, BadField | BodyParamError | BadSetting):
             errors = [FieldError(field=exc.field, message=str(exc))]
-        return problem(status, type(exc).__name__, str(exc), errors)
+        return problem(status, exc.title, str(exc), errors)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = field_errors(exc)
         first = errors[0] if errors else FieldError(field="request", message="invalid")
-        return problem(422, "InvalidRequest", f"{first.field}: {first.message}", errors)
+        return problem(422, "Bad parameter", f"{first.field}: {first.message}", errors)
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> JSONResponse:
-        title = {401: "Unauthorized", 404: "NotFound", 405: "MethodNotAllowed"}.get(
-            exc.status_code, "HTTPError"
-        )
+        title = http_title(exc.status_code)
         headers = dict(exc.headers or {})
         if exc.status_code == 405:
             headers["Allow"] = _allowed(request)
@@ -190,5 +204,5 @@ class CatchAll:
                 mask_secrets(str(exc)),
             )
             if not started:
-                response = problem(500, "InternalError", "the server failed; its log says why")
+                response = problem(500, "Server error", "the server failed; its log says why")
                 await response(scope, receive, send)

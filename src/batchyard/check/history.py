@@ -91,7 +91,9 @@ def trend(
 
 def scores(store: Store, job: Job, *, limit: int = 30) -> list[dict[str, Any]]:
     """The scores of the runs of ``job``'s suite on its target up to ``job`` (itself included),
-    oldest first: ``{job, at, score, rows}`` each, for a trend chart."""
+    oldest first, for a trend chart: ``{job, at, score, rows, failing, tables}`` each, where
+    ``failing`` counts the rules that did not pass and ``tables`` holds each table's ``score``
+    and ``failing``."""
     suite = suite_of(store, job)
     if suite is None:
         return []
@@ -109,6 +111,11 @@ def scores(store: Store, job: Job, *, limit: int = 30) -> list[dict[str, Any]]:
                 "at": run.created_at.isoformat(timespec="seconds") if run.created_at else None,
                 "score": score([r for t in tables for r in t.rules]),
                 "rows": sum(t.rows for t in tables),
+                "failing": sum(not r.passed for t in tables for r in t.rules),
+                "tables": {
+                    t.table: {"score": t.score, "failing": sum(not r.passed for r in t.rules)}
+                    for t in tables
+                },
             }
         )
         if len(out) >= limit:

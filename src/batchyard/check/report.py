@@ -1,4 +1,5 @@
-"""A validation report: every table's results, the overall score and the trend since the last run.
+"""A validation report: every table's results, the overall score, the trend since the last run
+and the history of the suite's runs.
 
 ``Report.to_dict()`` is the JSON report (its fields are documented in docs/validate.md).
 """
@@ -33,6 +34,8 @@ class Report:
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     trend: dict[str, Any] | None = None
     errors: list[dict[str, str]] = field(default_factory=list)
+    #: The suite's runs on this target up to this one, oldest first (``history.scores``).
+    history: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def rules(self) -> list[RuleResult]:
@@ -70,4 +73,5 @@ class Report:
             "tables": [t.to_dict() for t in self.tables],
             "trend": self.trend,
             "errors": self.errors,
+            "history": self.history,
         }

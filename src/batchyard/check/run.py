@@ -112,4 +112,5 @@ def report_for(store: Store, job: Job) -> Report:
         created_at=job.created_at.isoformat(timespec="seconds") if job.created_at else "",
         trend=history.trend(tables, old, before),
         errors=errors,
+        history=history.scores(store, job),
     )

@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from batchyard.cli import complete
+from batchyard.cli.charts import duration_bars
 from batchyard.cli.output import (
     console,
     err,
@@ -152,6 +153,11 @@ def show(
         ("finished", str(job.finished_at or "-")),
         ("duration", fmt_duration(job.duration)),
     ]
+    # Running time only above; the time it sat paused or waited for a runner apart.
+    if job.paused_time is not None:
+        rows.append(("paused", fmt_duration(job.paused_time)))
+    if job.queued_time is not None:
+        rows.append(("queued", fmt_duration(job.queued_time)))
     for label, value in (
         ("tags", ", ".join(job.tags)),
         ("retry of", job.retry_of),
@@ -486,6 +492,10 @@ def stats(
             f"{g['rows_written']:,}",
         )
     print_table(table)
+    chart = duration_bars(data["by_kind_env"], fmt_duration)
+    if chart is not None:
+        console.print()
+        print_table(chart)
 
 
 @app.command()

@@ -6,10 +6,12 @@ from typing import Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from batchyard.check import history
 from batchyard.check.report import delta
 from batchyard.check.results import score
+from batchyard.cli.charts import score_style, sparkline
 from batchyard.cli.data import app as data_app
 from batchyard.cli.output import err, print_json, print_table
 
@@ -72,7 +74,7 @@ def quality(
         "target",
         "score",
         "change",
-        "trend (newest first)",
+        "trend (oldest → newest)",
         "failing rules",
         "last run",
     ):
@@ -84,8 +86,17 @@ def quality(
             row["target"],
             f"{row['score']}",
             delta(row["delta"]),
-            " ".join(f"{s:g}" for s in row["history"]),
+            _trend(row["history"]),
             ", ".join(failing[:4]) + (f" +{len(failing) - 4}" if len(failing) > 4 else ""),
             row["at"] or "-",
         )
     print_table(table)
+
+
+def _trend(history_newest_first: list[float]) -> Text:
+    """The scores of the recent runs as a sparkline, oldest first, then the first and last."""
+    scores = history_newest_first[::-1]
+    text = Text(sparkline(scores), style=score_style(scores[-1]))
+    if len(scores) > 1:
+        text.append(f" {scores[0]:g} → {scores[-1]:g}")
+    return text

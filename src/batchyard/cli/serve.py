@@ -56,6 +56,12 @@ def register(app: typer.Typer) -> None:
             "--scheduler",
             help="Also run the scheduler (as `batchyard scheduler` does) in the server.",
         ),
+        access_log: bool | None = typer.Option(
+            None,
+            "--access-log/--no-access-log",
+            help="One line per request in the log, secrets masked (default: [serve] "
+            "access_log, else on).",
+        ),
     ) -> None:
         """Serve the REST API under /api (docs at /api/docs) and run submitted jobs.
 
@@ -80,10 +86,13 @@ def register(app: typer.Typer) -> None:
             log_level=log_level,
             file=settings.serve,
             scheduler=scheduler,
+            access_log=access_log,
         )
         logging.basicConfig(
             level=options.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
         )
+        if options.access_log:  # whatever --log-level says: --no-access-log turns it off
+            logging.getLogger("batchyard.access").setLevel(logging.INFO)
         api = create_app(settings, options)
         auth = "bearer token required" if options.token else "no token (loopback only)"
         page = "dashboard at /" if built() else "no dashboard built (make frontend)"
@@ -93,4 +102,11 @@ def register(app: typer.Typer) -> None:
             f"{'; scheduler on' if options.scheduler else ''})",
             highlight=False,
         )
-        uvicorn.run(api, host=options.host, port=options.port, log_level=options.log_level)
+        # batchyard's own access log replaces uvicorn's, which would show tokens in queries.
+        uvicorn.run(
+            api,
+            host=options.host,
+            port=options.port,
+            log_level=options.log_level,
+            access_log=False,
+        )

@@ -71,6 +71,34 @@ def write_manifest(folder: Path, data: dict[str, Any], name: str = MANIFEST) -> 
     return path
 
 
+#: What each entry of a folder's manifest says of the export that wrote it, so the entries of
+#: several exports into one folder each keep their own.
+PROVENANCE = ("format", "source", "created", "job_id")
+
+
+def merged_manifest(folder: Path, data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` (a new export's manifest) with the entries of the manifest already in ``folder``
+    that it does not replace: an export into a folder adds its tables to those the folder lists.
+    An entry is replaced by the new one for the same file, and dropped when its file is gone.
+    Each entry carries its export's format, source, time and job id; the top level is the last
+    export's."""
+    new = [{**{k: data[k] for k in PROVENANCE if k in data}, **e} for e in data["tables"]]
+    path = folder / MANIFEST
+    if not path.is_file():
+        return {**data, "tables": new}
+    old = read_manifest(path)
+    by_file = {str(e["file"]): e for e in new}
+    tables: list[dict[str, Any]] = []
+    for entry in old["tables"]:
+        name = str(entry.get("file"))
+        if name in by_file:
+            tables.append(by_file.pop(name))
+        elif (folder / name).is_file():
+            tables.append({**{k: old[k] for k in PROVENANCE if k in old}, **entry})
+    tables.extend(e for e in new if str(e["file"]) in by_file)
+    return {**data, "tables": tables}
+
+
 def read_manifest(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))

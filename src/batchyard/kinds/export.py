@@ -1,8 +1,9 @@
 """``export``: tables of a database into files, one item per table.
 
 One table into a path with a format suffix gives that file; otherwise ``to`` is a folder that gets
-one file per table and a ``manifest.json`` with each table's schema, row count and sha256. A table's
-file appears only once complete, so a resumed export redoes just the tables not yet written.
+one file per table and a ``manifest.json`` with each table's schema, row count and sha256 (an export
+into a folder that has one adds its tables to it). A table's file appears only once complete, so a
+resumed export redoes just the tables not yet written.
 """
 
 from __future__ import annotations
@@ -17,9 +18,16 @@ from batchyard.check import expr
 from batchyard.config import Settings
 from batchyard.engine.context import Context
 from batchyard.engine.kinds import REGISTRY, Item, JobKind
-from batchyard.errors import ParamError
+from batchyard.errors import ParamError, UsageError
 from batchyard.files.formats import FORMATS, SUFFIX, check_writable
-from batchyard.files.manifest import sidecar_of, table_entry, write_manifest
+from batchyard.files.manifest import (
+    MANIFEST,
+    merged_manifest,
+    read_manifest,
+    sidecar_of,
+    table_entry,
+    write_manifest,
+)
 from batchyard.move.migrate import connect
 from batchyard.move.reflect import Table, reflect
 from batchyard.secrets import mask_url
@@ -73,6 +81,11 @@ def plan(
     if (where or columns) and len(found) != 1:
         raise ParamError("where and columns apply to one table: name it with --tables")
     single, path = layout(to, format, found)
+    if not single and (path / MANIFEST).exists():
+        try:  # the export adds to it at its end: it must be one
+            read_manifest(path / MANIFEST)
+        except UsageError as exc:
+            raise ParamError(f"{exc}; move it away or export into another folder") from exc
     for t in found:
         select_table(t, columns)
         if where:
@@ -152,8 +165,16 @@ def finish(ctx: Context) -> None:
         manifest = write_manifest(to.parent, data, sidecar_of(to).name)
         ctx.log.info("wrote %s (%d rows) and %s", to, entries[0]["rows"], manifest)
         return
-    manifest = write_manifest(to, data)
-    ctx.log.info("wrote %d file(s) and %s", len(entries), manifest)
+    # A folder's manifest lists what earlier exports into it wrote too.
+    merged = merged_manifest(to, data)
+    manifest = write_manifest(to, merged)
+    kept = len(merged["tables"]) - len(entries)
+    ctx.log.info(
+        "wrote %d file(s) and %s%s",
+        len(entries),
+        manifest,
+        f" (which also lists {kept} file(s) of earlier exports)" if kept else "",
+    )
 
 
 def _order(items: list[Any]) -> Any:

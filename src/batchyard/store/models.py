@@ -104,6 +104,12 @@ class Job:
     heartbeat_at: datetime | None = None
     control: str | None = None
     weight_total: int = 0
+    #: Seconds spent running, paused and queued in the stretches that ended (None: a job
+    #: recorded before the store kept them), and when the current stretch began.
+    run_s: float | None = None
+    paused_s: float | None = None
+    queued_s: float | None = None
+    status_since: datetime | None = None
 
     @property
     def remaining(self) -> int:
@@ -117,10 +123,40 @@ class Job:
 
     @property
     def duration(self) -> float | None:
+        """Seconds the job has spent running: time paused or queued does not count, so a paused
+        job's duration stands still. None before it first runs."""
         if not self.started_at:
             return None
-        end = self.finished_at or utcnow()
-        return (end - self.started_at).total_seconds()
+        if self.run_s is None:  # recorded before the store kept running time apart
+            end = self.finished_at or utcnow()
+            return (end - self.started_at).total_seconds()
+        return self.run_s + self._current(JobStatus.RUNNING)
+
+    @property
+    def paused_time(self) -> float | None:
+        """Seconds the job has spent paused, this pause included."""
+        if self.paused_s is None:
+            return None
+        return self.paused_s + self._current(JobStatus.PAUSED)
+
+    @property
+    def queued_time(self) -> float | None:
+        """Seconds the job has spent waiting for a runner: from its creation to its first run,
+        and after a runner died until another took it over."""
+        if self.queued_s is None:
+            return None
+        return self.queued_s + self._current(JobStatus.PENDING)
+
+    def _current(self, status: JobStatus) -> float:
+        """Seconds of the stretch going on now, if the job is in ``status``."""
+        if self.status is not status or self.status_since is None:
+            return 0.0
+        end = utcnow()
+        expires = self.lease_expires_at
+        if status is JobStatus.RUNNING and expires is not None and expires < end:
+            # Its runner stopped beating: it last worked at its last heartbeat.
+            end = max(self.heartbeat_at or self.status_since, self.status_since)
+        return max((end - self.status_since).total_seconds(), 0.0)
 
     @property
     def result_failed(self) -> bool:
@@ -173,6 +209,10 @@ class Job:
             heartbeat_at=_aware(row["heartbeat_at"]),
             control=row["control"],
             weight_total=int(row.get("weight_total") or 0),
+            run_s=row.get("run_s"),
+            paused_s=row.get("paused_s"),
+            queued_s=row.get("queued_s"),
+            status_since=_aware(row.get("status_since")),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -185,11 +225,19 @@ class Job:
             "updated_at",
             "lease_expires_at",
             "heartbeat_at",
+            "status_since",
         ):
             data[key] = _iso(getattr(self, key))
         data["percent"] = round(self.percent, 2)
-        data["duration_s"] = round(self.duration, 3) if self.duration is not None else None
+        del data["run_s"]  # duration_s is the running time, the current run's included
+        data["duration_s"] = _round(self.duration)
+        data["paused_s"] = _round(self.paused_time)
+        data["queued_s"] = _round(self.queued_time)
         return data
+
+
+def _round(seconds: float | None) -> float | None:
+    return round(seconds, 3) if seconds is not None else None
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,13 @@ jobs = Table(
     Column("control", String(20)),
     # The sum of the items' weights (estimated work, e.g. rows), for ETAs that follow work.
     Column("weight_total", BigInteger, nullable=False, server_default="0"),
+    # Seconds spent running, paused and queued (waiting for a runner) in the stretches that
+    # ended, and when the current stretch (the job's status now) began. The job's duration is
+    # its running time. NULL for jobs recorded before these columns.
+    Column("run_s", Float),
+    Column("paused_s", Float),
+    Column("queued_s", Float),
+    Column("status_since", TS),
     Index("ix_by_jobs_status", "status"),
     Index("ix_by_jobs_kind_env", "kind", "env"),
     Index("ix_by_jobs_created_at", "created_at"),

@@ -264,6 +264,8 @@ class Store(ObservationQueries):
             conn.execute(jobs.update().where(jobs.c.id == job_id).values(**values))
 
     def set_status(self, job_id: str, status: JobStatus, *, error: str | None = None) -> None:
+        """Move the job to ``status``; the stretch in its old status is added to its running,
+        paused or queued seconds."""
         now = utcnow()
         values: dict[str, Any] = {"status": status.value, "updated_at": now}
         if status is JobStatus.RUNNING:
@@ -275,6 +277,11 @@ class Store(ObservationQueries):
         if error is not None:
             values["error"] = error
         with self.tx() as conn:
+            row = conn.execute(
+                sa.select(*_TIMES).where(jobs.c.id == job_id).with_for_update()
+            ).first()
+            if row is not None and row.status != status.value:
+                values.update(_close_stretch(row, now))
             conn.execute(jobs.update().where(jobs.c.id == job_id).values(**values))
 
     def delete_job(self, job_id: str, *, force: bool = False) -> None:
@@ -313,6 +320,9 @@ class Store(ObservationQueries):
         if stale and observed_owner is not None:
             cond.append(jobs.c.lease_owner == observed_owner)
         with self.tx() as conn:
+            before = conn.execute(
+                sa.select(*_TIMES, jobs.c.lease_owner).where(jobs.c.id == job_id)
+            ).first()
             result = conn.execute(
                 jobs.update()
                 .where(jobs.c.id == job_id, sa.or_(*cond))
@@ -323,7 +333,14 @@ class Store(ObservationQueries):
                     updated_at=now,
                 )
             )
-        return result.rowcount == 1
+            taken = result.rowcount == 1
+            if taken and before is not None and _runner_died(before, owner):
+                # The job was left running by a runner that stopped: it worked until that
+                # runner's last heartbeat, and waited for a runner from then until now.
+                conn.execute(
+                    jobs.update().where(jobs.c.id == job_id).values(**_close_stretch(before, now))
+                )
+        return taken
 
     def heartbeat(
         self, job_id: str, owner: str, ttl: float, progress: dict[str, Any] | None = None
@@ -654,6 +671,7 @@ class Store(ObservationQueries):
                     jobs.c.finished_at,
                     jobs.c.done,
                     jobs.c.rows_written,
+                    jobs.c.run_s,
                 ).where(*where)
             ).all()
         return _summarise(rows)
@@ -686,6 +704,7 @@ class Store(ObservationQueries):
                     jobs.c.finished_at,
                     jobs.c.done,
                     jobs.c.rows_written,
+                    jobs.c.run_s,
                 ).where(*where)
             ).all()
         start = since.replace(tzinfo=None) if since.tzinfo else since
@@ -698,9 +717,9 @@ class Store(ObservationQueries):
         for (n, _kind, _env), group in sorted(buckets.items()):
             summary = _summarise(group)["by_kind_env"][0]
             busy = sum(
-                (_naive(r.finished_at) - _naive(r.started_at)).total_seconds()
+                seconds
                 for r in group
-                if r.started_at is not None
+                if (seconds := _ran(r.started_at, r.finished_at, r.run_s)) is not None
             )
             summary["start"] = (start + timedelta(seconds=n * bucket_s)).isoformat() + "Z"
             summary["items_per_s"] = round(summary["items_done"] / busy, 3) if busy > 0 else None
@@ -724,7 +743,7 @@ class Store(ObservationQueries):
                 ).group_by(jobs.c.status, jobs.c.kind)
             ).all()
             spans = conn.execute(
-                sa.select(jobs.c.started_at, jobs.c.finished_at).where(
+                sa.select(jobs.c.started_at, jobs.c.finished_at, jobs.c.run_s).where(
                     jobs.c.finished_at.is_not(None), jobs.c.started_at.is_not(None)
                 )
             ).all()
@@ -744,14 +763,11 @@ class Store(ObservationQueries):
                 out["items"][name] += int(value)
             out["rows_read"] += int(read)
             out["rows_written"] += int(written)
-        seconds = []
-        for started, finished in spans:
-            if isinstance(started, str):
-                started, finished = (
-                    datetime.fromisoformat(started),
-                    datetime.fromisoformat(finished),
-                )
-            seconds.append((finished - started).total_seconds())
+        seconds = [
+            ran
+            for started, finished, run in spans
+            if (ran := _ran(started, finished, run)) is not None
+        ]
         out["p50"] = _percentile(seconds, 0.5)
         out["p95"] = _percentile(seconds, 0.95)
         return out
@@ -770,7 +786,55 @@ def _loads(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 
 
+#: What the job's time accounting reads.
+_TIMES = (
+    jobs.c.status,
+    jobs.c.status_since,
+    jobs.c.created_at,
+    jobs.c.started_at,
+    jobs.c.heartbeat_at,
+    jobs.c.run_s,
+    jobs.c.paused_s,
+    jobs.c.queued_s,
+)
+
+
+def _runner_died(row: Any, new_owner: str) -> bool:
+    return (
+        row.status == JobStatus.RUNNING.value
+        and row.lease_owner is not None
+        and row.lease_owner != new_owner
+        and row.heartbeat_at is not None
+    )
+
+
+def _close_stretch(row: Any, now: datetime) -> dict[str, Any]:
+    """The time columns once the stretch the job spent in ``row.status`` ends ``now``: its
+    seconds go to running, paused or queued, and a new stretch starts. A running stretch whose
+    runner died (the job is taken over, still ``running``) ends at that runner's last heartbeat;
+    the time after it was spent waiting."""
+    since = _naive(row.status_since or row.started_at or row.created_at)
+    end = _naive(now)
+    seconds = max((end - since).total_seconds(), 0.0)
+    run, paused, queued = row.run_s or 0.0, row.paused_s or 0.0, row.queued_s or 0.0
+    status = row.status
+    if status == JobStatus.RUNNING.value:
+        worked = seconds
+        if getattr(row, "lease_owner", None) is not None and row.heartbeat_at is not None:
+            beat = _naive(row.heartbeat_at)
+            worked = min(max((beat - since).total_seconds(), 0.0), seconds)
+        run += worked
+        queued += seconds - worked
+    elif status == JobStatus.PAUSED.value:
+        paused += seconds
+    elif status == JobStatus.PENDING.value:
+        queued += seconds
+    # (A finished job that runs again, as a resume of a failed one: its idle time counts nowhere.)
+    return {"run_s": run, "paused_s": paused, "queued_s": queued, "status_since": now}
+
+
 def _job_values(job: Job) -> dict[str, Any]:
+    now = utcnow()
     return {
         "id": job.id,
         "name": job.name,
@@ -780,8 +844,12 @@ def _job_values(job: Job) -> dict[str, Any]:
         "status": job.status.value,
         "params": dumps(job.params),
         "options": dumps(job.options),
-        "created_at": job.created_at or utcnow(),
-        "updated_at": utcnow(),
+        "created_at": job.created_at or now,
+        "updated_at": now,
+        "run_s": 0.0,
+        "paused_s": 0.0,
+        "queued_s": 0.0,
+        "status_since": job.created_at or now,
         "retry_of": job.retry_of,
         "parent_id": job.parent_id,
         "tags": dumps(job.tags),
@@ -840,11 +908,21 @@ def _naive(moment: datetime | str) -> datetime:
     return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
+def _ran(started: Any, finished: Any, run_s: float | None) -> float | None:
+    """A finished job's duration: its running time (started to finished for a job recorded
+    before running time was kept apart)."""
+    if started is None or finished is None:
+        return None
+    if run_s is not None:
+        return float(run_s)
+    return (_naive(finished) - _naive(started)).total_seconds()
+
+
 def _summarise(rows: Sequence[Any]) -> dict[str, Any]:
     by_status: dict[str, int] = {}
     groups: dict[tuple[str, str], dict[str, Any]] = {}
     durations_all: list[float] = []
-    for kind, env, status, started, finished, done, rows_written in rows:
+    for kind, env, status, started, finished, done, rows_written, run_s in rows:
         by_status[status] = by_status.get(status, 0) + 1
         g = groups.setdefault(
             (kind, env),
@@ -865,13 +943,8 @@ def _summarise(rows: Sequence[Any]) -> dict[str, Any]:
         g["rows_written"] += rows_written or 0
         if status in ("completed", "partial", "failed"):
             g[status] += 1
-        if started is not None and finished is not None:
-            if isinstance(started, str):
-                started, finished = (
-                    datetime.fromisoformat(started),
-                    datetime.fromisoformat(finished),
-                )
-            seconds = (finished - started).total_seconds()
+        seconds = _ran(started, finished, run_s)
+        if seconds is not None:
             g["durations"].append(seconds)
             durations_all.append(seconds)
     out_groups = []

@@ -12,7 +12,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 from batchyard.api.problems import RESPONSES
 from batchyard.api.service import Service, service_of
 from batchyard.config import parse_duration
-from batchyard.errors import BadField, BatchyardError, NotFound, UsageError
+from batchyard.errors import BadField, BadSetting, BatchyardError, NotFound, UsageError
 
 router = APIRouter(prefix="/api/alerts", tags=["alerts"], responses=RESPONSES)
 
@@ -162,7 +162,7 @@ class ChannelOut(BaseModel):
     check: str | None = Field(None, description="ok, or why the channel cannot work now.")
 
 
-@router.get("", response_model=AlertPage, summary="List alerts")
+@router.get("", operation_id="listAlerts", response_model=AlertPage, summary="List alerts")
 def list_alerts(
     service: ServiceDep,
     status: Annotated[
@@ -189,14 +189,24 @@ def list_alerts(
     )
 
 
-@router.get("/channels", response_model=list[ChannelOut], summary="List alert channels")
+@router.get(
+    "/channels",
+    operation_id="listAlertChannels",
+    response_model=list[ChannelOut],
+    summary="List alert channels",
+)
 def list_channels(service: ServiceDep) -> list[ChannelOut]:
     """The channels alerts go to, from ``[channels]`` of ``batchyard.toml``."""
     book = service.reader.alerts
     return [ChannelOut.model_validate(c.describe()) for _, c in sorted(book.channels.items())]
 
 
-@router.post("/channels/{name}/check", response_model=ChannelOut, summary="Check an alert channel")
+@router.post(
+    "/channels/{name}/check",
+    operation_id="checkAlertChannel",
+    response_model=ChannelOut,
+    summary="Check an alert channel",
+)
 def check_channel(
     name: Annotated[str, Path(min_length=1, max_length=200)], service: ServiceDep
 ) -> ChannelOut:
@@ -209,17 +219,24 @@ def check_channel(
         channel.check()
     except BatchyardError as exc:
         field = str(exc).split(":", 1)[0]
-        raise BadField(str(exc), field) from exc
+        raise BadSetting(str(exc), field) from exc
     return ChannelOut.model_validate({**channel.describe(), "check": "ok"})
 
 
-@router.get("/{alert_id}", response_model=AlertDetail, summary="Get an alert")
+@router.get(
+    "/{alert_id}", operation_id="getAlert", response_model=AlertDetail, summary="Get an alert"
+)
 def get_alert(alert_id: AlertId, service: ServiceDep) -> AlertDetail:
     """One alert with its notices and its delivery attempts."""
     return AlertDetail.model_validate(service.reader.alerts.show(alert_id))
 
 
-@router.post("/{alert_id}/acknowledge", response_model=AlertOut, summary="Acknowledge an alert")
+@router.post(
+    "/{alert_id}/acknowledge",
+    operation_id="acknowledgeAlert",
+    response_model=AlertOut,
+    summary="Acknowledge an alert",
+)
 def acknowledge(
     alert_id: AlertId, service: ServiceDep, body: AcknowledgeBody | None = None
 ) -> AlertOut:
@@ -229,7 +246,12 @@ def acknowledge(
     return AlertOut.model_validate(alert.to_dict())
 
 
-@router.post("/{alert_id}/silence", response_model=AlertOut, summary="Silence an alert")
+@router.post(
+    "/{alert_id}/silence",
+    operation_id="silenceAlert",
+    response_model=AlertOut,
+    summary="Silence an alert",
+)
 def silence(alert_id: AlertId, body: SilenceBody, service: ServiceDep) -> AlertOut:
     """No reminders until a time (``until``) or for a while (``for``)."""
     book = service.app.alerts
@@ -246,7 +268,12 @@ def silence(alert_id: AlertId, body: SilenceBody, service: ServiceDep) -> AlertO
     return AlertOut.model_validate(alert.to_dict())
 
 
-@router.post("/{alert_id}/resolve", response_model=AlertOut, summary="Resolve an alert")
+@router.post(
+    "/{alert_id}/resolve",
+    operation_id="resolveAlert",
+    response_model=AlertOut,
+    summary="Resolve an alert",
+)
 def resolve(alert_id: AlertId, service: ServiceDep, body: ResolveBody | None = None) -> AlertOut:
     """Resolve it now and tell its channels; a later failing check opens a new alert."""
     body = body or ResolveBody()

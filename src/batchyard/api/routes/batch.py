@@ -19,6 +19,7 @@ ServiceDep = Annotated[Service, Depends(service_of)]
 
 @router.post(
     "/pipelines/bulk-execute",
+    operation_id="bulkExecutePipelines",
     status_code=201,
     response_model=JobOut,
     summary="Run pipelines as one batch job",
@@ -47,6 +48,7 @@ def bulk_execute(body: BulkExecute, service: ServiceDep) -> JobOut:
 
 @router.post(
     "/data/bulk-generate",
+    operation_id="bulkGenerateData",
     status_code=201,
     response_model=JobList,
     summary="Generate several datasets",
@@ -113,23 +115,25 @@ def _bulk(service: Service, kind: str, body: BulkKind) -> JobList:
 
 @router.post(
     "/projects/multi-validate",
+    operation_id="multiValidate",
     status_code=201,
     response_model=JobList,
     summary="Validate several targets",
 )
 def multi_validate(body: BulkKind, service: ServiceDep) -> JobList:
     """One `validate` job per item (its params as `GET /api/kinds/validate` describes them);
-    404 (`KindMissing`) when this server has no `validate` kind."""
+    404 (Job kind not installed) when this server has no `validate` kind."""
     return _bulk(service, "validate", body)
 
 
 @router.post(
     "/metadata/bulk-extract",
+    operation_id="bulkExtractMetadata",
     status_code=201,
     response_model=JobList,
     summary="Extract metadata from several targets",
 )
 def bulk_extract(body: BulkKind, service: ServiceDep) -> JobList:
     """One `inspect` job per item (its params as `GET /api/kinds/inspect` describes them);
-    404 (`KindMissing`) when this server has no `inspect` kind."""
+    404 (Job kind not installed) when this server has no `inspect` kind."""
     return _bulk(service, "inspect", body)

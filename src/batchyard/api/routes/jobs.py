@@ -104,7 +104,13 @@ def job_filter(
 FilterDep = Annotated[JobFilter, Depends(job_filter)]
 
 
-@router.post("", status_code=201, response_model=JobOut, summary="Create and start a job")
+@router.post(
+    "",
+    operation_id="createJob",
+    status_code=201,
+    response_model=JobOut,
+    summary="Create and start a job",
+)
 def create_job(body: JobCreate, service: ServiceDep, response: Response) -> JobOut:
     """Plan a job of a kind (or a saved pipeline) and queue it in the server's worker pool."""
     job = service.submit(
@@ -129,7 +135,7 @@ def _json(model: BaseModel) -> Any:
     return Response(model.model_dump_json(), media_type="application/json")
 
 
-@router.get("", response_model=JobPage, summary="List jobs")
+@router.get("", operation_id="listJobs", response_model=JobPage, summary="List jobs")
 def list_jobs(
     service: ServiceDep,
     filt: FilterDep,
@@ -149,6 +155,7 @@ def list_jobs(
 
 @router.get(
     "/export",
+    operation_id="exportJobs",
     summary="Export jobs",
     response_class=Response,
     responses={200: {"content": {"application/json": {}, "text/csv": {}}}},
@@ -174,20 +181,27 @@ def _download(text: str, format: Format, name: str) -> Response:
     )
 
 
-@router.get("/{job_id}", response_model=JobOut, summary="Get a job")
+@router.get("/{job_id}", operation_id="getJob", response_model=JobOut, summary="Get a job")
 def get_job(job_id: JobId, service: ServiceDep) -> JobOut:
     """One job, by its id or a unique prefix of it."""
     return JobOut.of(service.reader.job(job_id))
 
 
-@router.get("/{job_id}/progress", response_model=ProgressOut, summary="A job's progress")
+@router.get(
+    "/{job_id}/progress",
+    operation_id="getJobProgress",
+    response_model=ProgressOut,
+    summary="A job's progress",
+)
 def get_progress(job_id: JobId, service: ServiceDep) -> ProgressOut:
     """%, items/s, rows/s, ETA and the items in flight, as the runner last recorded them."""
     job = service.reader.job(job_id)
     return ProgressOut.of(job)
 
 
-@router.get("/{job_id}/items", response_model=ItemPage, summary="A job's items")
+@router.get(
+    "/{job_id}/items", operation_id="listJobItems", response_model=ItemPage, summary="A job's items"
+)
 def get_items(
     job_id: JobId,
     service: ServiceDep,
@@ -207,7 +221,9 @@ def get_items(
     return _json(page)
 
 
-@router.get("/{job_id}/log", response_model=LogPage, summary="A job's log")
+@router.get(
+    "/{job_id}/log", operation_id="getJobLog", response_model=LogPage, summary="A job's log"
+)
 def get_log(
     job_id: JobId,
     service: ServiceDep,
@@ -223,6 +239,7 @@ def get_log(
 
 @router.get(
     "/{job_id}/events",
+    operation_id="streamJobEvents",
     summary="Live progress, status and log (server-sent events)",
     response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {}}}},
@@ -245,21 +262,39 @@ def get_events(
     )
 
 
-@router.post("/{job_id}/cancel", status_code=202, response_model=JobOut, summary="Cancel a job")
+@router.post(
+    "/{job_id}/cancel",
+    operation_id="cancelJob",
+    status_code=202,
+    response_model=JobOut,
+    summary="Cancel a job",
+)
 def cancel_job(job_id: JobId, service: ServiceDep) -> JobOut:
     """A running job stops at its runner's next heartbeat; a waiting one is cancelled at once."""
     job = service.reader.job(job_id)
     return JobOut.of(service.app.cancel(job.id))
 
 
-@router.post("/{job_id}/pause", status_code=202, response_model=JobOut, summary="Pause a job")
+@router.post(
+    "/{job_id}/pause",
+    operation_id="pauseJob",
+    status_code=202,
+    response_model=JobOut,
+    summary="Pause a job",
+)
 def pause_job(job_id: JobId, service: ServiceDep) -> JobOut:
     """In-flight items finish or checkpoint; the job ends paused, ready to resume."""
     job = service.reader.job(job_id)
     return JobOut.of(service.app.pause(job.id))
 
 
-@router.post("/{job_id}/resume", status_code=202, response_model=JobOut, summary="Resume a job")
+@router.post(
+    "/{job_id}/resume",
+    operation_id="resumeJob",
+    status_code=202,
+    response_model=JobOut,
+    summary="Resume a job",
+)
 def resume_job(job_id: JobId, service: ServiceDep) -> JobOut:
     """Run a pending or paused job (or one whose runner died) on the server, from its checkpoints."""
     job = service.reader.job(job_id)
@@ -273,7 +308,13 @@ def resume_job(job_id: JobId, service: ServiceDep) -> JobOut:
     return JobOut.of(service.reader.job(job.id))
 
 
-@router.post("/{job_id}/retry", status_code=201, response_model=JobOut, summary="Retry a job")
+@router.post(
+    "/{job_id}/retry",
+    operation_id="retryJob",
+    status_code=201,
+    response_model=JobOut,
+    summary="Retry a job",
+)
 def retry_job(
     job_id: JobId, service: ServiceDep, response: Response, body: RetryBody | None = None
 ) -> JobOut:
@@ -285,7 +326,9 @@ def retry_job(
     return JobOut.of(new)
 
 
-@router.delete("/{job_id}", status_code=204, summary="Delete a finished job")
+@router.delete(
+    "/{job_id}", operation_id="deleteJob", status_code=204, summary="Delete a finished job"
+)
 def delete_job(job_id: JobId, service: ServiceDep) -> Response:
     """Delete a finished job with its items and log; 409 while it is not finished."""
     job = service.reader.job(job_id)
@@ -295,6 +338,7 @@ def delete_job(job_id: JobId, service: ServiceDep) -> Response:
 
 @router.get(
     "/{job_id}/export",
+    operation_id="exportJob",
     summary="Export a job",
     response_class=Response,
     responses={200: {"content": {"application/json": {}, "text/csv": {}}}},

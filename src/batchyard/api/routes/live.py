@@ -16,6 +16,7 @@ router = APIRouter(prefix="/api", tags=["jobs"], responses=RESPONSES)
 
 @router.get(
     "/events",
+    operation_id="streamAllEvents",
     summary="Live progress of every unfinished job (server-sent events)",
     response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {}}}},

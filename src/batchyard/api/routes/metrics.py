@@ -112,6 +112,7 @@ def registry_for(service: Service) -> CollectorRegistry:
 
 @router.get(
     "/metrics",
+    operation_id="getMetrics",
     summary="Prometheus metrics",
     response_class=Response,
     responses={200: {"content": {"text/plain": {}}}},

@@ -43,7 +43,9 @@ class Statistics(BaseModel):
     by_kind_env: list[dict[str, Any]]
 
 
-@router.get("/statistics", response_model=Statistics, summary="Job statistics")
+@router.get(
+    "/statistics", operation_id="getStatistics", response_model=Statistics, summary="Job statistics"
+)
 def statistics(
     service: ServiceDep,
     filt: FilterDep,
@@ -104,7 +106,12 @@ class Timeline(BaseModel):
     points: list[TimelinePoint] = Field(description="Per bucket, kind and env; oldest first.")
 
 
-@router.get("/statistics/timeline", response_model=Timeline, summary="Job statistics over time")
+@router.get(
+    "/statistics/timeline",
+    operation_id="getStatisticsTimeline",
+    response_model=Timeline,
+    summary="Job statistics over time",
+)
 def timeline(
     service: ServiceDep,
     filt: FilterDep,
@@ -150,13 +157,13 @@ def _kind(kind: JobKind) -> KindOut:
         )
 
 
-@router.get("/kinds", response_model=list[KindOut], summary="Job kinds")
+@router.get("/kinds", operation_id="listKinds", response_model=list[KindOut], summary="Job kinds")
 def kinds(service: ServiceDep) -> list[KindOut]:
     """Every kind this project can run, each with the JSON Schema of its params."""
     return [_kind(k) for k in service.app.kinds()]
 
 
-@router.get("/kinds/{name}", response_model=KindOut, summary="One job kind")
+@router.get("/kinds/{name}", operation_id="getKind", response_model=KindOut, summary="One job kind")
 def kind(
     name: Annotated[str, Path(max_length=200, pattern=NO_NUL)], service: ServiceDep
 ) -> KindOut:
@@ -182,7 +189,12 @@ class PipelineOut(BaseModel):
     schedule: str | None
 
 
-@router.get("/pipelines", response_model=list[PipelineOut], summary="Saved pipelines")
+@router.get(
+    "/pipelines",
+    operation_id="listPipelines",
+    response_model=list[PipelineOut],
+    summary="Saved pipelines",
+)
 def list_pipelines(service: ServiceDep) -> list[PipelineOut]:
     """The project's `pipelines/*.yaml` (params masked)."""
     root = service.settings.root
@@ -204,7 +216,12 @@ class ConnectionOut(BaseModel):
     backend: str = Field(examples=["postgresql"])
 
 
-@router.get("/connections", response_model=list[ConnectionOut], summary="Connections")
+@router.get(
+    "/connections",
+    operation_id="listConnections",
+    response_model=list[ConnectionOut],
+    summary="Connections",
+)
 def connections(service: ServiceDep) -> list[ConnectionOut]:
     """The project's named connections, passwords masked."""
     out = []
@@ -222,7 +239,7 @@ class Health(BaseModel):
     jobs_queued: int
 
 
-@health_router.get("/health", response_model=Health, summary="Health")
+@health_router.get("/health", operation_id="getHealth", response_model=Health, summary="Health")
 def health(service: ServiceDep) -> Health:
     """`ok` when the store answers; the server's own running and queued jobs."""
     try:

@@ -19,11 +19,20 @@ router = APIRouter(prefix="/api/jobs", tags=["reports"], responses=RESPONSES)
 ServiceDep = Annotated[Service, Depends(service_of)]
 
 
+class TablePoint(BaseModel):
+    score: float
+    failing: int = Field(description="Rules of the table that did not pass in that run.")
+
+
 class ScorePoint(BaseModel):
     job: str
     at: str | None
     score: float
     rows: int
+    failing: int = Field(0, description="Rules that did not pass in that run.")
+    tables: dict[str, TablePoint] = Field(
+        default_factory=dict, description="Each table's score and failing rules in that run."
+    )
 
 
 class ReportOut(BaseModel):
@@ -53,7 +62,12 @@ class ReportOut(BaseModel):
     )
 
 
-@router.get("/{job_id}/report", response_model=ReportOut, summary="A validation job's report")
+@router.get(
+    "/{job_id}/report",
+    operation_id="getJobReport",
+    response_model=ReportOut,
+    summary="A validation job's report",
+)
 def get_report(job_id: JobId, service: ServiceDep) -> ReportOut:
     """Score, rules with samples and fixes, the trend since the run before, and the history of
     the suite's scores; 404 for a job that is not a `validate` job."""
@@ -67,6 +81,5 @@ def get_report(job_id: JobId, service: ServiceDep) -> ReportOut:
         **mask_secrets(report),
         "status": job.status.value,
         "result": result if isinstance(result, dict) else None,
-        "history": history.scores(reader.read_store(), job),
     }
     return ReportOut.model_validate(data)

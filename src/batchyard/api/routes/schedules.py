@@ -78,7 +78,7 @@ def _one(service: Service, schedule_id: str, count: int = 1) -> ScheduleOut:
     return ScheduleOut.of(status, service.settings.root)
 
 
-@router.get("", response_model=list[ScheduleOut], summary="Schedules")
+@router.get("", operation_id="listSchedules", response_model=list[ScheduleOut], summary="Schedules")
 def list_schedules(service: ServiceDep, count: Count = 1) -> list[ScheduleOut]:
     """Every schedule (pipelines with `schedule:`): cron, time zone, missed-run policy, paused
     or not, its latest run and its next `count` times. A pipeline file with a bad schedule answers
@@ -87,19 +87,31 @@ def list_schedules(service: ServiceDep, count: Count = 1) -> list[ScheduleOut]:
     return [ScheduleOut.of(s, root) for s in service.reader.schedule_overview(count=count)]
 
 
-@router.get("/{schedule_id}", response_model=ScheduleOut, summary="One schedule")
+@router.get(
+    "/{schedule_id}", operation_id="getSchedule", response_model=ScheduleOut, summary="One schedule"
+)
 def get_schedule(schedule_id: ScheduleId, service: ServiceDep, count: Count = 5) -> ScheduleOut:
     return _one(service, schedule_id, count)
 
 
-@router.get("/{schedule_id}/next", response_model=list[datetime], summary="Next times")
+@router.get(
+    "/{schedule_id}/next",
+    operation_id="listScheduleTimes",
+    response_model=list[datetime],
+    summary="Next times",
+)
 def next_times(schedule_id: ScheduleId, service: ServiceDep, count: Count = 5) -> list[datetime]:
     """The next `count` times the schedule is due (UTC), whether or not it is paused."""
     schedule = find(service.reader.schedules(), schedule_id)
     return schedule.upcoming(utcnow(), count)
 
 
-@router.get("/{schedule_id}/runs", response_model=list[RunOut], summary="Runs of a schedule")
+@router.get(
+    "/{schedule_id}/runs",
+    operation_id="listScheduleRuns",
+    response_model=list[RunOut],
+    summary="Runs of a schedule",
+)
 def runs(
     schedule_id: ScheduleId,
     service: ServiceDep,
@@ -109,13 +121,23 @@ def runs(
     return [RunOut.of(r) for r in service.reader.schedule_runs(schedule_id, limit=limit)]
 
 
-@router.post("/{schedule_id}/pause", response_model=ScheduleOut, summary="Pause a schedule")
+@router.post(
+    "/{schedule_id}/pause",
+    operation_id="pauseSchedule",
+    response_model=ScheduleOut,
+    summary="Pause a schedule",
+)
 def pause(schedule_id: ScheduleId, service: ServiceDep) -> ScheduleOut:
     """Stop firing the schedule; its times pass unrun until it is resumed."""
     return ScheduleOut.of(service.app.pause_schedule(schedule_id), service.settings.root)
 
 
-@router.post("/{schedule_id}/resume", response_model=ScheduleOut, summary="Resume a schedule")
+@router.post(
+    "/{schedule_id}/resume",
+    operation_id="resumeSchedule",
+    response_model=ScheduleOut,
+    summary="Resume a schedule",
+)
 def resume(schedule_id: ScheduleId, service: ServiceDep) -> ScheduleOut:
     """Fire the schedule again, from its next time on."""
     return ScheduleOut.of(service.app.resume_schedule(schedule_id), service.settings.root)
