@@ -191,6 +191,11 @@ def test_ctrl_c_at_any_moment_of_the_start_exits_130_without_a_traceback(
     assert not any("Traceback" in ln or "KeyboardInterrupt" in ln for ln in said), said
     if rc == 0:
         return  # it ended before the signal came: nothing to stop
+    if rc == -signal.SIGINT:
+        # Done and leaving, with Python's own handler back: ended by the signal itself, which a
+        # shell reports as 130 too, and silently.
+        assert said == [], said
+        return
     assert rc == 130, said
     assert said == ["interrupted"], said
 

@@ -94,14 +94,18 @@ def _monitor(monitor: Monitor, latest: list[Observation]) -> MonitorOut:
     )
 
 
-@router.get("/monitors", response_model=list[MonitorOut], summary="Monitors")
+@router.get(
+    "/monitors", operation_id="listMonitors", response_model=list[MonitorOut], summary="Monitors"
+)
 def list_monitors(service: ServiceDep) -> list[MonitorOut]:
     """The project's monitors, each with the latest value and status of its series."""
     latest = service.reader.latest_metrics()
     return [_monitor(m, latest) for m in service.app.monitors()]
 
 
-@router.get("/monitors/{name}", response_model=MonitorOut, summary="One monitor")
+@router.get(
+    "/monitors/{name}", operation_id="getMonitor", response_model=MonitorOut, summary="One monitor"
+)
 def get_monitor(
     name: Annotated[str, Path(max_length=200, pattern=NO_NUL)], service: ServiceDep
 ) -> MonitorOut:
@@ -122,7 +126,12 @@ def _window(text: str) -> timedelta:
         raise UsageError(f"window: {exc}") from None
 
 
-@router.get("/metrics", response_model=MetricsPage, summary="Metric history")
+@router.get(
+    "/metrics",
+    operation_id="getMetricHistory",
+    response_model=MetricsPage,
+    summary="Metric history",
+)
 def metric_history(
     service: ServiceDep,
     monitor: Annotated[str | None, Query(max_length=200, pattern=NO_NUL)] = None,
