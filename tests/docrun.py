@@ -8,14 +8,15 @@ What a page holds, and what becomes of it:
   output, compared with what the command printed (see :func:`compare`); a line ending in ``\\`` goes
   on on the next line. A command's comment saying ``exit N`` (not ``exit N if ...``) expects that
   exit code; any other command must exit 0.
-- A YAML block whose first line is a comment naming a path (``# rules/sports.yaml``), or that a
-  ``<!-- file: PATH -->`` comment names, is written to that path for the commands after it.
+- A YAML (or Python) block whose first line is a comment naming a path (``# rules/sports.yaml``,
+  ``# jobs.py``), or that a ``<!-- file: PATH -->`` comment names, is written to that path for the
+  commands after it.
 - HTML comments right before a block (unseen by readers) steer the test, each with its reason:
 
   ``<!-- not run: REASON -->``                 the block is not run.
   ``<!-- not run "TEXT": REASON -->``          its commands holding TEXT are not run.
   ``<!-- output not compared: REASON -->``     its commands run, their output is not compared.
-  ``<!-- replace "OLD" "NEW": REASON -->``     its commands run with OLD replaced by NEW.
+  ``<!-- replace "OLD" "NEW": REASON -->``     its commands run with OLD (a regex) replaced by NEW.
   ``<!-- setup: COMMANDS -->``                 (anywhere) commands run at that point: the data a
                                                page's examples assume (a CSV file, a paused job).
 
@@ -366,7 +367,7 @@ class PageRun:
                 self.not_run.append(f"{step.where}: {step.not_run}")
             elif not step.is_shell:
                 path = file_of(step)
-                if path and step.lang in {"yaml", "yml"}:
+                if path and step.lang in {"yaml", "yml", "python"}:
                     target = self.folder / path
                     target.parent.mkdir(parents=True, exist_ok=True)
                     target.write_text(step.text, encoding="utf-8")
@@ -379,7 +380,7 @@ class PageRun:
                             continue
                         code = command.code
                         for old, new in step.replaces:
-                            code = code.replace(old, new)
+                            code = re.sub(old, new, code)
                         where = f"{step.page}:{command.line}: $ {command.code}"
                         code += f"  # {command.comment}" if command.comment else ""
                         outcome = self.command(Command(code, command.line), where)
