@@ -31,7 +31,8 @@ Commands run as they would in a shell, with these differences, which keep the ru
 - Job ids the docs make up stand for the page's jobs: ``ID``, ``JOB_ID`` and ``<id>`` the newest
   job, ``ID1`` and ``ID2`` the two newest, and an id of a kind's shape
   (``daily-scores_dev_20240601_030000_1a2b3c``) the newest job of that kind; a prefix of one
-  (``daily-scores_dev_2024``) a unique prefix of that job's id.
+  (``daily-scores_dev_2024``) a unique prefix of that job's id. A backup's folder
+  (``.batchyard/backups/nightly-20240601T020000Z``) stands for the newest backup of that name.
 - Anything else (``curl``, pipes, ``$(...)``) runs in ``bash`` with the venv's ``bin`` first on
   ``PATH``.
 
@@ -75,6 +76,7 @@ DOC_PORTS = ("8000", "8080", "8765")
 DIRECTIVE = re.compile(r"<!--\s*(.*?)\s*-->", re.S)
 JOB_ID = re.compile(r"\b([a-z][a-z0-9-]*)_([a-z][a-z0-9]*)_(\d{8})_(\d{6})_([0-9a-f]{6})\b")
 JOB_PREFIX = re.compile(r"(?<![\w-])([a-z][a-z0-9-]*)_(dev|prod|test)_(\d{4})(?![\w-])")
+BACKUP = re.compile(r"(\.batchyard/backups)/([\w-]+?)-\d{8}T\d{6}Z")
 PLACEHOLDER = re.compile(r"(?<![\w-])(JOB_ID|ID[12]?|<id>)(?![\w-])")
 
 
@@ -481,21 +483,36 @@ class PageRun:
     def substitute(self, text: str) -> str:
         for doc, port in self.ports.items():
             text = re.sub(rf"(?<=[:\s]){doc}\b", port, text)
-        text = PLACEHOLDER.sub(lambda m: self.placeholder(m.group(1)), text)
-        text = JOB_ID.sub(lambda m: self.newest(kind=m.group(1)), text)
-        text = JOB_PREFIX.sub(lambda m: self.newest(kind=m.group(1))[:-1], text)
-        return text
-
-    def placeholder(self, name: str) -> str:
-        index = {"ID2": 1}.get(name, 0)
-        return self.newest(index=index)
-
-    def newest(self, *, kind: str | None = None, index: int = 0) -> str:
+        text = BACKUP.sub(self.backup, text)
+        if not (PLACEHOLDER.search(text) or JOB_ID.search(text) or JOB_PREFIX.search(text)):
+            return text
         with by.Batchyard(root=self.folder) as app:
-            jobs, _ = app.jobs(JobFilter(kind=kind, top_level=kind is None), limit=index + 1)
+            top, _ = app.jobs(JobFilter(top_level=True), limit=2)
+            every, _ = app.jobs(JobFilter(), limit=1000)
         ENGINES.dispose()
-        assert len(jobs) > index, f"no job {'of kind ' + kind if kind else ''} to stand for the id"
-        return jobs[index].id
+
+        def newest(kind: str | None = None, index: int = 0) -> str:
+            jobs = [j for j in every if j.kind == kind] if kind else top
+            assert len(jobs) > index, f"no job {'of kind ' + kind if kind else ''} for the id"
+            return jobs[index].id
+
+        def one(m: re.Match[str]) -> str:
+            word = m.group(0)
+            if PLACEHOLDER.fullmatch(word):
+                return newest(index=int(word == "ID2"))
+            if found := JOB_ID.fullmatch(word):
+                return newest(found.group(1))
+            return newest(JOB_PREFIX.fullmatch(word).group(1))[:-1]  # type: ignore[union-attr]
+
+        # One pass, so an id put in is not taken for one the docs made up.
+        every_id = "|".join(f"(?:{p.pattern})" for p in (PLACEHOLDER, JOB_ID, JOB_PREFIX))
+        return re.sub(every_id, one, text)
+
+    def backup(self, m: re.Match[str]) -> str:
+        """The newest backup of that name: its folder's time is the time it was taken."""
+        found = sorted((self.folder / m.group(1)).glob(f"{m.group(2)}-*Z"))
+        assert found, f"no backup {m.group(2)} in {m.group(1)}"
+        return f"{m.group(1)}/{found[-1].name}"
 
     def parse(self, text: str) -> tuple[dict[str, str], list[str], str | None, bool] | None:
         """A plain ``[VAR=value ...] batchyard ARGS [> FILE] [&]``, or None for bash to run."""
