@@ -8,6 +8,8 @@ What a page holds, and what becomes of it:
   output, compared with what the command printed (see :func:`compare`); a line ending in ``\\`` goes
   on on the next line. A command's comment saying ``exit N`` (not ``exit N if ...``) expects that
   exit code; any other command must exit 0.
+- A Python block runs as a script in the page's folder, after the blocks before it (except on the
+  pages of ``PYTHON_RUN_ELSEWHERE``, whose examples other tests run).
 - A YAML (or Python) block whose first line is a comment naming a path (``# rules/sports.yaml``,
   ``# jobs.py``), or that a ``<!-- file: PATH -->`` comment names, is written to that path for the
   commands after it.
@@ -47,6 +49,8 @@ A setup may also use these, which stand for what a reader would have at hand:
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import re
 import shlex
@@ -69,6 +73,12 @@ from batchyard.engine.context import StopFlag
 from batchyard.monitor.alerts import Observation
 from batchyard.store.joblist import JobFilter
 
+#: Pages whose Python examples have tests of their own.
+PYTHON_RUN_ELSEWHERE = {
+    "README.md": "tests/test_readme.py",
+    "docs/python-api.md": "tests/test_docs.py",
+    "docs/alerts.md": "tests/monitor/test_alerts_docs.py",
+}
 BUILTINS = {"export", "createdb", "paused-job", "pending-job", "open-alert"}
 SHELL = {"sh", "console", "bash", "shell"}
 LONG_RUNNING = {"serve", "scheduler", "demo-feed"}
@@ -373,6 +383,8 @@ class PageRun:
                     target = self.folder / path
                     target.parent.mkdir(parents=True, exist_ok=True)
                     target.write_text(step.text, encoding="utf-8")
+                elif step.lang == "python" and step.page not in PYTHON_RUN_ELSEWHERE:
+                    self.python(step)
             else:
                 try:
                     for command in step.commands():
@@ -391,6 +403,22 @@ class PageRun:
                             assert why is None, f"{where}\n{why}"
                 finally:
                     self.stop_background()
+
+    def python(self, block: Block) -> None:
+        """A Python example, run as a script in the page's folder (in this process: fast)."""
+        started = time.perf_counter()
+        previous = Path.cwd()
+        os.chdir(self.folder)
+        try:
+            code = compile(block.text, f"<{block.where}>", "exec")
+            with contextlib.redirect_stdout(io.StringIO()):
+                exec(code, {"__name__": "__main__"})
+        except Exception as exc:
+            raise AssertionError(f"{block.where}: the Python example fails:\n{block.text}") from exc
+        finally:
+            os.chdir(previous)
+            ENGINES.dispose()
+            self.timings.append((time.perf_counter() - started, f"{block.where}: python"))
 
     def stop_background(self) -> None:
         while self.background:
