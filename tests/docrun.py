@@ -62,7 +62,6 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from typer.testing import CliRunner
 
@@ -221,7 +220,9 @@ def parse_page(path: Path, name: str) -> list[Step]:
             continue
         if line.strip():
             for directive, at in pending:
-                raise ValueError(f"{name}:{at}: directive {directive!r} is not right before a block")
+                raise ValueError(
+                    f"{name}:{at}: directive {directive!r} is not right before a block"
+                )
         i += 1
     return steps
 
@@ -336,7 +337,11 @@ class Background:
                 self.proc.wait()
                 raise AssertionError(f"{shlex.join(self.argv)} did not stop on Ctrl+C") from None
         self.handle.close()
+        output = self.output()
         self.log.unlink(missing_ok=True)
+        assert self.proc.returncode in (0, 130) and "Traceback" not in output, (
+            f"{shlex.join(self.argv)} ended with exit code {self.proc.returncode}:\n{output}"
+        )
 
 
 def listening(port: int) -> bool:
@@ -371,6 +376,12 @@ class PageRun:
     # -- the steps -------------------------------------------------------------------------------
 
     def run(self, steps: list[Step]) -> None:
+        try:
+            self._run(steps)
+        finally:
+            self.stop_background()
+
+    def _run(self, steps: list[Step]) -> None:
         for step in steps:
             if isinstance(step, Setup):
                 for command in step.commands():
@@ -621,7 +632,14 @@ def pages(repo: Path) -> Iterator[tuple[str, Path]]:
 
 
 def runnable(steps: list[Step]) -> bool:
-    return any(isinstance(s, Block) and (s.is_shell or file_of(s)) for s in steps)
+    """True when the page has something to run: a shell block, a file, or a Python example."""
+    return any(
+        isinstance(s, Block)
+        and (
+            s.is_shell or file_of(s) or (s.lang == "python" and s.page not in PYTHON_RUN_ELSEWHERE)
+        )
+        for s in steps
+    )
 
 
 def uses_postgres(steps: list[Step]) -> bool:
@@ -630,6 +648,3 @@ def uses_postgres(steps: list[Step]) -> bool:
         for s in steps
         if not (isinstance(s, Block) and (s.not_run is not None or not s.is_shell))
     )
-
-
-__all__: list[Any] = []

@@ -8,7 +8,6 @@ cannot run says why in the page (``<!-- not run: REASON -->``). The conventions 
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -97,7 +96,7 @@ def test_page_examples_run(
 
 def test_every_shell_and_yaml_block_is_run_or_says_why() -> None:
     """A YAML block is a file (it names its path) or says why not; directives have reasons."""
-    for name, steps in PAGES.items():
+    for _name, steps in PAGES.items():
         for step in steps:
             if not isinstance(step, Block):
                 continue

@@ -97,17 +97,12 @@ def listed(text: str) -> dict[str, str]:
     return dict(re.findall(r"^\| \[`([\w-]+)`\]\(#([\w-]+)\) \|", text, re.M))
 
 
-@pytest.mark.parametrize(
-    "path", [p for p, c in COMMANDS.items() if getattr(c, "commands", None)]
-)
+@pytest.mark.parametrize("path", [p for p, c in COMMANDS.items() if getattr(c, "commands", None)])
 def test_every_group_lists_all_its_commands(path: str) -> None:
     """The table of commands (the page's first, for ``batchyard``; the group's section's, for a
     group) names every command of the Typer app, hidden ones included, each linking to its
     section, and nothing else."""
-    if path == "batchyard":
-        text = CLI_MD.split("\n## ", 1)[0]
-    else:
-        text = sections(CLI_MD, "###")[path]
+    text = CLI_MD.split("\n## ", 1)[0] if path == "batchyard" else sections(CLI_MD, "###")[path]
     group = COMMANDS[path]
     real = set(group.commands)  # type: ignore[attr-defined]
     table = listed(text)
