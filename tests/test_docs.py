@@ -94,6 +94,28 @@ def test_every_command_and_option_is_in_the_cli_docs(path: str) -> None:
         assert f"`{name}`" in section, f"{path}: subcommand {name} is not listed"
 
 
+def listed(text: str) -> dict[str, str]:
+    """The commands a table lists: ``| [`name`](#anchor) | ... |`` rows, name to anchor."""
+    return dict(re.findall(r"^\| \[`([\w-]+)`\]\(#([\w-]+)\) \|", text, re.M))
+
+
+@pytest.mark.parametrize("path", [p for p, c in COMMANDS.items() if getattr(c, "commands", None)])
+def test_every_group_lists_all_its_commands(path: str) -> None:
+    """The table of commands (the page's first, for ``batchyard``; the group's section's, for a
+    group) names every command of the Typer app, hidden ones included, each linking to its
+    section, and nothing else."""
+    text = CLI_MD.split("\n## ", 1)[0] if path == "batchyard" else sections(CLI_MD, "###")[path]
+    group = COMMANDS[path]
+    real = set(group.commands)  # type: ignore[attr-defined]
+    table = listed(text)
+    assert set(table) == real, (
+        f"{path}: listed but not commands: {sorted(set(table) - real)}; "
+        f"commands not listed: {sorted(real - set(table))}"
+    )
+    for name, anchor in table.items():
+        assert anchor == f"{path} {name}".replace(" ", "-"), f"{path} {name}: links to #{anchor}"
+
+
 def test_global_options_are_in_the_cli_docs() -> None:
     root = COMMANDS["batchyard"]
     for param in root.params:

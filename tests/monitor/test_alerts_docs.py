@@ -1,23 +1,18 @@
 """docs/alerts.md tells the truth: its Python examples run as written, its batchyard.toml is a valid
-file, its commands run, and the errors it shows are the ones batchyard gives."""
+file, and the errors it shows are the ones batchyard gives. (Its commands run in
+tests/test_doc_examples.py, with every page's.)"""
 
 from __future__ import annotations
 
 import re
-import shlex
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from batchyard import Batchyard
-from batchyard.cli import app as cli_app
 from batchyard.config import load_file
-from batchyard.db import ENGINES
 from batchyard.errors import ConfigError
-from batchyard.monitor.alerts import Observation
 from conftest import REPO
 
 DOC = (REPO / "docs" / "alerts.md").read_text(encoding="utf-8")
@@ -74,17 +69,3 @@ def test_the_errors_shown_are_the_ones_given(
     with pytest.raises(ConfigError) as caught:
         load_file(tmp_path / "batchyard.toml")
     assert shown == "error: " + str(caught.value).replace(f"{tmp_path}/", "")
-
-
-def test_the_commands_run(tmp_path: Path) -> None:
-    with Batchyard(root=tmp_path) as app:
-        app.alerts.observe(
-            Observation("landing", "file_count", 0, status="fail", severity="high")  # type: ignore[arg-type]
-        )
-    console = next(b for b in blocks("console") if "alerts list" in b)
-    for line in console.splitlines():
-        command = line.removeprefix("$ ").split("#")[0]
-        args = shlex.split(command)[1:]
-        result = CliRunner().invoke(cli_app, ["-C", str(tmp_path), *args])
-        assert result.exit_code == 0, (command, result.stdout, result.stderr)
-    ENGINES.dispose()

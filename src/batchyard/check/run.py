@@ -35,7 +35,7 @@ def place(target: str, connections: dict[str, str]) -> str:
 def find_rules(root: Path, rules: str | Path) -> Path:
     """The rules file: the path given, else ``rules/NAME.yaml`` (or ``.yml``) of the project."""
     given = Path(rules)
-    if given.exists() or given.is_absolute():
+    if given.is_file() or given.is_absolute():  # a folder of that name is no rules file
         return given.resolve()
     for candidate in (
         root / "rules" / given,

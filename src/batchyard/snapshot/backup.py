@@ -86,9 +86,13 @@ def pg_tool(name: str) -> Path | None:
 
 
 def pg_env(url: str, database: str | None = None) -> dict[str, str]:
-    """libpq environment for ``url``: the password travels here, never on a command line."""
+    """libpq environment for ``url``: the password travels here, never on a command line.
+
+    What the URL leaves out (a port, a password) comes from the ``PG*`` variables already set,
+    as it does when batchyard itself connects with the same URL, so the tools reach the same
+    server as the rest of the job."""
     parsed = parse_url(url)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    env = dict(os.environ)
     pairs = {
         "PGHOST": parsed.host,
         "PGPORT": str(parsed.port) if parsed.port else None,
