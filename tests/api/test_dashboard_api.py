@@ -78,6 +78,10 @@ def test_the_live_list_follows_unfinished_jobs_until_they_end(api_app: FastAPI) 
     with live_server(api_app) as url:
         reader = threading.Thread(target=read_events, args=(url, stop, got), daemon=True)
         reader.start()
+        deadline = time.monotonic() + 30
+        while not got:  # the stream is open and has said what is active before the job exists
+            assert time.monotonic() < deadline, "no event from /api/events"
+            time.sleep(0.02)
         job = httpx.post(
             f"{url}/api/jobs", json={"kind": "slow", "params": {"n": 12, "sleep": 0.1}}
         ).json()
