@@ -661,20 +661,27 @@ class Store(ObservationQueries):
     def stats(self, filt: JobFilter = JobFilter()) -> dict[str, Any]:
         """Totals, success rate and durations by kind and env."""
         where = _where(filt, sqlite=self.is_sqlite)
-        with self.tx() as conn:
-            rows = conn.execute(
-                sa.select(
-                    jobs.c.kind,
-                    jobs.c.env,
-                    jobs.c.status,
-                    jobs.c.started_at,
-                    jobs.c.finished_at,
-                    jobs.c.done,
-                    jobs.c.rows_written,
-                    jobs.c.run_s,
-                ).where(*where)
-            ).all()
+        rows = self._figures(where)
         return _summarise(rows)
+
+    def _figures(self, where: list[Any]) -> list[Any]:
+        """The rows the statistics are made of: each matching job's kind, env, status, times,
+        items done, rows written and running time."""
+        with self.tx() as conn:
+            return list(
+                conn.execute(
+                    sa.select(
+                        jobs.c.kind,
+                        jobs.c.env,
+                        jobs.c.status,
+                        jobs.c.started_at,
+                        jobs.c.finished_at,
+                        jobs.c.done,
+                        jobs.c.rows_written,
+                        jobs.c.run_s,
+                    ).where(*where)
+                ).all()
+            )
 
     def throughput(self, since: datetime, filt: JobFilter = JobFilter()) -> tuple[int, int]:
         """Jobs matching ``filt`` that finished since ``since``, and the items those jobs did."""
@@ -694,19 +701,7 @@ class Store(ObservationQueries):
         (by finishing time) and per kind and env: counts by outcome, success rate, duration
         percentiles, items done and items/s over the jobs' running time. Oldest first."""
         where = [*_where(filt, sqlite=self.is_sqlite), jobs.c.finished_at >= since]
-        with self.tx() as conn:
-            rows = conn.execute(
-                sa.select(
-                    jobs.c.kind,
-                    jobs.c.env,
-                    jobs.c.status,
-                    jobs.c.started_at,
-                    jobs.c.finished_at,
-                    jobs.c.done,
-                    jobs.c.rows_written,
-                    jobs.c.run_s,
-                ).where(*where)
-            ).all()
+        rows = self._figures(where)
         start = since.replace(tzinfo=None) if since.tzinfo else since
         buckets: dict[tuple[int, str, str], list[Any]] = {}
         for row in rows:
