@@ -243,12 +243,14 @@ class Batchyard:
         job_id: str,
         *,
         workers: int | None = None,
+        executor: str | None = None,
         on_progress: Callable[[Snapshot], None] | None = None,
         on_message: Callable[[str], None] | None = None,
         install_signals: bool = True,
         stop: StopFlag | None = None,
     ) -> Job:
-        """Run a pending or paused job (resume), continuing from its checkpoints."""
+        """Run a pending or paused job (resume), continuing from its checkpoints; ``workers`` and
+        ``executor`` (``dask://HOST:PORT`` too) change what it runs on from now on."""
         job = self._find(job_id)
         if job.status.finished:
             hint = (
@@ -265,6 +267,7 @@ class Batchyard:
             kind.options_for(params, self.settings),
             RunOptions.of_settings(self.settings),
             workers=workers,
+            executor=executor,
         )
         runner = Runner(
             self.store,

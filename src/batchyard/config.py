@@ -54,13 +54,86 @@ class StoreSection(_Section):
     synchronous: str = Field("normal", pattern="^(normal|full)$")
 
 
+#: What runs a job's items: threads of the runner, processes of its machine, or a Dask cluster.
+EXECUTOR_NAMES = ("threads", "processes", "dask")
+#: How a Dask scheduler may be reached (distributed's comm protocols).
+DASK_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx")
+
+
+def split_executor(
+    value: str, *, where: str = "executor", error: type[UsageError] = UsageError
+) -> tuple[str, str | None]:
+    """``threads``, ``processes``, ``dask`` or ``dask://HOST:PORT`` as (name, scheduler address)."""
+    if value.startswith("dask://"):
+        return "dask", dask_address(value, where=where, error=error)
+    if value not in EXECUTOR_NAMES:
+        raise error(
+            f"{where} {value!r}: use one of {', '.join(EXECUTOR_NAMES)}, or dask://HOST:PORT"
+        )
+    return value, None
+
+
+def dask_address(
+    value: str, *, where: str = "scheduler address", error: type[UsageError] = UsageError
+) -> str:
+    """A Dask scheduler's address as distributed takes it: ``HOST:PORT``, ``dask://HOST:PORT``
+    and ``tcp://HOST:PORT`` all give ``tcp://HOST:PORT``; ``tls://`` and others stay."""
+    text = value.strip()
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        scheme, rest = "tcp", text
+    elif scheme == "dask":
+        scheme = "tcp"
+    host, colon, port = rest.rstrip("/").rpartition(":")
+    if scheme not in DASK_SCHEMES or not colon or not host or not port.isdigit():
+        raise error(
+            f"{where} {value!r}: give the scheduler as HOST:PORT or dask://HOST:PORT "
+            "(`dask scheduler` prints it: tcp://HOST:8786)"
+        )
+    return f"{scheme}://{host}:{int(port)}"
+
+
+def _executor_value(value: str) -> str:
+    split_executor(value)
+    return value
+
+
 class DefaultsSection(_Section):
     env: str = DEFAULT_ENV
     workers: int = Field(4, ge=1, le=MAX_WORKERS)
-    executor: str = Field("threads", pattern="^(threads|processes)$")
+    executor: str = "threads"
     connection: str = "default"
     retries: int = Field(0, ge=0)
     lease_ttl: float = Field(30.0, gt=2)
+
+    @field_validator("executor")
+    @classmethod
+    def _known_executor(cls, value: str) -> str:
+        try:
+            return _executor_value(value)
+        except UsageError as exc:
+            raise ValueError(str(exc).removeprefix("executor ")) from None
+
+
+class ExecutorSection(_Section):
+    """``[executor]``: where ``--executor dask`` runs items, and in what size of chunks."""
+
+    #: A Dask scheduler (``HOST:PORT``); unset, ``dask`` starts a cluster on this machine.
+    address: str | None = None
+    #: Seconds to wait for the scheduler to answer.
+    connect_timeout: float = Field(10.0, gt=0)
+    #: Items per Dask task (0: sized from the items' measured run time).
+    chunk_items: int = Field(0, ge=0, le=100_000)
+
+    @field_validator("address")
+    @classmethod
+    def _an_address(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return dask_address(value)
+        except UsageError as exc:
+            raise ValueError(str(exc).removeprefix("scheduler address ")) from None
 
 
 class ServeSection(_Section):
@@ -304,6 +377,7 @@ class FileConfig(_Section):
     project: ProjectSection = ProjectSection()
     store: StoreSection = StoreSection()
     defaults: DefaultsSection = DefaultsSection()
+    executor: ExecutorSection = ExecutorSection()
     serve: ServeSection = ServeSection()
     connections: dict[str, str] = {}
     alerts: AlertsSection = AlertsSection()
@@ -322,6 +396,8 @@ class Settings:
     env: str = DEFAULT_ENV
     workers: int = 4
     executor: str = "threads"
+    #: ``[executor]``, with ``BATCHYARD_DASK`` over its address.
+    dask: ExecutorSection = field(default_factory=ExecutorSection)
     default_connection: str = "default"
     retries: int = 0
     #: Seconds a runner's lease on a job lasts without a heartbeat (``[defaults] lease_ttl``).
@@ -475,6 +551,15 @@ def load_settings(
     has_config = config_path.is_file()
     file = load_file(config_path) if has_config else FileConfig()
     d = file.defaults
+    executor, address = split_executor(
+        os.environ.get("BATCHYARD_EXECUTOR") or d.executor,
+        where="executor (BATCHYARD_EXECUTOR or [defaults] executor)",
+        error=ConfigError,
+    )
+    dask_env = os.environ.get("BATCHYARD_DASK")
+    if dask_env:
+        address = dask_address(dask_env, where="BATCHYARD_DASK", error=ConfigError)
+    cluster = file.executor.model_copy(update={"address": address or file.executor.address})
     store_url = store or os.environ.get("BATCHYARD_STORE") or file.store.url
     if store_url:
         store_url = interpolate(store_url, where="store url")
@@ -489,7 +574,8 @@ def load_settings(
         synchronous=file.store.synchronous,
         env=env or os.environ.get("BATCHYARD_ENV") or d.env,
         workers=_positive(workers, _env_int("BATCHYARD_WORKERS"), d.workers),
-        executor=_executor(os.environ.get("BATCHYARD_EXECUTOR") or d.executor),
+        executor=executor,
+        dask=cluster,
         default_connection=d.connection,
         retries=d.retries,
         lease_ttl=d.lease_ttl,
@@ -507,18 +593,6 @@ def _positive(*values: int | None) -> int:
                 raise ConfigError(f"workers={value}: give between 1 and {MAX_WORKERS} workers")
             return value
     return 4
-
-
-EXECUTOR_NAMES = ("threads", "processes")
-
-
-def _executor(name: str) -> str:
-    if name not in EXECUTOR_NAMES:
-        raise ConfigError(
-            f"executor {name!r} (BATCHYARD_EXECUTOR or [defaults] executor): "
-            f"use one of {', '.join(EXECUTOR_NAMES)}"
-        )
-    return name
 
 
 def _relative_sqlite(url: str, base: Path) -> str:

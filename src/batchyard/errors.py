@@ -22,6 +22,8 @@ pause is no error: the CLI exits with its :attr:`~batchyard.store.models.Job.exi
     │   │   ├── CannotConnect      the server, the database or the file cannot be reached
     │   │   ├── NotADatabase       a file that is not a SQLite database
     │   │   └── NoSuchTable        a table the database does not have
+    │   ├── ClusterError           a Dask cluster that cannot run the job: its scheduler does not
+    │   │                          answer, a worker lacks the job's code, or cannot reach the store
     │   └── BadData                data an item cannot take as it is: the whole job stops
     │       └── ManifestError      a backup whose manifest does not fit it (paths, row counts)
     ├── Unauthorized               (API) no bearer token, or not the server's: HTTP 401
@@ -76,6 +78,10 @@ class UsageError(BatchyardError):
 
 class ConfigError(UsageError):
     """The configuration is not valid: fix the file named in the message."""
+
+
+class ClusterError(UsageError):
+    """The Dask cluster cannot run this job: see docs/cluster.md for what a cluster needs."""
 
 
 class ParamError(UsageError):

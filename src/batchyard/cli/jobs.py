@@ -24,7 +24,7 @@ from batchyard.cli.output import (
     snapshot_view,
     status_text,
 )
-from batchyard.cli.run import parts_lines, run_with_display
+from batchyard.cli.run import check_executor, parts_lines, run_with_display
 from batchyard.config import MAX_WORKERS, parse_duration
 from batchyard.engine.progress import Snapshot
 from batchyard.errors import Conflict, ParamError, UsageError
@@ -291,8 +291,15 @@ def resume(
         max=MAX_WORKERS,
         help="Items at once (default: as the job was started).",
     ),
+    executor: str | None = typer.Option(
+        None,
+        "--executor",
+        help="Run the rest on another executor: threads, processes, dask or dask://HOST:PORT "
+        "(default: as the job was started).",
+    ),
 ) -> None:
     """Resume a paused or interrupted job from its checkpoints."""
+    check_executor(executor, "--executor")
     state = ctx.obj
     job = state.reader.job(job_id)  # read-only first: an unknown id must not create a store
     app = state.app
@@ -315,7 +322,9 @@ def resume(
             announce()
             on_message(text)
 
-        ended: Job = app.execute(job.id, workers=workers, on_progress=progress, on_message=message)
+        ended: Job = app.execute(
+            job.id, workers=workers, executor=executor, on_progress=progress, on_message=message
+        )
         return ended
 
     run_with_display(state, job.name, start)

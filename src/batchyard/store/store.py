@@ -40,7 +40,7 @@ from batchyard.store.models import (
 )
 from batchyard.store.schema import events, items, jobs, metadata
 
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0005"
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -82,6 +82,8 @@ class Outcome:
     rows_written: int = 0
     #: True when the attempt did not count (the job stopped before the item ended).
     interrupted: bool = False
+    #: Where the attempt ran (``host:pid/thread``, or a Dask worker's address).
+    worker: str | None = None
 
 
 class Store:
@@ -452,6 +454,7 @@ class Store:
                     "rr": o.rows_read,
                     "rw": o.rows_written,
                     "dec": 1 if o.interrupted else 0,
+                    "w": o.worker,
                 }
             )
         counters = {"j": job_id, "rr": rows_read, "rw": rows_written, **counts}
