@@ -1,0 +1,329 @@
+"""Jobs on a real Dask cluster (``dask scheduler`` and ``dask worker`` processes on 127.0.0.1):
+the same rows as on one machine, checkpoints from the workers, which worker ran each item, and
+the faults: a worker or the runner killed mid-item, a scheduler that does not answer, a worker
+without the job's code, a target the workers cannot reach, pause and cancel."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+import batchyard as by
+from batchyard.db import ENGINES
+from conftest import cli
+from dasktools import DaskCluster, free_port
+from waits import when
+
+pytest.importorskip("distributed")
+
+JOBS = """
+import os
+import time
+from pathlib import Path
+
+import batchyard as by
+
+
+@by.job("squares")
+def squares(n: int = 100, gate: str = "", hold: int = -1, slow: float = 0.0):
+    return [str(i) for i in range(n)]
+
+
+@squares.item
+def square(key: str, ctx: by.Context) -> dict:
+    i = int(key)
+    p = ctx.params
+    folder = Path(p.gate) if p.gate else None
+    if folder is not None:
+        with open(folder / "runs.log", "a") as fh:
+            fh.write(f"{key} {os.getpid()}\\n")
+    ctx.checkpoint({"started": i})
+    if folder is not None and i == p.hold:
+        # Held until the test lets it go: it kills this process (or the runner) meanwhile.
+        (folder / f"held.{os.getpid()}").write_text(str(os.getpid()))
+        while not (folder / "release").exists():
+            time.sleep(0.01)
+    if p.slow:
+        time.sleep(p.slow)
+    ctx.write("squares", {"k": i, "sq": i * i}, key="k")
+    return {"k": i, "pid": os.getpid()}
+"""
+
+
+def make_project(root: Path, store: str, target: str, extra: str = "") -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "batchyard.toml").write_text(
+        f'[project]\nname = "cluster"\n\n[store]\nurl = "{store}"\n\n'
+        f'[defaults]\nconnection = "warehouse"\n\n[connections]\nwarehouse = "{target}"\n\n'
+        f"[executor]\nconnect_timeout = 5\n{extra}",
+        encoding="utf-8",
+    )
+    (root / "jobs.py").write_text(JOBS, encoding="utf-8")
+    return root
+
+
+def squares(url: str) -> list[tuple[int, int]]:
+    """The target's rows, read apart from batchyard; duplicates would show as repeated keys."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.exec_driver_sql("SELECT k, sq FROM squares ORDER BY k")]
+    finally:
+        engine.dispose()
+
+
+def expected(n: int) -> list[tuple[int, int]]:
+    return [(i, i * i) for i in range(n)]
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaskCluster]:
+    with DaskCluster(tmp_path_factory.mktemp("dask"), workers=2) as running:
+        yield running
+
+
+@pytest.fixture
+def pg_project(tmp_path: Path, pg_database: str) -> Path:
+    return make_project(tmp_path / "project", pg_database, pg_database)
+
+
+def job_of(app: by.Batchyard) -> Any:
+    jobs, _ = app.store.list_jobs(limit=1)
+    return jobs[0]
+
+
+def test_a_job_on_a_scheduler_writes_what_threads_write(
+    cluster: DaskCluster, pg_project: Path, pg_database: str
+) -> None:
+    with by.Batchyard(root=pg_project) as app:
+        job = app.run(
+            "squares",
+            {"n": 300},
+            executor=f"dask://127.0.0.1:{cluster.port}",
+            install_signals=False,
+        )
+        assert (job.status.value, job.done, job.failed) == ("completed", 300, 0)
+        assert job.options["executor"] == "dask" and job.options["address"] == cluster.address
+        items, _ = app.store.list_items(job.id, limit=None)
+    assert squares(pg_database) == expected(300)
+    workers = set(cluster.workers())
+    assert {i.worker for i in items} <= workers
+    # Checkpoints made on the workers reached the store.
+    assert all(i.cursor == {"started": int(i.key)} for i in items)
+    ENGINES.dispose()
+
+
+def test_sqlite_store_with_workers_on_this_machine(cluster: DaskCluster, tmp_path: Path) -> None:
+    """Workers on this machine open the runner's SQLite store as processes do."""
+    root = make_project(
+        tmp_path / "p", f"sqlite:///{tmp_path / 'store.db'}", f"sqlite:///{tmp_path / 'w.db'}"
+    )
+    run = cli(
+        "run", "squares", "-p", "n=40", "--executor", f"dask://127.0.0.1:{cluster.port}", cwd=root
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert squares(f"sqlite:///{tmp_path / 'w.db'}") == expected(40)
+
+
+def test_scheduler_that_does_not_answer(tmp_path: Path) -> None:
+    root = make_project(
+        tmp_path / "p",
+        f"sqlite:///{tmp_path / 'store.db'}",
+        f"sqlite:///{tmp_path / 'w.db'}",
+        extra="",
+    )
+    port = free_port()
+    started = time.monotonic()
+    run = cli("run", "squares", "-p", "n=3", "--executor", f"dask://127.0.0.1:{port}", cwd=root)
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert f"the Dask scheduler at tcp://127.0.0.1:{port} does not answer" in run.stderr
+    assert "dask scheduler" in run.stderr
+    assert time.monotonic() - started < 30
+
+
+def test_a_worker_without_the_jobs_code(cluster: DaskCluster, tmp_path: Path) -> None:
+    """jobs.py imports a module only the runner's machine has: exit 2 before any item runs."""
+    helpers = tmp_path / "only-here"
+    helpers.mkdir()
+    (helpers / "by_test_helper.py").write_text("FACTOR = 3\n")
+    root = make_project(
+        tmp_path / "p", f"sqlite:///{tmp_path / 'store.db'}", f"sqlite:///{tmp_path / 'w.db'}"
+    )
+    (root / "jobs.py").write_text("import by_test_helper\n" + JOBS)
+    run = cli(
+        "run",
+        "squares",
+        "-p",
+        "n=5",
+        "--executor",
+        f"dask://127.0.0.1:{cluster.port}",
+        cwd=root,
+        env={"PYTHONPATH": str(helpers)},
+    )
+    assert run.returncode == 2, run.stdout + run.stderr
+    text = " ".join(run.stderr.split())
+    assert "Dask worker tcp://127.0.0.1:" in text and "cannot run job squares_" in text
+    assert "No module named 'by_test_helper'" in text
+    assert "install what it imports on every worker" in text
+    assert not (tmp_path / "w.db").exists()  # no item ran
+
+
+def test_a_target_the_workers_cannot_reach_fails_its_items(
+    cluster: DaskCluster, tmp_path: Path, pg_database: str
+) -> None:
+    closed = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/nowhere"
+    root = make_project(tmp_path / "p", pg_database, closed)
+    started = time.monotonic()
+    with by.Batchyard(root=root) as app:
+        job = app.run(
+            "squares", {"n": 4}, executor=f"dask://127.0.0.1:{cluster.port}", install_signals=False
+        )
+        items, _ = app.store.list_items(job.id)
+    assert (job.status.value, job.failed) == ("failed", 4)
+    assert all("127.0.0.1" in (i.error or "") for i in items), [i.error for i in items]
+    assert time.monotonic() - started < 30
+    ENGINES.dispose()
+
+
+def test_a_worker_killed_mid_item(cluster: DaskCluster, pg_project: Path, pg_database: str) -> None:
+    gate = pg_project / "gate"
+    gate.mkdir()
+    n, hold = 60, 17
+
+    def kill_the_holder() -> None:
+        held = next(gate.glob("held.*"))
+        os.kill(int(held.read_text()), signal.SIGKILL)
+        (gate / "release").touch()
+
+    watcher = when(lambda: any(gate.glob("held.*")), kill_the_holder)
+    with by.Batchyard(root=pg_project) as app:
+        job = app.run(
+            "squares",
+            {"n": n, "gate": str(gate), "hold": hold},
+            executor=f"dask://127.0.0.1:{cluster.port}",
+            install_signals=False,
+        )
+    assert watcher.fired()
+    assert (job.status.value, job.done) == ("completed", n)
+    assert squares(pg_database) == expected(n)
+    runs = [line.split() for line in (gate / "runs.log").read_text().splitlines()]
+    held = [pid for key, pid in runs if key == str(hold)]
+    assert len(held) == 2 and held[0] != held[1]  # once on the killed worker, once elsewhere
+    cluster.wait_for_workers(2)  # (its nanny started a new worker)
+    ENGINES.dispose()
+
+
+def _done(url: str) -> int:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return int(
+                conn.exec_driver_sql("SELECT count(*) FROM by_items WHERE status = 'done'").scalar()
+                or 0
+            )
+    except sa.exc.DBAPIError:
+        return 0
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("again", ["threads", "dask"])
+def test_runner_killed_then_resumed(
+    cluster: DaskCluster, pg_project: Path, pg_database: str, again: str
+) -> None:
+    """SIGKILL the runner while workers hold items; a resume (threads, or the cluster again)
+    ends with every row exactly once, the orphaned item's late writes fenced or identical."""
+    gate = pg_project / "gate"
+    gate.mkdir()
+    n = 200
+    runner = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "batchyard",
+            "run",
+            "squares",
+            "-p",
+            f"n={n}",
+            "-p",
+            f"gate={gate}",
+            "-p",
+            "hold=150",
+            "-p",
+            "slow=0.002",
+            "--executor",
+            f"dask://127.0.0.1:{cluster.port}",
+        ],
+        cwd=pg_project,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    killed = when(
+        lambda: any(gate.glob("held.*")) and _done(pg_database) >= 20,
+        lambda: runner.send_signal(signal.SIGKILL),
+    )
+    assert killed.fired(60)
+    runner.wait(30)
+    with by.Batchyard(root=pg_project) as app:
+        job = job_of(app)
+        assert job.status.value == "running" and job.done < n
+    (gate / "release").touch()
+    executor = "threads" if again == "threads" else f"dask://127.0.0.1:{cluster.port}"
+    resumed = cli("jobs", "resume", job.id, "--executor", executor, cwd=pg_project)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    with by.Batchyard(root=pg_project) as app:
+        job = app.job(job.id)
+        assert (job.status.value, job.done, job.failed) == ("completed", n, 0)
+        assert job.options["executor"] == ("threads" if again == "threads" else "dask")
+    assert squares(pg_database) == expected(n)
+    ENGINES.dispose()
+
+
+@pytest.mark.parametrize("control", ["pause", "cancel"])
+def test_pause_and_cancel(
+    cluster: DaskCluster, pg_project: Path, pg_database: str, control: str
+) -> None:
+    n = 400
+    with by.Batchyard(root=pg_project) as app:
+        job = app.submit(
+            "squares", {"n": n, "slow": 0.01}, executor=f"dask://127.0.0.1:{cluster.port}"
+        )
+        seen: list[Any] = []
+        ended: list[by.Job] = []
+
+        def steer() -> None:
+            seen.append(app.progress(job.id))  # what `jobs progress` and the API show
+            (app.pause if control == "pause" else app.cancel)(job.id)
+
+        watcher = when(lambda: app.job(job.id).done >= 30, steer)
+        thread = threading.Thread(
+            target=lambda: ended.append(app.execute(job.id, install_signals=False))
+        )
+        thread.start()
+        thread.join(120)
+        assert watcher.fired()
+        stopped = ended[0]
+        counts = app.store.item_counts(job.id)
+        assert "running" not in counts
+        assert seen[0].done >= 1 and seen[0].total == n
+        if control == "cancel":
+            assert stopped.status.value == "cancelled"
+            assert counts.get("cancelled", 0) > 0
+            done_keys = {int(i.key) for i in app.store.iter_items(job.id, status=["done"])}
+            assert {k for k, _ in squares(pg_database)} == done_keys
+            return
+        assert stopped.status.value == "paused" and stopped.done < n
+        again = app.execute(job.id, install_signals=False)
+        assert (again.status.value, again.done) == ("completed", n)
+    assert squares(pg_database) == expected(n)
+    ENGINES.dispose()
