@@ -6,6 +6,7 @@ test made (``ip netns exec``), reachable only at that namespace's address.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -108,6 +109,13 @@ class DaskCluster:
         with Client(self.address, timeout=10) as client:
             return dict(client.scheduler_info(n_workers=-1)["workers"])
 
+    def worker_pids(self) -> dict[str, int]:
+        """Each worker's address and the pid of its worker process."""
+        from distributed import Client
+
+        with Client(self.address, timeout=10) as client:
+            return dict(client.run(os.getpid))
+
     def wait_for_workers(self, n: int, timeout: float = 60) -> None:
         from distributed import Client
 
@@ -120,10 +128,8 @@ class DaskCluster:
     def stop(self) -> None:
         for proc in self.procs:
             if proc.poll() is None:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
         deadline = time.monotonic() + 10
         for proc in self.procs:
             try:

@@ -20,6 +20,7 @@ from batchyard.check.suite import Suite
 from batchyard.config import Settings, load_settings
 from batchyard.db import is_driver_error, reason
 from batchyard.engine.context import StopFlag
+from batchyard.engine.executors import preflight
 from batchyard.engine.kinds import JobKind, Registry
 from batchyard.engine.options import RunOptions
 from batchyard.engine.progress import Snapshot
@@ -190,6 +191,7 @@ class Batchyard:
             kind=kind.options_for(parsed, self.settings),
             settings=RunOptions.of_settings(self.settings),
         )
+        preflight(options.executor, options.address, self.settings, self.settings.store_url)
         stored, secrets = self._secrets.split(raw, kind.dump_params(parsed))
         job = Job(
             id=job_id or new_job_id(kind.name, options.env),

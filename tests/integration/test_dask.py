@@ -5,6 +5,7 @@ without the job's code, a target the workers cannot reach, pause and cancel."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -149,6 +150,9 @@ def test_scheduler_that_does_not_answer(tmp_path: Path) -> None:
     assert f"the Dask scheduler at tcp://127.0.0.1:{port} does not answer" in run.stderr
     assert "dask scheduler" in run.stderr
     assert time.monotonic() - started < 30
+    # Found before the job was recorded: nothing to resume or clean up.
+    listed = cli("jobs", "list", "--json", cwd=root)
+    assert json.loads(listed.stdout)["total"] == 0
 
 
 def test_a_worker_without_the_jobs_code(cluster: DaskCluster, tmp_path: Path) -> None:
@@ -326,4 +330,72 @@ def test_pause_and_cancel(
         again = app.execute(job.id, install_signals=False)
         assert (again.status.value, again.done) == ("completed", n)
     assert squares(pg_database) == expected(n)
+    ENGINES.dispose()
+
+
+@pytest.fixture
+def pg_source(pg_admin: sa.Engine, pg_admin_url: str) -> Iterator[str]:
+    """A second database: the source of a migration (the target is ``pg_database``)."""
+    name = f"by_src_{os.urandom(6).hex()}"
+    with pg_admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE template0')
+    url = sa.make_url(pg_admin_url).set(database=name).render_as_string(hide_password=False)
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE TABLE games (id INTEGER PRIMARY KEY, home TEXT, odds DOUBLE PRECISION)"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO games SELECT i * 2, 'team ' || (i %% 30), (i %% 997) / 7.0 "
+            "FROM generate_series(1, 30000) AS i"
+        )
+        conn.exec_driver_sql("CREATE TABLE notes (line TEXT, n INTEGER)")  # no key: ctid ranges
+        conn.exec_driver_sql(
+            "INSERT INTO notes SELECT 'note ' || (i %% 7), i FROM generate_series(1, 4000) AS i"
+        )
+    engine.dispose()
+    yield url
+    ENGINES.dispose()
+    with pg_admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def table(url: str, sql: str) -> list[tuple[Any, ...]]:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.exec_driver_sql(sql)]
+    finally:
+        engine.dispose()
+
+
+def test_migrate_splits_tables_over_the_workers(
+    cluster: DaskCluster, tmp_path: Path, pg_database: str, pg_source: str
+) -> None:
+    """PostgreSQL to PostgreSQL: key ranges of a table run on different workers, each chunk
+    committed with its checkpoint in the target; a worker killed mid-run changes nothing."""
+    root = make_project(tmp_path / "p", pg_database, pg_database)
+    pids = cluster.worker_pids()
+    with by.Batchyard(root=root) as app:
+        job = app.submit(
+            "migrate",
+            {"source": pg_source, "target": pg_database, "chunk_rows": 2500, "verify": True},
+            executor=f"dask://127.0.0.1:{cluster.port}",
+        )
+        assert job.total >= 12
+
+        def kill_one() -> None:
+            os.kill(sorted(pids.values())[0], signal.SIGKILL)
+
+        killer = when(lambda: app.job(job.id).done >= 3, kill_one)
+        ended = app.execute(job.id, install_signals=False)
+        assert killer.fired()
+        items, _ = app.store.list_items(job.id, limit=None)
+        assert ended.status is by.JobStatus.COMPLETED, ended.error
+        progress = app.progress(job.id)
+    assert len({i.worker for i in items}) >= 2  # the chunks ran on more than one worker
+    assert {p["name"] for p in progress.parts} == {"games", "notes"}  # per-table progress
+    for sql in ("SELECT * FROM games ORDER BY id", "SELECT * FROM notes ORDER BY n"):
+        assert table(pg_database, sql) == table(pg_source, sql)
+    cluster.wait_for_workers(2)
     ENGINES.dispose()

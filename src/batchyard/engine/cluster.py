@@ -98,6 +98,55 @@ def is_local(worker: str, here: set[str]) -> bool:
     return host in here
 
 
+def connect(address: str, timeout: float) -> Client:
+    """A client of the scheduler at ``address`` that has at least one worker, or a ClusterError
+    that says what to do."""
+    try:
+        client = Client(address, timeout=timeout)
+    except (OSError, TimeoutError) as exc:
+        raise ClusterError(
+            f"the Dask scheduler at {address} does not answer ({exc}); start it "
+            f"(`dask scheduler`) or give its address: --executor dask://HOST:PORT, "
+            "[executor] address in batchyard.toml, or BATCHYARD_DASK"
+        ) from None
+    try:
+        client.wait_for_workers(1, timeout=timeout)
+    except (OSError, TimeoutError):
+        client.close()
+        raise ClusterError(
+            f"the Dask scheduler at {address} has no workers: start some (`dask worker {address}`)"
+        ) from None
+    return client
+
+
+def workers_of(client: Client) -> dict[str, Any]:
+    """The scheduler's workers by address, with what it knows of each (``nthreads``...)."""
+    return dict(client.scheduler_info(n_workers=-1).get("workers", {}))
+
+
+def refuse_sqlite(client: Client, url: str) -> None:
+    """A SQLite store serves workers of this machine only (they open the same file)."""
+    here = local_addresses()
+    away = sorted(w for w in workers_of(client) if not is_local(w, here))
+    if away:
+        raise ClusterError(
+            f"the store is a SQLite file on this machine ({mask_url(url)}), which the Dask "
+            f"worker(s) at {', '.join(away)} cannot reach: give the project a PostgreSQL "
+            'store for a cluster ([store] url = "postgresql://..." in batchyard.toml, or '
+            "BATCHYARD_STORE), or run with --executor dask for a cluster of this machine"
+        )
+
+
+def preflight(address: str, timeout: float, store_url: str) -> None:
+    """Before a job is recorded: the scheduler answers, has workers, and can use the store."""
+    client = connect(address, timeout)
+    try:
+        if store_url.startswith("sqlite"):
+            refuse_sqlite(client, store_url)
+    finally:
+        client.close()
+
+
 class DaskExecutor:
     """Items run on a Dask cluster; results come back to the runner, which commits them."""
 
@@ -130,7 +179,7 @@ class DaskExecutor:
         self._client = self._connect(spec, workers)
         client = self._client
         if spec.address is not None and store.is_sqlite:
-            self._refuse_sqlite(store.url)
+            refuse_sqlite(client, store.url)
         code = ProjectCode.of(spec.settings.root)
         self._token = f"{spec.job_id}/{os.urandom(4).hex()}"
         payload = pickle.dumps(
@@ -158,39 +207,7 @@ class DaskExecutor:
             # Started for this job: its workers go when the runner's process does.
             client.run(cluster_tasks.die_with, os.getpid())
             return client
-        try:
-            client = Client(spec.address, timeout=timeout)
-        except (OSError, TimeoutError) as exc:
-            raise ClusterError(
-                f"the Dask scheduler at {spec.address} does not answer ({exc}); start it "
-                f"(`dask scheduler`) or give its address: --executor dask://HOST:PORT, "
-                "[executor] address in batchyard.toml, or BATCHYARD_DASK"
-            ) from None
-        try:
-            client.wait_for_workers(1, timeout=timeout)
-        except (OSError, TimeoutError):
-            client.close()
-            raise ClusterError(
-                f"the Dask scheduler at {spec.address} has no workers: start some "
-                f"(`dask worker {spec.address}`)"
-            ) from None
-        return client
-
-    def _workers(self) -> dict[str, Any]:
-        assert self._client is not None
-        info = self._client.scheduler_info(n_workers=-1)
-        return dict(info.get("workers", {}))
-
-    def _refuse_sqlite(self, url: str) -> None:
-        here = local_addresses()
-        away = sorted(w for w in self._workers() if not is_local(w, here))
-        if away:
-            raise ClusterError(
-                f"the store is a SQLite file on this machine ({mask_url(url)}), which the Dask "
-                f"worker(s) at {', '.join(away)} cannot reach: give the project a PostgreSQL "
-                'store for a cluster ([store] url = "postgresql://..." in batchyard.toml, or '
-                "BATCHYARD_STORE), or run with --executor dask for a cluster of this machine"
-            )
+        return connect(spec.address, timeout)
 
     def _probe(self, payload: bytes) -> None:
         """Load the job on every worker before any item runs; name each worker that cannot."""
@@ -212,7 +229,8 @@ class DaskExecutor:
             return
         self._slots_at = now
         try:
-            threads = sum(int(w.get("nthreads", 1)) for w in self._workers().values())
+            assert self._client is not None
+            threads = sum(int(w.get("nthreads", 1)) for w in workers_of(self._client).values())
         except (OSError, TimeoutError):
             return  # the scheduler is busy or away for a moment: keep the last count
         self._slots = max(threads, 1)

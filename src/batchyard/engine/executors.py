@@ -467,6 +467,16 @@ def _dask() -> Executor:
     return DaskExecutor()
 
 
+def preflight(executor: str, address: str | None, settings: Settings, store_url: str) -> None:
+    """What can be known before a job is recorded: a Dask scheduler answers, has workers, and
+    can use the store (a SQLite file serves workers of this machine only)."""
+    if executor == "dask" and address is not None:
+        _dask()  # (says so if distributed is missing)
+        from batchyard.engine.cluster import preflight as cluster_preflight
+
+        cluster_preflight(address, settings.dask.connect_timeout, store_url)
+
+
 EXECUTORS: dict[str, Callable[[], Executor]] = {
     "threads": ThreadExecutor,
     "processes": ProcessExecutor,
