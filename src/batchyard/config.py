@@ -445,6 +445,17 @@ class Settings:
             f"(*{', *'.join(SQLITE_SUFFIXES)})"
         )
 
+    def with_connections_resolved(self) -> Settings:
+        """These settings with each connection's ``${VAR}`` read here, for workers on machines
+        without these variables; a connection whose variable is missing here stays as it is."""
+        resolved = {}
+        for name, url in self.connections.items():
+            try:
+                resolved[name] = interpolate(url, where=f"[connections] {name}")
+            except ConfigError:
+                resolved[name] = url
+        return replace(self, connections=resolved)
+
     def masked_connections(self) -> dict[str, str]:
         return {k: mask_url(v) for k, v in self.connections.items()}
 

@@ -24,6 +24,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from concurrent.futures import CancelledError
 from typing import Any
 from urllib.parse import urlsplit
@@ -181,6 +182,9 @@ class DaskExecutor:
         if spec.address is not None and store.is_sqlite:
             refuse_sqlite(client, store.url)
         code = ProjectCode.of(spec.settings.root)
+        # Workers elsewhere lack the runner's environment: they get its connections as resolved
+        # here (the store's URL already is).
+        spec = replace(spec, settings=spec.settings.with_connections_resolved())
         self._token = f"{spec.job_id}/{os.urandom(4).hex()}"
         payload = pickle.dumps(
             cluster_tasks.Payload(self._token, code, pickle.dumps(spec), socket.gethostname())
