@@ -24,8 +24,8 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from concurrent.futures import CancelledError
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
