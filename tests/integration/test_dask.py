@@ -399,3 +399,38 @@ def test_migrate_splits_tables_over_the_workers(
         assert table(pg_database, sql) == table(pg_source, sql)
     cluster.wait_for_workers(2)
     ENGINES.dispose()
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (ProcessLookupError, FileNotFoundError):
+        return False
+
+
+def test_a_killed_runner_takes_the_cluster_it_started_with_it(tmp_path: Path) -> None:
+    """--executor dask (a cluster of this machine): SIGKILL the runner while a worker holds an
+    item; that worker ends too (nothing keeps writing), and a resume finishes the job exactly."""
+    root = make_project(
+        tmp_path / "p", f"sqlite:///{tmp_path / 'store.db'}", f"sqlite:///{tmp_path / 'w.db'}"
+    )
+    gate = root / "gate"
+    gate.mkdir()
+    args = ["run", "squares", "-p", "n=30", "-p", f"gate={gate}", "-p", "hold=7"]
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "batchyard", *args, "--executor", "dask", "--workers", "2"],
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    killed = when(lambda: any(gate.glob("held.*")), lambda: runner.send_signal(signal.SIGKILL))
+    assert killed.fired(90)
+    runner.wait(30)
+    worker = int(next(gate.glob("held.*")).read_text())
+    assert when(lambda: not alive(worker), lambda: None, timeout=30).fired(40)
+    (gate / "release").touch()
+    resumed = cli("jobs", "resume", "squares", "--executor", "threads", cwd=root)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert squares(f"sqlite:///{tmp_path / 'w.db'}") == expected(30)
