@@ -161,7 +161,6 @@ class DaskExecutor:
         self._lock = threading.Lock()
         self._seq = 0
         self._slots = 1
-        self._slots_at = 0.0
         self._closing = False
 
     # -- start -----------------------------------------------------------------------------------
@@ -192,9 +191,11 @@ class DaskExecutor:
         self._probe(payload)
         # Sent once to every worker; the chunks refer to it (a worker that joins later fetches it).
         self._payload = client.scatter(payload, broadcast=True, hash=False)
-        self._refresh_slots(force=True)
-        self._relay = threading.Thread(target=self._relay_stop, daemon=True, name="batchyard-dask")
-        self._relay.start()
+        self._refresh_slots()
+        self._watch = threading.Thread(
+            target=self._watch_cluster, daemon=True, name="batchyard-dask"
+        )
+        self._watch.start()
 
     def _connect(self, spec: JobSpec, workers: int) -> Client:
         timeout = spec.settings.dask.connect_timeout
@@ -227,20 +228,17 @@ class DaskExecutor:
 
     # -- running ---------------------------------------------------------------------------------
 
-    def _refresh_slots(self, *, force: bool = False) -> None:
-        now = time.monotonic()
-        if not force and now - self._slots_at < SLOTS_EVERY:
+    def _refresh_slots(self) -> None:
+        client = self._client
+        if client is None:
             return
-        self._slots_at = now
         try:
-            assert self._client is not None
-            threads = sum(int(w.get("nthreads", 1)) for w in workers_of(self._client).values())
-        except (OSError, TimeoutError):
+            threads = sum(int(w.get("nthreads", 1)) for w in workers_of(client).values())
+        except Exception:
             return  # the scheduler is busy or away for a moment: keep the last count
         self._slots = max(threads, 1)
 
     def capacity(self) -> int:
-        self._refresh_slots()
         if self._spec.timeout:
             # Timed items go one at a time to a free thread: time in a queue would count.
             return self._slots
@@ -308,11 +306,17 @@ class DaskExecutor:
             for t in chunk
         ]
 
-    def _relay_stop(self) -> None:
+    def _watch_cluster(self) -> None:
+        """Count the cluster's threads as workers come and go; tell the workers when the job
+        stops. (Here, not in the runner's loop: each look is a round trip to the scheduler.)"""
+        looked = time.monotonic()
         while not self._stop.is_set():
             if self._closing:
                 return
             threading.Event().wait(0.1)
+            if time.monotonic() - looked >= SLOTS_EVERY and not self._closing:
+                looked = time.monotonic()
+                self._refresh_slots()
         client = self._client
         if client is not None and not self._closing:
             try:
