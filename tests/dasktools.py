@@ -116,6 +116,13 @@ class DaskCluster:
         with Client(self.address, timeout=10) as client:
             return dict(client.run(os.getpid))
 
+    def idle(self) -> bool:
+        """True when no worker holds a task (finished, or never started)."""
+        from distributed import Client
+
+        with Client(self.address, timeout=10) as client:
+            return not any(client.processing().values())
+
     def wait_for_workers(self, n: int, timeout: float = 60) -> None:
         from distributed import Client
 

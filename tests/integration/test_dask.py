@@ -434,3 +434,26 @@ def test_a_killed_runner_takes_the_cluster_it_started_with_it(tmp_path: Path) ->
     resumed = cli("jobs", "resume", "squares", "--executor", "threads", cwd=root)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert squares(f"sqlite:///{tmp_path / 'w.db'}") == expected(30)
+
+
+def test_an_item_past_its_timeout_is_failed_and_its_late_write_refused(
+    cluster: DaskCluster, pg_project: Path, pg_database: str
+) -> None:
+    gate = pg_project / "gate"
+    gate.mkdir()
+    with by.Batchyard(root=pg_project) as app:
+        job = app.run(
+            "squares",
+            {"n": 8, "gate": str(gate), "hold": 3},
+            executor=f"dask://127.0.0.1:{cluster.port}",
+            timeout=2.0,
+            install_signals=False,
+        )
+        assert (job.status.value, job.done, job.failed) == ("partial", 7, 1)
+        (item,) = app.store.list_items(job.id, status=["failed"])[0]
+        assert item.key == "3" and "ItemTimeout" in (item.error or "")
+        # Let the held attempt go on: its write comes too late and is refused.
+        (gate / "release").touch()
+        assert when(lambda: cluster.idle(), lambda: None, timeout=30).fired(40)
+    assert [k for k, _ in squares(pg_database)] == [0, 1, 2, 4, 5, 6, 7]
+    ENGINES.dispose()

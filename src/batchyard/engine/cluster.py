@@ -161,6 +161,9 @@ class DaskExecutor:
         self._lock = threading.Lock()
         self._seq = 0
         self._slots = 1
+        self._workers: list[str] = []
+        #: Timed-out items still running, by their chunk's key: the worker each one holds up.
+        self._stuck: dict[str, str] = {}
         self._closing = False
 
     # -- start -----------------------------------------------------------------------------------
@@ -233,15 +236,18 @@ class DaskExecutor:
         if client is None:
             return
         try:
-            threads = sum(int(w.get("nthreads", 1)) for w in workers_of(client).values())
+            found = workers_of(client)
+            threads = sum(int(w.get("nthreads", 1)) for w in found.values())
+            self._workers = sorted(found)
         except Exception:
             return  # the scheduler is busy or away for a moment: keep the last count
         self._slots = max(threads, 1)
 
     def capacity(self) -> int:
         if self._spec.timeout:
-            # Timed items go one at a time to a free thread: time in a queue would count.
-            return self._slots
+            # Timed items go one at a time to a free thread: time in a queue would count. A
+            # thread still running an item past its timeout is not free.
+            return max(self._slots - len(self._stuck), 1)
         return self._slots * self._chunks.size * 2
 
     def submit(self, task: Task) -> None:
@@ -261,8 +267,16 @@ class DaskExecutor:
         with self._lock:
             self._seq += 1
             key = f"batchyard-{self._token}-{self._seq}"
+            stuck = set(self._stuck.values())
+        free = [w for w in self._workers if w not in stuck]
         future = self._client.submit(
-            cluster_tasks.run_chunk, self._payload, pickle.dumps(chunk), key=key, pure=False
+            cluster_tasks.run_chunk,
+            self._payload,
+            pickle.dumps(chunk),
+            key=key,
+            pure=False,
+            # Not behind an item that outlived its timeout: it may run for ever.
+            workers=free if stuck and free else None,
         )
         with self._lock:
             self._futures[key] = (future, chunk)
@@ -271,6 +285,7 @@ class DaskExecutor:
     def _finished(self, future: Future[bytes]) -> None:
         with self._lock:
             sent = self._futures.pop(str(future.key), None)
+            self._stuck.pop(str(future.key), None)
         if self._closing or sent is None:
             return
         chunk = sent[1]
@@ -325,10 +340,23 @@ class DaskExecutor:
                 return
 
     def abandon(self, key: str) -> None:
+        """An item ran past its timeout: its thread is not free until it returns (a Dask worker
+        cannot stop it), so no more items go to that worker meanwhile; its late result is the
+        runner's to ignore, and its writes are refused."""
         with self._lock:
-            found = [f for f, chunk in self._futures.values() if [t.key for t in chunk] == [key]]
-        for future in found:
-            future.cancel()
+            keys = {
+                k for k, (_f, chunk) in self._futures.items() if [t.key for t in chunk] == [key]
+            }
+        if not keys or self._client is None:
+            return
+        try:
+            processing = self._client.processing()
+        except Exception:
+            return
+        for worker, running in processing.items():
+            for chunk_key in keys & {str(k) for k in running}:
+                with self._lock:
+                    self._stuck[chunk_key] = worker
 
     def lingering(self) -> list[str]:
         return []
