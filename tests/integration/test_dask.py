@@ -44,6 +44,7 @@ def squares(n: int = 100, gate: str = "", hold: int = -1, slow: float = 0.0):
 def square(key: str, ctx: by.Context) -> dict:
     i = int(key)
     p = ctx.params
+    resumed_from = ctx.cursor
     folder = Path(p.gate) if p.gate else None
     if folder is not None:
         with open(folder / "runs.log", "a") as fh:
@@ -57,7 +58,7 @@ def square(key: str, ctx: by.Context) -> dict:
     if p.slow:
         time.sleep(p.slow)
     ctx.write("squares", {"k": i, "sq": i * i}, key="k")
-    return {"k": i, "pid": os.getpid()}
+    return {"k": i, "pid": os.getpid(), "resumed_from": resumed_from}
 """
 
 
@@ -223,6 +224,11 @@ def test_a_worker_killed_mid_item(cluster: DaskCluster, pg_project: Path, pg_dat
     runs = [line.split() for line in (gate / "runs.log").read_text().splitlines()]
     held = [pid for key, pid in runs if key == str(hold)]
     assert len(held) == 2 and held[0] != held[1]  # once on the killed worker, once elsewhere
+    with by.Batchyard(root=pg_project) as app:
+        (item,) = [i for i in app.store.list_items(job.id, limit=None)[0] if i.key == str(hold)]
+    # The second run started from the checkpoint the first one made before its worker died.
+    assert item.result["resumed_from"] == {"started": hold}
+    assert item.attempts == 1
     cluster.wait_for_workers(2)  # (its nanny started a new worker)
     ENGINES.dispose()
 

@@ -13,7 +13,7 @@ import os
 import pickle
 import socket
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from batchyard.engine.context import StopFlag
@@ -155,8 +155,16 @@ def run_chunk(payload: bytes, tasks: bytes) -> bytes:
                 for t in chunk
             ]
         )
+    try:
+        # A chunk Dask runs again (its first worker died) starts each item from the checkpoint
+        # the first run recorded, not the one it was sent with.
+        cursors = job.store.cursors(job.spec.job_id, [t.key for t in chunk])
+    except Exception:
+        cursors = {}
     results: list[Result] = []
     for task in chunk:
+        if task.key in cursors:
+            task = replace(task, cursor=cursors[task.key])
         if job.stop.is_set():
             now = utcnow()
             results.append(

@@ -482,6 +482,21 @@ class Store:
             if conn.exec_driver_sql(self._hot.set_cursor, params).rowcount != 1:
                 raise _fenced(key, attempt, "checkpoint")
 
+    def cursors(self, job_id: str, keys: Sequence[str]) -> dict[str, Any]:
+        """The last cursor recorded for each of ``keys`` that has one."""
+        found: dict[str, Any] = {}
+        with self.tx() as conn:
+            for start in range(0, len(keys), 500):
+                rows = conn.execute(
+                    sa.select(items.c.key, items.c.cursor).where(
+                        items.c.job_id == job_id,
+                        items.c.key.in_(list(keys[start : start + 500])),
+                        items.c.cursor.is_not(None),
+                    )
+                ).all()
+                found.update({key: _loads(cursor) for key, cursor in rows})
+        return found
+
     def check_attempt(self, conn: Connection, job_id: str, key: str, attempt: int) -> None:
         """Raise :class:`AttemptFenced` unless ``attempt`` is the item's current, running one.
 
