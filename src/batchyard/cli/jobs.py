@@ -228,7 +228,10 @@ def items(
         print_json({"total": total, "items": [i.to_dict() for i in found]})
         return
     table = Table(title=f"{len(found)} of {total} item(s)", title_justify="left")
-    for col in ("#", "key", "status", "attempts", "rows", "duration", "error / result"):
+    # Items run on a Dask cluster say which worker ran them (--json always does).
+    clustered = any("://" in (i.worker or "") for i in found)
+    columns = ("#", "key", "status", "attempts", "rows", "duration", "error / result")
+    for col in columns[:-1] + (("worker",) if clustered else ()) + columns[-1:]:
         table.add_column(col)
     for i in found:
         detail = i.error or ("" if i.result is None else str(i.result))
@@ -239,6 +242,7 @@ def items(
             str(i.attempts),
             f"{i.rows_written:,}" if i.rows_written else "",
             fmt_duration(i.duration_s) if i.duration_s is not None else "",
+            *([i.worker or ""] if clustered else []),
             detail[:120],
         )
     print_table(table)

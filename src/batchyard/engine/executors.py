@@ -371,9 +371,7 @@ def _child_init(root: Path, payload: bytes, event: Any, parent: int) -> None:
 
 def _child_run(task: Task) -> Result:
     c = _child
-    return run_task(
-        c["kind"], c["spec"], c["params"], task, c["store"], c["stop"], f"{HOST}:{os.getpid()}"
-    )
+    return run_task(c["kind"], c["spec"], c["params"], task, c["store"], c["stop"])
 
 
 class ProcessExecutor:
