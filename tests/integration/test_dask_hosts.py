@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -199,4 +200,23 @@ def test_a_target_only_this_machine_reaches(net: Net, tmp_path: Path, pg_databas
         items, _ = app.store.list_items(job.id)
     assert (job.status.value, job.failed) == ("failed", 4)
     assert all("127.0.0.1" in (i.error or "") for i in items), [i.error for i in items]
+    ENGINES.dispose()
+
+
+def test_a_target_that_does_not_answer_fails_within_the_connect_timeout(
+    net: Net, tmp_path: Path
+) -> None:
+    """No host answers at the target's address: the items fail after the connect timeout rather
+    than hang for the system's minutes."""
+    nobody = f"10.213.{net.hosts.subnet}.99"
+    root = make_project(
+        tmp_path / "p", net.database("store5"), f"postgresql+psycopg://postgres@{nobody}:5432/x"
+    )
+    started = time.monotonic()
+    with by.Batchyard(root=root) as app:
+        job = app.run("squares", {"n": 2}, executor=net.scheduler, install_signals=False)
+        items, _ = app.store.list_items(job.id)
+    assert (job.status.value, job.failed) == ("failed", 2)
+    assert all(nobody in (i.error or "") for i in items), [i.error for i in items]
+    assert time.monotonic() - started < 60
     ENGINES.dispose()
