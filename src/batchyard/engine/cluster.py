@@ -291,8 +291,10 @@ class DaskExecutor:
         chunk = sent[1]
         try:
             results: list[Result] = pickle.loads(future.result())
-        except CancelledError:
-            return
+        except CancelledError as exc:
+            # Not by this executor (it cancels only once closing): the scheduler dropped the
+            # chunk (it restarted, or lost this client). Its items fail, and may be retried.
+            results = self._failed(chunk, exc)
         except Exception as exc:
             if len(chunk) > 1 and type(exc).__name__ == "KilledWorker":
                 # One of its items may be what kills workers: each goes again on its own.

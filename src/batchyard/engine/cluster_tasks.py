@@ -224,6 +224,8 @@ def describe_failure(exc: BaseException) -> str:
     text = describe_error(exc)
     if type(exc).__name__ == "KilledWorker":
         return f"the worker running it died ({text})"
+    if type(exc).__name__ == "CancelledError":
+        return f"the Dask scheduler dropped it (restarted, or lost the runner): {text}"
     return text
 
 
