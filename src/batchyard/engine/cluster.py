@@ -7,8 +7,8 @@ worker (one Dask task per no-op item would cost far more than the item); the run
 worker thread two chunks deep, so no worker waits for the runner.
 
 Where: ``address`` names a running scheduler (``dask scheduler``, the Dask operator, dask-jobqueue);
-without one, a cluster of this machine is started for the job, one single-threaded worker process
-per ``workers``, and ended with it. A worker that dies mid-chunk has the chunk run again elsewhere
+without one, a cluster of this machine is started for the job (``workers`` threads in all, in a
+worker process per core at most) and ended with it. A worker that dies mid-chunk has the chunk run again elsewhere
 by Dask; its items rerun under the same attempt, so ``ctx.write``'s upserts and the target's
 checkpoints keep it exactly once.
 """
@@ -203,9 +203,11 @@ class DaskExecutor:
     def _connect(self, spec: JobSpec, workers: int) -> Client:
         timeout = spec.settings.dask.connect_timeout
         if spec.address is None:
+            # `workers` items at once: a process per core at most, each with threads enough.
+            processes = max(1, min(workers, os.cpu_count() or 1))
             self._cluster = LocalCluster(
-                n_workers=workers,
-                threads_per_worker=1,
+                n_workers=processes,
+                threads_per_worker=math.ceil(workers / processes),
                 processes=True,
                 host="127.0.0.1",
                 dashboard_address=None,
