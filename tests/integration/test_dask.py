@@ -463,3 +463,35 @@ def test_an_item_past_its_timeout_is_failed_and_its_late_write_refused(
         assert when(lambda: cluster.idle(), lambda: None, timeout=30).fired(40)
     assert [k for k, _ in squares(pg_database)] == [0, 1, 2, 4, 5, 6, 7]
     ENGINES.dispose()
+
+
+def test_the_api_runs_a_job_on_the_cluster(cluster: DaskCluster, tmp_path: Path) -> None:
+    """POST /api/jobs with a scheduler's address: the server's runner uses the cluster, and the
+    items the API returns say which worker ran them."""
+    sys.path.insert(0, str(Path(__file__).parent.parent / "api"))
+    from apihelp import Client, finished
+    from apihelp import make_project as make_api_project
+
+    from batchyard.api import ServeOptions, create_app
+
+    server = create_app(root=make_api_project(tmp_path / "api"), options=ServeOptions(max_jobs=1))
+    try:
+        client = Client(server)
+        address = f"dask://127.0.0.1:{cluster.port}"
+        body = {"kind": "slow", "params": {"n": 6, "sleep": 0.01}, "executor": address}
+        response = client.post("/api/jobs", json=body)
+        assert response.status_code == 201, response.text
+        job = response.json()
+        done = client.wait_job(job["id"], finished, timeout=90)
+        assert (done["status"], done["done"]) == ("completed", 6)
+        assert (done["options"]["executor"], done["options"]["address"]) == (
+            "dask",
+            cluster.address,
+        )
+        items = client.get(f"/api/jobs/{job['id']}/items").json()["items"]
+        assert {i["worker"] for i in items} <= set(cluster.workers())
+        refused = client.post("/api/jobs", json={**body, "executor": "dask://nowhere"})
+        assert refused.status_code in (400, 422) and "executor" in refused.text
+    finally:
+        server.state.service.close()
+        ENGINES.dispose()
