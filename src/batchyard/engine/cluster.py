@@ -293,6 +293,7 @@ class DaskExecutor:
         chunk = sent[1]
         try:
             results: list[Result] = pickle.loads(future.result())
+            self._chunks.measured(results)
         except CancelledError as exc:
             # Not by this executor (it cancels only once closing): the scheduler dropped the
             # chunk (it restarted, or lost this client). Its items fail, and may be retried.
@@ -304,7 +305,6 @@ class DaskExecutor:
                     self._send([task])
                 return
             results = self._failed(chunk, exc)
-        self._chunks.measured(results)
         for result in results:
             self._done(result)
 
