@@ -3,7 +3,7 @@ PostgreSQL server on one, a worker on each of two others, each reachable only at
 
 A custom job of 10,000 items that write rows, and the sports dataset copied PostgreSQL to
 PostgreSQL, end identical to the same jobs run here on threads (compared row by row, apart from
-batchyard), with a worker killed mid-run and the runner killed and resumed.
+batchyard), with a worker killed mid-run, and with the runner killed and the job resumed.
 """
 
 from __future__ import annotations
@@ -139,7 +139,9 @@ def _chunks_done(store: str) -> int:
         engine.dispose()
 
 
-def test_sports_migrated_across_hosts_with_the_runner_killed(net: Net, tmp_path: Path) -> None:
+def test_sports_migrated_across_hosts_with_a_worker_and_the_runner_killed(
+    net: Net, tmp_path: Path
+) -> None:
     store, source = net.database("store2"), net.database("sports")
     here, there = net.database("here2"), net.database("there2")
     root = make_project(tmp_path / "p", store, source)
@@ -151,6 +153,7 @@ def test_sports_migrated_across_hosts_with_the_runner_killed(net: Net, tmp_path:
         assert made.status.value == "completed", made.error
         local = app.run("migrate", {"source": source, "target": here}, install_signals=False)
         assert local.status.value == "completed", local.error
+    pids = net.cluster.worker_pids()
     args = ["migrate", source, there, "--chunk-rows", "1500", "--executor", net.scheduler]
     runner = subprocess.Popen(
         [sys.executable, "-m", "batchyard", *args],
@@ -158,8 +161,11 @@ def test_sports_migrated_across_hosts_with_the_runner_killed(net: Net, tmp_path:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    killed = when(lambda: _chunks_done(store) >= 3, lambda: runner.send_signal(signal.SIGKILL))
-    assert killed.fired(120)
+    worker = when(
+        lambda: _chunks_done(store) >= 2, lambda: os.kill(min(pids.values()), signal.SIGKILL)
+    )
+    killed = when(lambda: _chunks_done(store) >= 5, lambda: runner.send_signal(signal.SIGKILL))
+    assert worker.fired(120) and killed.fired(120)
     runner.wait(30)
     with by.Batchyard(root=root) as app:
         job = next(j for j in app.jobs()[0] if j.kind == "migrate" and j.status.value == "running")
@@ -173,6 +179,34 @@ def test_sports_migrated_across_hosts_with_the_runner_killed(net: Net, tmp_path:
     for table in ("players", "matches", "bets", "odds", "statcast"):
         copied = rows(there, table)
         assert copied == rows(here, table) == rows(source, table), table
+    net.cluster.wait_for_workers(2)
+    ENGINES.dispose()
+
+
+def test_a_custom_job_across_hosts_with_the_runner_killed(net: Net, tmp_path: Path) -> None:
+    n = 2_000
+    store, here, there = net.database("store6"), net.database("here6"), net.database("there6")
+    with by.Batchyard(root=make_project(tmp_path / "here", store, here)) as app:
+        assert app.run("squares", {"n": n}, workers=4, install_signals=False).done == n
+    root = make_project(tmp_path / "there", store, there)
+    gate = root / "gate"
+    gate.mkdir()
+    args = ["run", "squares", "-p", f"n={n}", "-p", f"gate={gate}", "-p", "hold=1500"]
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "batchyard", *args, "--executor", net.scheduler],
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    killed = when(lambda: any(gate.glob("held.*")), lambda: runner.send_signal(signal.SIGKILL))
+    assert killed.fired(120)
+    runner.wait(30)
+    (gate / "release").touch()
+    with by.Batchyard(root=root) as app:
+        job = next(j for j in app.jobs()[0] if j.status.value == "running")
+    resumed = cli("jobs", "resume", job.id, cwd=root, timeout=240)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert squares(there) == squares(here) == expected(n)
     ENGINES.dispose()
 
 
