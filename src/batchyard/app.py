@@ -20,6 +20,7 @@ from batchyard.check.suite import Suite
 from batchyard.config import Settings, load_settings
 from batchyard.db import is_driver_error, reason
 from batchyard.engine.context import StopFlag
+from batchyard.engine.executors import preflight
 from batchyard.engine.jobview import JobView
 from batchyard.engine.kinds import JobKind, Registry
 from batchyard.engine.options import RunOptions
@@ -193,6 +194,7 @@ class Batchyard:
             kind=kind.options_for(parsed, self.settings),
             settings=RunOptions.of_settings(self.settings),
         )
+        preflight(options.executor, options.address, self.settings, self.settings.store_url)
         stored, secrets = self._secrets.split(raw, kind.dump_params(parsed))
         job = Job(
             id=job_id or new_job_id(kind.name, options.env),
@@ -246,12 +248,14 @@ class Batchyard:
         job_id: str,
         *,
         workers: int | None = None,
+        executor: str | None = None,
         on_progress: Callable[[Snapshot], None] | None = None,
         on_message: Callable[[str], None] | None = None,
         install_signals: bool = True,
         stop: StopFlag | None = None,
     ) -> Job:
-        """Run a pending or paused job (resume), continuing from its checkpoints."""
+        """Run a pending or paused job (resume), continuing from its checkpoints; ``workers`` and
+        ``executor`` (``dask://HOST:PORT`` too) change what it runs on from now on."""
         job = self._find(job_id)
         if job.status.finished:
             hint = (
@@ -268,6 +272,7 @@ class Batchyard:
             kind.options_for(params, self.settings),
             RunOptions.of_settings(self.settings),
             workers=workers,
+            executor=executor,
         )
         runner = Runner(
             self.store,

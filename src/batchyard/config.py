@@ -42,8 +42,10 @@ from batchyard.project import (
 )
 from batchyard.project import (
     STATE_DIR,
+    dask_address,
     project_root,
     relative_sqlite,
+    split_executor,
     store_url,
 )
 from batchyard.secrets import ENV_REF, interpolate, is_secret_name, mask_url
@@ -64,13 +66,47 @@ class StoreSection(_Section):
     synchronous: str = Field("normal", pattern="^(normal|full)$")
 
 
+def _executor_value(value: str) -> str:
+    split_executor(value)
+    return value
+
+
 class DefaultsSection(_Section):
     env: str = DEFAULT_ENV
     workers: int = Field(4, ge=1, le=MAX_WORKERS)
-    executor: str = Field("threads", pattern="^(threads|processes)$")
+    executor: str = "threads"
     connection: str = "default"
     retries: int = Field(0, ge=0)
     lease_ttl: float = Field(30.0, gt=2)
+
+    @field_validator("executor")
+    @classmethod
+    def _known_executor(cls, value: str) -> str:
+        try:
+            return _executor_value(value)
+        except UsageError as exc:
+            raise ValueError(str(exc).removeprefix("executor ")) from None
+
+
+class ExecutorSection(_Section):
+    """``[executor]``: where ``--executor dask`` runs items, and in what size of chunks."""
+
+    #: A Dask scheduler (``HOST:PORT``); unset, ``dask`` starts a cluster on this machine.
+    address: str | None = None
+    #: Seconds to wait for the scheduler to answer.
+    connect_timeout: float = Field(10.0, gt=0)
+    #: Items per Dask task (0: sized from the items' measured run time).
+    chunk_items: int = Field(0, ge=0, le=100_000)
+
+    @field_validator("address")
+    @classmethod
+    def _an_address(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return dask_address(value)
+        except UsageError as exc:
+            raise ValueError(str(exc).removeprefix("scheduler address ")) from None
 
 
 class ServeSection(_Section):
@@ -316,6 +352,7 @@ class FileConfig(_Section):
     project: ProjectSection = ProjectSection()
     store: StoreSection = StoreSection()
     defaults: DefaultsSection = DefaultsSection()
+    executor: ExecutorSection = ExecutorSection()
     serve: ServeSection = ServeSection()
     connections: dict[str, str] = {}
     alerts: AlertsSection = AlertsSection()
@@ -334,6 +371,8 @@ class Settings:
     env: str = DEFAULT_ENV
     workers: int = 4
     executor: str = "threads"
+    #: ``[executor]``, with ``BATCHYARD_DASK`` over its address.
+    dask: ExecutorSection = field(default_factory=ExecutorSection)
     default_connection: str = "default"
     retries: int = 0
     #: Seconds a runner's lease on a job lasts without a heartbeat (``[defaults] lease_ttl``).
@@ -380,6 +419,17 @@ class Settings:
             f"{target!r} is not a connection ({known}), a URL or a SQLite file "
             f"(*{', *'.join(SQLITE_SUFFIXES)})"
         )
+
+    def with_connections_resolved(self) -> Settings:
+        """These settings with each connection's ``${VAR}`` read here, for workers on machines
+        without these variables; a connection whose variable is missing here stays as it is."""
+        resolved = {}
+        for name, url in self.connections.items():
+            try:
+                resolved[name] = interpolate(url, where=f"[connections] {name}")
+            except ConfigError:
+                resolved[name] = url
+        return replace(self, connections=resolved)
 
     def masked_connections(self) -> dict[str, str]:
         return {k: mask_url(v) for k, v in self.connections.items()}
@@ -475,6 +525,15 @@ def load_settings(
     has_config = config_path.is_file()
     file = load_file(config_path) if has_config else FileConfig()
     d = file.defaults
+    executor, address = split_executor(
+        os.environ.get("BATCHYARD_EXECUTOR") or d.executor,
+        where="executor (BATCHYARD_EXECUTOR or [defaults] executor)",
+        error=ConfigError,
+    )
+    dask_env = os.environ.get("BATCHYARD_DASK")
+    if dask_env:
+        address = dask_address(dask_env, where="BATCHYARD_DASK", error=ConfigError)
+    cluster = file.executor.model_copy(update={"address": address or file.executor.address})
     return Settings(
         root=base,
         has_config=has_config,
@@ -483,7 +542,8 @@ def load_settings(
         synchronous=file.store.synchronous,
         env=env or os.environ.get("BATCHYARD_ENV") or d.env,
         workers=_positive(workers, _env_int("BATCHYARD_WORKERS"), d.workers),
-        executor=_executor(os.environ.get("BATCHYARD_EXECUTOR") or d.executor),
+        executor=executor,
+        dask=cluster,
         default_connection=d.connection,
         retries=d.retries,
         lease_ttl=d.lease_ttl,
@@ -501,15 +561,3 @@ def _positive(*values: int | None) -> int:
                 raise ConfigError(f"workers={value}: give between 1 and {MAX_WORKERS} workers")
             return value
     return 4
-
-
-EXECUTOR_NAMES = ("threads", "processes")
-
-
-def _executor(name: str) -> str:
-    if name not in EXECUTOR_NAMES:
-        raise ConfigError(
-            f"executor {name!r} (BATCHYARD_EXECUTOR or [defaults] executor): "
-            f"use one of {', '.join(EXECUTOR_NAMES)}"
-        )
-    return name

@@ -25,6 +25,8 @@ pause is no error: the CLI exits with its :attr:`~batchyard.store.models.Job.exi
     │   │   ├── CannotConnect      the server, the database or the file cannot be reached
     │   │   ├── NotADatabase       a file that is not a SQLite database
     │   │   └── NoSuchTable        a table the database does not have
+    │   ├── ClusterError           a Dask cluster that cannot run the job: its scheduler does not
+    │   │                          answer, a worker lacks the job's code, or cannot reach the store
     │   └── BadData                data an item cannot take as it is: the whole job stops
     │       └── ManifestError      a backup whose manifest does not fit it (paths, row counts)
     ├── Unauthorized               (API) no bearer token, or not the server's: HTTP 401
@@ -94,6 +96,10 @@ class BadSetting(ConfigError):
         super().__init__(message)
         #: The setting: ``channels.oncall.host``.
         self.field = field
+
+
+class ClusterError(UsageError):
+    """The Dask cluster cannot run this job: see docs/cluster.md for what a cluster needs."""
 
 
 class ParamError(UsageError):

@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from batchyard.config import MAX_WORKERS
-from batchyard.errors import ConfigError, NotFound
+from batchyard.project import MAX_WORKERS, split_executor
+from batchyard.errors import ConfigError, NotFound, UsageError
 
 FOLDER = "pipelines"
 
@@ -58,7 +58,7 @@ class _PipelineFile(BaseModel):
     description: str = ""
     env: str | None = None
     workers: int | None = Field(None, ge=1, le=MAX_WORKERS)
-    executor: str | None = Field(None, pattern="^(threads|processes)$")
+    executor: str | None = None
     retries: int | None = Field(None, ge=0)
     timeout: float | None = Field(None, gt=0)
     stop_on_error: bool | None = None
@@ -66,6 +66,16 @@ class _PipelineFile(BaseModel):
     tags: list[str] = []
     depends_on: list[str] = []
     schedule: ScheduleField | None = None
+
+    @field_validator("executor")
+    @classmethod
+    def _known_executor(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                split_executor(value)
+            except UsageError as exc:
+                raise ValueError(str(exc).removeprefix("executor ")) from None
+        return value
 
 
 @dataclass(frozen=True)

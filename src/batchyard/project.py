@@ -14,6 +14,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from batchyard.errors import UsageError
 from batchyard.secrets import interpolate
 
 CONFIG_FILE = "batchyard.toml"
@@ -22,6 +23,45 @@ SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 #: The most items one job runs at once: --workers, [defaults] workers, a pipeline's workers,
 #: collect's concurrency. Past it, threads cost more than they bring.
 MAX_WORKERS = 64
+
+
+#: What runs a job's items: threads of the runner, processes of its machine, or a Dask cluster.
+EXECUTOR_NAMES = ("threads", "processes", "dask")
+#: How a Dask scheduler may be reached (distributed's comm protocols).
+DASK_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx")
+
+
+def split_executor(
+    value: str, *, where: str = "executor", error: type[UsageError] = UsageError
+) -> tuple[str, str | None]:
+    """``threads``, ``processes``, ``dask`` or ``dask://HOST:PORT`` as (name, scheduler address)."""
+    if value.startswith("dask://"):
+        return "dask", dask_address(value, where=where, error=error)
+    if value not in EXECUTOR_NAMES:
+        raise error(
+            f"{where} {value!r}: use one of {', '.join(EXECUTOR_NAMES)}, or dask://HOST:PORT"
+        )
+    return value, None
+
+
+def dask_address(
+    value: str, *, where: str = "scheduler address", error: type[UsageError] = UsageError
+) -> str:
+    """A Dask scheduler's address as distributed takes it: ``HOST:PORT``, ``dask://HOST:PORT``
+    and ``tcp://HOST:PORT`` all give ``tcp://HOST:PORT``; ``tls://`` and others stay."""
+    text = value.strip()
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        scheme, rest = "tcp", text
+    elif scheme == "dask":
+        scheme = "tcp"
+    host, colon, port = rest.rstrip("/").rpartition(":")
+    if scheme not in DASK_SCHEMES or not colon or not host or not port.isdigit():
+        raise error(
+            f"{where} {value!r}: give the scheduler as HOST:PORT or dask://HOST:PORT "
+            "(`dask scheduler` prints it: tcp://HOST:8786)"
+        )
+    return f"{scheme}://{host}:{int(port)}"
 
 
 def find_root(start: Path | None = None) -> Path:

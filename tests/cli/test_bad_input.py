@@ -98,8 +98,8 @@ RUN_CASES = {
     ),
     "no target": (["run"], r"give a job kind or pipeline to run"),
     "unknown executor": (
-        ["run", "nums", "-p", "n=1", "--executor", "dask"],
-        r"--executor 'dask': use one of processes, threads",
+        ["run", "nums", "-p", "n=1", "--executor", "frob"],
+        r"--executor 'frob': use one of threads, processes, dask, or dask://HOST:PORT",
     ),
     "unknown pipeline in a batch": (
         ["run", "--batch", "small", "nope"],
@@ -279,7 +279,7 @@ def test_toml_syntax_error(sqlite_project: Path) -> None:
             r"batchyard\.toml:5: defaults\.workers: .*greater than or equal to 1",
         ),
         (
-            '[project]\nname = "x"\n\n[defaults]\nexecutor = "dask"\n',
+            '[project]\nname = "x"\n\n[defaults]\nexecutor = "frob"\n',
             r"batchyard\.toml:5: defaults\.executor",
         ),
         (
@@ -340,11 +340,11 @@ def test_unknown_executor_from_the_environment_or_a_pipeline(sqlite_project: Pat
         "nums",
         "-p",
         "n=1",
-        env={"BATCHYARD_EXECUTOR": "dask"},
-        match=r"executor 'dask' \(BATCHYARD_EXECUTOR or \[defaults\] executor\): use one of",
+        env={"BATCHYARD_EXECUTOR": "frob"},
+        match=r"executor \(BATCHYARD_EXECUTOR or \[defaults\] executor\) 'frob': use one of",
     )
     path = sqlite_project / "pipelines" / "x.yaml"
-    path.write_text("kind: nums\nexecutor: dask\nparams:\n  n: 1\n")
+    path.write_text("kind: nums\nexecutor: frob\nparams:\n  n: 1\n")
     for args in (["run", "x"], ["run", "--batch", "small", "x"]):
         refused(sqlite_project, *args, match=rf"{re.escape(str(path))}:2: executor: .*threads")
     path.unlink()

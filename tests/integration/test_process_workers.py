@@ -4,6 +4,7 @@ param types and item functions from its ``jobs.py``, run through the real CLI.""
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import pytest
@@ -48,7 +49,7 @@ def place(point: Point, ctx: by.Context) -> dict:
 '''
 
 
-@pytest.mark.parametrize("executor", ["threads", "processes"])
+@pytest.mark.parametrize("executor", ["threads", "processes", "dask"])
 def test_project_classes_work_in_every_executor(tmp_path: Path, executor: str) -> None:
     root = tmp_path / "project"
     root.mkdir()
@@ -84,6 +85,12 @@ def test_project_classes_work_in_every_executor(tmp_path: Path, executor: str) -
     ]
     # ctx.app (the project's Batchyard) is there in a worker process as on a thread.
     assert {i["result"]["via_app"] for i in items} == {"points"}
+    # Each item says where it ran: a thread or process of this machine, or a Dask worker.
+    where = {i["worker"] for i in items}
+    if executor == "dask":
+        assert all(w.startswith("tcp://127.0.0.1:") for w in where), where
+    else:
+        assert all(w.split(":")[0] == socket.gethostname() for w in where), where
     engine = sa.create_engine(warehouse)
     try:
         with engine.connect() as conn:

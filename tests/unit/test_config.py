@@ -131,6 +131,30 @@ def test_workers_and_executor_are_checked(tmp_path: Path, monkeypatch: pytest.Mo
         load_settings(tmp_path, workers=0)
     with pytest.raises(ConfigError, match="between 1 and 64 workers"):
         load_settings(tmp_path, workers=65)
-    monkeypatch.setenv("BATCHYARD_EXECUTOR", "dask")
-    with pytest.raises(ConfigError, match="executor 'dask'"):
+    monkeypatch.setenv("BATCHYARD_EXECUTOR", "frob")
+    with pytest.raises(ConfigError, match=r"BATCHYARD_EXECUTOR.*'frob'"):
+        load_settings(tmp_path)
+    monkeypatch.setenv("BATCHYARD_EXECUTOR", "dask://nowhere")
+    with pytest.raises(ConfigError, match=r"HOST:PORT"):
+        load_settings(tmp_path)
+
+
+def test_dask_address_from_the_file_and_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("BATCHYARD_EXECUTOR", "BATCHYARD_DASK"):
+        monkeypatch.delenv(name, raising=False)
+    (tmp_path / "batchyard.toml").write_text(
+        '[defaults]\nexecutor = "dask"\n\n[executor]\naddress = "sched:8786"\nchunk_items = 50\n'
+    )
+    s = load_settings(tmp_path)
+    assert (s.executor, s.dask.address, s.dask.chunk_items) == ("dask", "tcp://sched:8786", 50)
+    monkeypatch.setenv("BATCHYARD_DASK", "dask://other:9000")
+    assert load_settings(tmp_path).dask.address == "tcp://other:9000"
+    monkeypatch.setenv("BATCHYARD_EXECUTOR", "dask://third:1234")
+    monkeypatch.delenv("BATCHYARD_DASK")
+    s = load_settings(tmp_path)
+    assert (s.executor, s.dask.address) == ("dask", "tcp://third:1234")
+    (tmp_path / "batchyard.toml").write_text('[executor]\naddress = "no port"\n')
+    with pytest.raises(ConfigError, match=r"batchyard.toml:2: executor.address: .*HOST:PORT"):
         load_settings(tmp_path)

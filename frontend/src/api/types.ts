@@ -88,6 +88,7 @@ export interface Item {
   rows_read: number;
   rows_written: number;
   weight: number;
+  worker: string | null;
 }
 
 export interface ItemPage {

@@ -106,6 +106,7 @@ export default function ItemsTable({ jobId, status, onStatus }: { jobId: string;
             <>
               <Box sx={{ mb: 1 }}>
                 <StatusChip status={open.status} /> {open.attempts} attempt(s), {duration(open.duration_s)}
+                {open.worker && <>, on {open.worker}</>}
               </Box>
               {open.error && (
                 <>

@@ -45,7 +45,13 @@ class JobCreate(_Body):
     # Run options: each left out comes from the pipeline, then the kind, then the project's
     # settings, as for `batchyard run` (see docs/configuration.md).
     workers: StrictInt | None = Field(None, ge=1, le=MAX_WORKERS, examples=[2])
-    executor: Literal["threads", "processes"] | None = Field(None, examples=[None])
+    executor: str | None = Field(
+        None,
+        pattern=r"^(threads|processes|dask|dask://[^\s/:]+:[0-9]+)$",
+        description="threads, processes, dask (a cluster of the server's machine) or "
+        "dask://HOST:PORT (a running Dask scheduler).",
+        examples=[None],
+    )
     retries: StrictInt | None = Field(
         None, ge=0, le=100, description="Extra attempts for a failing item.", examples=[None]
     )
@@ -159,6 +165,8 @@ class ItemOut(BaseModel):
     rows_read: int
     rows_written: int
     weight: int
+    #: Where the last attempt ran: ``host:pid/thread`` of the runner, or a Dask worker's address.
+    worker: str | None = None
 
     @classmethod
     def of(cls, item: Item) -> ItemOut:

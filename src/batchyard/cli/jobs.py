@@ -26,7 +26,7 @@ from batchyard.cli.output import (
     snapshot_view,
     status_text,
 )
-from batchyard.cli.run import parts_lines, run_with_display
+from batchyard.cli.run import check_executor, parts_lines, run_with_display
 from batchyard.engine.progress import Snapshot
 from batchyard.errors import Conflict, ParamError, UsageError
 from batchyard.project import MAX_WORKERS
@@ -250,7 +250,10 @@ def items(
         print_json({"total": total, "items": [i.to_dict() for i in found]})
         return
     table = Table(title=f"{len(found)} of {total} item(s)", title_justify="left")
-    for col in ("#", "key", "status", "attempts", "rows", "duration", "error / result"):
+    # Items run on a Dask cluster say which worker ran them (--json always does).
+    clustered = any("://" in (i.worker or "") for i in found)
+    columns = ("#", "key", "status", "attempts", "rows", "duration", "error / result")
+    for col in columns[:-1] + (("worker",) if clustered else ()) + columns[-1:]:
         table.add_column(col)
     for i in found:
         detail = i.error or ("" if i.result is None else str(i.result))
@@ -261,6 +264,7 @@ def items(
             str(i.attempts),
             f"{i.rows_written:,}" if i.rows_written else "",
             fmt_duration(i.duration_s) if i.duration_s is not None else "",
+            *([i.worker or ""] if clustered else []),
             detail[:120],
         )
     print_table(table)
@@ -317,8 +321,15 @@ def resume(
         max=MAX_WORKERS,
         help="Items at once (default: as the job was started).",
     ),
+    executor: str | None = typer.Option(
+        None,
+        "--executor",
+        help="Run the rest on another executor: threads, processes, dask or dask://HOST:PORT "
+        "(default: as the job was started).",
+    ),
 ) -> None:
     """Resume a paused or interrupted job from its checkpoints."""
+    check_executor(executor, "--executor")
     state = ctx.obj
     job = state.reader.job(job_id)  # read-only first: an unknown id must not create a store
     app = state.app
@@ -341,7 +352,9 @@ def resume(
             announce()
             on_message(text)
 
-        ended: Job = app.execute(job.id, workers=workers, on_progress=progress, on_message=message)
+        ended: Job = app.execute(
+            job.id, workers=workers, executor=executor, on_progress=progress, on_message=message
+        )
         return ended
 
     run_with_display(state, job.name, start)

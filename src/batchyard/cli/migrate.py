@@ -8,7 +8,7 @@ import typer
 
 from batchyard.cli.args import KEYS, SOURCE, TABLES, TARGET, place, split
 from batchyard.cli.output import err
-from batchyard.cli.run import run_with_display
+from batchyard.cli.run import check_executor, run_with_display
 from batchyard.cli.verify import print_results
 from batchyard.config import MAX_WORKERS
 from batchyard.move.verify import IDENTICAL
@@ -53,6 +53,13 @@ def register(app: typer.Typer) -> None:
             max=MAX_WORKERS,
             help="Chunks at once (default: 1 into SQLite, 2 into PostgreSQL).",
         ),
+        executor: str | None = typer.Option(
+            None,
+            "--executor",
+            help="Where chunks run: threads or processes (default: chosen for the databases), "
+            "dask or dask://HOST:PORT (a Dask cluster: key ranges of a table on several "
+            "machines; see docs/cluster.md).",
+        ),
         chunk_rows: int = typer.Option(
             0,
             "--chunk-rows",
@@ -71,6 +78,7 @@ def register(app: typer.Typer) -> None:
         type stops it with a report (exit 2) and leaves the target as it was. Ctrl+C pauses;
         `jobs resume` continues without losing or repeating a row.
         """
+        check_executor(executor, "--executor")
         state = ctx.obj
         app = state.app
         connections = app.settings.connections
@@ -88,7 +96,7 @@ def register(app: typer.Typer) -> None:
             "verify": verify,
             "keep_checkpoints": keep_checkpoints,
         }
-        job = app.submit("migrate", params, workers=workers)
+        job = app.submit("migrate", params, workers=workers, executor=executor)
         err.print(f"job {job.id}: {job.total:,} chunk(s)")
 
         def start(**kw: Any) -> Any:

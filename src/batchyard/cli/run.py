@@ -27,7 +27,7 @@ from batchyard.cli.output import (
 from batchyard.cli.templates import write_project
 from batchyard.engine.progress import Snapshot
 from batchyard.errors import ParamError, UsageError
-from batchyard.project import MAX_WORKERS
+from batchyard.project import MAX_WORKERS, split_executor
 from batchyard.store.models import Job, JobStatus
 
 # Imports inside the commands below load what only running needs (the engine, the kinds,
@@ -157,7 +157,11 @@ def register(app: typer.Typer) -> None:
             "defaults.workers in batchyard.toml).",
         ),
         executor: str | None = typer.Option(
-            None, "--executor", help="threads (default) or processes (for CPU-bound items)."
+            None,
+            "--executor",
+            help="threads (default), processes (for CPU-bound items), dask (a Dask cluster of "
+            "this machine, or the scheduler in [executor] address / BATCHYARD_DASK) or "
+            "dask://HOST:PORT (a running Dask scheduler).",
         ),
         retries: int | None = typer.Option(
             None,
@@ -198,7 +202,7 @@ def register(app: typer.Typer) -> None:
         app = state.app
         extra = list(ctx.args)
         # Checked here to name the flag; BATCHYARD_EXECUTOR and pipelines are checked where read.
-        _check_executor(executor, "--executor")
+        check_executor(executor, "--executor")
         if batch or extra:
             names = [*batch, *([target] if target else []), *extra]
             if param:
@@ -297,11 +301,9 @@ def register(app: typer.Typer) -> None:
         print_table(table)
 
 
-def _check_executor(name: str | None, where: str) -> None:
-    from batchyard.engine.executors import EXECUTORS
-
-    if name is not None and name not in EXECUTORS:
-        raise UsageError(f"{where} {name!r}: use one of {', '.join(sorted(EXECUTORS))}")
+def check_executor(name: str | None, where: str) -> None:
+    if name is not None:
+        split_executor(name, where=where)
 
 
 def _type_name(schema: dict[str, Any]) -> str:

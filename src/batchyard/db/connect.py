@@ -196,8 +196,13 @@ def create_engine(
             pool_size=pool_size,
             error=error,
         )
+    # A server that does not answer (a host another machine cannot reach) fails the connect
+    # after CONNECT_TIMEOUT seconds rather than the system's minutes; the URL may say otherwise.
+    timeout = {} if "connect_timeout" in parsed.query else {"connect_timeout": CONNECT_TIMEOUT}
     try:
-        engine = sa.create_engine(parsed, pool_pre_ping=True, pool_size=pool_size, max_overflow=16)
+        engine = sa.create_engine(
+            parsed, pool_pre_ping=True, pool_size=pool_size, max_overflow=16, connect_args=timeout
+        )
     except ModuleNotFoundError as exc:
         raise error("PostgreSQL needs psycopg: pip install 'batchyard[postgres]'") from exc
     if readonly:

@@ -1,7 +1,9 @@
-"""Executors run items: threads (the default) or processes. Dask plugs into the same seam.
+"""Executors run items: threads (the default), processes, or a Dask cluster (``cluster.py``).
 
 An executor takes :class:`Task` objects and puts one :class:`Result` per task on the runner's
-queue. It never touches item state in the store: the runner commits every outcome.
+queue. It never touches item state in the store: the runner commits every outcome. It says how
+many items the runner should keep in its hands (``capacity``): a pool's size, or a cluster's
+threads times the items it sends each of them at once.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import os
 import pickle
 import queue
 import signal
+import socket
 import threading
 import traceback
 from collections.abc import Callable
@@ -59,6 +62,8 @@ class Result:
     rows_written: int = 0
     #: Which attempt this is the result of: the runner takes only the in-flight attempt's.
     attempt: int = 0
+    #: Where it ran: ``host:pid/thread`` for threads and processes, a Dask worker's address.
+    worker: str | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,18 @@ class JobSpec:
     secrets: tuple[str, ...] = ()
     #: What ``ctx.app`` is made with (a class, pickled by name for processes).
     jobs: JobsFactory | None = None
+    #: The most seconds one attempt may take (the runner enforces it; Dask sends items singly).
+    timeout: float | None = None
+    #: The Dask scheduler to run on (``tcp://HOST:PORT``); None: a cluster of this machine.
+    address: str | None = None
+
+
+HOST = socket.gethostname()
+
+
+def here() -> str:
+    """This thread of this process, as items record where they ran."""
+    return f"{HOST}:{os.getpid()}/{threading.current_thread().name}"
 
 
 def describe_error(exc: BaseException, secrets: tuple[str, ...] = ()) -> str:
@@ -87,9 +104,16 @@ def describe_error(exc: BaseException, secrets: tuple[str, ...] = ()) -> str:
 
 
 def run_task(
-    kind: JobKind, spec: JobSpec, params: Params, task: Task, store: Any, stop: StopFlag
+    kind: JobKind,
+    spec: JobSpec,
+    params: Params,
+    task: Task,
+    store: Any,
+    stop: StopFlag,
+    worker: str | None = None,
 ) -> Result:
     """Run one attempt at one item and say how it ended. Never raises."""
+    worker = worker or here()
     started = utcnow()
     ctx = Context(
         store=store,
@@ -117,6 +141,7 @@ def run_task(
             rows_read=ctx.counters.rows_read,
             rows_written=ctx.counters.rows_written,
             attempt=task.attempt,
+            worker=worker,
         )
     except Skip as exc:
         return Result(
@@ -128,6 +153,7 @@ def run_task(
             rows_read=ctx.counters.rows_read,
             rows_written=ctx.counters.rows_written,
             attempt=task.attempt,
+            worker=worker,
         )
     except Interrupted as exc:
         return Result(
@@ -140,6 +166,7 @@ def run_task(
             rows_read=ctx.counters.rows_read,
             rows_written=ctx.counters.rows_written,
             attempt=task.attempt,
+            worker=worker,
         )
     except (Exception, SystemExit) as exc:
         tb = redact("".join(traceback.format_exception(exc)), spec.secrets)
@@ -155,6 +182,7 @@ def run_task(
             rows_read=ctx.counters.rows_read,
             rows_written=ctx.counters.rows_written,
             attempt=task.attempt,
+            worker=worker,
         )
 
 
@@ -186,7 +214,14 @@ class Executor(Protocol):
         done: Callable[[Result], None],
     ) -> None: ...
 
+    def capacity(self) -> int:
+        """How many items the runner may hold claimed and not yet ended (read at every step)."""
+        ...
+
     def submit(self, task: Task) -> None: ...
+
+    def flush(self) -> None:
+        """Send on the tasks submitted since the last flush (the runner's step ends)."""
 
     def abandon(self, key: str) -> None:
         """Give up on a task that timed out; its late result is ignored and its worker replaced."""
@@ -229,6 +264,12 @@ class ThreadExecutor:
         self._spec, self._kind, self._store, self._stop, self._done = spec, kind, store, stop, done
         self._params = kind.parse_params(spec.params)
         self._workers = workers
+
+    def capacity(self) -> int:
+        return self._workers
+
+    def flush(self) -> None:
+        pass
 
     def _grow(self) -> None:
         """Start a thread if a task has none to take it and the pool is not full (lock held)."""
@@ -360,8 +401,15 @@ class ProcessExecutor:
             initargs=(spec.settings.root, pickle.dumps(spec), self._event, os.getpid()),
         )
         self._spec = spec
+        self._workers = workers
         self._watch = threading.Thread(target=self._relay_stop, daemon=True)
         self._watch.start()
+
+    def capacity(self) -> int:
+        return self._workers
+
+    def flush(self) -> None:
+        pass
 
     def _relay_stop(self) -> None:
         while not self._stop.is_set():
@@ -403,9 +451,34 @@ class ProcessExecutor:
         self._pool.shutdown(wait=wait, cancel_futures=not wait)
 
 
+def _dask() -> Executor:
+    """The Dask executor, imported when chosen: distributed is an extra, and slow to import."""
+    try:
+        from batchyard.engine.cluster import DaskExecutor
+    except ImportError as exc:
+        if exc.name not in ("distributed", "dask"):
+            raise
+        raise UsageError(
+            "--executor dask needs Dask distributed: pip install 'batchyard[dask]' "
+            "(here, and on every worker of the cluster)"
+        ) from None
+    return DaskExecutor()
+
+
+def preflight(executor: str, address: str | None, settings: Settings, store_url: str) -> None:
+    """What can be known before a job is recorded: a Dask scheduler answers, has workers, and
+    can use the store (a SQLite file serves workers of this machine only)."""
+    if executor == "dask" and address is not None:
+        _dask()  # (says so if distributed is missing)
+        from batchyard.engine.cluster import preflight as cluster_preflight
+
+        cluster_preflight(address, settings.dask.connect_timeout, store_url)
+
+
 EXECUTORS: dict[str, Callable[[], Executor]] = {
     "threads": ThreadExecutor,
     "processes": ProcessExecutor,
+    "dask": _dask,
 }
 
 

@@ -13,6 +13,10 @@ one function, the same way for every option. Highest first:
 A level that leaves an option out (or gives ``None``) leaves it to the next one. A number of
 retries changes how many attempts an item gets; how long to wait between them and which errors
 deserve another attempt stay the kind's (its ``Retry``), unless a whole ``Retry`` is given.
+
+``executor`` may name a Dask scheduler (``dask://HOST:PORT``): that gives ``executor="dask"`` and
+``address`` at the same level. ``address`` alone (``[executor] address``, ``BATCHYARD_DASK``) says
+where ``dask`` runs; without one, ``dask`` starts a cluster on this machine.
 """
 
 from __future__ import annotations
@@ -21,15 +25,24 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from batchyard.config import DEFAULT_ENV, MAX_WORKERS, Settings
-from batchyard.engine.executors import EXECUTORS
+from batchyard.config import DEFAULT_ENV, Settings
+from batchyard.project import MAX_WORKERS, dask_address, split_executor
 from batchyard.engine.retry import Retry
-from batchyard.errors import ParamError
+from batchyard.errors import ParamError, UsageError
 
 #: The levels an option may come from, highest first (the built-in default comes last).
 LEVELS = ("request", "pipeline", "kind", "settings")
 #: The options a level may give.
-NAMES = ("workers", "executor", "retries", "timeout", "stop_on_error", "env", "lease_ttl")
+NAMES = (
+    "workers",
+    "executor",
+    "address",
+    "retries",
+    "timeout",
+    "stop_on_error",
+    "env",
+    "lease_ttl",
+)
 #: A lease shorter than this could run out between two heartbeats of a busy runner.
 MIN_LEASE_TTL = 2.0
 
@@ -40,6 +53,9 @@ class RunOptions:
 
     workers: int = 4
     executor: str = "threads"
+    #: The Dask scheduler ``executor="dask"`` runs on (``tcp://HOST:PORT``); None: a cluster of
+    #: this machine, started for the job.
+    address: str | None = None
     retry: Retry = field(default_factory=Retry)
     #: The most seconds one attempt at an item may take (None: no limit).
     timeout: float | None = None
@@ -72,6 +88,10 @@ class RunOptions:
                     raise ParamError(f"{name}: not a run option (use one of {', '.join(NAMES)})")
                 if value is None:
                     continue
+                if name == "executor" and isinstance(value, str) and value.startswith("dask://"):
+                    # dask://HOST:PORT: the executor and its scheduler, from the same level.
+                    given.setdefault("address", (level, value))
+                    value = "dask"
                 given.setdefault(name, (level, value))
                 if name == "retries" and isinstance(value, Retry) and policy is None:
                     policy = value
@@ -91,6 +111,7 @@ class RunOptions:
         return {
             "workers": settings.workers,
             "executor": settings.executor,
+            "address": settings.dask.address,
             "retries": settings.retries,
             "env": settings.env,
             "lease_ttl": settings.lease_ttl,
@@ -104,6 +125,7 @@ class RunOptions:
         return {
             "workers": self.workers,
             "executor": self.executor,
+            **({"address": self.address} if self.executor == "dask" and self.address else {}),
             "retries": self.retry.attempts - 1,
             "retry": policy,
             "timeout": self.timeout,
@@ -120,10 +142,11 @@ class RunOptions:
         settings: Mapping[str, Any],
         *,
         workers: int | None = None,
+        executor: str | None = None,
     ) -> RunOptions:
         """The options a recorded job runs with: what it recorded, over its kind and the settings
-        (for what a job recorded by an older batchyard left out); ``workers`` (a resume's
-        ``--workers``) over all."""
+        (for what a job recorded by an older batchyard left out); ``workers`` and ``executor`` (a
+        resume's ``--workers`` and ``--executor``) over all."""
         recorded = {k: v for k, v in options.items() if k in NAMES}
         recorded["env"] = env
         policy = options.get("retry")
@@ -132,7 +155,7 @@ class RunOptions:
             base = base if isinstance(base, Retry) else Retry()
             recorded["retries"] = Retry(**{**policy, "on": base.on, "never": base.never})
         return cls._resolve(
-            ("resume", {"workers": workers}),
+            ("resume", {"workers": workers, "executor": executor}),
             ("job", recorded),
             ("kind", kind),
             ("settings", settings),
@@ -146,10 +169,18 @@ def _checked(name: str, value: Any, level: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_WORKERS:
             raise ParamError(f"workers={value!r}{where}: give between 1 and {MAX_WORKERS} workers")
     elif name == "executor":
-        if value not in EXECUTORS:
+        try:
+            return split_executor(value if isinstance(value, str) else repr(value))[0]
+        except UsageError:
             raise ParamError(
-                f"unknown executor {value!r}{where} (choose from: {', '.join(sorted(EXECUTORS))})"
-            )
+                f"unknown executor {value!r}{where} (choose from: threads, processes, dask, "
+                "dask://HOST:PORT)"
+            ) from None
+    elif name == "address":
+        try:
+            return dask_address(str(value))
+        except UsageError as exc:
+            raise ParamError(f"{exc}{where}") from None
     elif name == "retries":
         if isinstance(value, Retry):
             return value

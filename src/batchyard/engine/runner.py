@@ -2,8 +2,9 @@
 
 One loop owns the job. It claims pending items (marking them running), hands them to the executor,
 and commits every outcome, together with the job's counters, in one store transaction: an item
-counts as done only once that commit returns. No more than ``workers`` items are ever claimed and
-not yet committed, so a crash redoes at most the items that were in flight. A job deleted under
+counts as done only once that commit returns. No more items are ever claimed and not yet
+committed than the executor's capacity (``workers`` for threads and processes; a Dask cluster's
+threads times two chunks), so a crash redoes at most the items that were in flight. A job deleted under
 its runner stops it: nothing more is recorded, and the run ends with one :class:`NotFound`.
 """
 
@@ -186,11 +187,7 @@ class Runner:
             store.request(job_id, None)
             store.set_status(job_id, JobStatus.RUNNING)
             self._record_options()
-            store.log(
-                job_id,
-                f"runner {self.owner} started ({self.options.workers} "
-                f"{self.options.executor} workers)",
-            )
+            store.log(job_id, f"runner {self.owner} started ({self._where()})")
             self.job = store.get_job(job_id)
             self.tracker = Tracker(self.job, weight_done=store.finished_weight(job_id))
             spec = JobSpec(
@@ -203,6 +200,8 @@ class Runner:
                 retry=self.options.retry,
                 secrets=secret_values(self._params_json),
                 jobs=self.jobs,
+                timeout=self.options.timeout,
+                address=self.options.address if self.options.executor == "dask" else None,
             )
             self._spec = spec
             if self.kind.setup_fn is not None:
@@ -251,9 +250,25 @@ class Runner:
 
     def _record_options(self) -> None:
         """The job's options say what it runs with now (a resume with more workers, say)."""
-        now = {"workers": self.options.workers, "executor": self.options.executor}
-        if any(self.job.options.get(k) != v for k, v in now.items()):
-            self.store.update_job(self.job.id, options={**self.job.options, **now})
+        dask = self.options.executor == "dask"
+        now = {
+            "workers": self.options.workers,
+            "executor": self.options.executor,
+            "address": self.options.address if dask else None,
+        }
+        if any(self.job.options.get(k) != v for k, v in now.items()):  # (a missing address: None)
+            recorded = {**self.job.options, **now}
+            if recorded["address"] is None:
+                del recorded["address"]
+            self.store.update_job(self.job.id, options=recorded)
+
+    def _where(self) -> str:
+        options = self.options
+        if options.executor == "dask" and options.address:
+            return f"on the Dask scheduler at {options.address}"
+        if options.executor == "dask":
+            return f"on a Dask cluster of this machine, {options.workers} workers"
+        return f"{options.workers} {options.executor} workers"
 
     def _loop(self, executor: Executor) -> None:
         next_beat = 0.0
@@ -302,7 +317,7 @@ class Runner:
         """Commit ``outcomes`` and claim the next items, in one store transaction."""
         free = 0
         if self._stop_reason is None:
-            free = self.options.workers - (len(self._inflight) - len(outcomes))
+            free = executor.capacity() - (len(self._inflight) - len(outcomes))
         now = time.monotonic()
         due: list[str] = []
         while free > len(due) and self._retry_at and self._retry_at[0][0] <= now:
@@ -333,6 +348,8 @@ class Runner:
             self._inflight[c.key] = (task, time.monotonic(), started)
             self._weights[c.key] = c.weight
             executor.submit(task)
+        if claimed:
+            executor.flush()
         self.tracker.retrying = len(self._retry_at)
         self.tracker.current = list(self._inflight)[:10]
 
@@ -376,6 +393,7 @@ class Runner:
                     rows_read=r.rows_read,
                     rows_written=r.rows_written,
                     interrupted=r.interrupted,
+                    worker=r.worker,
                 )
             )
         return outcomes

@@ -28,7 +28,7 @@ MARK_RUNNING = (
 RECORD_OUTCOME = (
     "UPDATE by_items SET status = :s, result = :r, error = :e, traceback = :tb, "
     "finished_at = :f, duration_s = :d, rows_read = rows_read + :rr, "
-    "rows_written = rows_written + :rw, attempts = attempts - :dec "
+    "rows_written = rows_written + :rw, attempts = attempts - :dec, worker = :w "
     "WHERE job_id = :j AND key = :k"
 )
 COUNT_OUTCOMES = (

@@ -258,6 +258,8 @@ class Item:
     rows_read: int = 0
     rows_written: int = 0
     weight: int = 0
+    #: Where the last attempt ran: ``host:pid/thread`` of the runner, or a Dask worker's address.
+    worker: str | None = None
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Item:
@@ -278,6 +280,7 @@ class Item:
             rows_read=row["rows_read"],
             rows_written=row["rows_written"],
             weight=int(row.get("weight") or 0),
+            worker=row.get("worker"),
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from batchyard.store.models import Event, Item, Job
 
 #: The newest schema revision (``migrations/``): the store migrates to it on opening, and the
 #: quick reader reads only a store that is at it.
-HEAD_REVISION = "0006"
+HEAD_REVISION = "0007"
 
 JOB_BY_ID = "SELECT * FROM by_jobs WHERE id = :id"
 JOBS_BY_PREFIX = "SELECT * FROM by_jobs WHERE id LIKE :prefix ESCAPE '/' LIMIT 2"

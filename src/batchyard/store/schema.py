@@ -89,6 +89,8 @@ items = Table(
     Column("rows_read", BigInteger, nullable=False, server_default="0"),
     Column("rows_written", BigInteger, nullable=False, server_default="0"),
     Column("weight", BigInteger, nullable=False, server_default="0"),
+    # Where the last attempt ran: ``host:pid/thread`` of the runner, or a Dask worker's address.
+    Column("worker", String(200)),
     Index("ix_by_items_job_status_position", "job_id", "status", "position"),
     Index("ix_by_items_job_position", "job_id", "position"),
 )

@@ -84,6 +84,8 @@ class Outcome:
     rows_written: int = 0
     #: True when the attempt did not count (the job stopped before the item ended).
     interrupted: bool = False
+    #: Where the attempt ran (``host:pid/thread``, or a Dask worker's address).
+    worker: str | None = None
 
 
 class Store(ObservationQueries):
@@ -466,6 +468,7 @@ class Store(ObservationQueries):
                     "rr": o.rows_read,
                     "rw": o.rows_written,
                     "dec": 1 if o.interrupted else 0,
+                    "w": o.worker,
                 }
             )
         counters = {"j": job_id, "rr": rows_read, "rw": rows_written, **counts}
@@ -492,6 +495,21 @@ class Store(ObservationQueries):
             params = {"j": job_id, "k": key, "a": attempt, "c": dumps(cursor)}
             if conn.exec_driver_sql(self._hot.set_cursor, params).rowcount != 1:
                 raise _fenced(key, attempt, "checkpoint")
+
+    def cursors(self, job_id: str, keys: Sequence[str]) -> dict[str, Any]:
+        """The last cursor recorded for each of ``keys`` that has one."""
+        found: dict[str, Any] = {}
+        with self.tx() as conn:
+            for start in range(0, len(keys), 500):
+                rows = conn.execute(
+                    sa.select(items.c.key, items.c.cursor).where(
+                        items.c.job_id == job_id,
+                        items.c.key.in_(list(keys[start : start + 500])),
+                        items.c.cursor.is_not(None),
+                    )
+                ).all()
+                found.update({key: _loads(cursor) for key, cursor in rows})
+        return found
 
     def check_attempt(self, conn: Connection, job_id: str, key: str, attempt: int) -> None:
         """Raise :class:`AttemptFenced` unless ``attempt`` is the item's current, running one.
