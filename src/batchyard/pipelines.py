@@ -23,8 +23,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from batchyard.project import MAX_WORKERS, split_executor
 from batchyard.errors import ConfigError, NotFound, UsageError
+from batchyard.project import MAX_WORKERS, split_executor
 
 FOLDER = "pipelines"
 

@@ -24,11 +24,12 @@ def _interrupted(_signum: int, _frame: FrameType | None) -> None:
     # A second Ctrl+C while this one unwinds ends the process at once.
     signal.signal(signal.SIGINT, lambda *_: os._exit(130))
     os.write(2, b"interrupted\n")
-    logging = sys.modules.get("logging")
-    if logging is not None:
-        # What unwinding may log from here (a database connection cut short while it closed,
-        # with its traceback) is moot: the user stopped the command.
-        logging.disable(logging.CRITICAL)
+    # What unwinding may log from here (a database connection cut short while it closed,
+    # with its traceback) is moot: the user stopped the command. The signal may land while
+    # ``logging`` itself is being imported, before it has ``disable``.
+    disable = getattr(sys.modules.get("logging"), "disable", None)
+    if disable is not None:
+        disable(50)  # logging.CRITICAL
     raise SystemExit(130)
 
 

@@ -26,9 +26,9 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from batchyard.config import DEFAULT_ENV, Settings
-from batchyard.project import MAX_WORKERS, dask_address, split_executor
 from batchyard.engine.retry import Retry
 from batchyard.errors import ParamError, UsageError
+from batchyard.project import MAX_WORKERS, dask_address, split_executor
 
 #: The levels an option may come from, highest first (the built-in default comes last).
 LEVELS = ("request", "pipeline", "kind", "settings")
