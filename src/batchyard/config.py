@@ -420,12 +420,18 @@ def _key_line(text: str, loc: tuple[Any, ...]) -> int | None:
     return None
 
 
-def load_file(path: Path) -> FileConfig:
-    """Parse and check ``batchyard.toml``; errors name the file, line and column."""
+def config_text(path: Path) -> str:
+    """A configuration file's text (``batchyard.toml``, a pipeline, a monitor); ConfigError
+    naming the file when it cannot be read."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from exc
+
+
+def load_file(path: Path) -> FileConfig:
+    """Parse and check ``batchyard.toml``; errors name the file, line and column."""
+    text = config_text(path)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

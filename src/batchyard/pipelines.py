@@ -23,7 +23,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from batchyard.config import MAX_WORKERS
+from batchyard.config import MAX_WORKERS, config_text
 from batchyard.errors import ConfigError, NotFound
 
 FOLDER = "pipelines"
@@ -142,10 +142,7 @@ def load(root: Path, name: str) -> Pipeline:
 
 
 def load_file(path: Path) -> Pipeline:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read: {exc}") from exc
+    text = config_text(path)
     try:
         data = yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
