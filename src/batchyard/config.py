@@ -42,6 +42,7 @@ from batchyard.project import (
 )
 from batchyard.project import (
     STATE_DIR,
+    config_text,
     dask_address,
     project_root,
     relative_sqlite,
@@ -472,10 +473,7 @@ def _key_line(text: str, loc: tuple[Any, ...]) -> int | None:
 
 def load_file(path: Path) -> FileConfig:
     """Parse and check ``batchyard.toml``; errors name the file, line and column."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read: {exc}") from exc
+    text = config_text(path)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

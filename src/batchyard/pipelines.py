@@ -24,7 +24,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from batchyard.errors import ConfigError, NotFound, UsageError
-from batchyard.project import MAX_WORKERS, split_executor
+from batchyard.project import MAX_WORKERS, config_text, split_executor
 
 FOLDER = "pipelines"
 
@@ -152,10 +152,7 @@ def load(root: Path, name: str) -> Pipeline:
 
 
 def load_file(path: Path) -> Pipeline:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read: {exc}") from exc
+    text = config_text(path)
     try:
         data = yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:

@@ -14,7 +14,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from batchyard.errors import UsageError
+from batchyard.errors import ConfigError, UsageError
 from batchyard.secrets import interpolate
 
 CONFIG_FILE = "batchyard.toml"
@@ -62,6 +62,15 @@ def dask_address(
             "(`dask scheduler` prints it: tcp://HOST:8786)"
         )
     return f"{scheme}://{host}:{int(port)}"
+
+
+def config_text(path: Path) -> str:
+    """A configuration file's text (``batchyard.toml``, a pipeline, a monitor); ConfigError
+    naming the file when it cannot be read."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from exc
 
 
 def find_root(start: Path | None = None) -> Path:

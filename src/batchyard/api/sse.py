@@ -31,6 +31,31 @@ def frame(event: str, data: Any, event_id: int | None = None) -> str:
     return "\n".join(lines) + "\n\n"
 
 
+class _Pace:
+    """A stream's polls: the interval between them, and a keep-alive comment after
+    ``KEEPALIVE_S`` without a frame."""
+
+    def __init__(self, service: Service, request: Request) -> None:
+        self.interval = service.options.poll_interval
+        self.request = request
+        self.quiet = 0.0
+
+    def keepalive(self, sent: bool) -> str | None:
+        """The comment to send after a poll that sent nothing for long enough, else None."""
+        self.quiet = 0.0 if sent else self.quiet + self.interval
+        if self.quiet < KEEPALIVE_S:
+            return None
+        self.quiet = 0.0
+        return ": keep-alive\n\n"
+
+    async def wait(self) -> bool:
+        """Sleep until the next poll; False (at once) when the client has gone."""
+        if await self.request.is_disconnected():
+            return False
+        await anyio.sleep(self.interval)
+        return True
+
+
 async def stream_job(
     service: Service, job_id: str, after: int, request: Request
 ) -> AsyncIterator[str]:
@@ -38,7 +63,7 @@ async def stream_job(
     reader = service.reader
     last_status: str | None = None
     last_progress: Any = None
-    quiet = 0.0
+    pace = _Pace(service, request)
     yield "retry: 1000\n\n"
 
     def look(cursor: int) -> tuple[Job, list[Event]]:
@@ -68,13 +93,10 @@ async def stream_job(
         if job.status.finished and len(events) < 500:
             yield frame("end", {"job_id": job.id, "status": job.status.value})
             return
-        quiet = 0.0 if sent else quiet + service.options.poll_interval
-        if quiet >= KEEPALIVE_S:
-            quiet = 0.0
-            yield ": keep-alive\n\n"
-        if await request.is_disconnected():
+        if beat := pace.keepalive(sent):
+            yield beat
+        if not await pace.wait():
             return
-        await anyio.sleep(service.options.poll_interval)
 
 
 #: The unfinished jobs one ``/api/events`` stream follows at most (the newest).
@@ -88,7 +110,7 @@ async def stream_active(service: Service, request: Request) -> AsyncIterator[str
     reader = service.reader
     last: Any = None
     known: set[str] = set()
-    quiet = 0.0
+    pace = _Pace(service, request)
     yield "retry: 1000\n\n"
 
     def look() -> list[Job]:
@@ -122,10 +144,7 @@ async def stream_active(service: Service, request: Request) -> AsyncIterator[str
             last = key
             yield frame("active", {"jobs": live})
             sent = True
-        quiet = 0.0 if sent else quiet + service.options.poll_interval
-        if quiet >= KEEPALIVE_S:
-            quiet = 0.0
-            yield ": keep-alive\n\n"
-        if await request.is_disconnected():
+        if beat := pace.keepalive(sent):
+            yield beat
+        if not await pace.wait():
             return
-        await anyio.sleep(service.options.poll_interval)

@@ -109,6 +109,18 @@ def _form(col: str, pattern: str, dialect: str, dated: bool) -> str:
     return f"{col} IS NOT NULL AND NOT ({ok})"
 
 
+def _outside(value: str, low: object, high: object, *, inclusive: bool = True) -> str:
+    """The SQL condition that ``value`` is below ``low`` or above ``high`` (SQL each, or None
+    for no bound); with ``inclusive`` the bounds themselves are inside."""
+    below, above = ("<", ">") if inclusive else ("<=", ">=")
+    parts = []
+    if low is not None:
+        parts.append(f"{value} {below} {low}")
+    if high is not None:
+        parts.append(f"{value} {above} {high}")
+    return " OR ".join(parts)
+
+
 def compile_rule(
     rule: Any, table: TableInfo, dialect: str, where: str, key: list[str], what: str
 ) -> Compiled:
@@ -126,13 +138,8 @@ def compile_rule(
             c.skip = "the column is declared NOT NULL"
         fail = f"{col} IS NULL"
     elif isinstance(rule, r.Between):
-        lo, hi = ("<", ">") if rule.inclusive else ("<=", ">=")
-        parts = []
-        if rule.min is not None:
-            parts.append(f"{col} {lo} {literal(rule.min, dialect)}")
-        if rule.max is not None:
-            parts.append(f"{col} {hi} {literal(rule.max, dialect)}")
-        fail = " OR ".join(parts)
+        low, high = (None if v is None else literal(v, dialect) for v in (rule.min, rule.max))
+        fail = _outside(col, low, high, inclusive=rule.inclusive)
     elif isinstance(rule, r.In):
         # NULL is never a failing value; in a NOT IN list it would make every row pass.
         allowed = [literal(v, dialect) for v in rule.values if v is not None]
@@ -143,13 +150,7 @@ def compile_rule(
     elif isinstance(rule, r.Type):
         fail = _form(col, PATTERNS.get(rule.as_, DATE_RE), dialect, rule.as_ == "date")
     elif isinstance(rule, r.Length):
-        n = f"length({text(col, dialect)})"
-        parts = []
-        if rule.min is not None:
-            parts.append(f"{n} < {rule.min}")
-        if rule.max is not None:
-            parts.append(f"{n} > {rule.max}")
-        fail = " OR ".join(parts)
+        fail = _outside(f"length({text(col, dialect)})", rule.min, rule.max)
     elif isinstance(rule, r.Expression):
         fail = f"NOT {expr.sql_condition(rule.expression, cols, f'{what}: expression', dialect)}"
     elif isinstance(rule, r.RowCount | r.Freshness):

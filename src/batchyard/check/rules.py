@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from enum import StrEnum
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -91,6 +91,16 @@ class _Base(BaseModel):
         )
 
 
+class _Bounded(_Base):
+    """A rule with a ``min``, a ``max`` or both."""
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Self:
+        if self.__dict__["min"] is None and self.__dict__["max"] is None:
+            raise ValueError(f"{self.kind} needs min, max or both")
+        return self
+
+
 class NotNull(_Base):
     rule: Literal["not_null"] = "not_null"
     column: str
@@ -116,7 +126,7 @@ class Unique(_Base):
         return self
 
 
-class Between(_Base):
+class Between(_Bounded):
     rule: Literal["between"] = "between"
     column: str
     min: float | int | str | None = None
@@ -125,12 +135,6 @@ class Between(_Base):
     default_fix: ClassVar[str] = (
         "Correct {column} values outside the allowed range, or widen the range."
     )
-
-    @model_validator(mode="after")
-    def _bounds(self) -> Between:
-        if self.min is None and self.max is None:
-            raise ValueError("between needs min, max or both")
-        return self
 
 
 class In(_Base):
@@ -167,18 +171,12 @@ class Regex(_Base):
         return f"{self.format or 'regex'}({self.column})"
 
 
-class Length(_Base):
+class Length(_Bounded):
     rule: Literal["length"] = "length"
     column: str
     min: int | None = Field(None, ge=0)
     max: int | None = Field(None, ge=0)
     default_fix: ClassVar[str] = "Shorten or complete the {column} values of the wrong length."
-
-    @model_validator(mode="after")
-    def _bounds(self) -> Length:
-        if self.min is None and self.max is None:
-            raise ValueError("length needs min, max or both")
-        return self
 
 
 class Type(_Base):
@@ -215,17 +213,11 @@ class Expression(_Base):
         return f"expression({text if len(text) <= 60 else text[:57] + '...'})"
 
 
-class RowCount(_Base):
+class RowCount(_Bounded):
     rule: Literal["row_count"] = "row_count"
     min: int | None = Field(None, ge=0)
     max: int | None = Field(None, ge=0)
     default_fix: ClassVar[str] = "Check the load that fills this table: its row count is off."
-
-    @model_validator(mode="after")
-    def _bounds(self) -> RowCount:
-        if self.min is None and self.max is None:
-            raise ValueError("row_count needs min, max or both")
-        return self
 
 
 class Freshness(_Base):

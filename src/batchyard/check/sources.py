@@ -155,7 +155,8 @@ def _compiled(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern)
 
 
-def _regexp(pattern: str | None, value: Any) -> int | None:
+def regexp(pattern: str | None, value: Any) -> int | None:
+    """SQLite's ``x REGEXP pattern``, which SQLite leaves to the application."""
     if pattern is None or value is None:
         return None
     return 1 if _compiled(pattern).search(value if isinstance(value, str) else str(value)) else 0
@@ -180,7 +181,7 @@ class SQLiteSource(Source):
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = self.db.connect(readonly=True)
-            conn.create_function("regexp", 2, _regexp, deterministic=True)
+            conn.create_function("regexp", 2, regexp, deterministic=True)
             self._local.conn = conn
             with self._lock:
                 self._all.append(conn)

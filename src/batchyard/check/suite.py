@@ -142,31 +142,35 @@ def _at(source: str, node: yaml.Node) -> str:
     return f"{source}:{node.start_mark.line + 1}:{node.start_mark.column + 1}"
 
 
-def _find(
-    node: yaml.Node, loc: Sequence[int | str], *, key: bool = False
-) -> tuple[yaml.Node, list[int | str]]:
-    """The deepest node along ``loc`` (its last key's node with ``key``) and the path followed;
-    parts that are not in the file (the tags of rule types) are skipped."""
-    path: list[int | str] = []
+def find_node(
+    node: yaml.Node, loc: Sequence[Any], *, key: bool = False, skip_missing: bool = True
+) -> tuple[yaml.Node, list[Any]]:
+    """The deepest node of a YAML document along a validation error's ``loc`` (its last key's
+    node with ``key``) and the path followed. A part the file does not hold (the tag of a rule
+    type) is passed over with ``skip_missing``; otherwise the walk stops there."""
+    path: list[Any] = []
     for i, part in enumerate(loc):
+        found: yaml.Node | None = None
         if isinstance(node, yaml.MappingNode):
             pair = next(((k, v) for k, v in node.value if k.value == part), None)
-            if pair is None:
-                continue
-            node = pair[0] if key and i == len(loc) - 1 else pair[1]
+            if pair is not None:
+                found = pair[0] if key and i == len(loc) - 1 else pair[1]
         elif (
             isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value)
         ):
-            node = node.value[part]
-        else:
-            continue
+            found = node.value[part]
+        if found is None:
+            if skip_missing:
+                continue
+            break
+        node = found
         path.append(part)
     return node, path
 
 
 def _explain(exc: ValidationError, root: yaml.Node, source: str) -> str:
     err = exc.errors()[0]
-    node, path = _find(root, err["loc"], key=err["type"] == "extra_forbidden")
+    node, path = find_node(root, err["loc"], key=err["type"] == "extra_forbidden")
     where = _at(source, node)
     place = ".".join(str(p) for p in path)
     kind = err["type"]

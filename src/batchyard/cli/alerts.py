@@ -7,10 +7,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.table import Table
 from rich.text import Text
 
-from batchyard.cli.output import console, err, print_json, print_table
+from batchyard.cli.output import console, err, listing, print_fields, print_json, print_table
 from batchyard.config import parse_duration
 from batchyard.errors import BatchyardError, ConfigError, UsageError
 
@@ -89,9 +88,11 @@ def list_alerts(
     if not alerts:
         err.print("No alerts" + ("" if status else " open") + ".")
         return
-    table = Table(title=f"{len(alerts)} of {total} alert(s)", title_justify="left")
-    for col in ("id", "severity", "status", "alert", "failures", "opened", "last failing", "note"):
-        table.add_column(col, justify="right" if col in ("id", "failures") else "left")
+    table = listing(
+        f"{len(alerts)} of {total} alert(s)",
+        ("id", "severity", "status", "alert", "failures", "opened", "last failing", "note"),
+        right=("id", "failures"),
+    )
     now = datetime.now(UTC)
     for a in alerts:
         note = f"silenced until {_when(a.silenced_until)}" if a.silenced(now) else ""
@@ -115,9 +116,6 @@ def show(ctx: typer.Context, alert_id: int = ALERT_ID, as_json: bool = JSON) -> 
     if as_json:
         print_json(data)
         return
-    table = Table(show_header=False, box=None, pad_edge=False)
-    table.add_column(style="bold")
-    table.add_column()
     rows: list[tuple[str, Any]] = [
         ("id", data["id"]),
         ("alert", data["title"]),
@@ -143,9 +141,7 @@ def show(ctx: typer.Context, alert_id: int = ALERT_ID, as_json: bool = JSON) -> 
         if data[key]:
             rows.append((label, data[key]))
     rows.append(("fingerprint", data["fingerprint"]))
-    for label, value in rows:
-        table.add_row(label, value if isinstance(value, Text) else str(value))
-    print_table(table)
+    print_fields(rows)
     pending = [n for n in data["notices"] if n["status"] == "pending"]
     for notice in pending:
         console.print(
@@ -158,9 +154,9 @@ def show(ctx: typer.Context, alert_id: int = ALERT_ID, as_json: bool = JSON) -> 
     if not data["deliveries"]:
         console.print("no deliveries yet")
         return
-    deliveries = Table(title="deliveries", title_justify="left")
-    for col in ("at", "event", "channel", "attempt", "status", "error"):
-        deliveries.add_column(col, justify="right" if col == "attempt" else "left")
+    deliveries = listing(
+        "deliveries", ("at", "event", "channel", "attempt", "status", "error"), right=("attempt",)
+    )
     for d in data["deliveries"]:
         deliveries.add_row(
             d["at"][:19].replace("T", " "),
@@ -264,9 +260,8 @@ def channels(
     elif not rows:
         err.print("No channels: add one as [channels.NAME] in batchyard.toml.")
     else:
-        table = Table(title=f"{len(rows)} channel(s)", title_justify="left")
-        for col in ("name", "type", "min severity", "where", *(("check",) if check else ())):
-            table.add_column(col)
+        columns = ("name", "type", "min severity", "where", *(("check",) if check else ()))
+        table = listing(f"{len(rows)} channel(s)", columns)
         for row in rows:
             where = row.get("url") or row.get("url_env") or row.get("host")
             if row["type"] == "email":

@@ -11,27 +11,15 @@ from typing import Any
 import typer
 
 from batchyard import pipelines
-from batchyard.cli.args import place, split
+from batchyard.cli.args import pairs, place, split, workers_option
 from batchyard.cli.output import console, err, print_json
 from batchyard.cli.run import run_with_display
 from batchyard.collect.collector import check_target
 from batchyard.collect.spec import Spec
-from batchyard.config import MAX_WORKERS
 from batchyard.errors import ParamError, UsageError
 from batchyard.kinds.collect import missing as find_missing
 from batchyard.kinds.collect import target as collect_target
 from batchyard.secrets import resolve_params
-
-
-def pairs(values: list[str], flag: str) -> dict[str, str]:
-    """``--flag NAME=VALUE`` repeated, as a dict."""
-    out: dict[str, str] = {}
-    for raw in values:
-        name, sep, value = raw.partition("=")
-        if not sep or not name.strip():
-            raise UsageError(f"{flag} {raw!r}: write it as NAME=VALUE")
-        out[name.strip()] = value
-    return out
 
 
 def _grid(values: list[str]) -> dict[str, list[str]]:
@@ -151,9 +139,7 @@ def register(app: typer.Typer) -> None:
         rate: float | None = typer.Option(
             None, "--rate", min=0.001, help="Most requests per second, across all workers."
         ),
-        workers: int | None = typer.Option(
-            None, "--workers", "-w", min=1, max=MAX_WORKERS, help="Items (and requests) at once."
-        ),
+        workers: int | None = workers_option("Items (and requests) at once."),
         timeout: float | None = typer.Option(
             None, "--timeout", min=0.001, help="Seconds a request may take (default 30)."
         ),

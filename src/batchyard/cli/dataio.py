@@ -10,7 +10,7 @@ import typer
 from batchyard.cli.args import SOURCE, TABLES, TARGET, place, split
 from batchyard.cli.data import app
 from batchyard.cli.output import err
-from batchyard.cli.run import run_with_display
+from batchyard.cli.run import run_with_display, showing_results
 from batchyard.files.infer import Inferred, summary
 
 
@@ -142,22 +142,17 @@ def import_(
     job = app_.submit("import", params)
     err.print(f"job {job.id}: {job.total:,} file(s) into {target}")
 
-    def start(**kw: Any) -> Any:
-        done = app_.execute(job.id, **kw)
-        items, _ = app_.store.list_items(job.id, limit=None)
-        for item in items:
-            result = item.result if isinstance(item.result, dict) else {}
-            if result.get("inferred"):
-                _print_inferred(result)
-            if result.get("bad"):
-                err.print(
-                    f"{result['bad']:,} bad row(s) of {Path(result['file']).name} quarantined in "
-                    f"{result['quarantine']}",
-                    style="yellow",
-                )
-        return done
+    def show(result: dict[str, Any]) -> None:
+        if result.get("inferred"):
+            _print_inferred(result)
+        if result.get("bad"):
+            err.print(
+                f"{result['bad']:,} bad row(s) of {Path(result['file']).name} quarantined in "
+                f"{result['quarantine']}",
+                style="yellow",
+            )
 
-    run_with_display(state, "import", start)
+    run_with_display(state, "import", showing_results(app_, job.id, show))
 
 
 def _print_inferred(result: dict[str, Any]) -> None:

@@ -11,8 +11,8 @@ from rich.table import Table as RichTable
 
 from batchyard.cli.args import TABLES, TARGET, place, split
 from batchyard.cli.data import app
-from batchyard.cli.output import ProgressDisplay, console, err, print_json, print_table
-from batchyard.cli.run import print_end, run_with_display
+from batchyard.cli.output import ProgressDisplay, console, err, listing, print_json, print_table
+from batchyard.cli.run import print_end, run_with_display, showing_results
 from batchyard.errors import UsageError
 from batchyard.files.formats import check_writable
 from batchyard.kinds.backup import backups_root
@@ -41,9 +41,11 @@ def _show_backups(state: Any, folder: Path | None, name: str | None, as_json: bo
     if as_json:
         print_json(found)
         return
-    table = RichTable(title=f"{len(found)} backup(s) in {root}", title_justify="left")
-    for col in ("backup", "name", "created", "source", "method", "tables", "rows", "size"):
-        table.add_column(col, justify="right" if col in ("tables", "rows", "size") else "left")
+    table = listing(
+        f"{len(found)} backup(s) in {root}",
+        ("backup", "name", "created", "source", "method", "tables", "rows", "size"),
+        right=("tables", "rows", "size"),
+    )
     for b in reversed(found):
         table.add_row(
             str(b["backup"]),
@@ -100,22 +102,17 @@ def backup(
     job = app_.submit("backup", params)
     err.print(f"job {job.id}: backing up {mask_url(source)}")
 
-    def start(**kw: Any) -> Any:
-        done = app_.execute(job.id, **kw)
-        items, _ = app_.store.list_items(job.id, limit=None)
-        for item in items:
-            r = item.result if isinstance(item.result, dict) else {}
-            if r.get("path"):
-                err.print(
-                    f"backup {r['backup']}: {r['tables']} table(s), {r['rows']:,} rows, "
-                    f"{_size(int(r['bytes']))} in {r['path']}",
-                    style="green",
-                )
-            for old in r.get("deleted") or []:
-                err.print(f"deleted the older backup {old} (--keep {keep})")
-        return done
+    def show(r: dict[str, Any]) -> None:
+        if r.get("path"):
+            err.print(
+                f"backup {r['backup']}: {r['tables']} table(s), {r['rows']:,} rows, "
+                f"{_size(int(r['bytes']))} in {r['path']}",
+                style="green",
+            )
+        for old in r.get("deleted") or []:
+            err.print(f"deleted the older backup {old} (--keep {keep})")
 
-    run_with_display(state, "backup", start)
+    run_with_display(state, "backup", showing_results(app_, job.id, show))
 
 
 @app.command("backups")
@@ -250,9 +247,11 @@ def summary(
 
 def _summary_table(t: dict[str, Any]) -> RichTable:
     note = f", estimated from a sample of {t['sample_rows']:,}" if t.get("estimated") else ""
-    table = RichTable(title=f"{t['table']}: {t['rows']:,} rows{note}", title_justify="left")
-    for col in ("column", "type", "null %", "distinct", "min", "max", "mean", "top values"):
-        table.add_column(col, justify="right" if col in ("null %", "distinct") else "left")
+    table = listing(
+        f"{t['table']}: {t['rows']:,} rows{note}",
+        ("column", "type", "null %", "distinct", "min", "max", "mean", "top values"),
+        right=("null %", "distinct"),
+    )
     for c in t["columns"]:
         distinct = c.get("distinct")
         table.add_row(

@@ -7,9 +7,9 @@ from typing import Any
 
 import typer
 
+from batchyard.cli.args import workers_option
 from batchyard.cli.output import err
 from batchyard.cli.run import run_with_display
-from batchyard.config import MAX_WORKERS
 from batchyard.generate.spec import DEFAULT_CHUNK_ROWS, DEFAULT_SEED
 from batchyard.kinds.generate import GenerateParams, destination
 
@@ -76,13 +76,8 @@ def register(app: typer.Typer) -> None:
             "--chunk-rows",
             help="Rows per item: big tables are made in chunks, each committed with its checkpoint.",
         ),
-        workers: int | None = typer.Option(
-            None,
-            "--workers",
-            "-w",
-            min=1,
-            max=MAX_WORKERS,
-            help="Chunks at once (default: 1 into SQLite, 2 into PostgreSQL or files).",
+        workers: int | None = workers_option(
+            "Chunks at once (default: 1 into SQLite, 2 into PostgreSQL or files)."
         ),
     ) -> None:
         """Generate a deterministic synthetic dataset into a database or a folder of files.

@@ -9,16 +9,17 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
 from batchyard.cli import complete
+from batchyard.cli.args import workers_option
 from batchyard.cli.charts import duration_bars
 from batchyard.cli.output import (
     console,
     err,
     fmt_duration,
     jobs_table,
+    listing,
+    print_fields,
     print_json,
     print_json_line,
     print_table,
@@ -29,7 +30,6 @@ from batchyard.cli.output import (
 from batchyard.cli.run import check_executor, parts_lines, run_with_display
 from batchyard.engine.progress import Snapshot
 from batchyard.errors import Conflict, ParamError, UsageError
-from batchyard.project import MAX_WORKERS
 from batchyard.secrets import mask_secrets
 from batchyard.store import JobFilter
 from batchyard.store.models import FINISHED, Item, ItemStatus, Job, JobStatus
@@ -42,6 +42,7 @@ def register(root: typer.Typer) -> None:
 
 
 JSON = typer.Option(False, "--json", help="Print JSON.")
+JOB_ID = typer.Argument(..., help="Job id (or a unique prefix).", autocompletion=complete.job_ids)
 ACTIVE = ("pending", "running", "paused")
 
 
@@ -113,9 +114,7 @@ def _public(data: dict[str, object]) -> dict[str, object]:
 @app.command()
 def show(
     ctx: typer.Context,
-    job_id: str = typer.Argument(
-        ..., help="Job id (or a unique prefix).", autocompletion=complete.job_ids
-    ),
+    job_id: str = JOB_ID,
     as_json: bool = JSON,
 ) -> None:
     """Show one job: status, params, counts, timings and its first failures."""
@@ -131,9 +130,6 @@ def show(
         data["skips"] = [{"key": i.key, "reason": _skip_reason(i)} for i in skips]
         print_json(data)
         return
-    table = Table(show_header=False, box=None, pad_edge=False)
-    table.add_column(style="bold")
-    table.add_column()
     rows: list[tuple[str, object]] = [
         ("id", job.id),
         ("name", job.name),
@@ -167,9 +163,7 @@ def show(
     ):
         if value:
             rows.append((label, value))
-    for label, value in rows:
-        table.add_row(label, value if isinstance(value, Text) else str(value))
-    print_table(table)
+    print_fields(rows)
     if failures:
         console.print("first failures", style="bold")
         for item in failures:
@@ -189,9 +183,7 @@ def _skip_reason(item: Item) -> str | None:
 @app.command()
 def progress(
     ctx: typer.Context,
-    job_id: str = typer.Argument(
-        ..., help="Job id (or a unique prefix).", autocompletion=complete.job_ids
-    ),
+    job_id: str = JOB_ID,
     watch: bool = typer.Option(False, "--watch", "-w", help="Refresh until the job stops."),
     interval: float = typer.Option(1.0, "--interval", min=0.1, help="Seconds between refreshes."),
     as_json: bool = JSON,
@@ -225,9 +217,7 @@ def progress(
 @app.command()
 def items(
     ctx: typer.Context,
-    job_id: str = typer.Argument(
-        ..., help="Job id (or a unique prefix).", autocompletion=complete.job_ids
-    ),
+    job_id: str = JOB_ID,
     status: list[str] = typer.Option(
         [],
         "--status",
@@ -249,12 +239,13 @@ def items(
     if as_json:
         print_json({"total": total, "items": [i.to_dict() for i in found]})
         return
-    table = Table(title=f"{len(found)} of {total} item(s)", title_justify="left")
     # Items run on a Dask cluster say which worker ran them (--json always does).
     clustered = any("://" in (i.worker or "") for i in found)
     columns = ("#", "key", "status", "attempts", "rows", "duration", "error / result")
-    for col in columns[:-1] + (("worker",) if clustered else ()) + columns[-1:]:
-        table.add_column(col)
+    table = listing(
+        f"{len(found)} of {total} item(s)",
+        columns[:-1] + (("worker",) if clustered else ()) + columns[-1:],
+    )
     for i in found:
         detail = i.error or ("" if i.result is None else str(i.result))
         table.add_row(
@@ -273,9 +264,7 @@ def items(
 @app.command()
 def log(
     ctx: typer.Context,
-    job_id: str = typer.Argument(
-        ..., help="Job id (or a unique prefix).", autocompletion=complete.job_ids
-    ),
+    job_id: str = JOB_ID,
     follow: bool = typer.Option(
         False, "--follow", "-f", help="Keep printing new lines until the job ends."
     ),
@@ -310,17 +299,8 @@ def log(
 @app.command()
 def resume(
     ctx: typer.Context,
-    job_id: str = typer.Argument(
-        ..., help="Job id (or a unique prefix).", autocompletion=complete.job_ids
-    ),
-    workers: int | None = typer.Option(
-        None,
-        "--workers",
-        "-w",
-        min=1,
-        max=MAX_WORKERS,
-        help="Items at once (default: as the job was started).",
-    ),
+    job_id: str = JOB_ID,
+    workers: int | None = workers_option("Items at once (default: as the job was started)."),
     executor: str | None = typer.Option(
         None,
         "--executor",
@@ -363,9 +343,7 @@ def resume(
 @app.command()
 def retry(
     ctx: typer.Context,
-    job_id: str = typer.Argument(
-        ..., help="Job id (or a unique prefix).", autocompletion=complete.job_ids
-    ),
+    job_id: str = JOB_ID,
     failed_only: bool = typer.Option(
         True, "--failed-only/--all", help="Only the items that did not finish (default), or all."
     ),
@@ -389,9 +367,7 @@ def retry(
 @app.command()
 def cancel(
     ctx: typer.Context,
-    job_id: str = typer.Argument(
-        ..., help="Job id (or a unique prefix).", autocompletion=complete.job_ids
-    ),
+    job_id: str = JOB_ID,
 ) -> None:
     """Cancel a job. A running job stops at its runner's next heartbeat."""
     found = ctx.obj.reader.job(job_id)  # read-only first: an unknown id must not create a store
@@ -475,21 +451,22 @@ def stats(
         + f"; duration p50 {fmt_duration(data['duration_p50_s'])}, "
         f"p95 {fmt_duration(data['duration_p95_s'])}"
     )
-    table = Table(title="by kind and env", title_justify="left")
-    for col in (
-        "kind",
-        "env",
-        "jobs",
-        "completed",
-        "partial",
-        "failed",
-        "success",
-        "p50",
-        "p95",
-        "items done",
-        "rows written",
-    ):
-        table.add_column(col)
+    table = listing(
+        "by kind and env",
+        (
+            "kind",
+            "env",
+            "jobs",
+            "completed",
+            "partial",
+            "failed",
+            "success",
+            "p50",
+            "p95",
+            "items done",
+            "rows written",
+        ),
+    )
     for g in data["by_kind_env"]:
         table.add_row(
             g["kind"],

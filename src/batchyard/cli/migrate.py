@@ -6,11 +6,10 @@ from typing import Any
 
 import typer
 
-from batchyard.cli.args import KEYS, SOURCE, TABLES, TARGET, place, split
+from batchyard.cli.args import KEYS, SOURCE, TABLES, TARGET, place, split, workers_option
 from batchyard.cli.output import err
 from batchyard.cli.run import check_executor, run_with_display
 from batchyard.cli.verify import print_results
-from batchyard.config import MAX_WORKERS
 from batchyard.move.verify import IDENTICAL
 from batchyard.store.models import Job
 
@@ -45,13 +44,8 @@ def register(app: typer.Typer) -> None:
             help="Keep the job's rows in the target's _batchyard_migrate table after success "
             "(dropped by default).",
         ),
-        workers: int | None = typer.Option(
-            None,
-            "--workers",
-            "-w",
-            min=1,
-            max=MAX_WORKERS,
-            help="Chunks at once (default: 1 into SQLite, 2 into PostgreSQL).",
+        workers: int | None = workers_option(
+            "Chunks at once (default: 1 into SQLite, 2 into PostgreSQL)."
         ),
         executor: str | None = typer.Option(
             None,

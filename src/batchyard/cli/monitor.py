@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.table import Table
 from rich.text import Text
 
 from batchyard.cli.jobs import parse_age
-from batchyard.cli.output import ProgressDisplay, console, err, print_json, print_table
+from batchyard.cli.output import ProgressDisplay, console, err, listing, print_json, print_table
 
 app = typer.Typer(
     help="Monitors: check file counts, JSON validity, freshness, nulls, job health and more, "
@@ -65,9 +64,11 @@ def run(
             }
         )
     else:
-        table = Table(title=f"job {job.id}: {len(found)} observation(s)", title_justify="left")
-        for col in ("monitor", "metric", "labels", "value", "status", "note"):
-            table.add_column(col, justify="right" if col == "value" else "left")
+        table = listing(
+            f"job {job.id}: {len(found)} observation(s)",
+            ("monitor", "metric", "labels", "value", "status", "note"),
+            right=("value",),
+        )
         for o in found:
             table.add_row(
                 o.monitor,
@@ -115,9 +116,9 @@ def list_monitors(
     if not rows:
         err.print("No monitors: add one as monitors/NAME.yaml (see docs/monitor.md).")
         return
-    table = Table(title=f"{len(rows)} monitor(s)", title_justify="left")
-    for col in ("name", "metrics", "schedule", "latest", "description"):
-        table.add_column(col)
+    table = listing(
+        f"{len(rows)} monitor(s)", ("name", "metrics", "schedule", "latest", "description")
+    )
     for r in rows:
         table.add_row(
             r["name"],
@@ -167,9 +168,7 @@ def show(
     if not latest:
         console.print("No observations yet: `batchyard monitor run " + name + "`.")
         return
-    table = Table(title="latest", title_justify="left")
-    for col in ("metric", "labels", "value", "status", "at"):
-        table.add_column(col)
+    table = listing("latest", ("metric", "labels", "value", "status", "at"))
     for o in latest:
         table.add_row(
             o.metric,
@@ -203,9 +202,9 @@ def history(
     if not found:
         err.print(f"No observations of {name!r} in the last {since}.")
         return
-    table = Table(title=f"{len(found)} observation(s)", title_justify="left")
-    for col in ("at", "metric", "labels", "value", "expected", "status"):
-        table.add_column(col)
+    table = listing(
+        f"{len(found)} observation(s)", ("at", "metric", "labels", "value", "expected", "status")
+    )
     for o in found:
         table.add_row(
             o.observed_at.isoformat(timespec="seconds"),

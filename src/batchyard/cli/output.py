@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 from rich.console import Console, Group
@@ -85,6 +86,25 @@ def print_table(table: Table) -> None:
         file=console.file, width=PIPE_WIDTH, highlight=False, soft_wrap=True, markup=False
     )
     wide.print(table)
+
+
+def listing(title: str, columns: Iterable[str], right: Collection[str] = ()) -> Table:
+    """A table of records under a title that says what it lists; ``right`` columns (figures)
+    are justified right."""
+    table = Table(title=title, title_justify="left")
+    for col in columns:
+        table.add_column(col, justify="right" if col in right else "left")
+    return table
+
+
+def print_fields(rows: Sequence[tuple[str, object]]) -> None:
+    """One record as labelled lines: the label in bold, then the value (a rich ``Text`` as is)."""
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column()
+    for label, value in rows:
+        table.add_row(label, value if isinstance(value, Text) else str(value))
+    print_table(table)
 
 
 def jobs_table(jobs: list[Job], total: int) -> Table:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import typer
-from rich.table import Table
 from rich.text import Text
 
 from batchyard.check import history
@@ -13,7 +12,7 @@ from batchyard.check.report import delta
 from batchyard.check.results import score
 from batchyard.cli.charts import score_style, sparkline
 from batchyard.cli.data import app as data_app
-from batchyard.cli.output import err, print_json, print_table
+from batchyard.cli.output import err, listing, print_json, print_table
 
 
 def summary(store: Any, suite: str | None, runs: int) -> list[dict[str, Any]]:
@@ -68,17 +67,18 @@ def quality(
             + ": run `batchyard validate TARGET --rules FILE` first."
         )
         return
-    table = Table(title=f"{len(rows)} suite(s)", title_justify="left")
-    for col in (
-        "suite",
-        "target",
-        "score",
-        "change",
-        "trend (oldest → newest)",
-        "failing rules",
-        "last run",
-    ):
-        table.add_column(col)
+    table = listing(
+        f"{len(rows)} suite(s)",
+        (
+            "suite",
+            "target",
+            "score",
+            "change",
+            "trend (oldest → newest)",
+            "failing rules",
+            "last run",
+        ),
+    )
     for row in rows:
         failing = row["failing"]
         table.add_row(

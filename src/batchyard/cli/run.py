@@ -9,16 +9,17 @@ from typing import Any
 
 import typer
 from rich.console import Group
-from rich.table import Table
 from rich.text import Text
 
 from batchyard.cli import complete
+from batchyard.cli.args import pairs, workers_option
 from batchyard.cli.output import (
     ProgressDisplay,
     console,
     err,
     fmt_duration,
     fmt_rate,
+    listing,
     print_json,
     print_table,
     snapshot_line,
@@ -27,21 +28,11 @@ from batchyard.cli.output import (
 from batchyard.cli.templates import write_project
 from batchyard.engine.progress import Snapshot
 from batchyard.errors import ParamError, UsageError
-from batchyard.project import MAX_WORKERS, split_executor
+from batchyard.project import split_executor
 from batchyard.store.models import Job, JobStatus
 
 # Imports inside the commands below load what only running needs (the engine, the kinds,
 # pydantic): ``jobs list`` and ``--help`` import this module and should not pay for them.
-
-
-def parse_params(values: list[str]) -> dict[str, Any]:
-    params: dict[str, Any] = {}
-    for raw in values:
-        name, sep, value = raw.partition("=")
-        if not sep or not name.strip():
-            raise ParamError(f"--param {raw!r}: write it as NAME=VALUE")
-        params[name.strip()] = value
-    return params
 
 
 def parts_lines(snap: Snapshot) -> list[str]:
@@ -89,6 +80,23 @@ def run_with_display(
         report(job)
     print_end(state, job)
     raise typer.Exit(job.exit_code)
+
+
+def showing_results(
+    app: Any, job_id: str, show: Callable[[dict[str, Any]], None]
+) -> Callable[..., Job]:
+    """A ``start`` for :func:`run_with_display` that runs the job, then shows what each item
+    found (its result, when a mapping) while the display still stands."""
+
+    def start(**kw: Any) -> Job:
+        done: Job = app.execute(job_id, **kw)
+        items, _ = app.store.list_items(job_id, limit=None)
+        for item in items:
+            if isinstance(item.result, dict):
+                show(item.result)
+        return done
+
+    return start
 
 
 def print_end(state: Any, job: Job) -> None:
@@ -147,14 +155,9 @@ def register(app: typer.Typer) -> None:
             "-p",
             help="A param as NAME=VALUE; a list param takes a,b,c or JSON. Repeat for each param.",
         ),
-        workers: int | None = typer.Option(
-            None,
-            "--workers",
-            "-w",
-            min=1,
-            max=MAX_WORKERS,
-            help="Items at once (default: the pipeline's, the kind's, BATCHYARD_WORKERS, or "
-            "defaults.workers in batchyard.toml).",
+        workers: int | None = workers_option(
+            "Items at once (default: the pipeline's, the kind's, BATCHYARD_WORKERS, or "
+            "defaults.workers in batchyard.toml)."
         ),
         executor: str | None = typer.Option(
             None,
@@ -235,7 +238,7 @@ def register(app: typer.Typer) -> None:
                 raise UsageError(
                     "give a job kind or pipeline to run (`batchyard kinds` lists them)"
                 )
-            params = parse_params(param)
+            params = pairs(param, "--param", ParamError)
         job = app.submit(
             target,
             params,
@@ -266,9 +269,7 @@ def register(app: typer.Typer) -> None:
         if as_json:
             print_json([k.describe() for k in found])
             return
-        table = Table(title="job kinds", title_justify="left")
-        for col in ("kind", "params", "description"):
-            table.add_column(col)
+        table = listing("job kinds", ("kind", "params", "description"))
         for k in found:
             schema = k.params_schema()
             required = set(schema.get("required", []))
@@ -291,9 +292,7 @@ def register(app: typer.Typer) -> None:
         if as_json:
             print_json([p.to_dict() for p in found])
             return
-        table = Table(title=f"{len(found)} pipeline(s)", title_justify="left")
-        for col in ("name", "kind", "params", "description"):
-            table.add_column(col)
+        table = listing(f"{len(found)} pipeline(s)", ("name", "kind", "params", "description"))
         for p in found:
             table.add_row(
                 p.name, p.kind, ", ".join(f"{k}={v}" for k, v in p.params.items()), p.description

@@ -9,11 +9,10 @@ from types import FrameType
 from typing import Any
 
 import typer
-from rich.table import Table
 
-from batchyard.cli.output import console, err, print_json, print_table, status_text
+from batchyard.cli.output import console, err, listing, print_json, print_table, status_text
 from batchyard.schedule.scheduler import SchedulerOptions
-from batchyard.schedule.status import find
+from batchyard.schedule.status import ScheduleStatus, find
 from batchyard.store.models import utcnow
 
 app = typer.Typer(
@@ -121,9 +120,10 @@ def list_schedules(ctx: typer.Context, as_json: bool = JSON) -> None:
     if as_json:
         print_json([s.to_dict() for s in found])
         return
-    table = Table(title=f"{len(found)} schedule(s)", title_justify="left")
-    for col in ("schedule", "cron", "timezone", "missed", "state", "last run", "next"):
-        table.add_column(col)
+    table = listing(
+        f"{len(found)} schedule(s)",
+        ("schedule", "cron", "timezone", "missed", "state", "last run", "next"),
+    )
     for s in found:
         last = s.last_run
         table.add_row(
@@ -176,9 +176,7 @@ def runs(
     if as_json:
         print_json([r.to_dict() for r in found])
         return
-    table = Table(title=f"{len(found)} run(s)", title_justify="left")
-    for col in ("schedule", "due", "status", "job", "detail"):
-        table.add_column(col)
+    table = listing(f"{len(found)} run(s)", ("schedule", "due", "status", "job", "detail"))
     for r in found:
         table.add_row(
             r.schedule_id,
@@ -190,22 +188,23 @@ def runs(
     print_table(table)
 
 
+def _done(done: ScheduleStatus, verb: str, as_json: bool) -> None:
+    """A paused or resumed schedule's status: as JSON, or one line."""
+    if as_json:
+        print_json(done.to_dict())
+    else:
+        console.print(f"schedule {done.schedule.id} {verb}", highlight=False)
+
+
 @app.command()
 def pause(ctx: typer.Context, schedule_id: str = SCHEDULE, as_json: bool = JSON) -> None:
     """Stop firing a schedule; its times pass unrun until it is resumed."""
-    done = ctx.obj.app.pause_schedule(schedule_id)
-    if as_json:
-        print_json(done.to_dict())
-        return
-    console.print(f"schedule {done.schedule.id} paused", highlight=False)
+    _done(ctx.obj.app.pause_schedule(schedule_id), "paused", as_json)
 
 
 @app.command()
 def resume(ctx: typer.Context, schedule_id: str = SCHEDULE, as_json: bool = JSON) -> None:
     """Fire a paused schedule again, from its next time on."""
     done = ctx.obj.app.resume_schedule(schedule_id)
-    if as_json:
-        print_json(done.to_dict())
-        return
     at = f"; next at {done.next_at[0]:%Y-%m-%d %H:%M:%S}Z" if done.next_at else ""
-    console.print(f"schedule {done.schedule.id} resumed{at}", highlight=False)
+    _done(done, f"resumed{at}", as_json)

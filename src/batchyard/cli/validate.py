@@ -10,10 +10,9 @@ from rich.console import Console
 
 from batchyard.check.formats import FORMATS, render, to_rich
 from batchyard.check.report import Report
-from batchyard.cli.args import split
+from batchyard.cli.args import split, workers_option
 from batchyard.cli.output import PIPE_WIDTH, ProgressDisplay, console, err
 from batchyard.cli.run import print_end
-from batchyard.config import MAX_WORKERS
 from batchyard.errors import UsageError
 from batchyard.files.formats import check_writable
 from batchyard.store.models import JobStatus
@@ -61,14 +60,7 @@ def register(app: typer.Typer) -> None:
             "--fail-on",
             help="Exit 1 when a rule of this severity or above fails: error or warning.",
         ),
-        workers: int | None = typer.Option(
-            None,
-            "--workers",
-            "-w",
-            min=1,
-            max=MAX_WORKERS,
-            help="Tables at once (default: the project's workers).",
-        ),
+        workers: int | None = workers_option("Tables at once (default: the project's workers)."),
         as_json: bool = typer.Option(
             False, "--json", help="Print the JSON report (--format json)."
         ),

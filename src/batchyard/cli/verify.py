@@ -9,10 +9,9 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from batchyard.cli.args import KEYS, SOURCE, TABLES, TARGET, place, split
-from batchyard.cli.output import ProgressDisplay, err, print_json, print_table
+from batchyard.cli.args import KEYS, SOURCE, TABLES, TARGET, place, split, workers_option
+from batchyard.cli.output import ProgressDisplay, err, listing, print_json, print_table
 from batchyard.cli.run import print_end
-from batchyard.config import MAX_WORKERS
 from batchyard.errors import UsageError
 from batchyard.kinds.verify import summary
 from batchyard.move.keys import parse_keys
@@ -28,17 +27,17 @@ def _value(v: Any) -> str:
 
 
 def _results_table(results: list[dict[str, Any]]) -> Table:
-    table = Table(title=f"{len(results)} table(s)", title_justify="left")
-    for col in (
+    columns = (
         "table",
         "status",
         "source rows",
         "target rows",
         "source checksum",
         "target checksum",
-        "differences",
-    ):
-        table.add_column(col, justify="right" if col.endswith("rows") else "left")
+    )
+    table = listing(
+        f"{len(results)} table(s)", (*columns, "differences"), right=("source rows", "target rows")
+    )
     for r in results:
         rows = r.get("rows") or {}
         sums = r.get("checksum") or {}
@@ -61,9 +60,10 @@ def _diff_table(result: dict[str, Any]) -> Table | None:
     if not rows:
         return None
     more = " (more not shown: raise --max-diff)" if diff.get("truncated") else ""
-    table = Table(title=f"{result['table']}: {len(rows)} row(s) differ{more}", title_justify="left")
-    for col in ("kind", "key", "columns", "source", "target"):
-        table.add_column(col)
+    table = listing(
+        f"{result['table']}: {len(rows)} row(s) differ{more}",
+        ("kind", "key", "columns", "source", "target"),
+    )
     for d in rows:
         key = ", ".join(f"{k}={_value(v)}" for k, v in d["key"].items())
         table.add_row(
@@ -100,14 +100,7 @@ def register(app: typer.Typer) -> None:
         max_diff: int = typer.Option(
             100, "--max-diff", min=1, help="With --diff: report at most this many rows per table."
         ),
-        workers: int | None = typer.Option(
-            None,
-            "--workers",
-            "-w",
-            min=1,
-            max=MAX_WORKERS,
-            help="Tables at once (default: the project's workers).",
-        ),
+        workers: int | None = workers_option("Tables at once (default: the project's workers)."),
         keys: list[str] = KEYS,
     ) -> None:
         """Prove SOURCE and TARGET hold the same rows: per table, row counts and checksums.

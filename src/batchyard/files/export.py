@@ -15,7 +15,7 @@ import queue
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -305,7 +305,7 @@ def export_table(
         if fmt == "sqlite":
             rows = _to_sqlite(url, table, tmp, where, progress, should_stop)
         else:
-            rows = _to_arrow_file(url, table, tmp, fmt, where, progress, should_stop)
+            rows = _to_arrow_file(_Part(url, table, tmp, fmt, where, should_stop), progress)
         os.replace(tmp, path)
     finally:
         with contextlib.suppress(FileNotFoundError):
@@ -330,103 +330,84 @@ class _Tally:
                 self.progress(new)
 
 
-def _to_arrow_file(
-    url: str,
-    table: Table,
-    tmp: Path,
-    fmt: str,
-    where: str | None,
-    progress: Callable[[int], None],
-    should_stop: Callable[[], bool],
-) -> int:
-    if _is_sqlite(url):
-        with streams.one_library_at_a_time(_sqlite_file(url)):
-            return _from_sqlite(url, table, tmp, fmt, where, progress, should_stop)
-    return _python(url, table, tmp, fmt, where, _Tally(progress), should_stop)
+@dataclass(frozen=True)
+class _Part:
+    """A table on its way into a temporary file of format ``fmt``, as each path takes it."""
 
+    url: str
+    table: Table
+    tmp: Path
+    fmt: str
+    where: str | None
+    should_stop: Callable[[], bool]
 
-def _from_sqlite(
-    url: str,
-    table: Table,
-    tmp: Path,
-    fmt: str,
-    where: str | None,
-    progress: Callable[[int], None],
-    should_stop: Callable[[], bool],
-) -> int:
-    told = 0
-    if streams.eligible(table):
-        tally = _Tally(progress)
-        try:
-            return _fast_sqlite(url, table, tmp, fmt, where, tally, should_stop)
-        except Mismatch:
-            told = tally.told
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
-    return _python(url, table, tmp, fmt, where, _Tally(progress, told), should_stop)
-
-
-def _python(
-    url: str,
-    table: Table,
-    tmp: Path,
-    fmt: str,
-    where: str | None,
-    tally: _Tally,
-    should_stop: Callable[[], bool],
-) -> int:
-    """Rows as Python values turned into Arrow columns: exact for every type and source."""
-    schema = schema_of(table, fmt)
-
-    def batches() -> Iterator[pa.RecordBatch]:
-        for rows in _prefetch(read_rows(url, table, where)):
-            if should_stop():
-                raise _interrupted(table)
-            batch = to_batch(rows, table, schema, fmt)
-            yield batch
-            tally.add(len(rows))
-
-    _write(fmt, schema, batches(), tmp)
-    if fmt == "json" and tally.total == 0:
-        tmp.write_text("[\n]\n", encoding="utf-8")
-    return tally.total
+    def check_stop(self) -> None:
+        if self.should_stop():
+            raise _interrupted(self.table)
 
 
 def _interrupted(table: Table) -> Interrupted:
     return Interrupted(f"export of {table.name} stopped; it starts again on resume")
 
 
-def _fast_sqlite(
-    url: str,
-    table: Table,
-    tmp: Path,
-    fmt: str,
-    where: str | None,
-    tally: _Tally,
-    should_stop: Callable[[], bool],
-) -> int:
+def _to_arrow_file(part: _Part, progress: Callable[[int], None]) -> int:
+    if _is_sqlite(part.url):
+        with streams.one_library_at_a_time(_sqlite_file(part.url)):
+            rows = _from_sqlite(part, progress)
+    else:
+        rows = _python(part, _Tally(progress))
+    if part.fmt == "json" and rows == 0:
+        part.tmp.write_text("[\n]\n", encoding="utf-8")
+    return rows
+
+
+def _from_sqlite(part: _Part, progress: Callable[[int], None]) -> int:
+    told = 0
+    if streams.eligible(part.table):
+        tally = _Tally(progress)
+        try:
+            return _fast_sqlite(part, tally)
+        except Mismatch:
+            told = tally.told
+            with contextlib.suppress(FileNotFoundError):
+                part.tmp.unlink()
+    return _python(part, _Tally(progress, told))
+
+
+def _python(part: _Part, tally: _Tally) -> int:
+    """Rows as Python values turned into Arrow columns: exact for every type and source."""
+    schema = schema_of(part.table, part.fmt)
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for rows in _prefetch(read_rows(part.url, part.table, part.where)):
+            part.check_stop()
+            yield to_batch(rows, part.table, schema, part.fmt)
+            tally.add(len(rows))
+
+    _write(part.fmt, schema, batches(), part.tmp)
+    return tally.total
+
+
+def _fast_sqlite(part: _Part, tally: _Tally) -> int:
     """SQLite read in C by ADBC in rowid ranges by two threads taking ranges in turn, while one
     writer takes their batches in rowid order (two writers on halves joined after were slower:
     the join costs more than the writer, and the writer keeps up with both readers)."""
-    path = _sqlite_file(url)
-    schema = schema_of(table, fmt)
+    path, table = _sqlite_file(part.url), part.table
+    schema = schema_of(table, part.fmt)
     cols = ", ".join(qi(c.name) for c in table.columns)
     select = f"SELECT {cols} FROM {source_sql(table)}"
-    sqls = [streams.span_sql(select, where, s) for s in streams.ranges(path, table)]
+    sqls = [streams.span_sql(select, part.where, s) for s in streams.ranges(path, table)]
     workers = min(streams.PARTS, len(sqls))
 
-    def source(part: list[str]) -> Iterator[Any]:
-        for item in streams.stream(path, table, schema, part, fmt in TEXT_FORMATS):
+    def source(span: list[str]) -> Iterator[Any]:
+        for item in streams.stream(path, table, schema, span, part.fmt in TEXT_FORMATS):
             if item is not streams.END:
-                if should_stop():
-                    raise _interrupted(table)
+                part.check_stop()
                 tally.add(item.num_rows)
             yield item
 
     readers = [source(sqls[w::workers]) for w in range(workers)]
-    _write(fmt, schema, streams.in_turn(readers, len(sqls)), tmp)
-    if fmt == "json" and tally.total == 0:
-        tmp.write_text("[\n]\n", encoding="utf-8")
+    _write(part.fmt, schema, streams.in_turn(readers, len(sqls)), part.tmp)
     return tally.total
 
 
@@ -510,7 +491,7 @@ def _to_sqlite(
         con.execute("BEGIN")
         for rows in read_rows(url, table, where):
             if should_stop():
-                raise Interrupted(f"export of {table.name} stopped; it starts again on resume")
+                raise _interrupted(table)
             con.executemany(
                 insert,
                 [

@@ -16,6 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from batchyard.check.sources import regexp
 from batchyard.db import Database, Dialect, ledger, reason
 from batchyard.db import connect as opener
 from batchyard.db import quote_identifier as qi
@@ -314,7 +315,7 @@ def _load_sqlite(
     def staging() -> rowrules.Stage | None:
         if rules is None:
             return None
-        con.create_function("regexp", 2, rowrules.regexp, deterministic=True)
+        con.create_function("regexp", 2, regexp, deterministic=True)
         return rowrules.Stage(
             rules, spec.file_columns, "sqlite", run, lambda sql, rows: con.executemany(sql, rows)
         )

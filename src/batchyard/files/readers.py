@@ -393,42 +393,27 @@ def jsonl_records(path: Path) -> Iterator[tuple[int, Any, BadRow | None]]:
         for number, raw in enumerate(f, 1):
             if not raw.strip():
                 continue
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                yield (
-                    number,
-                    None,
-                    BadRow(
-                        str(path),
-                        number,
-                        f"not UTF-8 ({exc.reason} at byte {exc.start})",
-                        raw.decode("utf-8", "replace").rstrip("\n"),
-                    ),
-                )
-                continue
-            try:
-                value = json.loads(text, parse_float=JsonNumber)
-            except json.JSONDecodeError as exc:
-                yield (
-                    number,
-                    None,
-                    BadRow(
-                        str(path),
-                        number,
-                        f"not valid JSON: {exc.msg} at column {exc.colno}",
-                        text.rstrip("\n"),
-                    ),
-                )
-                continue
-            if not isinstance(value, dict):
-                yield (
-                    number,
-                    None,
-                    BadRow(str(path), number, "not a JSON object", text.rstrip("\n")),
-                )
-                continue
-            yield number, value, None
+            value, why, text = _json_line(raw)
+            if why is None:
+                yield number, value, None
+            else:
+                yield number, None, BadRow(str(path), number, why, text.rstrip("\n"))
+
+
+def _json_line(raw: bytes) -> tuple[Any, str | None, str]:
+    """A JSON line's object, or None and why the line is not one; and the line's text."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        why = f"not UTF-8 ({exc.reason} at byte {exc.start})"
+        return None, why, raw.decode("utf-8", "replace")
+    try:
+        value = json.loads(text, parse_float=JsonNumber)
+    except json.JSONDecodeError as exc:
+        return None, f"not valid JSON: {exc.msg} at column {exc.colno}", text
+    if not isinstance(value, dict):
+        return None, "not a JSON object", text
+    return value, None, text
 
 
 def json_records(path: Path) -> Iterator[tuple[int, Any, BadRow | None]]:

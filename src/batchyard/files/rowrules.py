@@ -10,10 +10,8 @@ pass go on to the table; the others are quarantined with the rule's name. Rules 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -73,18 +71,6 @@ def for_table(rules_file: str, table: Table, dialect: str) -> RowRules:
             continue
         checks.append((label, f"({where}) AND ({compiled.fail})" if where else compiled.fail))
     return RowRules(str(path), table.name, tuple(checks), tuple(left))
-
-
-@lru_cache(maxsize=64)
-def _pattern(text: str) -> re.Pattern[str]:
-    return re.compile(text)
-
-
-def regexp(pattern: str | None, value: Any) -> int | None:
-    """SQLite's ``x REGEXP pattern``, which SQLite leaves to the application."""
-    if pattern is None or value is None:
-        return None
-    return 1 if _pattern(pattern).search(value if isinstance(value, str) else str(value)) else 0
 
 
 class Stage:

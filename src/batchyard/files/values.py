@@ -53,23 +53,18 @@ def logical_of_arrow(t: pa.DataType) -> str:
     """The logical type of an Arrow column read from a file."""
     import pyarrow as pa
 
-    if pa.types.is_boolean(t):
-        return "boolean"
-    if pa.types.is_integer(t):
-        return "integer"
-    if pa.types.is_floating(t):
-        return "float"
-    if pa.types.is_decimal(t):
-        return "decimal"
-    if pa.types.is_timestamp(t):
-        return "datetime"
-    if pa.types.is_date(t):
-        return "date"
-    if pa.types.is_time(t):
-        return "time"
-    if pa.types.is_binary(t) or pa.types.is_large_binary(t):
-        return "blob"
-    return "text"
+    tests = (
+        (pa.types.is_boolean, "boolean"),
+        (pa.types.is_integer, "integer"),
+        (pa.types.is_floating, "float"),
+        (pa.types.is_decimal, "decimal"),
+        (pa.types.is_timestamp, "datetime"),
+        (pa.types.is_date, "date"),
+        (pa.types.is_time, "time"),
+        (pa.types.is_binary, "blob"),
+        (pa.types.is_large_binary, "blob"),
+    )
+    return next((logical for test, logical in tests if test(t)), "text")
 
 
 def b64(value: bytes) -> str:

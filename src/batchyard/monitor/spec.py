@@ -36,8 +36,10 @@ from pydantic import (
     model_validator,
 )
 
+from batchyard.check.suite import find_node
 from batchyard.errors import ConfigError, NotFound
 from batchyard.pipelines import ScheduleField
+from batchyard.project import config_text
 
 FOLDER = "monitors"
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
@@ -500,11 +502,7 @@ def list_files(root: Path) -> list[Path]:
 
 def load_file(path: Path) -> Monitor:
     """Read one monitor file; errors name ``file:line``, the metric and the field."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read: {exc}") from exc
-    return from_yaml(text, path.stem, str(path))
+    return from_yaml(config_text(path), path.stem, str(path))
 
 
 def from_yaml(text: str, name: str, source: str = "<monitor>") -> Monitor:
@@ -531,7 +529,11 @@ def explain(exc: ValidationError, root: yaml.Node | None, source: str) -> str:
     loc = [p for p in err["loc"] if not (isinstance(p, str) and p in METRIC_TYPES)]
     named = re.match(r"(?:Value error, )?(thresholds)\[(\d+)\]", str(err["msg"]))
     line_loc = [*loc, named.group(1), int(named.group(2))] if named else loc
-    node, _ = _find(root, line_loc, key=err["type"] == "extra_forbidden") if root else (None, [])
+    node, _ = (
+        find_node(root, line_loc, key=err["type"] == "extra_forbidden", skip_missing=False)
+        if root
+        else (None, [])
+    )
     where = f"{source}:{node.start_mark.line + 1}" if node is not None else source
     place = _place(loc, root)
     kind = err["type"]
@@ -564,7 +566,7 @@ def where(monitor: Monitor, *loc: str | int) -> str:
         return monitor.path
     if root is None:
         return monitor.path
-    node, _ = _find(root, loc)
+    node, _ = find_node(root, loc, skip_missing=False)
     return f"{monitor.path}:{node.start_mark.line + 1}"
 
 
@@ -575,31 +577,13 @@ def _place(loc: Sequence[Any], root: yaml.Node | None) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
             if i == 1 and loc[0] == "metrics" and root is not None:
-                node, _ = _find(root, ["metrics", part, "name"])
+                node, _ = find_node(root, ["metrics", part, "name"], skip_missing=False)
                 named = getattr(node, "value", None)
                 if isinstance(named, str) and node is not root:
                     out += f" ({named})"
         else:
             out += ("." if out else "") + str(part)
     return out or "the file"
-
-
-def _find(node: yaml.Node, loc: Sequence[Any], *, key: bool = False) -> tuple[yaml.Node, list[Any]]:
-    path: list[Any] = []
-    for i, part in enumerate(loc):
-        if isinstance(node, yaml.MappingNode):
-            pair = next(((k, v) for k, v in node.value if k.value == part), None)
-            if pair is None:
-                break
-            node = pair[0] if key and i == len(loc) - 1 else pair[1]
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-            if part >= len(node.value):
-                break
-            node = node.value[part]
-        else:
-            break
-        path.append(part)
-    return node, path
 
 
 # -- the project's monitors -------------------------------------------------------------------------

@@ -142,16 +142,21 @@ def _to_blob(v: Any) -> Any:
     return _blob(v)
 
 
+def _parsed(v: str, parse: Callable[[str], Any]) -> Any:
+    """``v`` parsed (white space around it ignored), or as it is when it does not parse."""
+    try:
+        return parse(v.strip())
+    except ValueError:
+        return v
+
+
 def _datetime(v: Any) -> Any:
     if isinstance(v, datetime):
         return v
     if isinstance(v, date):
         return datetime(v.year, v.month, v.day)
     if isinstance(v, str):
-        try:
-            return datetime.fromisoformat(v.strip())
-        except ValueError:
-            return v
+        return _parsed(v, datetime.fromisoformat)
     return v
 
 
@@ -175,10 +180,7 @@ def _time(v: Any) -> Any:
     if isinstance(v, time):
         return v
     if isinstance(v, str):
-        try:
-            return time.fromisoformat(v.strip())
-        except ValueError:
-            return v
+        return _parsed(v, time.fromisoformat)
     return v
 
 
@@ -186,10 +188,7 @@ def _uuid(v: Any) -> Any:
     if isinstance(v, uuid.UUID):
         return v
     if isinstance(v, str):
-        try:
-            return uuid.UUID(v.strip())
-        except ValueError:
-            return v
+        return _parsed(v, uuid.UUID)
     if isinstance(v, bytes | bytearray | memoryview) and len(v) == 16:
         return uuid.UUID(bytes=bytes(v))
     return v

@@ -90,6 +90,11 @@ def inside(folder: Path, entry: str) -> Path:
     return folder / entry
 
 
+def _has(entry: object, **types: type) -> bool:
+    """``entry`` is a mapping whose each named key holds a value of its type."""
+    return isinstance(entry, dict) and all(isinstance(entry.get(k), t) for k, t in types.items())
+
+
 def _entries(path: Path, data: dict[str, Any]) -> list[dict[str, Any]]:
     """The manifest's file entries, each with a name, a size and a sha256, and its table entries
     each with a name and a row count."""
@@ -99,20 +104,10 @@ def _entries(path: Path, data: dict[str, Any]) -> list[dict[str, Any]]:
     if not isinstance(files, list) or not isinstance(tables, list):
         raise ManifestError(f"{path}: 'files' and 'tables' must be lists")
     for n, e in enumerate(files):
-        if not (
-            isinstance(e, dict)
-            and isinstance(e.get("file"), str)
-            and isinstance(e.get("bytes"), int)
-            and isinstance(e.get("sha256"), str)
-        ):
+        if not _has(e, file=str, bytes=int, sha256=str):
             raise ManifestError(f"{path}: files[{n}] needs a file, its bytes and its sha256")
     for n, t in enumerate(tables):
-        if not (
-            isinstance(t, dict)
-            and isinstance(t.get("table"), str)
-            and isinstance(t.get("rows"), int)
-            and t["rows"] >= 0
-        ):
+        if not (_has(t, table=str, rows=int) and t["rows"] >= 0):
             raise ManifestError(f"{path}: tables[{n}] needs a table name and its rows (0 or more)")
     if (data["method"] == "sqlite") != (data.get("backend") == "sqlite"):
         raise ManifestError(

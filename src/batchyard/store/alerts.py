@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from batchyard.errors import NotFound
-from batchyard.store.models import _aware
+from batchyard.store.models import aware, iso
 from batchyard.store.schema import alert_deliveries, alert_notices, alerts
 from batchyard.store.store import Store
 
@@ -81,10 +81,6 @@ class NoticeStatus(StrEnum):
     SUPERSEDED = "superseded"
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
 @dataclass(frozen=True)
 class Alert:
     id: int
@@ -126,8 +122,8 @@ class Alert:
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Alert:
-        opened_at = _aware(row["opened_at"])
-        last_seen_at = _aware(row["last_seen_at"])
+        opened_at = aware(row["opened_at"])
+        last_seen_at = aware(row["last_seen_at"])
         assert opened_at is not None and last_seen_at is not None
         return cls(
             id=int(row["id"]),
@@ -145,13 +141,13 @@ class Alert:
             channels=json.loads(row["channels"] or "[]"),
             failures=int(row["failures"]),
             passes=int(row["passes"]),
-            notified_at=_aware(row["notified_at"]),
+            notified_at=aware(row["notified_at"]),
             reminders=int(row["reminders"]),
-            acknowledged_at=_aware(row["acknowledged_at"]),
+            acknowledged_at=aware(row["acknowledged_at"]),
             acknowledged_by=row["acknowledged_by"],
             note=row["note"],
-            silenced_until=_aware(row["silenced_until"]),
-            resolved_at=_aware(row["resolved_at"]),
+            silenced_until=aware(row["silenced_until"]),
+            resolved_at=aware(row["resolved_at"]),
             resolved_by=row["resolved_by"],
         )
 
@@ -167,7 +163,7 @@ class Alert:
             "silenced_until",
             "resolved_at",
         ):
-            data[key] = _iso(getattr(self, key))
+            data[key] = iso(getattr(self, key))
         data["title"] = self.title
         return data
 
@@ -186,7 +182,7 @@ class Notice:
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Notice:
-        created_at = _aware(row["created_at"])
+        created_at = aware(row["created_at"])
         assert created_at is not None
         return cls(
             id=int(row["id"]),
@@ -197,15 +193,15 @@ class Notice:
             created_at=created_at,
             attempts=int(row["attempts"]),
             last_error=row["last_error"],
-            sent_at=_aware(row["sent_at"]),
+            sent_at=aware(row["sent_at"]),
         )
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["event"] = self.event.value
         data["status"] = self.status.value
-        data["created_at"] = _iso(self.created_at)
-        data["sent_at"] = _iso(self.sent_at)
+        data["created_at"] = iso(self.created_at)
+        data["sent_at"] = iso(self.sent_at)
         return data
 
 
@@ -226,7 +222,7 @@ class Delivery:
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Delivery:
-        at = _aware(row["at"])
+        at = aware(row["at"])
         assert at is not None
         return cls(
             id=int(row["id"]),

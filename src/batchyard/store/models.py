@@ -53,11 +53,13 @@ def new_job_id(kind: str, env: str, now: datetime | None = None) -> str:
     return f"{kind}_{env}_{stamp}_{secrets.token_hex(3)}"
 
 
-def _iso(value: datetime | None) -> str | None:
+def iso(value: datetime | None) -> str | None:
+    """A time as ``to_dict`` gives it: ISO 8601 text, or None."""
     return value.isoformat() if value else None
 
 
-def _aware(value: Any) -> datetime | None:
+def aware(value: Any) -> datetime | None:
+    """A stored time as an aware datetime (SQLite gives naive text or datetimes, in UTC)."""
     if value is None:
         return None
     if isinstance(value, str):
@@ -194,10 +196,10 @@ class Job:
             cancelled=row["cancelled"],
             rows_read=row["rows_read"],
             rows_written=row["rows_written"],
-            created_at=_aware(row["created_at"]),
-            started_at=_aware(row["started_at"]),
-            finished_at=_aware(row["finished_at"]),
-            updated_at=_aware(row["updated_at"]),
+            created_at=aware(row["created_at"]),
+            started_at=aware(row["started_at"]),
+            finished_at=aware(row["finished_at"]),
+            updated_at=aware(row["updated_at"]),
             error=row["error"],
             retry_of=row["retry_of"],
             parent_id=row["parent_id"],
@@ -205,14 +207,14 @@ class Job:
             metadata=_json(row["metadata"]) or {},
             progress=_json(row["progress"]) or {},
             lease_owner=row["lease_owner"],
-            lease_expires_at=_aware(row["lease_expires_at"]),
-            heartbeat_at=_aware(row["heartbeat_at"]),
+            lease_expires_at=aware(row["lease_expires_at"]),
+            heartbeat_at=aware(row["heartbeat_at"]),
             control=row["control"],
             weight_total=int(row.get("weight_total") or 0),
             run_s=row.get("run_s"),
             paused_s=row.get("paused_s"),
             queued_s=row.get("queued_s"),
-            status_since=_aware(row.get("status_since")),
+            status_since=aware(row.get("status_since")),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -227,7 +229,7 @@ class Job:
             "heartbeat_at",
             "status_since",
         ):
-            data[key] = _iso(getattr(self, key))
+            data[key] = iso(getattr(self, key))
         data["percent"] = round(self.percent, 2)
         del data["run_s"]  # duration_s is the running time, the current run's included
         data["duration_s"] = _round(self.duration)
@@ -274,8 +276,8 @@ class Item:
             traceback=row["traceback"],
             result=_json(row["result"]),
             cursor=_json(row["cursor"]),
-            started_at=_aware(row["started_at"]),
-            finished_at=_aware(row["finished_at"]),
+            started_at=aware(row["started_at"]),
+            finished_at=aware(row["finished_at"]),
             duration_s=row["duration_s"],
             rows_read=row["rows_read"],
             rows_written=row["rows_written"],
@@ -286,8 +288,8 @@ class Item:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["status"] = self.status.value
-        data["started_at"] = _iso(self.started_at)
-        data["finished_at"] = _iso(self.finished_at)
+        data["started_at"] = iso(self.started_at)
+        data["finished_at"] = iso(self.finished_at)
         return data
 
 
@@ -302,7 +304,7 @@ class Event:
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Event:
-        ts = _aware(row["ts"])
+        ts = aware(row["ts"])
         assert ts is not None
         return cls(
             id=row["id"],
@@ -383,7 +385,7 @@ class Observation:
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Observation:
-        observed = _aware(row["observed_at"])
+        observed = aware(row["observed_at"])
         assert observed is not None
         return cls(
             id=row["id"],

@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from batchyard.errors import LeaseLost
-from batchyard.store.models import Job, utcnow
+from batchyard.store.models import Job, aware, iso, utcnow
 from batchyard.store.schema import jobs, leases, schedule_runs, schedules
 from batchyard.store.store import Store
 
@@ -41,17 +41,9 @@ UNFINISHED = (RunStatus.PENDING.value, RunStatus.RUNNING.value)
 
 
 def _utc(value: Any) -> datetime | None:
-    """A stored time as an aware UTC datetime (SQLite gives naive text or datetimes)."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    assert isinstance(value, datetime)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
+    """A stored time in UTC: runs are keyed and compared by their times."""
+    at = aware(value)
+    return None if at is None else at.astimezone(UTC)
 
 
 @dataclass(frozen=True)
@@ -85,12 +77,12 @@ class ScheduleRun:
     def to_dict(self) -> dict[str, Any]:
         return {
             "schedule_id": self.schedule_id,
-            "scheduled_at": _iso(self.scheduled_at),
+            "scheduled_at": iso(self.scheduled_at),
             "job_id": self.job_id,
             "status": self.status.value,
-            "created_at": _iso(self.created_at),
-            "started_at": _iso(self.started_at),
-            "finished_at": _iso(self.finished_at),
+            "created_at": iso(self.created_at),
+            "started_at": iso(self.started_at),
+            "finished_at": iso(self.finished_at),
             "detail": self.detail,
         }
 
