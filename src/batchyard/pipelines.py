@@ -23,8 +23,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from batchyard.config import MAX_WORKERS
 from batchyard.errors import ConfigError, NotFound
+from batchyard.project import MAX_WORKERS
 
 FOLDER = "pipelines"
 

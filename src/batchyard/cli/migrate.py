@@ -10,8 +10,7 @@ from batchyard.cli.args import KEYS, SOURCE, TABLES, TARGET, place, split
 from batchyard.cli.output import err
 from batchyard.cli.run import run_with_display
 from batchyard.cli.verify import print_results
-from batchyard.config import MAX_WORKERS
-from batchyard.move.verify import IDENTICAL
+from batchyard.project import MAX_WORKERS
 from batchyard.store.models import Job
 
 
@@ -104,6 +103,8 @@ def register(app: typer.Typer) -> None:
 
 def _verified(job: Job) -> None:
     """With --verify: what verify found, as `batchyard verify` prints it."""
+    from batchyard.move.verify import IDENTICAL
+
     results = job.metadata.get("verify")
     if not isinstance(results, list):
         return

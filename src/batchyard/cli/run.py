@@ -257,8 +257,11 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     ) -> None:
         """List the job kinds this project can run, with their params."""
-        app = ctx.obj.app
-        found = [app.kind(name)] if name else app.kinds()
+        # The registry alone, not the API: a kind's code, and the store, are not needed to list it.
+        from batchyard.engine.registry import load_registry
+
+        registry = load_registry(ctx.obj.root)
+        found = [registry.get(name)] if name else list(registry)
         if as_json:
             print_json([k.describe() for k in found])
             return
