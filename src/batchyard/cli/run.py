@@ -27,7 +27,7 @@ from batchyard.cli.output import (
 from batchyard.cli.templates import write_project
 from batchyard.engine.progress import Snapshot
 from batchyard.errors import ParamError, UsageError
-from batchyard.project import MAX_WORKERS
+from batchyard.project import MAX_WORKERS, locate
 from batchyard.store.models import Job, JobStatus
 
 # Imports inside the commands below load what only running needs (the engine, the kinds,
@@ -260,7 +260,10 @@ def register(app: typer.Typer) -> None:
         # The registry alone, not the API: a kind's code, and the store, are not needed to list it.
         from batchyard.engine.registry import load_registry
 
-        registry = load_registry(ctx.obj.root)
+        state = ctx.obj
+        if locate(state.project, store=state.store) is None:
+            state.app  # noqa: B018 - batchyard.toml needs the whole check to say what is wrong
+        registry = load_registry(state.root)
         found = [registry.get(name)] if name else list(registry)
         if as_json:
             print_json([k.describe() for k in found])
