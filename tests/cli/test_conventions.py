@@ -105,6 +105,22 @@ def test_completion_of_names(sqlite_project: Path, shell: str) -> None:
     assert "jobs" in complete(sqlite_project, shell, "batchyard jo")
 
 
+def test_completion_of_kinds_follows_jobs_py(sqlite_project: Path, tmp_path: Path) -> None:
+    """The kinds' names are noted after the first TAB; a changed jobs.py is read again."""
+    assert "nums" in complete(sqlite_project, "bash", "batchyard run n")
+    assert (sqlite_project / ".batchyard" / "kinds.json").is_file()
+    jobs = sqlite_project / "jobs.py"
+    jobs.write_text(jobs.read_text() + '\n\n@by.job("nightly")\ndef nightly():\n    return [1]\n')
+    assert {"nums", "nightly"} <= set(complete(sqlite_project, "bash", "batchyard run n"))
+    jobs.write_text("")
+    assert complete(sqlite_project, "bash", "batchyard run n") == []
+    # No project here: the built-in kinds are offered, and nothing is written.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    assert "migrate" in complete(elsewhere, "bash", "batchyard kinds mi")
+    assert list(elsewhere.iterdir()) == []
+
+
 # -- -q, -v and BATCHYARD_LOG_LEVEL -----------------------------------------------------------
 
 

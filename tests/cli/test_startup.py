@@ -51,11 +51,14 @@ def looked_at(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, 
         yield root, job_id
 
 
-def imports(root: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+def imports(
+    root: Path, *args: str, env: dict[str, str] | None = None
+) -> tuple[subprocess.CompletedProcess[str], set[str]]:
     """Run ``batchyard ARGS`` in ``root``; its result and every module it imported."""
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "batchyard", *args],
         cwd=root,
+        env={**os.environ, **(env or {})},
         capture_output=True,
         text=True,
         timeout=120,
@@ -104,6 +107,69 @@ def test_pipelines_loads_no_engine(looked_at: tuple[Path, str]) -> None:
     done, modules = imports(root, "pipelines")
     assert done.returncode == 0 and "small" in done.stdout, done.stderr[-2000:]
     assert loaded(modules, HEAVY) == []
+    assert "batchyard.config" not in modules  # the files' own models, not the settings'
+
+
+#: What listing kinds loads of them: their declarations and params models, not their code.
+KIND_LISTING = {"batchyard.kinds", "batchyard.kinds.params"}
+
+
+@pytest.mark.parametrize(
+    "args", [("kinds",), ("kinds", "migrate"), ("kinds", "nums", "--json")], ids=" ".join
+)
+def test_kinds_loads_their_params_but_not_their_code(
+    looked_at: tuple[Path, str], args: tuple[str, ...]
+) -> None:
+    root, _ = looked_at
+    done, modules = imports(root, *args)
+    assert done.returncode == 0 and args[-1].strip("-") in done.stdout + "json", done.stderr
+    if args == ("kinds",):
+        assert "nums" in done.stdout and "migrate" in done.stdout  # the project's, the built-in
+    assert set(loaded(modules, ("batchyard.kinds",))) == KIND_LISTING
+    others = tuple(h for h in HEAVY if h != "batchyard.kinds")
+    assert loaded(modules, (*others, "yaml", "batchyard.config", "batchyard.engine.context")) == []
+    assert "pydantic" in modules  # (the params' schemas)
+
+
+def completing(line: str) -> dict[str, str]:
+    """The environment bash's completion script gives ``batchyard`` at a TAB after ``line``."""
+    return {
+        "_BATCHYARD_COMPLETE": "complete_bash",
+        "COMP_WORDS": line,
+        "COMP_CWORD": str(len(line.split(" ")) - 1),
+    }
+
+
+@pytest.mark.parametrize(
+    ("line", "offered"),
+    [
+        ("batchyard run ", {"small", "large", "nums", "migrate"}),
+        ("batchyard kinds nu", {"nums"}),
+        ("batchyard run --batch ", {"small", "large"}),
+        ("batchyard migrate ", {"warehouse"}),
+        ("batchyard verify sqlite.db ware", {"warehouse"}),
+    ],
+)
+def test_completing_names_loads_only_what_they_use(
+    looked_at: tuple[Path, str], line: str, offered: set[str]
+) -> None:
+    root, _ = looked_at
+    (root / ".batchyard" / "kinds.json").unlink(missing_ok=True)
+    first, _ = imports(root, env=completing(line))
+    done, modules = imports(root, env=completing(line))  # after the first TAB, as users TAB
+    for result in (first, done):
+        assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+        assert offered <= set(result.stdout.split()), result.stdout
+    assert loaded(modules, HEAVY + MODELS + ("batchyard.engine.registry",)) == [], line
+
+
+def test_the_first_kind_completion_reads_the_registry(looked_at: tuple[Path, str]) -> None:
+    """The other side of the guard above: with no note of the kinds, they are loaded."""
+    root, _ = looked_at
+    (root / ".batchyard" / "kinds.json").unlink(missing_ok=True)
+    done, modules = imports(root, env=completing("batchyard kinds "))
+    assert "nums" in done.stdout.split()
+    assert {"batchyard.engine.registry", "pydantic"} <= modules
 
 
 def test_a_command_that_runs_jobs_loads_the_engine(looked_at: tuple[Path, str]) -> None:

@@ -251,3 +251,108 @@ def test_kinds_registered_later_are_found(tmp_path: object) -> None:
         assert "registered-late" not in first
     finally:
         REGISTRY._kinds.pop("registered-late")  # leave the process's registry as it was
+
+
+# -- kinds declared before their code --------------------------------------------------------
+
+
+class WindowParams(by.Params):
+    start: date
+    days: int = 7
+
+
+CODE = """
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import batchyard as by
+from tests_declared_home import KIND, WindowParams
+
+
+def plan(p: WindowParams) -> list[date]:
+    return [p.start + timedelta(days=n) for n in range(p.days)]
+
+
+@KIND.item
+def one(day: date, ctx: UndefinedHere) -> str:  # only the first annotation is read
+    return day.isoformat()
+
+
+KIND.implement(plan)
+"""
+
+
+@pytest.fixture
+def declared(tmp_path, monkeypatch: pytest.MonkeyPatch):
+    """A kind declared by its params model, its code in a module not imported yet."""
+    import sys
+    import types
+
+    name = f"declared_code_{abs(hash(str(tmp_path)))}"
+    (tmp_path / f"{name}.py").write_text(CODE, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    kind = JobKind(
+        "window", params=WindowParams, code=name, description="Days from a start.", workers=2
+    )
+    home = types.ModuleType("tests_declared_home")
+    home.KIND, home.WindowParams = kind, WindowParams  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "tests_declared_home", home)
+    yield kind, name
+    sys.modules.pop(name, None)
+
+
+def test_a_declared_kind_is_described_and_checked_without_its_code(declared) -> None:
+    import sys
+
+    kind, code = declared
+    described = kind.describe()
+    assert (described["name"], described["description"], described["workers"]) == (
+        "window",
+        "Days from a start.",
+        2,
+    )
+    assert set(described["params"]["properties"]) == {"start", "days"}
+    assert kind.parse_params({"start": "2024-06-01", "days": "2"}).days == 2
+    assert kind.origin == code
+    assert code not in sys.modules  # nothing above needed it
+
+
+def test_a_declared_kinds_code_loads_when_it_plans_or_runs(declared) -> None:
+    import sys
+
+    kind, code = declared
+    params = kind.parse_params({"start": "2024-06-01", "days": "2"})
+    assert [k for k, _, _ in kind.plan(params)] == ["2024-06-01", "2024-06-02"]
+    assert code in sys.modules
+    # The item's value comes back typed though its ctx's annotation names nothing known.
+    assert kind.call_item("2024-06-02", None) == "2024-06-02"
+
+
+def test_a_declared_kinds_plan_takes_its_model() -> None:
+    kind = JobKind("window", params=WindowParams, code="nowhere")
+
+    def other(p: SeasonParams) -> list[int]:
+        return [p.season]
+
+    with pytest.raises(UsageError, match="must take the declared params model, WindowParams"):
+        kind.implement(other)
+    with pytest.raises(UsageError, match="give its plan function, or its params model"):
+        JobKind("neither")
+
+
+def test_a_declared_kind_whose_module_does_not_implement_it(tmp_path, monkeypatch) -> None:
+    (tmp_path / "implements_nothing.py").write_text("X = 1\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    kind = JobKind("lazy", params=WindowParams, code="implements_nothing")
+    with pytest.raises(UsageError, match="implements_nothing does not implement it"):
+        kind.load()
+
+
+def test_every_built_in_kind_is_implemented_by_its_module() -> None:
+    from batchyard.kinds import BUILTIN
+
+    for name, kind in BUILTIN.items():
+        assert kind.builtin and kind.description, name
+        assert kind.item_fn is not None, name  # (loads its module)
+        assert kind.plan_fn.__module__ == kind.origin, name

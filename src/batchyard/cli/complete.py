@@ -3,17 +3,24 @@
 The shell runs ``batchyard`` at every TAB, so each of these reads only what it names: job ids
 through the quick reader of a SQLite store (none for other stores), pipelines from the names of
 their files, connections from ``batchyard.toml`` alone. Kinds need the project's registry, its
-``jobs.py`` included, which is the one slow completion. Each gives nothing rather than fail: a
-completion that raises would print a traceback into the user's command line.
+``jobs.py`` and installed plug-ins included, which takes pydantic and the engine: their names
+are noted in the project's ``.batchyard/kinds.json`` the first time, and read from there while
+what they come from (``jobs.py``, the installed packages, batchyard itself) is unchanged. Each
+gives nothing rather than fail: a completion that raises would print a traceback into the user's
+command line.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any
 
-from batchyard.project import CONFIG_FILE, locate, project_root
+from batchyard import __version__
+from batchyard.project import CONFIG_FILE, STATE_DIR, locate, project_root
 from batchyard.store.joblist import JobFilter
 from batchyard.store.reader import StoreReader
 
@@ -63,15 +70,67 @@ def connections(ctx: Any, incomplete: str) -> list[str]:
     return sorted(n for n in names if n.startswith(incomplete))
 
 
+#: Where the names of a project's kinds are noted, in its state folder.
+KINDS_NOTE = "kinds.json"
+#: The file that declares the built-in kinds (batchyard's own, for a checkout installed editable).
+_BUILTIN = Path(__file__).resolve().parents[1] / "kinds" / "__init__.py"
+
+
 def kinds(ctx: Any, incomplete: str) -> list[str]:
     """Names of the job kinds the project can run."""
     try:
-        from batchyard.engine.registry import load_registry  # every kind: only on this TAB
+        root = project_root(_globals(ctx)[0])
+        names = _noted_kinds(root)
+        if names is None:
+            from batchyard.engine.registry import load_registry  # every kind: only when unnoted
 
-        names = [k.name for k in load_registry(project_root(_globals(ctx)[0]))]
+            names = [k.name for k in load_registry(root)]
+            _note_kinds(root, names)
     except Exception:
         return []
     return sorted(n for n in names if n.startswith(incomplete))
+
+
+def _sources(root: Path) -> list[Any]:
+    """What a project's kinds come from, as it is now: the version, and the time and size of
+    ``jobs.py``, of the built-in kinds' declarations and of each folder of installed packages (a
+    package installed or removed there changes its time). Those folders are ``sys.path`` but its
+    first entry, the command's own folder or the working one."""
+    found: list[Any] = [__version__]
+    for path in (root / "jobs.py", _BUILTIN, *(Path(p) for p in sys.path[1:] if p)):
+        try:
+            st = path.stat()
+        except OSError:
+            found.append([str(path), None])
+        else:
+            found.append([str(path), st.st_mtime_ns, st.st_size])
+    return found
+
+
+def _noted_kinds(root: Path) -> list[str] | None:
+    """The names noted for the project, if what they come from has not changed since."""
+    try:
+        note = json.loads((root / STATE_DIR / KINDS_NOTE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(note, dict) or note.get("sources") != _sources(root):
+        return None
+    names = note.get("kinds")
+    return [str(n) for n in names] if isinstance(names, list) else None
+
+
+def _note_kinds(root: Path, names: list[str]) -> None:
+    """Note the names in a project's state folder (only a project's: one with batchyard.toml)."""
+    if not (root / CONFIG_FILE).is_file():
+        return
+    folder = root / STATE_DIR
+    try:
+        folder.mkdir(exist_ok=True)
+        part = folder / f".{KINDS_NOTE}.{os.getpid()}"
+        part.write_text(json.dumps({"sources": _sources(root), "kinds": names}), encoding="utf-8")
+        os.replace(part, folder / KINDS_NOTE)  # (whole, for a TAB in another shell at once)
+    except OSError:
+        pass
 
 
 def targets(ctx: Any, incomplete: str) -> list[str]:

@@ -17,6 +17,7 @@ from batchyard.errors import UsageError
 from batchyard.files.formats import check_writable
 from batchyard.kinds.backup import backups_root
 from batchyard.kinds.inspect import format_for, render
+from batchyard.profile import EXACT_BELOW, SAMPLE_ROWS
 from batchyard.profile import summary as sm
 from batchyard.secrets import mask_url
 from batchyard.snapshot.backup import list_backups
@@ -202,13 +203,13 @@ def summary(
         None, "--output", "-o", help="Write to this file instead of stdout."
     ),
     exact_below: int = typer.Option(
-        sm.EXACT_BELOW,
+        EXACT_BELOW,
         "--exact-below",
         min=0,
         help="Count distinct values exactly in tables up to this many rows; sample larger ones.",
     ),
     sample_rows: int = typer.Option(
-        sm.SAMPLE_ROWS, "--sample-rows", min=1, help="About how many rows a sample holds."
+        SAMPLE_ROWS, "--sample-rows", min=1, help="About how many rows a sample holds."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON (--format json)."),
 ) -> None:

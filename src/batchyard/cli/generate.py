@@ -10,8 +10,9 @@ import typer
 from batchyard.cli.args import workers_option
 from batchyard.cli.output import err
 from batchyard.cli.run import run_with_display
-from batchyard.generate.spec import DEFAULT_CHUNK_ROWS, DEFAULT_SEED
-from batchyard.kinds.generate import GenerateParams, destination
+from batchyard.generate import DEFAULT_CHUNK_ROWS, DEFAULT_SEED
+from batchyard.kinds.generate import destination, spec_of
+from batchyard.kinds.params import GenerateParams
 
 
 def _absolute(text: str | None, connections: dict[str, str]) -> str | None:
@@ -104,7 +105,7 @@ def register(app: typer.Typer) -> None:
         }
         job = app.submit("generate", params, workers=workers)
         checked = GenerateParams.model_validate(params)  # as the job has them: checked by submit
-        spec = checked.spec()
+        spec = spec_of(checked)
         target, manifest_path = destination(checked, app.settings)
         sizes = ", ".join(f"{name} {count:,}" for name, count in spec.counts.items())
         err.print(

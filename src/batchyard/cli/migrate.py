@@ -10,7 +10,6 @@ from batchyard.cli.args import KEYS, SOURCE, TABLES, TARGET, place, split, worke
 from batchyard.cli.output import err
 from batchyard.cli.run import check_executor, run_with_display
 from batchyard.cli.verify import print_results
-from batchyard.move.verify import IDENTICAL
 from batchyard.store.models import Job
 
 
@@ -106,6 +105,8 @@ def register(app: typer.Typer) -> None:
 
 def _verified(job: Job) -> None:
     """With --verify: what verify found, as `batchyard verify` prints it."""
+    from batchyard.move.verify import IDENTICAL
+
     results = job.metadata.get("verify")
     if not isinstance(results, list):
         return

@@ -28,7 +28,7 @@ from batchyard.cli.output import (
 from batchyard.cli.templates import write_project
 from batchyard.engine.progress import Snapshot
 from batchyard.errors import ParamError, UsageError
-from batchyard.project import split_executor
+from batchyard.project import locate, split_executor
 from batchyard.store.models import Job, JobStatus
 
 # Imports inside the commands below load what only running needs (the engine, the kinds,
@@ -264,8 +264,14 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     ) -> None:
         """List the job kinds this project can run, with their params."""
-        app = ctx.obj.app
-        found = [app.kind(name)] if name else app.kinds()
+        # The registry alone, not the API: a kind's code, and the store, are not needed to list it.
+        from batchyard.engine.registry import load_registry
+
+        state = ctx.obj
+        if locate(state.project, store=state.store) is None:
+            state.app  # noqa: B018 - batchyard.toml needs the whole check to say what is wrong
+        registry = load_registry(state.root)
+        found = [registry.get(name)] if name else list(registry)
         if as_json:
             print_json([k.describe() for k in found])
             return

@@ -13,13 +13,13 @@ from batchyard.cli.args import KEYS, SOURCE, TABLES, TARGET, place, split, worke
 from batchyard.cli.output import ProgressDisplay, err, listing, print_json, print_table
 from batchyard.cli.run import print_end
 from batchyard.errors import UsageError
-from batchyard.kinds.verify import summary
-from batchyard.move.keys import parse_keys
-from batchyard.move.verify import DIFFERENT, IDENTICAL, check_keys, databases, table_names
 from batchyard.secrets import mask_url
 from batchyard.store.models import JobStatus
 
-STYLE = {IDENTICAL: "green", "different": "red"}
+# Imports inside the functions below load what verifying needs (SQLAlchemy, the verify kind):
+# completing a connection name for `batchyard verify <TAB>` makes this command, and should not.
+
+STYLE = {"identical": "green", "different": "red"}
 
 
 def _value(v: Any) -> str:
@@ -27,6 +27,9 @@ def _value(v: Any) -> str:
 
 
 def _results_table(results: list[dict[str, Any]]) -> Table:
+    from batchyard.kinds.verify import summary
+    from batchyard.move.verify import IDENTICAL
+
     columns = (
         "table",
         "status",
@@ -109,6 +112,9 @@ def register(app: typer.Typer) -> None:
         SQLite table and its PostgreSQL copy agree when their values do. Tables on one side only are
         reported. Exit 0: identical; 1: something differs; 2: bad input.
         """
+        from batchyard.move.keys import parse_keys
+        from batchyard.move.verify import DIFFERENT, check_keys, databases, table_names
+
         if fmt not in ("table", "json"):
             raise UsageError(f"--format {fmt!r}: use table or json")
         state = ctx.obj

@@ -10,17 +10,18 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol
 
 from typing_extensions import TypeVar
 
-from batchyard.config import Settings
-from batchyard.db import shares_database
 from batchyard.engine.params import Params
-from batchyard.engine.writes import write_rows
 from batchyard.errors import Interrupted, UsageError
 from batchyard.secrets import redact
-from batchyard.store import Store
-from batchyard.store.models import Job
 
 if TYPE_CHECKING:
+    # Types only: a project's jobs.py names ``by.Context`` when it loads, which should not load
+    # the store (SQLAlchemy) for commands that only list its kinds.
     from sqlalchemy.engine import Connection
+
+    from batchyard.config import Settings
+    from batchyard.store import Store
+    from batchyard.store.models import Job
 
 logger = logging.getLogger("batchyard.job")
 
@@ -203,6 +204,9 @@ class Context(Generic[P]):
         Refused (:class:`~batchyard.errors.AttemptFenced`, nothing written) once this attempt
         timed out or a newer one took the item over.
         """
+        from batchyard.db import shares_database  # (SQLAlchemy: loaded when an item writes)
+        from batchyard.engine.writes import write_rows
+
         url = self.settings.connection_url(connection)
         lineage = {"_job_id": self.job_id, "_item_key": self.item_key}
         if not self._fenced:

@@ -3,6 +3,11 @@
 A kind's params are one model (see :mod:`.params`): a :class:`~.params.Params` subclass its plan
 function takes, or one made from the plan function's signature. Values from the command line
 (``--param start=2024-06-01``) are parsed into those types, with errors naming the param.
+
+A kind may also be declared before its code: its name, params model, options and description,
+with ``code`` naming the module that implements it (``kind.implement(plan)``, ``@kind.item``...).
+That module is imported the first time the kind's functions are needed, so listing kinds and
+checking params load none of what running them needs (the built-in kinds are declared so).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any, TypeVar, get_type_hints
 
 from pydantic import TypeAdapter, ValidationError
@@ -87,8 +93,10 @@ class JobKind:
     def __init__(
         self,
         name: str,
-        plan: Callable[..., Iterable[Any]],
+        plan: Callable[..., Iterable[Any]] | None = None,
         *,
+        params: type[Params] | None = None,
+        code: str | None = None,
         retries: int | Retry | None = None,
         workers: int | None = None,
         timeout: float | None = None,
@@ -98,45 +106,126 @@ class JobKind:
         executor: str | None = None,
         options_from_params: Callable[..., dict[str, Any]] | None = None,
     ) -> None:
+        """A kind made from its plan function, or declared by its ``params`` model and the
+        module (``code``) that implements it, imported when the kind's functions are first needed."""
+        if (plan is None) == (code is None) or (code is not None and params is None):
+            raise UsageError(
+                f"job kind {name!r}: give its plan function, or its params model and code module"
+            )
         self.name = name
-        self.plan_fn = plan
         self.retry = Retry.of(retries) if retries is not None else None
         self.workers = workers
         self.timeout = timeout
         self.stop_on_error = stop_on_error
-        self.description = (description or inspect.getdoc(plan) or "").strip()
+        self.description = (description or (inspect.getdoc(plan) if plan else None) or "").strip()
         self.builtin = builtin
         self.executor = executor
-        self.options_from_params = options_from_params
-        self.item_fn: Callable[..., Any] | None = None
-        self.setup_fn: Callable[[Any], Any] | None = None
-        self.finish_fn: Callable[[Any], Any] | None = None
-        self.cleanup_fn: Callable[[Any], Any] | None = None
+        self._code = code
+        self._loaded = code is None
+        self._plan_fn: Callable[..., Iterable[Any]] | None = None
+        self._options_fn = options_from_params
+        self._item_fn: Callable[..., Any] | None = None
+        self._setup_fn: Callable[[Any], Any] | None = None
+        self._finish_fn: Callable[[Any], Any] | None = None
+        self._cleanup_fn: Callable[[Any], Any] | None = None
         self._value_adapter: TypeAdapter[Any] | None = None
         self._item_wants_ctx = False
-        self.params_model = model_of(name, plan)
-        declared = declared_model(plan)
         #: The plan function's argument that takes the whole params model, if it declares one.
+        self._model_arg: str | None = None
+        self._settings_arg: str | None = None
+        if plan is not None:
+            self.params_model = model_of(name, plan)
+            self._plan(plan)
+        else:
+            assert params is not None
+            self.params_model = params
+
+    def _plan(self, plan: Callable[..., Iterable[Any]]) -> None:
+        self._plan_fn = plan
+        declared = declared_model(plan)
         self._model_arg = declared[0] if declared else None
         self._settings_arg = settings_arg(plan)
+
+    def implement(
+        self,
+        plan: Callable[..., Iterable[Any]],
+        *,
+        options_from_params: Callable[..., dict[str, Any]] | None = None,
+    ) -> JobKind:
+        """Give a declared kind its plan function (from the module its ``code`` names), which
+        takes the declared params model; register its item function and hooks as usual."""
+        if model_of(self.name, plan) is not self.params_model:
+            raise UsageError(
+                f"job {self.name!r}: the plan function must take the declared params model, "
+                f"{self.params_model.__name__}"
+            )
+        self._plan(plan)
+        if options_from_params is not None:
+            self._options_fn = options_from_params
+        return self
+
+    def load(self) -> None:
+        """Import the module that implements a declared kind (once); nothing for the others."""
+        if self._loaded:
+            return
+        assert self._code is not None
+        __import__(self._code)  # (as an import statement: ``-X importtime`` reports it)
+        if self._plan_fn is None:
+            raise UsageError(f"job {self.name!r}: {self._code} does not implement it")
+        self._loaded = True
+
+    @property
+    def origin(self) -> str:
+        """Where the kind's code is: its module, or its plan function's full name."""
+        if self._code is not None:
+            return self._code
+        fn = self._plan_fn
+        return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', '?')}"
+
+    @property
+    def plan_fn(self) -> Callable[..., Iterable[Any]]:
+        self.load()
+        assert self._plan_fn is not None
+        return self._plan_fn
+
+    @property
+    def item_fn(self) -> Callable[..., Any] | None:
+        self.load()
+        return self._item_fn
+
+    @property
+    def setup_fn(self) -> Callable[[Any], Any] | None:
+        self.load()
+        return self._setup_fn
+
+    @property
+    def finish_fn(self) -> Callable[[Any], Any] | None:
+        self.load()
+        return self._finish_fn
+
+    @property
+    def cleanup_fn(self) -> Callable[[Any], Any] | None:
+        self.load()
+        return self._cleanup_fn
+
+    @property
+    def options_from_params(self) -> Callable[..., dict[str, Any]] | None:
+        self.load()
+        return self._options_fn
 
     def __repr__(self) -> str:
         return f"<JobKind {self.name}>"
 
     def item(self, fn: F) -> F:
         """Register the function that processes one item: ``fn(value, ctx)`` (``ctx`` optional)."""
-        self.item_fn = fn
+        self._item_fn = fn
         sig = inspect.signature(fn)
         params = list(sig.parameters.values())
         if not params:
             raise UsageError(
                 f"job {self.name!r}: the item function must take the item as its first argument"
             )
-        try:
-            hints = get_type_hints(fn)
-        except Exception:
-            hints = {}
-        annotation = hints.get(params[0].name)
+        annotation = _hint(fn, params[0].name)
         self._value_adapter = TypeAdapter(annotation) if annotation not in (None, Any) else None
         self._item_wants_ctx = len(params) > 1
         return fn
@@ -146,7 +235,7 @@ class JobKind:
 
         It must be idempotent: a resumed job runs it again (``ctx.item_key`` is ``"@setup"``).
         """
-        self.setup_fn = fn
+        self._setup_fn = fn
         return fn
 
     def finish(self, fn: F) -> F:
@@ -154,7 +243,7 @@ class JobKind:
 
         If it raises, the job ends ``failed`` with that error (``ctx.item_key`` is ``"@finish"``).
         """
-        self.finish_fn = fn
+        self._finish_fn = fn
         return fn
 
     def cleanup(self, fn: F) -> F:
@@ -164,7 +253,7 @@ class JobKind:
         It returns True when nothing the job wrote is left: a retry of the job then runs every item
         again, not only the unfinished ones.
         """
-        self.cleanup_fn = fn
+        self._cleanup_fn = fn
         return fn
 
     def options_for(self, params: Params | None, settings: Any) -> dict[str, Any]:
@@ -230,13 +319,14 @@ class JobKind:
         A plan function may take the project's :class:`~batchyard.config.Settings` as a parameter
         annotated with that type (it is passed in, not a param). The store refuses a key planned twice.
         """
+        plan = self.plan_fn  # (a declared kind's code, imported now, says how it takes them)
         if self._model_arg is not None:
             kwargs: dict[str, Any] = {self._model_arg: params}
         else:
             kwargs = {k: getattr(params, k) for k in self.params_model.model_fields}
         if self._settings_arg:
             kwargs[self._settings_arg] = settings
-        values = self.plan_fn(**kwargs)
+        values = plan(**kwargs)
         if values is None:
             raise PlanError(
                 f"job {self.name!r}: the plan function returned nothing; return the items"
@@ -279,8 +369,18 @@ class JobKind:
         }
 
 
-def _origin(fn: Callable[..., Any]) -> str:
-    return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', '?')}"
+def _hint(fn: Callable[..., Any], name: str) -> Any:
+    """The annotation of one parameter of ``fn``, evaluated alone: evaluating all of them would
+    import what the others name (``ctx: by.Context``) just to register the function."""
+    annotation = getattr(fn, "__annotations__", {}).get(name)
+    if annotation is None:
+        return None
+    home = getattr(inspect.unwrap(fn), "__globals__", {})
+    only = SimpleNamespace(__annotations__={name: annotation}, __globals__=home)
+    try:
+        return get_type_hints(only).get(name)
+    except Exception:
+        return None
 
 
 class Registry:
@@ -294,10 +394,10 @@ class Registry:
     def add(self, kind: JobKind) -> JobKind:
         existing = self._kinds.get(kind.name)
         # The same plan function loaded again (a reloaded jobs.py) replaces its older self.
-        if existing is not None and _origin(existing.plan_fn) != _origin(kind.plan_fn):
+        if existing is not None and existing.origin != kind.origin:
             raise UsageError(
-                f"two job kinds are named {kind.name!r} ({_origin(existing.plan_fn)} and "
-                f"{_origin(kind.plan_fn)}); rename one"
+                f"two job kinds are named {kind.name!r} ({existing.origin} and {kind.origin}); "
+                "rename one"
             )
         self._kinds[kind.name] = kind
         self.version += 1

@@ -101,6 +101,9 @@ class Runner:
         jobs: JobsFactory | None = None,
     ) -> None:
         self.store = store
+        # A declared kind's code, now: what it registers (the parts its progress reports) must be
+        # there before the job's tracker is made.
+        kind.load()
         self.kind = kind
         self.job = job
         self.settings = settings

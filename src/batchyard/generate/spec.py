@@ -17,13 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from batchyard.errors import ParamError
+from batchyard.generate import DEFAULT_CHUNK_ROWS, DEFAULT_SEED
 from batchyard.generate.datasets import get_dataset
 from batchyard.generate.datasets.base import Dataset, Table, Update, parse_scale
 from batchyard.generate.datasets.defects import DefectPlan, check_rate
 from batchyard.generate.datasets.sql import Dialect, Row, ident
 
-DEFAULT_SEED = 42
-DEFAULT_CHUNK_ROWS = 100_000
 MIN_CHUNK_ROWS = 100
 FORMATS = ("sqlite", "csv", "jsonl")
 IF_EXISTS = ("fail", "replace")

@@ -12,8 +12,10 @@ from typing import Any
 
 from batchyard.config import Settings
 from batchyard.engine.context import Context
-from batchyard.engine.kinds import REGISTRY, Item, JobKind
+from batchyard.engine.kinds import Item
 from batchyard.errors import ParamError
+from batchyard.kinds import BUILTIN
+from batchyard.kinds.params import BackupParams, RestoreParams
 from batchyard.profile.catalog import open_database
 from batchyard.secrets import mask_url
 from batchyard.snapshot import backup as bk
@@ -28,17 +30,10 @@ def backups_root(settings: Settings, folder: str | None) -> Path:
     return settings.state_dir / "backups"
 
 
-def plan_backup(
-    source: str,
-    settings: Settings,
-    name: str | None = None,
-    dir: str | None = None,
-    keep: int | None = None,
-    method: str = "auto",
-) -> list[Item]:
-    """Back up SOURCE into a named folder of compressed files with a checksummed manifest."""
-    url = settings.resolve(source)
-    chosen = bk.method_for(url, method)
+def plan_backup(params: BackupParams, settings: Settings) -> list[Item]:
+    url = settings.resolve(params.source)
+    chosen = bk.method_for(url, params.method)
+    keep, name = params.keep, params.name
     if keep is not None and keep < 1:
         raise ParamError(f"keep={keep}: keep at least 1 backup")
     if name is not None and bk.safe_name(name) != name:
@@ -108,19 +103,12 @@ def take(value: dict[str, Any], ctx: Context) -> dict[str, Any]:
     }
 
 
-def plan_restore(
-    backup: str,
-    target: str,
-    settings: Settings,
-    replace: bool = False,
-    dir: str | None = None,
-) -> list[Item]:
-    """Restore BACKUP (a folder, or a name: its newest backup) into TARGET, checksums first."""
-    folder = manifest.find_backup(backup, backups_root(settings, dir))
+def plan_restore(params: RestoreParams, settings: Settings) -> list[Item]:
+    folder = manifest.find_backup(params.backup, backups_root(settings, params.dir))
     data = manifest.read_checked(folder)
-    url = settings.resolve(target)
+    url = settings.resolve(params.target)
     rs.check_fits(data, url)
-    rs.check_target(url, replace)
+    rs.check_target(url, params.replace)
     rows = sum(int(t.get("rows") or 0) for t in data.get("tables") or [])
     return [Item(folder.name, {"folder": str(folder)}, weight=rows)]
 
@@ -154,7 +142,7 @@ def put_back(value: dict[str, Any], ctx: Context) -> dict[str, Any]:
     }
 
 
-backup_kind = REGISTRY.add(JobKind("backup", plan_backup, builtin=True, executor="threads"))
+backup_kind = BUILTIN["backup"].implement(plan_backup)
 backup_kind.item(take)
-restore_kind = REGISTRY.add(JobKind("restore", plan_restore, builtin=True, executor="threads"))
+restore_kind = BUILTIN["restore"].implement(plan_restore)
 restore_kind.item(put_back)

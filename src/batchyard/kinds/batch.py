@@ -13,31 +13,21 @@ ended other than completed (or never run), the pipeline is skipped.
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any
-
-from pydantic import Field
+from typing import Any
 
 from batchyard.config import Settings
 from batchyard.engine.context import Context, StopFlag
-from batchyard.engine.kinds import REGISTRY, Item, JobKind
-from batchyard.engine.params import Params
+from batchyard.engine.kinds import Item
 from batchyard.errors import Interrupted, ItemError, ParamError, Skip
+from batchyard.kinds import BUILTIN
+from batchyard.kinds.params import BatchParams
 from batchyard.schedule import depends
 from batchyard.store import JobFilter
 from batchyard.store.models import ItemStatus, Job, JobStatus
 from batchyard.store.schedules import ScheduleBook
 
 
-class BatchParams(Params):
-    """Which pipelines, how many at once, and whether the first failure stops the rest."""
-
-    pipelines: list[str]
-    parallel: Annotated[int, Field(ge=1, le=64)] = 1
-    stop_on_error: bool = False
-
-
 def plan(params: BatchParams, settings: Settings) -> list[Item]:
-    """Run pipelines from pipelines/*.yaml, `parallel` at a time, each after those it depends on."""
     pipelines = list(params.pipelines)
     if not pipelines:
         raise ParamError("batch: give at least one pipeline")
@@ -141,17 +131,5 @@ def _latest_run(ctx: Context, pipeline: str) -> Job | None:
     return None
 
 
-kind = REGISTRY.add(
-    JobKind(
-        "batch",
-        plan,
-        builtin=True,
-        executor="threads",
-        options_from_params=_options,
-        # A pipeline that failed stays failed on a second attempt (its job ended): retries are
-        # the pipelines' own. None here also keeps a waiting pipeline from holding a slot that
-        # an upstream's retry would need.
-        retries=0,
-    )
-)
+kind = BUILTIN["batch"].implement(plan, options_from_params=_options)
 kind.item(run_pipeline)

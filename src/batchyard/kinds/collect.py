@@ -9,64 +9,22 @@ in the target yet. See docs/collect.md.
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
-
-from pydantic import BaseModel, Field
+from typing import Any
 
 from batchyard.collect import collector, gaps
 from batchyard.collect import items as planning
 from batchyard.collect.spec import Spec
-from batchyard.config import MAX_WORKERS, Settings
+from batchyard.config import Settings
 from batchyard.engine.context import Context
-from batchyard.engine.kinds import REGISTRY, Item, JobKind
+from batchyard.engine.kinds import Item
 from batchyard.errors import ParamError
+from batchyard.kinds import BUILTIN
+from batchyard.kinds.params import CollectParams
 
 
-def plan(
-    url: str,
-    settings: Settings,
-    method: str = "GET",
-    start: date | None = None,
-    end: date | None = None,
-    every: str = "day",
-    keys: list[str] = [],  # noqa: B006 - pydantic copies defaults
-    keys_file: str | None = None,
-    keys_query: str | None = None,
-    keys_connection: str | None = None,
-    grid: dict[str, list[Any]] = {},  # noqa: B006
-    query: dict[str, Any] = {},  # noqa: B006
-    body: Any = None,
-    headers: dict[str, str] = {},  # noqa: B006
-    header_env: list[str] = [],  # noqa: B006
-    query_env: list[str] = [],  # noqa: B006
-    bearer_env: str | None = None,
-    basic_env: str | None = None,
-    records: str | None = None,
-    fields: dict[str, str] = {},  # noqa: B006
-    add_columns: dict[str, str] = {},  # noqa: B006
-    table: str | None = None,
-    connection: str | None = None,
-    key: list[str] = [],  # noqa: B006
-    landing: str | None = None,
-    paginate: str | None = None,
-    page_param: str | None = None,
-    page_size: Annotated[int, Field(ge=1)] | None = None,
-    size_param: str | None = None,
-    first_page: int = 1,
-    cursor_path: str | None = None,
-    next_path: str | None = None,
-    max_pages: Annotated[int, Field(ge=1)] = 10_000,
-    rate: Annotated[float, Field(gt=0)] | None = None,
-    concurrency: Annotated[int, Field(ge=1, le=MAX_WORKERS)] | None = None,
-    timeout: Annotated[float, Field(gt=0)] = 30.0,
-    request_retries: Annotated[int, Field(ge=0, le=100)] = 5,
-    backoff: Annotated[float, Field(ge=0)] = 0.5,
-    max_wait: Annotated[float, Field(ge=0)] = 60.0,
-    incremental: bool = False,
-) -> list[Item]:
-    """Collect JSON from an HTTP API per date, key or grid cell into a table or landing folder."""
-    params = dict(locals())
-    params.pop("settings")
+def plan(given: CollectParams, settings: Settings) -> list[Item]:
+    params = given.model_dump()
+    incremental = given.incremental
     spec = Spec.from_params(params)
     spec.check_env()
     if spec.table:
@@ -120,14 +78,12 @@ def finish(ctx: Context) -> None:
     collector.release(ctx.job_id)
 
 
-def _options(params: BaseModel) -> dict[str, Any]:
+def _options(params: CollectParams) -> dict[str, Any]:
     # Threads, always: the rate limit is shared by the threads of one process.
-    concurrency = getattr(params, "concurrency", None)
+    concurrency = params.concurrency
     return {"executor": "threads", **({"workers": concurrency} if concurrency else {})}
 
 
-kind = REGISTRY.add(
-    JobKind("collect", plan, builtin=True, executor="threads", options_from_params=_options)
-)
+kind = BUILTIN["collect"].implement(plan, options_from_params=_options)
 kind.item(collect_item)
 kind.finish(finish)

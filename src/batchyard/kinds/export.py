@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from batchyard.check import expr
 from batchyard.config import Settings
 from batchyard.engine.context import Context
-from batchyard.engine.kinds import REGISTRY, Item, JobKind
+from batchyard.engine.kinds import Item
 from batchyard.errors import ParamError, UsageError
 from batchyard.files.formats import FORMATS, SUFFIX, check_writable
 from batchyard.files.manifest import (
@@ -28,6 +28,8 @@ from batchyard.files.manifest import (
     table_entry,
     write_manifest,
 )
+from batchyard.kinds import BUILTIN
+from batchyard.kinds.params import ExportParams
 from batchyard.move.migrate import connect
 from batchyard.move.reflect import Table, reflect
 from batchyard.secrets import mask_url
@@ -57,30 +59,19 @@ def target_path(single: bool, path: Path, table: str, fmt: str) -> Path:
     return path / f"{safe}{SUFFIX[fmt]}"
 
 
-def plan(
-    source: str,
-    to: str,
-    settings: Settings,
-    format: str = "parquet",
-    tables: list[str] = [],  # noqa: B006 - pydantic copies defaults
-    where: str | None = None,
-    columns: list[str] = [],  # noqa: B006
-    overwrite: bool = False,
-    query: str | None = None,
-) -> list[Item]:
-    """Export tables of SOURCE (or the rows of a query) into CSV, JSON, JSON lines, Parquet or
-    SQLite files at TO."""
+def plan(params: ExportParams, settings: Settings) -> list[Item]:
     from batchyard.files.export import check_where, select_table  # (pyarrow: only when used)
 
-    if format not in FORMATS:
-        raise ParamError(f"format={format!r}: use one of {', '.join(FORMATS)}")
-    url = settings.resolve(source)
-    found = _found(url, tables, query)
+    fmt, where, columns = params.format, params.where, params.columns
+    if fmt not in FORMATS:
+        raise ParamError(f"format={fmt!r}: use one of {', '.join(FORMATS)}")
+    url = settings.resolve(params.source)
+    found = _found(url, params.tables, params.query)
     if not found:
-        raise ParamError(f"the source {mask_url(source)} has no tables to export")
+        raise ParamError(f"the source {mask_url(params.source)} has no tables to export")
     if (where or columns) and len(found) != 1:
         raise ParamError("where and columns apply to one table: name it with --tables")
-    single, path = layout(to, format, found)
+    single, path = layout(params.to, fmt, found)
     if not single and (path / MANIFEST).exists():
         try:  # the export adds to it at its end: it must be one
             read_manifest(path / MANIFEST)
@@ -90,8 +81,8 @@ def plan(
         select_table(t, columns)
         if where:
             check_where(url, t, where_sql(where, t, url))
-        out = target_path(single, path, t.name, format)
-        if out.exists() and not overwrite:
+        out = target_path(single, path, t.name, fmt)
+        if out.exists() and not params.overwrite:
             raise ParamError(f"{out} exists already; pass --overwrite to replace it")
         check_writable(out, "--to")
     return [Item(t.name, {"table": t.name}, weight=t.rows) for t in found]
@@ -182,6 +173,6 @@ def _order(items: list[Any]) -> Any:
     return lambda entry: position.get(entry["table"], 0)
 
 
-kind = REGISTRY.add(JobKind("export", plan, builtin=True, executor="threads"))
+kind = BUILTIN["export"].implement(plan)
 kind.item(write)
 kind.finish(finish)

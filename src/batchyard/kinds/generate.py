@@ -12,47 +12,29 @@ from typing import Any
 
 from batchyard.config import Settings
 from batchyard.engine.context import Context
-from batchyard.engine.kinds import REGISTRY, Item, JobKind
-from batchyard.engine.params import Params
+from batchyard.engine.kinds import Item
 from batchyard.errors import ParamError
-from batchyard.generate.spec import DEFAULT_CHUNK_ROWS, DEFAULT_SEED, IF_EXISTS, Spec
+from batchyard.generate.spec import IF_EXISTS, Spec
 from batchyard.generate.targets import Target, open_target
+from batchyard.kinds import BUILTIN
+from batchyard.kinds.params import GenerateParams
 
 
-class GenerateParams(Params):
-    """Which dataset, how big, and where to (``batchyard generate`` gives these from its flags)."""
-
-    #: sports, retail, finance or healthcare.
-    dataset: str
-    #: A connection, URL, SQLite file or folder (default: the project's connection).
-    to: str | None = None
-    format: str | None = None
-    scale: str | float = "1"
-    #: With ``table``: this many rows for that table.
-    rows: int | None = None
-    table: str | None = None
-    seed: int = DEFAULT_SEED
-    #: The share of rows given a planted defect, listed in the manifest.
-    inject_errors: float = 0.0
-    manifest: str | None = None
-    if_exists: str = "fail"
-    chunk_rows: int = DEFAULT_CHUNK_ROWS
-
-    def spec(self) -> Spec:
-        return Spec.from_params(
-            self.dataset,
-            scale=self.scale or "1",
-            rows=self.rows,
-            table=self.table,
-            seed=self.seed,
-            inject_errors=self.inject_errors,
-            chunk_rows=self.chunk_rows,
-        )
+def spec_of(params: GenerateParams) -> Spec:
+    """The dataset, its size and its seed, as the params give them."""
+    return Spec.from_params(
+        params.dataset,
+        scale=params.scale or "1",
+        rows=params.rows,
+        table=params.table,
+        seed=params.seed,
+        inject_errors=params.inject_errors,
+        chunk_rows=params.chunk_rows,
+    )
 
 
 def plan(params: GenerateParams, settings: Settings) -> list[Item]:
-    """Generate a synthetic dataset (sports, retail, finance, healthcare) into a database or files."""
-    spec = params.spec()
+    spec = spec_of(params)
     if params.if_exists not in IF_EXISTS:
         raise ParamError(f"if_exists={params.if_exists!r}: use fail or replace")
     target, _ = destination(params, settings)
@@ -87,7 +69,7 @@ def destination(params: GenerateParams, settings: Settings) -> tuple[Target, Pat
 def setup(ctx: Context[GenerateParams]) -> None:
     """Create the tables. The first run of a job with if_exists=replace drops the old ones first;
     a resume (some chunks done) or a retry job keeps what is there."""
-    spec, (target, _) = ctx.params.spec(), destination(ctx.params, ctx.settings)
+    spec, (target, _) = spec_of(ctx.params), destination(ctx.params, ctx.settings)
     first_run = (
         ctx.store.get_job(ctx.job_id).retry_of is None
         and ctx.store.item_counts(ctx.job_id).get("done", 0) == 0
@@ -97,7 +79,7 @@ def setup(ctx: Context[GenerateParams]) -> None:
 
 
 def write(value: dict[str, Any], ctx: Context[GenerateParams]) -> dict[str, Any]:
-    spec, (target, _) = ctx.params.spec(), destination(ctx.params, ctx.settings)
+    spec, (target, _) = spec_of(ctx.params), destination(ctx.params, ctx.settings)
     table = spec.dataset.table(value["table"])
     rows = target.write(spec, table, int(value["start"]), int(value["stop"]))
     ctx.add_rows(written=rows)
@@ -105,7 +87,7 @@ def write(value: dict[str, Any], ctx: Context[GenerateParams]) -> dict[str, Any]
 
 
 def finish(ctx: Context[GenerateParams]) -> None:
-    spec, (target, path) = ctx.params.spec(), destination(ctx.params, ctx.settings)
+    spec, (target, path) = spec_of(ctx.params), destination(ctx.params, ctx.settings)
     done = target.finish(spec)
     ctx.log.info("finished %s: %d step(s)", target.name, len(done))
     if path is not None:
@@ -120,9 +102,7 @@ def _options(params: GenerateParams) -> dict[str, Any]:
     return {"workers": 2 if parallel else 1}
 
 
-kind = REGISTRY.add(
-    JobKind("generate", plan, builtin=True, executor="threads", options_from_params=_options)
-)
+kind = BUILTIN["generate"].implement(plan, options_from_params=_options)
 kind.item(write)
 kind.setup(setup)
 kind.finish(finish)

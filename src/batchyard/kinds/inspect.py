@@ -13,8 +13,10 @@ from typing import Any
 
 from batchyard.config import Settings
 from batchyard.engine.context import Context
-from batchyard.engine.kinds import REGISTRY, Item, JobKind
+from batchyard.engine.kinds import Item
 from batchyard.errors import ParamError
+from batchyard.kinds import BUILTIN
+from batchyard.kinds.params import InspectParams
 from batchyard.profile.catalog import catalogue, open_database, to_markdown
 from batchyard.secrets import mask_url
 
@@ -55,20 +57,13 @@ def check_tables(url: str, tables: list[str]) -> None:
         )
 
 
-def plan(
-    sources: list[str],
-    settings: Settings,
-    output: str | None = None,
-    format: str | None = None,
-    tables: list[str] = [],  # noqa: B006 - pydantic copies defaults
-) -> list[Item]:
-    """The schema catalogue (tables, columns, types, keys, indexes, foreign keys, rows) of SOURCES."""
-    if not sources:
+def plan(params: InspectParams, settings: Settings) -> list[Item]:
+    if not params.sources:
         raise ParamError("sources: name at least one database to inspect")
-    format_for(format, output)
-    for source in sources:
-        check_tables(settings.resolve(source), tables)
-    return [Item(key, {"index": n}) for n, key in enumerate(item_keys(sources))]
+    format_for(params.format, params.output)
+    for source in params.sources:
+        check_tables(settings.resolve(source), params.tables)
+    return [Item(key, {"index": n}) for n, key in enumerate(item_keys(params.sources))]
 
 
 def read(value: dict[str, Any], ctx: Context) -> dict[str, Any]:
@@ -103,6 +98,6 @@ def finish(ctx: Context) -> None:
     ctx.log.info("wrote the catalogue of %d source(s) to %s", len(found), path)
 
 
-kind = REGISTRY.add(JobKind("inspect", plan, builtin=True, executor="threads"))
+kind = BUILTIN["inspect"].implement(plan)
 kind.item(read)
 kind.finish(finish)

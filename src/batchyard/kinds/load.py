@@ -15,13 +15,15 @@ from typing import Any
 
 from batchyard.config import Settings
 from batchyard.engine.context import Context
-from batchyard.engine.kinds import REGISTRY, Item, JobKind
+from batchyard.engine.kinds import Item
 from batchyard.errors import NotFound, ParamError, UsageError
 from batchyard.files import resolve as rs
 from batchyard.files import rowrules
 from batchyard.files.formats import check_writable, parse_types
 from batchyard.files.manifest import MANIFEST, read_manifest
 from batchyard.files.quarantine import write_quarantine
+from batchyard.kinds import BUILTIN
+from batchyard.kinds.params import ImportParams
 
 
 def files_of(file: str, table: str | None) -> list[tuple[Path, str | None]]:
@@ -47,28 +49,14 @@ def quarantine_path(given: str | None, file: Path, many: bool) -> Path:
     return path / (file.name + ".quarantine.jsonl") if many or path.is_dir() else path
 
 
-def plan(
-    file: str,
-    target: str,
-    settings: Settings,
-    table: str | None = None,
-    format: str | None = None,
-    mode: str = "append",
-    key: list[str] = [],  # noqa: B006 - pydantic copies defaults
-    types: list[str] = [],  # noqa: B006
-    atomic: bool | None = None,
-    quarantine: str | None = None,
-    from_table: str | None = None,
-    rules: str | None = None,
-    strict_types: bool = False,
-) -> list[Item]:
-    """Import FILE (CSV, JSON, JSON lines, Parquet or SQLite; or an export's folder) into TARGET."""
+def plan(params: ImportParams, settings: Settings) -> list[Item]:
     from batchyard.files import load as ld  # (pyarrow and DuckDB: loaded only when used)
 
-    url = settings.resolve(target)
+    atomic, quarantine, rules = params.atomic, params.quarantine, params.rules
+    url = settings.resolve(params.target)
     dialect = rs.backend(url)
-    given = parse_types(types)
-    pairs = files_of(file, table)
+    given = parse_types(params.types)
+    pairs = files_of(params.file, params.table)
     items = []
     for path, name in pairs:
         whole = atomic if atomic is not None else _size(path) < ld.ATOMIC_BYTES
@@ -84,12 +72,12 @@ def plan(
             path,
             url,
             name,
-            fmt=format if len(pairs) == 1 else None,
+            fmt=params.format if len(pairs) == 1 else None,
             types=given,
-            key=tuple(key),
-            mode=mode,
-            from_table=from_table,
-            strict=strict_types,
+            key=tuple(params.key),
+            mode=params.mode,
+            from_table=params.from_table,
+            strict=params.strict_types,
         )
         if rules:
             rowrules.for_table(rules, spec.table, dialect)  # a bad suite stops here
@@ -162,5 +150,5 @@ def run(value: dict[str, Any], ctx: Context) -> dict[str, Any]:
     return result
 
 
-kind = REGISTRY.add(JobKind("import", plan, builtin=True, executor="threads"))
+kind = BUILTIN["import"].implement(plan)
 kind.item(run)

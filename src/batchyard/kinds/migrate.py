@@ -10,15 +10,13 @@ import contextlib
 import multiprocessing
 import threading
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import sqlalchemy as sa
-from pydantic import Field
 
 from batchyard.config import Settings
 from batchyard.engine.context import Context
-from batchyard.engine.kinds import REGISTRY, Item, JobKind
-from batchyard.engine.params import Params
+from batchyard.engine.kinds import Item
 from batchyard.engine.progress import PART_SOURCES
 from batchyard.errors import (
     BadData,
@@ -27,6 +25,8 @@ from batchyard.errors import (
     Misfits,
     NotFound,
 )
+from batchyard.kinds import BUILTIN
+from batchyard.kinds.params import MigrateParams
 from batchyard.kinds.verify import verify_copy
 from batchyard.move import migrate as m
 from batchyard.move import profile as profiler
@@ -36,47 +36,25 @@ from batchyard.move.copy import Chunk
 from batchyard.move.keys import parse_keys
 
 
-class MigrateParams(Params):
-    """What to copy, from where to where (``batchyard migrate`` gives these from its flags)."""
-
-    #: Connection names, URLs or SQLite files.
-    source: str
-    target: str
-    tables: list[str] = []
-    exclude: list[str] = []
-    if_exists: Literal["fail", "replace", "append", "resume"] = "fail"
-    #: ``table.column=TYPE``: a column's type in the target.
-    types: list[str] = []
-    #: ``table.column``: leave out rows whose value there does not fit its type.
-    skip_bad: list[str] = []
-    #: Rows per item and per committed batch (0: automatic).
-    chunk_rows: Annotated[int, Field(ge=0)] = 0
-    batch_rows: Annotated[int, Field(ge=0)] = 0
-    #: ``table=col1,col2``: keys for tables without a primary key.
-    keys: list[str] = []
-    verify: bool = False
-    keep_checkpoints: bool = False
-
-    def options(self, settings: Settings) -> m.Options:
-        """What the copy runs with: connections resolved to URLs, types and keys parsed."""
-        return m.Options(
-            source=settings.resolve(self.source),
-            target=settings.resolve(self.target),
-            tables=tuple(self.tables),
-            exclude=tuple(self.exclude),
-            if_exists=self.if_exists,
-            types=m.parse_types(self.types),
-            skip_bad=tuple(self.skip_bad),
-            chunk_rows=self.chunk_rows,
-            batch_rows=self.batch_rows or None,
-            keys=parse_keys(self.keys),
-            keep_checkpoints=self.keep_checkpoints,
-        )
+def options(params: MigrateParams, settings: Settings) -> m.Options:
+    """What the copy runs with: connections resolved to URLs, types and keys parsed."""
+    return m.Options(
+        source=settings.resolve(params.source),
+        target=settings.resolve(params.target),
+        tables=tuple(params.tables),
+        exclude=tuple(params.exclude),
+        if_exists=params.if_exists,
+        types=m.parse_types(params.types),
+        skip_bad=tuple(params.skip_bad),
+        chunk_rows=params.chunk_rows,
+        batch_rows=params.batch_rows or None,
+        keys=parse_keys(params.keys),
+        keep_checkpoints=params.keep_checkpoints,
+    )
 
 
 def plan(params: MigrateParams, settings: Settings) -> list[Item]:
-    """Copy tables from SOURCE to TARGET (connection names, URLs or SQLite files)."""
-    opts = params.options(settings)
+    opts = options(params, settings)
     found = m.preflight(opts)
     by_name = {t.name: t for t in found}
     return [
@@ -97,7 +75,7 @@ def _estimate(table: Any, chunk: Chunk) -> int:
 
 
 def _tables(ctx: Context[MigrateParams]) -> tuple[m.Options, list[Any]]:
-    opts = ctx.params.options(ctx.settings)
+    opts = options(ctx.params, ctx.settings)
     found = m.source_tables(
         opts.source, opts.tables, opts.exclude, opts.types, opts.keys, job_id=ctx.job_id
     )
@@ -279,7 +257,7 @@ def _run_options(params: MigrateParams, settings: Settings) -> dict[str, Any]:
     }
 
 
-kind = REGISTRY.add(JobKind("migrate", plan, builtin=True, options_from_params=_run_options))
+kind = BUILTIN["migrate"].implement(plan, options_from_params=_run_options)
 kind.item(copy)
 kind.setup(setup)
 kind.finish(finish)

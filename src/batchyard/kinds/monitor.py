@@ -12,19 +12,17 @@ from typing import Any
 
 from batchyard.config import Settings
 from batchyard.engine.context import Context
-from batchyard.engine.kinds import REGISTRY, Item, JobKind
+from batchyard.engine.kinds import Item
 from batchyard.errors import BatchyardError, ConfigError
+from batchyard.kinds import BUILTIN
+from batchyard.kinds.params import MonitorParams
 from batchyard.monitor import spec
 from batchyard.monitor.measures import probe
 from batchyard.monitor.observe import observe
 
 
-def plan(
-    settings: Settings,
-    monitors: list[str] = [],  # noqa: B006 - pydantic copies defaults
-) -> list[Item]:
-    """Check MONITORS (default: every monitor of the project's monitors/ folder)."""
-    found = spec.pick(settings.root, monitors)
+def plan(params: MonitorParams, settings: Settings) -> list[Item]:
+    found = spec.pick(settings.root, params.monitors)
     if not found:
         raise ConfigError(
             f"no monitors: add one as {spec.folder(settings.root)}/NAME.yaml (see docs/monitor.md)"
@@ -55,5 +53,5 @@ def check(value: dict[str, Any], ctx: Context) -> dict[str, Any]:
     }
 
 
-kind = REGISTRY.add(JobKind("monitor", plan, builtin=True, executor="threads"))
+kind = BUILTIN["monitor"].implement(plan)
 kind.item(check)

@@ -9,10 +9,13 @@ from typing import Any
 
 from batchyard.config import Settings
 from batchyard.engine.context import Context
-from batchyard.engine.kinds import REGISTRY, Item, JobKind
+from batchyard.engine.kinds import Item
 from batchyard.errors import ParamError
+from batchyard.kinds import BUILTIN
+from batchyard.kinds.params import SummaryParams
 from batchyard.move.migrate import connect
 from batchyard.move.reflect import Table, reflect
+from batchyard.profile import EXACT_BELOW, SAMPLE_ROWS, TOP
 from batchyard.profile import summary as sm
 from batchyard.profile.catalog import open_database
 
@@ -25,18 +28,10 @@ def tables_of(url: str, tables: list[str]) -> list[Table]:
         engine.dispose()
 
 
-def plan(
-    target: str,
-    settings: Settings,
-    tables: list[str] = [],  # noqa: B006 - pydantic copies defaults
-    exact_below: int = sm.EXACT_BELOW,
-    sample_rows: int = sm.SAMPLE_ROWS,
-    top: int = sm.TOP,
-) -> list[Item]:
-    """Summarise the tables of TARGET: rows, nulls, distinct values, ranges and top values."""
-    if sample_rows < 1 or top < 0 or exact_below < 0:
+def plan(params: SummaryParams, settings: Settings) -> list[Item]:
+    if params.sample_rows < 1 or params.top < 0 or params.exact_below < 0:
         raise ParamError("sample_rows must be at least 1, top and exact_below at least 0")
-    found = tables_of(settings.resolve(target), tables)
+    found = tables_of(settings.resolve(params.target), params.tables)
     return [Item(t.name, {"table": t.name}, weight=max(t.rows, 1)) for t in found]
 
 
@@ -50,9 +45,9 @@ def summarise(value: dict[str, Any], ctx: Context) -> dict[str, Any]:
             result = sm.summarise_table(
                 conn,
                 table,
-                exact_below=int(p.get("exact_below", sm.EXACT_BELOW)),
-                sample_rows=int(p.get("sample_rows") or sm.SAMPLE_ROWS),
-                top=int(p.get("top", sm.TOP)),
+                exact_below=int(p.get("exact_below", EXACT_BELOW)),
+                sample_rows=int(p.get("sample_rows") or SAMPLE_ROWS),
+                top=int(p.get("top", TOP)),
             )
     finally:
         engine.dispose()
@@ -60,5 +55,5 @@ def summarise(value: dict[str, Any], ctx: Context) -> dict[str, Any]:
     return result
 
 
-kind = REGISTRY.add(JobKind("summary", plan, builtin=True, executor="threads"))
+kind = BUILTIN["summary"].implement(plan)
 kind.item(summarise)

@@ -17,8 +17,10 @@ from batchyard.check.sources import open_source
 from batchyard.check.suite import Suite, rule_to_dict
 from batchyard.config import Settings
 from batchyard.engine.context import Context
-from batchyard.engine.kinds import REGISTRY, Item, JobKind
+from batchyard.engine.kinds import Item
 from batchyard.errors import ParamError
+from batchyard.kinds import BUILTIN
+from batchyard.kinds.params import ValidateParams
 
 FAIL_ON = ("error", "warning")
 
@@ -31,21 +33,13 @@ def load(rules: str, tables: list[str], settings: Settings) -> Suite:
     return suite.only(tables) if tables else suite
 
 
-def plan(
-    target: str,
-    rules: str,
-    settings: Settings,
-    tables: list[str] = [],  # noqa: B006 - pydantic copies defaults
-    where: str | None = None,
-    fail_on: str = "error",
-) -> list[Item]:
-    """Validate TARGET (a database, files or a glob) with the rules file RULES; one item per table."""
-    if fail_on not in FAIL_ON:
-        raise ParamError(f"fail_on={fail_on!r}: use error or warning")
-    suite = load(rules, tables, settings)
-    source = open_source(target, settings)
+def plan(params: ValidateParams, settings: Settings) -> list[Item]:
+    if params.fail_on not in FAIL_ON:
+        raise ParamError(f"fail_on={params.fail_on!r}: use error or warning")
+    suite = load(params.rules, params.tables, settings)
+    source = open_source(params.target, settings)
     try:
-        check_plan(source, suite, where)
+        check_plan(source, suite, params.where)
     finally:
         source.close()
     return [
@@ -118,6 +112,6 @@ def failing_message(result: dict[str, Any]) -> str:
     return f"{count} rule(s) failed at {result.get('fail_on')}: {', '.join(names)}{more}"
 
 
-kind = REGISTRY.add(JobKind("validate", plan, builtin=True, executor="threads"))
+kind = BUILTIN["validate"].implement(plan)
 kind.item(check)
 kind.finish(finish)

@@ -9,36 +9,20 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
-from typing import Annotated, Any
-
-from pydantic import Field
+from typing import Any
 
 from batchyard.config import Settings
 from batchyard.engine.context import Context
-from batchyard.engine.kinds import REGISTRY, Item, JobKind
-from batchyard.engine.params import Params
+from batchyard.engine.kinds import Item
 from batchyard.errors import ItemError
+from batchyard.kinds import BUILTIN
+from batchyard.kinds.params import VerifyParams
 from batchyard.move import verify as v
 from batchyard.move import workers
 from batchyard.move.keys import parse_keys
 
 
-class VerifyParams(Params):
-    """Which two databases, which tables, and whether to find the rows that differ."""
-
-    #: Connection names, URLs or SQLite files.
-    source: str
-    target: str
-    tables: list[str] = []
-    diff: bool = False
-    #: The most differing rows reported per table.
-    max_diff: Annotated[int, Field(ge=1)] = 100
-    #: ``table=col1,col2``: keys for tables without a primary key.
-    keys: list[str] = []
-
-
 def plan(params: VerifyParams, settings: Settings) -> list[Item]:
-    """Compare tables of SOURCE and TARGET: row counts and checksums; diff finds the rows."""
     source_end, target_end = v.databases(
         settings.resolve(params.source), settings.resolve(params.target)
     )
@@ -161,6 +145,6 @@ def verify_copy(
         )
 
 
-kind = REGISTRY.add(JobKind("verify", plan, builtin=True, executor="threads"))
+kind = BUILTIN["verify"].implement(plan)
 kind.item(check)
 kind.finish(finish)

@@ -20,10 +20,8 @@ from sqlalchemy.engine import Connection
 
 from batchyard.db import quote_identifier as qi
 from batchyard.move.reflect import Column, Table
+from batchyard.profile import EXACT_BELOW, SAMPLE_ROWS, TOP
 
-EXACT_BELOW = 200_000
-SAMPLE_ROWS = 50_000
-TOP = 5
 NUMBERS = ("integer", "float", "decimal")
 DATES = ("date", "datetime")
 TOPPED = ("text", "boolean", "uuid")
