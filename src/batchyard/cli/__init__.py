@@ -6,6 +6,7 @@ Exit codes: 0 ok, 1 job failed or partial (or cancelled), 2 bad usage or input, 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -217,7 +218,21 @@ def main() -> None:
     # again and again (a long copy allocates many short-lived objects, and few cycles).
     gc.freeze()
     gc.set_threshold(10_000, 20, 20)
-    app(prog_name="batchyard")
+    try:
+        app(prog_name="batchyard")
+    finally:
+        # The command is over; Python is about to run its exit handlers (closing pools,
+        # finalizers), where an exception would be printed as "Exception ignored". A Ctrl+C from
+        # here on ends the process at once, with what was printed flushed.
+        signal.signal(signal.SIGINT, _leaving)
+
+
+def _leaving(_signum: int, _frame: FrameType | None) -> None:
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os.write(2, b"interrupted\n")
+    os._exit(130)
 
 
 __all__ = ["app", "main"]
