@@ -26,11 +26,21 @@ from pgserver import PostgresServer
 REPO = Path(__file__).resolve().parent.parent
 
 
+def _on_postgresql(value: object) -> bool:
+    """A parameter naming PostgreSQL: ``"postgresql"``, or one side of ``"sqlite-postgresql"``."""
+    return isinstance(value, str) and "postgresql" in value.split("-")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test that needs the PostgreSQL server, so ``make test-fast`` can leave them out."""
+    """Mark every test that needs the PostgreSQL server, so ``make test-fast`` can leave them out.
+
+    Such a test asks for ``pg_admin_url`` (through ``pg_database`` or ``pg_admin``), or is the
+    PostgreSQL case of a parameter (``backend``, ``target_kind``, a fixture's ``params``) whose
+    fixture asks for ``pg_database`` only then. Tests that decide otherwise mark themselves.
+    """
     for item in items:
         callspec = getattr(item, "callspec", None)
-        on_pg = callspec is not None and callspec.params.get("backend") == "postgresql"
+        on_pg = callspec is not None and any(map(_on_postgresql, callspec.params.values()))
         if on_pg or "pg_admin_url" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.postgres)
 

@@ -54,6 +54,7 @@ def params() -> Iterator[object]:
         yield pytest.param(name, id=name, marks=marks)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(240)
 @pytest.mark.parametrize("page", list(params()))
 def test_page_examples_run(

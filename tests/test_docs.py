@@ -227,6 +227,7 @@ print(index)
 """
 
 
+@pytest.mark.slow
 def test_python_examples_run(tmp_path: Path) -> None:
     """Each ```python block of docs/python-api.md runs as written, in an empty folder of its own.
 

@@ -107,6 +107,7 @@ def wrong(ctx: by.Context[SeasonParams]) -> int:
 """
 
 
+@pytest.mark.slow
 def test_a_users_jobs_file_type_checks_against_batchyard(tmp_path: Path) -> None:
     """mypy --strict on a user's jobs.py reads batchyard's hints: ``ctx.params`` of a
     ``Context[SeasonParams]`` is a SeasonParams, not Any, so a misuse of it is caught."""

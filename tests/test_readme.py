@@ -12,6 +12,8 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from conftest import REPO, cli
 
 sys.path.insert(0, str(REPO / "tests" / "monitor"))
@@ -32,6 +34,7 @@ def test_readme_opens_with_the_two_setup_commands() -> None:
     assert "make test" in (REPO / ".ci" / "run").read_text()
 
 
+@pytest.mark.slow
 def test_readme_job_runs(tmp_path: Path) -> None:
     (tmp_path / "jobs.py").write_text(blocks("python")[0])
     run = cli(
@@ -65,6 +68,7 @@ def test_readme_job_runs(tmp_path: Path) -> None:
     assert "param 'start': Input should be a valid date" in bad.stderr
 
 
+@pytest.mark.slow
 def test_readme_monitoring_project_runs(tmp_path: Path) -> None:
     """The monitor, its schedule and its channel: the commands do what the comments say, and the
     alert reaches a real webhook on loopback, signed."""

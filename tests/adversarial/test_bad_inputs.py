@@ -845,7 +845,13 @@ def _needs_pg(case: Cli) -> bool:
     return any("{pg" in a for a in case.args)
 
 
-@pytest.mark.parametrize("name", sorted(CLI_CASES))
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(name, marks=pytest.mark.postgres) if _needs_pg(CLI_CASES[name]) else name
+        for name in sorted(CLI_CASES)
+    ],
+)
 def test_bad_input_on_the_command_line(
     name: str, arena: Path, request: pytest.FixtureRequest
 ) -> None:

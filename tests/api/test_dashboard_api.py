@@ -72,6 +72,7 @@ def read_events(url: str, stop: threading.Event, out: list[tuple[str, Any]]) -> 
                 return
 
 
+@pytest.mark.slow
 def test_the_live_list_follows_unfinished_jobs_until_they_end(api_app: FastAPI) -> None:
     got: list[tuple[str, Any]] = []
     stop = threading.Event()

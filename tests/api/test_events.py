@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from apihelp import live_server
 from fastapi import FastAPI
 
@@ -61,6 +62,7 @@ def test_progress_reaches_a_client_within_a_second_of_being_recorded(api_app: Fa
     assert any(m.startswith("completed: 24 done") for m in logs)
 
 
+@pytest.mark.slow
 def test_jobs_run_from_the_cli_show_up_live(api_app: FastAPI, api_project: Path) -> None:
     with live_server(api_app) as url:
         proc = subprocess.Popen(

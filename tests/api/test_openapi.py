@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
@@ -20,6 +21,9 @@ _ROOT = make_project(Path(tempfile.mkdtemp(prefix="batchyard-openapi-")) / "proj
 # No token: the bearer scheme is tested in test_security.py.
 APP = create_app(root=_ROOT, options=ServeOptions(max_jobs=1))
 schema = schemathesis.openapi.from_asgi("/api/openapi.json", APP)
+
+# Each of the API's operations gets 25 generated requests: about half a minute in all.
+pytestmark = pytest.mark.slow
 
 
 @schema.parametrize()

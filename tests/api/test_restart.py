@@ -68,6 +68,7 @@ def check_rows(project: Path, ids: list[str]) -> None:
             assert total == sum(i * i for i in range(N + n))
 
 
+@pytest.mark.slow
 def test_sigkilled_server_resumes_its_jobs_on_start(
     api_project: Path, servers: list[Serve]
 ) -> None:
@@ -88,6 +89,7 @@ def test_sigkilled_server_resumes_its_jobs_on_start(
     assert "resuming 3 job(s)" in second.output()
 
 
+@pytest.mark.slow
 def test_on_start_pause_leaves_them_paused_until_resumed(
     api_project: Path, servers: list[Serve]
 ) -> None:

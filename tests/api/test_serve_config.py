@@ -120,6 +120,7 @@ def test_an_address_from_the_file_off_loopback_needs_a_token(tmp_path: Path) -> 
     assert "--host 0.0.0.0" in result.output and "set BATCHYARD_TOKEN" in result.output
 
 
+@pytest.mark.slow
 def test_serve_listens_where_the_file_says(tmp_path: Path) -> None:
     port = free_port()
     root = make_project(

@@ -92,14 +92,25 @@ def export(db: Path, folder: Path) -> None:
     conn.close()
 
 
+@pytest.fixture(scope="module")
+def sports_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """The sports data with its defects, exported once for the module's tests, which only read it."""
+    root = tmp_path_factory.mktemp("sports")
+    with by.Batchyard(root=root) as app:
+        manifest = generate(app, "sports", str(root / "sports.db"), root / "m.json")
+    ENGINES.dispose()
+    export(root / "sports.db", root / "files")
+    return root / "files", manifest
+
+
 @pytest.mark.parametrize("fmt", ["parquet", "csv"])
-def test_failing_counts_equal_the_manifest_on_files(tmp_path: Path, fmt: str) -> None:
+def test_failing_counts_equal_the_manifest_on_files(
+    tmp_path: Path, fmt: str, sports_files: tuple[Path, dict[str, Any]]
+) -> None:
+    files, manifest = sports_files
     with by.Batchyard(root=tmp_path) as app:
-        db = tmp_path / "sports.db"
-        manifest = generate(app, "sports", str(db), tmp_path / "m.json")
-        export(db, tmp_path / "files")
         report = app.validate(
-            str(tmp_path / "files" / fmt), rules_file(tmp_path, "sports"), install_signals=False
+            str(files / fmt), rules_file(tmp_path, "sports"), install_signals=False
         )
         assert_exact(report, manifest)
         # A glob of one table's files is one table, named by the pattern.
@@ -108,7 +119,7 @@ def test_failing_counts_equal_the_manifest_on_files(tmp_path: Path, fmt: str) ->
         (one / "rules.yaml").write_text(
             "suite: one\ntables:\n  statcast:\n    - {rule: not_null, column: pitcher_id}\n"
         )
-        glob = str(tmp_path / "files" / fmt / f"stat*.{fmt}")
+        glob = str(files / fmt / f"stat*.{fmt}")
         only = app.validate(glob, one / "rules.yaml", install_signals=False)
         pitcher = next(c for c in manifest["checks"] if c["column"] == "pitcher_id")
         assert failing(only) == {("statcast", "not_null(pitcher_id)"): pitcher["rows"]}

@@ -443,6 +443,7 @@ SUBPROCESS_CASES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", SUBPROCESS_CASES)
 def test_in_a_subprocess(tmp_path: Path, case: str) -> None:
     args, broken, match = SUBPROCESS_CASES[case]

@@ -92,6 +92,7 @@ def complete(project: Path, shell: str, line: str) -> list[str]:
     return re.findall(r"[\w.:-]+", done.stdout)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
 def test_completion_of_names(sqlite_project: Path, shell: str) -> None:
     job_id = run_job(sqlite_project, "nums", "-p", "n=2")

@@ -180,6 +180,15 @@ def test_a_command_that_runs_jobs_loads_the_engine(looked_at: tuple[Path, str]) 
     assert "sqlalchemy" in modules and "batchyard.app" in modules
 
 
+def test_a_job_that_sends_nothing_loads_no_http_client(tmp_path: Path) -> None:
+    """Every job loads all the built-in kinds: httpx waits for a kind that sends a request."""
+    for root in sqlite_project_at(tmp_path):
+        done, modules = imports(root, "run", "nums", "-p", "n=2")
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert "batchyard.kinds.monitor" in modules and "batchyard.kinds.collect" in modules
+        assert loaded(modules, ("httpx",)) == []
+
+
 def test_the_quick_reader_and_the_store_agree(looked_at: tuple[Path, str]) -> None:
     """Through sqlite3 or through SQLAlchemy, the same jobs, items and log (one SQL)."""
     from batchyard.store import JobFilter, Store

@@ -9,12 +9,15 @@ import sqlite3
 import sys
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "integration"))
 from byprocs import reap_spawned, spawn, wait_until  # noqa: F401
 
 from conftest import cli
 
 
+@pytest.mark.slow
 def test_the_demo_collects_a_season_from_its_own_feed_and_reports_the_gaps(
     tmp_path: Path,
 ) -> None:

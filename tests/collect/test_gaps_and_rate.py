@@ -107,6 +107,7 @@ def test_a_collect_pipeline_runs_and_reports_its_gaps(proj: Path, feed: Feed) ->
     assert query(wh, "SELECT count(*) FROM june_games") == [(7 * GAMES,)]
 
 
+@pytest.mark.slow
 def test_the_request_rate_holds_with_8_workers(proj: Path, feed: Feed) -> None:
     rate = 25.0
     dates = days("2024-04-01", 60)

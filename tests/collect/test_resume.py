@@ -28,6 +28,7 @@ def feed() -> Iterator[Feed]:
         yield running
 
 
+@pytest.mark.slow
 def test_sigkill_mid_run_then_resume_gives_the_same_rows_and_refetches_no_done_page(
     tmp_path: Path, feed: Feed
 ) -> None:

@@ -389,6 +389,7 @@ def assert_manifest_is_exact(url: str, dataset: Dataset, manifest: dict[str, Any
     assert len(by_row) == len(set(by_row)), "a row carries two defects"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["sports", "retail", "finance", "healthcare"])
 def test_the_manifest_says_exactly_which_rows_carry_which_defect(
     app: by.Batchyard, target_url: str, backend: str, tmp_path: Path, name: str
@@ -476,6 +477,7 @@ def kill_midway(project: Path, store_url: str, log: Path, *args: str) -> str:
     return job_id
 
 
+@pytest.mark.slow
 def test_resume_after_a_kill_gives_the_same_data(
     app: by.Batchyard, project: Path, store_url: str, target_url: str, tmp_path: Path
 ) -> None:
@@ -513,6 +515,7 @@ def test_resume_after_a_kill_gives_the_same_data(
     assert (tmp_path / "killed.json").read_bytes() == (tmp_path / "reference.json").read_bytes()
 
 
+@pytest.mark.slow
 def test_resume_after_a_kill_gives_the_same_files(sqlite_project: Path, tmp_path: Path) -> None:
     store_url = sqlite_url(sqlite_project / "store.db")
     killed, reference = tmp_path / "killed", tmp_path / "reference"
@@ -542,6 +545,7 @@ def test_resume_after_a_kill_gives_the_same_files(sqlite_project: Path, tmp_path
 # -- files -----------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["csv", "jsonl"])
 def test_files_hold_the_same_rows_byte_for_byte_on_every_run(
     app: by.Batchyard, tmp_path: Path, fmt: str

@@ -113,6 +113,7 @@ def test_malformed_rows_are_quarantined_with_their_lines(tmp_path: Path) -> None
     assert all(q["file"] == str(data) and q["reason"] for q in found)
 
 
+@pytest.mark.slow
 def test_atomic_import_of_a_bad_file_changes_nothing(tmp_path: Path) -> None:
     data = tmp_path / "scores.csv"
     bad = malformed_csv(data)
@@ -127,6 +128,7 @@ def test_atomic_import_of_a_bad_file_changes_nothing(tmp_path: Path) -> None:
     assert con.execute("SELECT * FROM scores").fetchall() == [(0, "kept", 1.0)]
 
 
+@pytest.mark.slow
 def test_bad_files_are_refused_with_file_and_line(tmp_path: Path) -> None:
     (tmp_path / "cut.json").write_text('[\n {"a": 1},\n {"a": 2}, \n {"a": ')
     result = cli("data", "import", "cut.json", "t.db", cwd=tmp_path)
@@ -257,6 +259,7 @@ def test_a_column_whose_stored_types_change_falls_back_to_the_exact_path(
     ]
 
 
+@pytest.mark.slow
 def test_a_query_exports_its_rows_with_their_types(tmp_path: Path) -> None:
     src = tmp_path / "src.db"
     make_sqlite(src)
@@ -346,6 +349,7 @@ def scores_csv(path: Path) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
+@pytest.mark.slow
 def test_validate_quarantines_rows_failing_error_rules(tmp_path: Path) -> None:
     data = tmp_path / "scores.csv"
     scores_csv(data)

@@ -9,6 +9,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 import batchyard as by
 from conftest import cli
 
@@ -75,6 +77,7 @@ def test_a_second_export_into_a_folder_keeps_the_first_ones_entries(tmp_path: Pa
         assert con.execute("select count(*) from games").fetchone() == (2,)
 
 
+@pytest.mark.slow
 def test_a_folder_whose_manifest_is_not_one_is_refused_before_anything_is_written(
     tmp_path: Path,
 ) -> None:

@@ -44,6 +44,7 @@ def table_of(url: str, table: str) -> tuple[list[str], list[tuple[object, ...]]]
         engine.dispose()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("shape", WRONG_SHAPE)
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_a_row_of_another_field_count_is_refused_in_atomic_mode(
@@ -58,6 +59,7 @@ def test_a_row_of_another_field_count_is_refused_in_atomic_mode(
     assert table_of(url, "t") is None
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("shape", WRONG_SHAPE)
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_a_row_of_another_field_count_is_quarantined_with_its_line(
@@ -77,6 +79,7 @@ def test_a_row_of_another_field_count_is_quarantined_with_its_line(
     assert ("quote" in reason) if shape == "quote" else ("3 columns" in reason), reason
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("text", "columns"),
     [
@@ -111,6 +114,7 @@ def refused(result: object, *needles: str) -> str:
 # -- refused up front: nothing is written ----------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("name", "text", "args", "needles"),
     [
@@ -135,6 +139,7 @@ def test_bad_files_and_options_are_refused_before_anything_is_written(
     assert not (tmp_path / "out.db").exists()
 
 
+@pytest.mark.slow
 def test_an_export_to_a_place_that_cannot_be_written_is_refused(tmp_path: Path) -> None:
     db = tmp_path / "src.db"
     engine = sa.create_engine(f"sqlite:///{db}")
@@ -150,6 +155,7 @@ def test_an_export_to_a_place_that_cannot_be_written_is_refused(tmp_path: Path) 
     refused(result, "file", "not a folder")
 
 
+@pytest.mark.slow
 def test_a_refused_atomic_folder_import_leaves_no_target_file(tmp_path: Path) -> None:
     db = tmp_path / "src.db"
     engine = sa.create_engine(f"sqlite:///{db}")
@@ -166,6 +172,7 @@ def test_a_refused_atomic_folder_import_leaves_no_target_file(tmp_path: Path) ->
     assert not (tmp_path / "new.db").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["csv", "jsonl", "json", "parquet"])
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_a_single_table_export_imports_back_with_its_types(
@@ -264,6 +271,7 @@ MOSTLY = {
 BAD_LINES = {"csv": (4, 6), "jsonl": (3, 5)}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["csv", "jsonl"])
 def test_the_summary_says_what_was_inferred_and_why_a_column_fell_back_to_text(
     tmp_path: Path, fmt: str
@@ -280,6 +288,7 @@ def test_the_summary_says_what_was_inferred_and_why_a_column_fell_back_to_text(
     assert "note fell back" not in text and "id fell back" not in text, text
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["csv", "jsonl"])
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_strict_types_keep_the_type_and_quarantine_the_rows_that_do_not_fit(

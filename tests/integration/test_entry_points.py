@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from conftest import cli
 
 
+@pytest.mark.slow
 def test_installed_package_kind(tmp_path: Path) -> None:
     site = tmp_path / "site"
     site.mkdir()

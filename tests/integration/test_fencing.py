@@ -80,7 +80,7 @@ def rows(url: str) -> list[tuple[Any, ...]]:
 
 
 @pytest.mark.parametrize("target", ["store", "other"])
-@pytest.mark.parametrize("retries", [0, 2])
+@pytest.mark.parametrize("retries", [0, pytest.param(2, marks=pytest.mark.slow)])
 def test_a_timed_out_attempt_cannot_write(
     hangs: tuple[by.Batchyard, dict[str, Any]],
     store_url: str,

@@ -49,6 +49,7 @@ def place(point: Point, ctx: by.Context) -> dict:
 '''
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("executor", ["threads", "processes", "dask"])
 def test_project_classes_work_in_every_executor(tmp_path: Path, executor: str) -> None:
     root = tmp_path / "project"

@@ -283,6 +283,7 @@ def test_cancel_a_paused_job(jobs_app: by.Batchyard) -> None:
         jobs_app.cancel(job.id)
 
 
+@pytest.mark.slow
 def test_process_executor(jobs_app: by.Batchyard, target_url: str) -> None:
     job = jobs_app.run(
         "numbers", {"n": "30", "fail": "4"}, executor="processes", workers=2, install_signals=False
@@ -447,6 +448,7 @@ def test_setup_and_finish_hooks(project: Path, app: by.Batchyard) -> None:
     assert job.done == 2
 
 
+@pytest.mark.slow
 def test_bad_data_stops_the_job_and_runs_its_cleanup(project: Path, app: by.Batchyard) -> None:
     (project / "jobs.py").write_text(HOOKS)
     log = project / "hooks.log"

@@ -78,7 +78,8 @@ class _HttpServer:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.port = self.httpd.server_address[1]
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        # Polled every 50 ms rather than 0.5 s: shutdown() waits for the next poll.
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
 
     def answer(self, got: Received) -> tuple[int, str]:
         if self.state.fail_with is not None:

@@ -208,6 +208,7 @@ def test_alerts_channels_lists_without_secrets_and_checks(
     assert "ok" in run(project, "channels", "--check").stdout
 
 
+@pytest.mark.slow
 def test_alerts_channels_check_names_what_cannot_work(
     project: Path,
     servers: tuple[HookServer, SlackServer, MailServer],

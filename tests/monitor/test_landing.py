@@ -59,10 +59,16 @@ def landing() -> Landing:
 
 
 @pytest.fixture(scope="module")
-def s3(landing: Landing) -> Iterator[dict[str, Any]]:
+def s3_endpoint() -> Iterator[str]:
     with s3_server() as endpoint:
-        modified = write_s3(landing, endpoint, "landing")
-        yield {"endpoint": endpoint, "modified": modified()}
+        yield endpoint
+
+
+@pytest.fixture(scope="module")
+def s3(landing: Landing, s3_endpoint: str) -> dict[str, Any]:
+    """The landing uploaded to the bucket ``landing`` (thousands of requests: slow tests only)."""
+    modified = write_s3(landing, s3_endpoint, "landing")
+    return {"endpoint": s3_endpoint, "modified": modified()}
 
 
 def _project(tmp_path: Path, base: str, options: str) -> Path:
@@ -139,11 +145,11 @@ def test_local_landing(tmp_path: Path, landing: Landing) -> None:
 
 
 def test_unreachable_bucket_records_nothing(
-    tmp_path: Path, s3: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, s3_endpoint: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("S3_ENDPOINT", s3["endpoint"])
+    monkeypatch.setenv("S3_ENDPOINT", s3_endpoint)
     root = _project(tmp_path, "s3://no-such-bucket", '{endpoint_url: "${S3_ENDPOINT}"}')
     with by.Batchyard(root=root) as app:
         with pytest.raises(ConfigError) as caught:

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from batchyard.db import ENGINES
 from conftest import REPO
 
@@ -16,6 +18,7 @@ DOC = (REPO / "docs" / "monitor.md").read_text(encoding="utf-8")
 BLOCK = re.compile(r"```(python|toml|yaml|sh)\n(.*?)```", re.S)
 
 
+@pytest.mark.slow
 def test_monitor_docs_run(tmp_path: Path) -> None:
     ran = {"python": 0, "file": 0, "command": 0}
     said: dict[str, str] = {}

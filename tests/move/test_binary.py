@@ -393,6 +393,7 @@ def test_edge_dates_and_timestamps_match_sqlite(temporal_db: Path) -> None:
     check_column(temporal_db, EDGE_STAMPS + EDGE_DATES + [None, b"2024-01-05 00:00:00"], "ts")
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(values=temporal_values(DATES, DAY_TEXT))
 def test_dates_are_taken_exactly_where_sqlite_takes_them(
@@ -401,6 +402,7 @@ def test_dates_are_taken_exactly_where_sqlite_takes_them(
     check_column(temporal_db, values, "d")
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(values=temporal_values(REAL_STAMP, STAMP_TEXT))
 def test_timestamps_are_taken_exactly_where_sqlite_takes_them(

@@ -43,6 +43,7 @@ def target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return str(request.getfixturevalue("pg_database"))
 
 
+@pytest.mark.slow
 def test_named_key_becomes_the_target_key_and_verify_diff_matches_by_it(
     tmp_path: Path, target: str
 ) -> None:
@@ -77,6 +78,7 @@ def test_named_key_becomes_the_target_key_and_verify_diff_matches_by_it(
     assert found == {("changed", 7, 3, ("note",)), ("missing", 250, 9, ())}
 
 
+@pytest.mark.slow
 def test_bad_keys_are_refused_before_any_row_moves(tmp_path: Path, target: str) -> None:
     src = tmp_path / "src.db"
     make_source(src)

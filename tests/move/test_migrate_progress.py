@@ -46,6 +46,7 @@ def copied(url: str, job_id: str) -> dict[str, int]:
     return {str(t): int(n) for t, n in rows}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("target_kind", ["sqlite", "postgresql"])
 def test_per_table_figures_start_from_what_was_copied_after_a_resume(
     tmp_path: Path,

@@ -708,6 +708,7 @@ def test_a_missing_database_or_a_file_that_is_not_one_is_one_clear_line(
 # -- tables absent from one side, and the worker processes ----------------------------------------
 
 
+@pytest.mark.slow
 def test_tables_absent_from_the_target_are_named_with_no_traceback_and_no_diff_hint(
     tmp_path: Path,
 ) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
+
 import batchyard as by
 from batchyard.store.models import ItemStatus, JobStatus
 from conftest import cli
@@ -79,6 +81,7 @@ def test_an_upstream_outside_the_batch_is_judged_by_its_latest_run(
     assert app.items(second.id)[0][0].status is ItemStatus.DONE
 
 
+@pytest.mark.slow
 def test_a_cycle_is_refused_naming_it(project: Path, app: by.Batchyard) -> None:
     write_jobs(project)
     pipeline(project, "a", depends_on=["c"])
@@ -92,6 +95,7 @@ def test_a_cycle_is_refused_naming_it(project: Path, app: by.Batchyard) -> None:
     assert app.jobs()[1] == 0  # nothing recorded
 
 
+@pytest.mark.slow
 def test_a_depends_on_naming_no_pipeline_is_refused_naming_the_file(
     project: Path, app: by.Batchyard
 ) -> None:

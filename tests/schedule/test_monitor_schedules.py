@@ -114,6 +114,7 @@ def local(tmp_path: Path) -> Path:
     return root
 
 
+@pytest.mark.slow
 def test_a_seconds_cron_fires_on_the_real_clock_and_the_commands_show_it(local: Path) -> None:
     monitor(local, "landing", "* * * * * *", files=2)
     with by.Batchyard(root=local) as app:
@@ -203,6 +204,7 @@ def test_bad_schedule_input_in_a_monitor_file_names_file_line_and_field(
     assert not (local / ".batchyard").exists()  # nothing written: not even a store
 
 
+@pytest.mark.slow
 def test_the_scheduler_sends_reminders_and_failed_deliveries_with_no_monitor_running(
     local: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -143,6 +143,7 @@ def test_the_api_lists_pauses_and_resumes_schedules(api_project: Path, client: A
     )
 
 
+@pytest.mark.slow
 def test_serve_with_the_scheduler_runs_schedules(project: Path) -> None:
     pipeline(project, "tick", schedule="* * * * * *")
     port = free_port()

@@ -26,8 +26,6 @@ from email.utils import format_datetime, make_msgid
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-import httpx
-
 from batchyard.config import ChannelSection, email_address
 from batchyard.errors import ConfigError, DeliveryFailed
 from batchyard.secrets import mask_url, redact
@@ -187,6 +185,8 @@ class _HttpChannel(Channel):
         return f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
 
     def post(self, body: bytes, headers: Mapping[str, str]) -> None:
+        import httpx  # (here, not at the top: every command that loads the kinds would pay for it)
+
         url = self.url()
         try:
             response = httpx.post(
