@@ -27,6 +27,9 @@ from waits import when
 
 pytest.importorskip("distributed")
 
+# Each test starts a Dask scheduler and workers: seconds apiece, for the whole suite only.
+pytestmark = pytest.mark.slow
+
 JOBS = """
 import os
 import time
