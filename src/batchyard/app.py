@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -81,6 +82,8 @@ class Batchyard:
         self._store = store if isinstance(store, Store) else None
         self._registry: Registry | None = None
         self._read_store: Store | None = None
+        #: Opening and closing the stores: a server's and a scheduler's threads share this object.
+        self._stores_lock = threading.Lock()
         self._secrets = ParamSecrets()
         self._alerts: AlertBook | None = None
 
@@ -89,25 +92,32 @@ class Batchyard:
     @property
     def store(self) -> Store:
         if self._store is None:
-            self._store = Store.open(self.settings.store_url, synchronous=self.settings.synchronous)
+            with self._stores_lock:
+                if self._store is None:
+                    self._store = Store.open(
+                        self.settings.store_url, synchronous=self.settings.synchronous
+                    )
         return self._store
 
     def read_store(self) -> Store:
         """The store for reading only: never creates a SQLite file that is not there."""
-        if self._store is not None:
-            return self._store
-        if self._read_store is None:
-            self._read_store = Store.open(
-                self.settings.store_url, create=False, synchronous=self.settings.synchronous
-            )
-        return self._read_store
+        with self._stores_lock:
+            if self._store is not None:
+                return self._store
+            if self._read_store is None:
+                self._read_store = Store.open(
+                    self.settings.store_url, create=False, synchronous=self.settings.synchronous
+                )
+            return self._read_store
 
     def _find(self, job_id: str) -> Job:
         """The job, looked up without creating a store; then the store opened for writing."""
         job = self.read_store().find_job(job_id)
-        if self._read_store is not None:
-            self._read_store.close()
-            self._read_store = None
+        with self._stores_lock:
+            # Taken once: jobs started at the same moment (a scheduler's) close it once.
+            done, self._read_store = self._read_store, None
+        if done is not None:
+            done.close()
         return self.store.get_job(job.id)
 
     @property
@@ -135,10 +145,12 @@ class Batchyard:
         return pipelines.list_all(self.settings.root)
 
     def close(self) -> None:
-        for store in (self._store, self._read_store):
+        with self._stores_lock:
+            stores = (self._store, self._read_store)
+            self._store = self._read_store = None
+        for store in stores:
             if store is not None:
                 store.close()
-        self._store = self._read_store = None
 
     def __enter__(self) -> Batchyard:
         return self
