@@ -101,6 +101,22 @@ RUN_CASES = {
         ["run", "nums", "-p", "n=1", "--executor", "frob"],
         r"--executor 'frob': use one of threads, processes, dask, or dask://HOST:PORT",
     ),
+    "scheduler address with credentials, masked": (
+        ["run", "nums", "-p", "n=1", "--executor", "dask://user:hunter2@127.0.0.1:1"],
+        r"--executor 'dask://user:\*\*\*@127.0.0.1:1': give the scheduler as HOST:PORT",
+    ),
+    "scheduler port out of range": (
+        ["run", "nums", "-p", "n=1", "--executor", "dask://[::1]:99999"],
+        r"--executor 'dask://\[::1\]:99999': the port must be a number from 1 to 65535",
+    ),
+    "scheduler port zero": (
+        ["run", "nums", "-p", "n=1", "--executor", "dask://127.0.0.1:0"],
+        r"the port must be a number from 1 to 65535",
+    ),
+    "scheduler host with a space": (
+        ["run", "nums", "-p", "n=1", "--executor", "dask:// 127.0.0.1:1"],
+        r"--executor 'dask:// 127.0.0.1:1': give the scheduler as HOST:PORT",
+    ),
     "unknown pipeline in a batch": (
         ["run", "--batch", "small", "nope"],
         r"no pipeline 'nope' in .*pipelines",
@@ -346,7 +362,11 @@ def test_unknown_executor_from_the_environment_or_a_pipeline(sqlite_project: Pat
     path = sqlite_project / "pipelines" / "x.yaml"
     path.write_text("kind: nums\nexecutor: frob\nparams:\n  n: 1\n")
     for args in (["run", "x"], ["run", "--batch", "small", "x"]):
-        refused(sqlite_project, *args, match=rf"{re.escape(str(path))}:2: executor: .*threads")
+        refused(
+            sqlite_project,
+            *args,
+            match=rf"{re.escape(str(path))}:2: executor: 'frob': use one of threads",
+        )
     path.unlink()
     assert files(sqlite_project) == before
 

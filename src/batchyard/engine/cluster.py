@@ -104,7 +104,7 @@ def connect(address: str, timeout: float) -> Client:
     that says what to do."""
     try:
         client = Client(address, timeout=timeout)
-    except (OSError, TimeoutError) as exc:
+    except (OSError, TimeoutError, ValueError) as exc:  # (ValueError: an address it refuses)
         raise ClusterError(
             f"the Dask scheduler at {address} does not answer ({exc}); start it "
             f"(`dask scheduler`) or give its address: --executor dask://HOST:PORT, "
