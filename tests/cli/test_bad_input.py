@@ -7,7 +7,11 @@ A few cases also run through the real ``python -m batchyard`` subprocess, which 
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -482,3 +486,36 @@ def test_in_a_subprocess(tmp_path: Path, case: str) -> None:
     assert proc.stdout == ""
     assert files(root) == before
     assert not store_file(root).exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("args", [["jobs", "list"], ["run", "nums", "-p", "n=1"]])
+def test_a_store_in_a_folder_that_cannot_be_read(tmp_path: Path, args: list[str]) -> None:
+    root = write_project(
+        tmp_path / "proj",
+        f"sqlite:///{tmp_path / 'proj/.batchyard/store.db'}",
+        f"sqlite:///{tmp_path / 'proj/warehouse.db'}",
+    )
+    assert cli("run", "nums", "-p", "n=1", cwd=root).returncode == 0
+    state = store_file(root).parent
+    state.chmod(0)
+    try:
+        if os.geteuid() == 0:  # root reads any folder, but for these capabilities
+            if shutil.which("setpriv") is None:
+                pytest.skip("no setpriv(1) to run without them")
+            drop = "-dac_override,-dac_read_search"
+            prefix = ["setpriv", f"--bounding-set={drop}", f"--inh-caps={drop}"]
+        else:
+            prefix = []
+        proc = subprocess.run(
+            [*prefix, sys.executable, "-m", "batchyard", *args],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        state.chmod(0o755)
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    line = one_error_line(proc.stderr)
+    assert re.search(rf"cannot open .*store\.db: Permission denied: {re.escape(str(state))}", line)
