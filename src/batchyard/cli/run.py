@@ -165,6 +165,7 @@ def register(app: typer.Typer) -> None:
             help="threads (default), processes (for CPU-bound items), dask (a Dask cluster of "
             "this machine, or the scheduler in [executor] address / BATCHYARD_DASK) or "
             "dask://HOST:PORT (a running Dask scheduler).",
+            autocompletion=complete.executors,
         ),
         retries: int | None = typer.Option(
             None,
