@@ -106,4 +106,20 @@ def test_a_scheduler_address_that_cannot_work_is_422(
     )
     assert response.status_code == 422, response.text
     assert says in response.json()["detail"] and "hunter2" not in response.text
+    assert response.json()["errors"][0]["field"] == "body.executor"
+    assert client.get("/api/jobs").json()["total"] == 0
+
+
+def test_a_scheduler_that_does_not_answer_is_the_executor_field(
+    client: Client, api_project: Path
+) -> None:
+    config = api_project / "batchyard.toml"
+    config.write_text(config.read_text() + "\n[executor]\nconnect_timeout = 0.5\n")
+    executor = f"dask://127.0.0.1:{_closed_port()}"
+    response = client.post(
+        "/api/jobs", json={"kind": "slow", "params": {"n": 1}, "executor": executor}
+    )
+    assert response.status_code == 422, response.text
+    assert "does not answer" in response.json()["detail"]
+    assert response.json()["errors"][0]["field"] == "body.executor"
     assert client.get("/api/jobs").json()["total"] == 0
