@@ -397,6 +397,16 @@ def test_broken_pipeline(sqlite_project: Path, text: str, match: str) -> None:
     assert files(sqlite_project) == before
 
 
+def test_kinds_of_a_pipeline_name_says_it_is_a_pipeline(sqlite_project: Path) -> None:
+    refused(
+        sqlite_project,
+        "kinds",
+        "small",
+        match=r"'small' is a pipeline, not a job kind: .*`batchyard kinds nums` its kind",
+    )
+    refused(sqlite_project, "kinds", "nope", match=r"unknown job kind or pipeline 'nope'")
+
+
 def test_pipeline_of_an_unknown_kind(sqlite_project: Path) -> None:
     (sqlite_project / "pipelines" / "x.yaml").write_text("kind: nope\n")
     refused(sqlite_project, "run", "x", match=r"unknown job kind or pipeline 'nope'")
