@@ -92,6 +92,12 @@ def test_every_command_and_option_is_in_the_cli_docs(path: str) -> None:
                 assert f"`{flag}`" in section, f"{path}: option {flag} is not documented"
     for name in getattr(command, "commands", {}):
         assert f"`{name}`" in section, f"{path}: subcommand {name} is not listed"
+    if getattr(command, "commands", None):
+        return
+    # The usage line as --help prints it, arguments written as the section writes them.
+    shown = CliRunner().invoke(cli_app, [*path.split()[1:], "--help"], terminal_width=200)
+    usage = next(line for line in shown.output.splitlines() if line.startswith("Usage: "))
+    assert usage.removeprefix("Usage: ") in section, f"{path}: {usage!r} is not in the docs"
 
 
 def listed(text: str) -> dict[str, str]:

@@ -168,7 +168,8 @@ def load_file(path: Path) -> Pipeline:
         dotted = ".".join(str(p) for p in err["loc"])
         line = _line_of(text, *(str(p) for p in err["loc"])) if err["loc"] else None
         where = f"{path}:{line}" if line else str(path)
-        raise ConfigError(f"{where}: {dotted}: {err['msg']}") from exc
+        message = str(err["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"{where}: {dotted}: {message}") from exc
     # YAML gives dates as dates; params are stored as JSON, so keep their text form.
     params = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in spec.params.items()}
     return Pipeline(

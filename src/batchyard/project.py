@@ -10,12 +10,13 @@ so building those options loads no models either.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from batchyard.errors import ConfigError, UsageError
-from batchyard.secrets import interpolate
+from batchyard.secrets import interpolate, mask_url
 
 CONFIG_FILE = "batchyard.toml"
 STATE_DIR = ".batchyard"
@@ -29,6 +30,8 @@ MAX_WORKERS = 64
 EXECUTOR_NAMES = ("threads", "processes", "dask")
 #: How a Dask scheduler may be reached (distributed's comm protocols).
 DASK_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx")
+#: A scheduler's host: a name, an IPv4 address, or an IPv6 address in brackets.
+_DASK_HOST = re.compile(r"\[[0-9A-Fa-f:.]+(%[\w.-]+)?\]|[\w][\w.-]*")
 
 
 def split_executor(
@@ -39,7 +42,8 @@ def split_executor(
         return "dask", dask_address(value, where=where, error=error)
     if value not in EXECUTOR_NAMES:
         raise error(
-            f"{where} {value!r}: use one of {', '.join(EXECUTOR_NAMES)}, or dask://HOST:PORT"
+            f"{where} {mask_url(value)!r}: use one of {', '.join(EXECUTOR_NAMES)}, "
+            "or dask://HOST:PORT"
         )
     return value, None
 
@@ -56,11 +60,14 @@ def dask_address(
     elif scheme == "dask":
         scheme = "tcp"
     host, colon, port = rest.rstrip("/").rpartition(":")
-    if scheme not in DASK_SCHEMES or not colon or not host or not port.isdigit():
+    shown = mask_url(value)
+    if scheme not in DASK_SCHEMES or not colon or not _DASK_HOST.fullmatch(host):
         raise error(
-            f"{where} {value!r}: give the scheduler as HOST:PORT or dask://HOST:PORT "
+            f"{where} {shown!r}: give the scheduler as HOST:PORT or dask://HOST:PORT "
             "(`dask scheduler` prints it: tcp://HOST:8786)"
         )
+    if not (port.isascii() and port.isdigit() and 0 < int(port) < 65536):
+        raise error(f"{where} {shown!r}: the port must be a number from 1 to 65535")
     return f"{scheme}://{host}:{int(port)}"
 
 

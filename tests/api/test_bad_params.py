@@ -88,3 +88,38 @@ def test_multi_validate_checks_every_item_before_making_any_job(
         assert client.get("/api/jobs").json()["total"] == 0, second
     with sqlite3.connect(api_project / "a.db") as con:
         assert con.execute("select count(*) from people").fetchone() == (1,)
+
+
+@pytest.mark.parametrize(
+    ("executor", "says"),
+    [
+        ("dask://[::1]:99999", "the port must be a number from 1 to 65535"),
+        ("dask://user:hunter2@127.0.0.1:1", "String should match pattern"),
+        ("dask://", "String should match pattern"),
+    ],
+)
+def test_a_scheduler_address_that_cannot_work_is_422(
+    client: Client, executor: str, says: str
+) -> None:
+    response = client.post(
+        "/api/jobs", json={"kind": "slow", "params": {"n": 1}, "executor": executor}
+    )
+    assert response.status_code == 422, response.text
+    assert says in response.json()["detail"] and "hunter2" not in response.text
+    assert response.json()["errors"][0]["field"] == "body.executor"
+    assert client.get("/api/jobs").json()["total"] == 0
+
+
+def test_a_scheduler_that_does_not_answer_is_the_executor_field(
+    client: Client, api_project: Path
+) -> None:
+    config = api_project / "batchyard.toml"
+    config.write_text(config.read_text() + "\n[executor]\nconnect_timeout = 0.5\n")
+    executor = f"dask://127.0.0.1:{_closed_port()}"
+    response = client.post(
+        "/api/jobs", json={"kind": "slow", "params": {"n": 1}, "executor": executor}
+    )
+    assert response.status_code == 422, response.text
+    assert "does not answer" in response.json()["detail"]
+    assert response.json()["errors"][0]["field"] == "body.executor"
+    assert client.get("/api/jobs").json()["total"] == 0

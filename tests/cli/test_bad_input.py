@@ -7,7 +7,11 @@ A few cases also run through the real ``python -m batchyard`` subprocess, which 
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -100,6 +104,22 @@ RUN_CASES = {
     "unknown executor": (
         ["run", "nums", "-p", "n=1", "--executor", "frob"],
         r"--executor 'frob': use one of threads, processes, dask, or dask://HOST:PORT",
+    ),
+    "scheduler address with credentials, masked": (
+        ["run", "nums", "-p", "n=1", "--executor", "dask://user:hunter2@127.0.0.1:1"],
+        r"--executor 'dask://user:\*\*\*@127.0.0.1:1': give the scheduler as HOST:PORT",
+    ),
+    "scheduler port out of range": (
+        ["run", "nums", "-p", "n=1", "--executor", "dask://[::1]:99999"],
+        r"--executor 'dask://\[::1\]:99999': the port must be a number from 1 to 65535",
+    ),
+    "scheduler port zero": (
+        ["run", "nums", "-p", "n=1", "--executor", "dask://127.0.0.1:0"],
+        r"the port must be a number from 1 to 65535",
+    ),
+    "scheduler host with a space": (
+        ["run", "nums", "-p", "n=1", "--executor", "dask:// 127.0.0.1:1"],
+        r"--executor 'dask:// 127.0.0.1:1': give the scheduler as HOST:PORT",
     ),
     "unknown pipeline in a batch": (
         ["run", "--batch", "small", "nope"],
@@ -346,7 +366,11 @@ def test_unknown_executor_from_the_environment_or_a_pipeline(sqlite_project: Pat
     path = sqlite_project / "pipelines" / "x.yaml"
     path.write_text("kind: nums\nexecutor: frob\nparams:\n  n: 1\n")
     for args in (["run", "x"], ["run", "--batch", "small", "x"]):
-        refused(sqlite_project, *args, match=rf"{re.escape(str(path))}:2: executor: .*threads")
+        refused(
+            sqlite_project,
+            *args,
+            match=rf"{re.escape(str(path))}:2: executor: 'frob': use one of threads",
+        )
     path.unlink()
     assert files(sqlite_project) == before
 
@@ -371,6 +395,16 @@ def test_broken_pipeline(sqlite_project: Path, text: str, match: str) -> None:
     refused(sqlite_project, "pipelines", match=match)
     refused(sqlite_project, "run", "--batch", "small", "x", match=match)
     assert files(sqlite_project) == before
+
+
+def test_kinds_of_a_pipeline_name_says_it_is_a_pipeline(sqlite_project: Path) -> None:
+    refused(
+        sqlite_project,
+        "kinds",
+        "small",
+        match=r"'small' is a pipeline, not a job kind: .*`batchyard kinds nums` its kind",
+    )
+    refused(sqlite_project, "kinds", "nope", match=r"unknown job kind or pipeline 'nope'")
 
 
 def test_pipeline_of_an_unknown_kind(sqlite_project: Path) -> None:
@@ -462,3 +496,36 @@ def test_in_a_subprocess(tmp_path: Path, case: str) -> None:
     assert proc.stdout == ""
     assert files(root) == before
     assert not store_file(root).exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("args", [["jobs", "list"], ["run", "nums", "-p", "n=1"]])
+def test_a_store_in_a_folder_that_cannot_be_read(tmp_path: Path, args: list[str]) -> None:
+    root = write_project(
+        tmp_path / "proj",
+        f"sqlite:///{tmp_path / 'proj/.batchyard/store.db'}",
+        f"sqlite:///{tmp_path / 'proj/warehouse.db'}",
+    )
+    assert cli("run", "nums", "-p", "n=1", cwd=root).returncode == 0
+    state = store_file(root).parent
+    state.chmod(0)
+    try:
+        if os.geteuid() == 0:  # root reads any folder, but for these capabilities
+            if shutil.which("setpriv") is None:
+                pytest.skip("no setpriv(1) to run without them")
+            drop = "-dac_override,-dac_read_search"
+            prefix = ["setpriv", f"--bounding-set={drop}", f"--inh-caps={drop}"]
+        else:
+            prefix = []
+        proc = subprocess.run(
+            [*prefix, sys.executable, "-m", "batchyard", *args],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        state.chmod(0o755)
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    line = one_error_line(proc.stderr)
+    assert re.search(rf"cannot open .*store\.db: Permission denied: {re.escape(str(state))}", line)

@@ -104,6 +104,13 @@ def test_completion_of_names(sqlite_project: Path, shell: str) -> None:
     assert {"small", "large", "nums", "migrate"} <= set(offered)
     assert "nums" in complete(sqlite_project, shell, "batchyard kinds nu")
     assert "jobs" in complete(sqlite_project, shell, "batchyard jo")
+    executors = {"threads", "processes", "dask"}
+    assert executors <= set(complete(sqlite_project, shell, "batchyard run nums --executor "))
+    offered = set(complete(sqlite_project, shell, "batchyard jobs resume x --executor p"))
+    assert executors & offered == {"processes"}
+    offered = set(complete(sqlite_project, shell, "batchyard migrate a b --executor d"))
+    assert executors & offered == {"dask"}
+    assert {"bash", "zsh", "fish"} <= set(complete(sqlite_project, shell, "batchyard completion "))
 
 
 def test_completion_of_kinds_follows_jobs_py(sqlite_project: Path, tmp_path: Path) -> None:

@@ -445,6 +445,77 @@ def test_a_killed_runner_takes_the_cluster_it_started_with_it(tmp_path: Path) ->
     assert squares(f"sqlite:///{tmp_path / 'w.db'}") == expected(30)
 
 
+def running(store: Path) -> bool:
+    """A job of the SQLite store at ``store`` is running (its runner has taken it)."""
+    import sqlite3
+
+    if not store.exists():
+        return False
+    conn = sqlite3.connect(store, timeout=5)
+    try:
+        return conn.execute("SELECT 1 FROM by_jobs WHERE status = 'running'").fetchone() is not None
+    except sqlite3.Error:  # (the store is being made)
+        return False
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize(
+    ("executor", "moment"),
+    [("dask", "mid-item"), ("dask", "starting"), ("processes", "mid-item")],
+)
+def test_ctrl_c_in_a_terminal_pauses_and_the_workers_finish_their_items(
+    tmp_path: Path, executor: str, moment: str
+) -> None:
+    """Ctrl+C in a terminal reaches its whole process group: the runner and the worker processes
+    of the cluster it started (or of its process pool). The workers leave it to the runner: the
+    item they hold finishes, nothing fails, and a resume finishes the job exactly."""
+    root = make_project(
+        tmp_path / "p", f"sqlite:///{tmp_path / 'store.db'}", f"sqlite:///{tmp_path / 'w.db'}"
+    )
+    gate = root / "gate"
+    gate.mkdir()
+    err = tmp_path / "stderr.txt"
+    args = ["run", "squares", "-p", "n=30", "-p", f"gate={gate}", "-p", "hold=3"]
+    with err.open("w") as stderr:
+        runner = subprocess.Popen(
+            [sys.executable, "-m", "batchyard", *args, "--executor", executor, "-w", "2"],
+            cwd=root,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            start_new_session=True,  # a terminal's process group, of its own
+        )
+        try:
+
+            def ready() -> bool:
+                if moment == "starting":  # its runner started, its workers starting
+                    return running(tmp_path / "store.db")
+                return any(gate.glob("held.*"))
+
+            ctrl_c = when(ready, lambda: os.killpg(runner.pid, signal.SIGINT), timeout=90)
+            assert ctrl_c.fired(100)
+            # The held item lets go once the runner has taken the Ctrl+C.
+            stopping = when(lambda: "stopping" in err.read_text(), lambda: None)
+            assert stopping.fired(60), err.read_text()
+            (gate / "release").touch()
+            assert runner.wait(90) == 130, err.read_text()
+        finally:
+            if runner.poll() is None:
+                os.killpg(runner.pid, signal.SIGKILL)
+    with by.Batchyard(root=root) as app:
+        job = job_of(app)
+        assert job.status.value == "paused" and job.failed == 0, err.read_text()
+        if moment == "mid-item":
+            held = {i.key: i for i in app.store.iter_items(job.id)}["3"]
+            assert held.status.value == "done" and held.attempts == 1
+    resumed = cli("jobs", "resume", job.id, cwd=root)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    with by.Batchyard(root=root) as app:
+        assert (app.job(job.id).done, app.job(job.id).failed) == (30, 0)
+    assert squares(f"sqlite:///{tmp_path / 'w.db'}") == expected(30)
+
+
 def test_an_item_past_its_timeout_is_failed_and_its_late_write_refused(
     cluster: DaskCluster, pg_project: Path, pg_database: str
 ) -> None:

@@ -20,7 +20,7 @@ from batchyard.store.models import ItemStatus, utcnow
 pytest.importorskip("distributed")
 
 from batchyard.engine import cluster_tasks
-from batchyard.engine.cluster import ChunkSize, is_local, local_addresses
+from batchyard.engine.cluster import ChunkSize, connect, is_local, local_addresses
 
 
 def results(seconds: float, n: int) -> list[Result]:
@@ -154,3 +154,9 @@ def test_a_worker_that_cannot_load_the_jobs_code(tmp_path: Path) -> None:
     assert {r.status for r in failed} == {ItemStatus.FAILED}
     assert "cannot run this job" in (failed[0].error or "")
     assert "install what it imports on every worker" in (failed[0].error or "")
+
+
+def test_an_address_distributed_refuses_is_a_cluster_error() -> None:
+    # (dask_address lets no such address through; this is the seam's own guard)
+    with pytest.raises(ClusterError, match=r"the Dask scheduler at tcp://h:x does not answer"):
+        connect("tcp://h:x", 1)

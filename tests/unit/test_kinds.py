@@ -91,6 +91,26 @@ def test_params_are_typed_as_attributes_and_json_as_a_mapping() -> None:
         p.dry = True  # type: ignore[misc]
 
 
+class Team:
+    """A project's own class, which pydantic takes as it is: it has no JSON Schema."""
+
+
+class TeamParams(by.Params):
+    team: Team
+    season: int = 2024
+
+
+def test_a_param_without_a_json_schema_takes_any_value_in_the_schema() -> None:
+    def plan(p: TeamParams):
+        return [p.season]
+
+    kind = JobKind("teams", plan)
+    schema = kind.params_schema()  # what `batchyard kinds`, /api/kinds and the forms show
+    assert schema["properties"]["team"] == {"title": "Team"}
+    assert schema["properties"]["season"]["type"] == "integer"
+    assert kind.describe()["params"] == schema
+
+
 def test_a_plan_takes_its_params_one_way() -> None:
     def mixed(p: SeasonParams, extra: int = 1) -> list[int]:
         return [extra]

@@ -47,7 +47,7 @@ class JobCreate(_Body):
     workers: StrictInt | None = Field(None, ge=1, le=MAX_WORKERS, examples=[2])
     executor: str | None = Field(
         None,
-        pattern=r"^(threads|processes|dask|dask://[^\s/:]+:[0-9]+)$",
+        pattern=r"^(threads|processes|dask|dask://(\[[0-9A-Fa-f:.]+\]|[^\s/:@\[\]]+):[0-9]+)$",
         description="threads, processes, dask (a cluster of the server's machine) or "
         "dask://HOST:PORT (a running Dask scheduler).",
         examples=[None],

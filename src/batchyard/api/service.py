@@ -22,6 +22,7 @@ from batchyard.errors import (
     BadField,
     BatchyardError,
     BodyParamError,
+    ClusterError,
     KindMissing,
     ParamError,
     UnknownKind,
@@ -95,6 +96,12 @@ class Service:
             job = self.app.submit(target, confined, **options)
         except UnknownKind as exc:
             raise BadField(str(exc), f"body.{target_field}") from exc
+        except ClusterError as exc:  # a scheduler that does not answer, or cannot use the store
+            raise BadField(str(exc), "body.executor") from exc
+        except ParamError as exc:
+            if not re.match(r"(unknown executor|executor|scheduler address) ", str(exc)):
+                raise _at(exc, where, params) from exc
+            raise BadField(str(exc), "body.executor") from exc
         except UsageError as exc:  # params, rules, files: what planning found wrong in them
             raise _at(exc, where, params) from exc
         if run:

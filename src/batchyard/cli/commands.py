@@ -233,6 +233,12 @@ class _Argument(TyperArgument):
     def display_type(self, ctx: Any) -> str:
         return ""
 
+    def _usage_display_name(self) -> str:
+        """``JOB_ID`` in the usage line, as in the docs; Typer writes a required one
+        ``{JOB_ID}``."""
+        name = self.display_name_raw if self.required else f"[{self.display_name_raw}]"
+        return name if self.nargs == 1 else f"{name}..."
+
 
 def tidy(command: Any) -> None:
     """Give ``command`` (and its subcommands) the conventions: help printed as written, readable

@@ -1,4 +1,5 @@
-"""Tab completion of the names commands take: job ids, pipelines, connections and job kinds.
+"""Tab completion of the names commands take: job ids, pipelines, connections, job kinds and
+executors.
 
 The shell runs ``batchyard`` at every TAB, so each of these reads only what it names: job ids
 through the quick reader of a SQLite store (none for other stores), pipelines from the names of
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from batchyard import __version__
-from batchyard.project import CONFIG_FILE, STATE_DIR, locate, project_root
+from batchyard.project import CONFIG_FILE, EXECUTOR_NAMES, STATE_DIR, locate, project_root
 from batchyard.store.joblist import JobFilter
 from batchyard.store.reader import StoreReader
 
@@ -68,6 +69,11 @@ def connections(ctx: Any, incomplete: str) -> list[str]:
         return []
     names = section if isinstance(section, dict) else {}
     return sorted(n for n in names if n.startswith(incomplete))
+
+
+def executors(ctx: Any, incomplete: str) -> list[str]:
+    """``--executor``: what runs items (a scheduler's address is the user's to type)."""
+    return [n for n in EXECUTOR_NAMES if n.startswith(incomplete)]
 
 
 #: Where the names of a project's kinds are noted, in its state folder.

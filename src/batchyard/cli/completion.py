@@ -12,12 +12,14 @@ SHELLS = ("bash", "zsh", "fish")
 def register(app: typer.Typer) -> None:
     @app.command()
     def completion(
-        shell: str = typer.Argument(..., help="bash, zsh or fish."),
+        shell: str = typer.Argument(
+            ..., help="bash, zsh or fish.", autocompletion=lambda: list(SHELLS)
+        ),
     ) -> None:
         """Print the tab completion script of SHELL, to load from its start-up file.
 
-        It completes commands and options, and the names of job kinds, pipelines, connections
-        and job ids. `batchyard --install-completion` installs it for the shell you are in.
+        It completes commands and options, and the names of job kinds, pipelines, connections,
+        job ids and executors. `batchyard --install-completion` installs it for the shell you are in.
         """
         from typer._completion_shared import get_completion_script  # (what Typer itself uses)
 

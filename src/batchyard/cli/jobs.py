@@ -306,6 +306,7 @@ def resume(
         "--executor",
         help="Run the rest on another executor: threads, processes, dask or dask://HOST:PORT "
         "(default: as the job was started).",
+        autocompletion=complete.executors,
     ),
 ) -> None:
     """Resume a paused or interrupted job from its checkpoints."""

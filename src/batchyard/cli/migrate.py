@@ -6,6 +6,7 @@ from typing import Any
 
 import typer
 
+from batchyard.cli import complete
 from batchyard.cli.args import KEYS, SOURCE, TABLES, TARGET, place, split, workers_option
 from batchyard.cli.output import err
 from batchyard.cli.run import check_executor, run_with_display
@@ -52,6 +53,7 @@ def register(app: typer.Typer) -> None:
             help="Where chunks run: threads or processes (default: chosen for the databases), "
             "dask or dask://HOST:PORT (a Dask cluster: key ranges of a table on several "
             "machines; see docs/cluster.md).",
+            autocompletion=complete.executors,
         ),
         chunk_rows: int = typer.Option(
             0,

@@ -27,7 +27,7 @@ from batchyard.cli.output import (
 )
 from batchyard.cli.templates import write_project
 from batchyard.engine.progress import Snapshot
-from batchyard.errors import ParamError, UsageError
+from batchyard.errors import ParamError, UnknownKind, UsageError
 from batchyard.project import locate, split_executor
 from batchyard.store.models import Job, JobStatus
 
@@ -165,6 +165,7 @@ def register(app: typer.Typer) -> None:
             help="threads (default), processes (for CPU-bound items), dask (a Dask cluster of "
             "this machine, or the scheduler in [executor] address / BATCHYARD_DASK) or "
             "dask://HOST:PORT (a running Dask scheduler).",
+            autocompletion=complete.executors,
         ),
         retries: int | None = typer.Option(
             None,
@@ -271,6 +272,15 @@ def register(app: typer.Typer) -> None:
         if locate(state.project, store=state.store) is None:
             state.app  # noqa: B018 - batchyard.toml needs the whole check to say what is wrong
         registry = load_registry(state.root)
+        if name and name not in registry:
+            from batchyard import pipelines as pipelines_module
+
+            if pipelines_module.exists(state.root, name):
+                kind = pipelines_module.load(state.root, name).kind
+                raise UnknownKind(
+                    f"{name!r} is a pipeline, not a job kind: `batchyard pipelines` shows it, "
+                    f"`batchyard kinds {kind}` its kind"
+                )
         found = [registry.get(name)] if name else list(registry)
         if as_json:
             print_json([k.describe() for k in found])

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import sqlite3
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
@@ -223,11 +224,11 @@ def _sqlite(
     memory = database in ("", ":memory:")
     if not memory:
         path = Path(database)
-        if path.is_dir():
+        if _is(path, Path.is_dir, shown, error):
             raise error(f"cannot open {shown}: {path} is a folder, not a file")
-        if path.is_file():
+        if _is(path, Path.is_file, shown, error):
             _check_sqlite_file(path, error)
-        if not path.exists() and create:
+        if not _is(path, Path.exists, shown, error) and create:
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
@@ -267,7 +268,7 @@ def _sqlite_readonly(
     parsed: sa.URL, *, shown: str, pool_size: int, error: type[Exception]
 ) -> Engine:
     path = Path(parsed.database or "")
-    if not path.is_file():
+    if not _is(path, Path.is_file, shown, error):
         raise error(f"cannot open {shown}: no such SQLite file {str(path)!r}")
     _check_sqlite_file(path, error)
 
@@ -279,6 +280,15 @@ def _sqlite_readonly(
     return sa.create_engine(
         "sqlite://", creator=connect, pool_size=pool_size, max_overflow=16, poolclass=QueuePool
     )
+
+
+def _is(path: Path, test: Callable[[Path], bool], shown: str, error: type[Exception]) -> bool:
+    """``path.is_file()`` and the like, where a folder on the way that cannot be read (which
+    those raise for, rather than say False) is the error of the database it holds."""
+    try:
+        return test(path)
+    except OSError as exc:
+        raise error(f"cannot open {shown}: {exc.strerror or exc}: {path.parent}") from exc
 
 
 #: The first bytes of every SQLite database file (an empty file is an empty database too).

@@ -33,12 +33,12 @@ from distributed import Client, Future, LocalCluster
 
 from batchyard.engine import cluster_tasks
 from batchyard.engine.context import StopFlag
-from batchyard.engine.executors import JobSpec, Result, Task
+from batchyard.engine.executors import JobSpec, Result, Task, lost_result, sigint_held
 from batchyard.engine.kinds import JobKind
 from batchyard.engine.registry import ProjectCode
 from batchyard.errors import ClusterError
 from batchyard.secrets import mask_url
-from batchyard.store.models import ItemStatus, utcnow
+from batchyard.store.models import utcnow
 
 #: About how long one chunk should keep a worker busy: long enough that Dask's cost per task is
 #: small beside it, short enough that a worker's death or a pause redoes or waits for little.
@@ -104,7 +104,7 @@ def connect(address: str, timeout: float) -> Client:
     that says what to do."""
     try:
         client = Client(address, timeout=timeout)
-    except (OSError, TimeoutError) as exc:
+    except (OSError, TimeoutError, ValueError) as exc:  # (ValueError: an address it refuses)
         raise ClusterError(
             f"the Dask scheduler at {address} does not answer ({exc}); start it "
             f"(`dask scheduler`) or give its address: --executor dask://HOST:PORT, "
@@ -205,14 +205,19 @@ class DaskExecutor:
         if spec.address is None:
             # `workers` items at once: a process per core at most, each with threads enough.
             processes = max(1, min(workers, os.cpu_count() or 1))
-            self._cluster = LocalCluster(
-                n_workers=processes,
-                threads_per_worker=math.ceil(workers / processes),
-                processes=True,
-                host="127.0.0.1",
-                dashboard_address=None,
-                silence_logs=logging.ERROR,
-            )
+            with sigint_held():  # (in its event loop's thread, and the workers it starts, too)
+                self._cluster = LocalCluster(
+                    n_workers=processes,
+                    threads_per_worker=math.ceil(workers / processes),
+                    processes=True,
+                    host="127.0.0.1",
+                    dashboard_address=None,
+                    # No dashboard; the scheduler's HTTP server (health, metrics) still starts,
+                    # on 8787 unless told: any free port, so that two jobs at once neither
+                    # clash nor warn about it on the terminal.
+                    scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                    silence_logs=logging.ERROR,
+                )
             client = Client(self._cluster, timeout=timeout)
             # Started for this job: its workers go when the runner's process does.
             client.run(cluster_tasks.die_with, os.getpid())
@@ -311,19 +316,8 @@ class DaskExecutor:
     def _failed(self, chunk: list[Task], exc: BaseException) -> list[Result]:
         now = utcnow()
         error = cluster_tasks.describe_failure(exc)
-        retry = self._spec.retry
-        return [
-            Result(
-                t.key,
-                ItemStatus.FAILED,
-                now,
-                now,
-                error=error,
-                retryable=retry.should_retry(exc, t.attempt),
-                attempt=t.attempt,
-            )
-            for t in chunk
-        ]
+        stopping = self._stop.is_set()
+        return [lost_result(t, now, error, exc, self._spec, stopping) for t in chunk]
 
     def _watch_cluster(self) -> None:
         """Count the cluster's threads as workers come and go; tell the workers when the job

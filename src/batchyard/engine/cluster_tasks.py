@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import signal
 import socket
 import threading
 from dataclasses import dataclass, replace
@@ -204,7 +205,11 @@ def forget(token: str) -> None:
 
 def die_with(pid: int) -> None:
     """(A cluster started for one job) end this worker once the runner's process is gone, so a
-    killed runner leaves nothing writing behind it."""
+    killed runner leaves nothing writing behind it; and leave Ctrl+C to the runner. The worker
+    is in the terminal's process group, so Ctrl+C reaches it too: it would end the worker with
+    its items, where the runner lets them finish (as process workers do, ``_child_init``)."""
+    if threading.current_thread() is threading.main_thread():  # (a worker's event loop)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def watch() -> None:
         while True:

@@ -16,8 +16,9 @@ import signal
 import socket
 import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -101,6 +102,47 @@ def describe_error(exc: BaseException, secrets: tuple[str, ...] = ()) -> str:
     name = type(exc).__name__
     message = f"{name}: {text}" if text else name
     return redact(message, secrets)
+
+
+@contextmanager
+def sigint_held() -> Iterator[None]:
+    """Hold Ctrl+C back from this thread while worker processes start, and deliver it after.
+    A process (or thread) started meanwhile keeps SIGINT blocked for good: the terminal sends
+    Ctrl+C to its whole process group, workers included, and it is the runner's to handle (a
+    worker that got it would die with the items it holds, where the runner lets them finish)."""
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def lost_result(
+    task: Task, started: datetime, error: str, exc: BaseException, spec: JobSpec, stopping: bool
+) -> Result:
+    """The result of an item whose worker was lost under it (its process died, the scheduler
+    dropped it): failed, and retried as the kind allows. While the job stops it goes back to
+    pending with its attempt refunded, for the resume: Ctrl+C reaches the terminal's whole
+    process group, so a worker may die of the same Ctrl+C that pauses the job."""
+    if stopping:
+        return Result(
+            task.key,
+            ItemStatus.PENDING,
+            started,
+            utcnow(),
+            error=error,
+            interrupted=True,
+            attempt=task.attempt,
+        )
+    return Result(
+        task.key,
+        ItemStatus.FAILED,
+        started,
+        utcnow(),
+        error=error,
+        retryable=spec.retry.should_retry(exc, task.attempt),
+        attempt=task.attempt,
+    )
 
 
 def run_task(
@@ -418,20 +460,15 @@ class ProcessExecutor:
 
     def submit(self, task: Task) -> None:
         started = utcnow()
-        future = self._pool.submit(_child_run, task)
+        with sigint_held():  # (the pool starts its processes as items come)
+            future = self._pool.submit(_child_run, task)
 
         def finished(f: Future[Result]) -> None:
             try:
                 result = f.result()
             except BaseException as exc:  # the worker process died or could not pickle
-                result = Result(
-                    task.key,
-                    ItemStatus.FAILED,
-                    started,
-                    utcnow(),
-                    error=describe_error(exc),
-                    retryable=self._spec.retry.should_retry(exc, task.attempt),
-                    attempt=task.attempt,
+                result = lost_result(
+                    task, started, describe_error(exc), exc, self._spec, self._stop.is_set()
                 )
             self._done(result)
 

@@ -22,6 +22,7 @@ from types import SimpleNamespace
 from typing import Any, TypeVar, get_type_hints
 
 from pydantic import TypeAdapter, ValidationError
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import to_jsonable_python
 
 from batchyard.engine.params import Params, coerce_text, declared_model, model_of, settings_arg
@@ -305,7 +306,7 @@ class JobKind:
             raise ParamError(f"param {name!r}: {err['msg']}{shown}") from exc
 
     def params_schema(self) -> dict[str, Any]:
-        return self.params_model.model_json_schema()
+        return self.params_model.model_json_schema(schema_generator=_AnyWhereUndescribed)
 
     def dump_params(self, params: Params) -> dict[str, Any]:
         dumped: dict[str, Any] = to_jsonable_python(params.model_dump(exclude_unset=False))
@@ -367,6 +368,14 @@ class JobKind:
             "workers": self.workers,
             "timeout": self.timeout,
         }
+
+
+class _AnyWhereUndescribed(GenerateJsonSchema):
+    """A param whose type has no JSON Schema (a class of the project's, checked by a validator
+    of its own) takes any value in the schema, rather than failing every listing of kinds."""
+
+    def handle_invalid_for_json_schema(self, schema: Any, error_info: str) -> JsonSchemaValue:
+        return {}
 
 
 def _hint(fn: Callable[..., Any], name: str) -> Any:

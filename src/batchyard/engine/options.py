@@ -29,6 +29,7 @@ from batchyard.config import DEFAULT_ENV, Settings
 from batchyard.engine.retry import Retry
 from batchyard.errors import ParamError, UsageError
 from batchyard.project import MAX_WORKERS, dask_address, split_executor
+from batchyard.secrets import mask_url
 
 #: The levels an option may come from, highest first (the built-in default comes last).
 LEVELS = ("request", "pipeline", "kind", "settings")
@@ -169,12 +170,15 @@ def _checked(name: str, value: Any, level: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_WORKERS:
             raise ParamError(f"workers={value!r}{where}: give between 1 and {MAX_WORKERS} workers")
     elif name == "executor":
+        text = value if isinstance(value, str) else repr(value)
         try:
-            return split_executor(value if isinstance(value, str) else repr(value))[0]
-        except UsageError:
+            return split_executor(text, where="executor")[0]
+        except UsageError as exc:
+            if text.startswith("dask://"):  # (what is wrong with the address)
+                raise ParamError(f"{exc}{where}") from None
             raise ParamError(
-                f"unknown executor {value!r}{where} (choose from: threads, processes, dask, "
-                "dask://HOST:PORT)"
+                f"unknown executor {mask_url(text)!r}{where} (choose from: threads, processes, "
+                "dask, dask://HOST:PORT)"
             ) from None
     elif name == "address":
         try:

@@ -214,10 +214,8 @@ class Runner:
                     self._setup_error = describe_error(exc, spec.secrets)
             if self._setup_error is None:  # else _finish (below) records the failure
                 executor = make_executor(self.options.executor)
-                executor.start(
-                    spec, self.kind, self.options.workers, store, self.stop, self._results.put
-                )
-                self._loop(executor)
+                if self._start(executor, spec):
+                    self._loop(executor)
         except BaseException:
             # Whatever broke the loop, leave no item claimed by this runner.
             self._hard = True
@@ -236,6 +234,21 @@ class Runner:
         if self._deleted:
             raise self._deleted_error()
         return store.get_job(job_id)
+
+    def _start(self, executor: Executor, spec: JobSpec) -> bool:
+        """Start the executor; False when a Ctrl+C (or a pause) came while it started and broke
+        the start: a cluster of this machine takes seconds, and its worker processes, in the
+        terminal's process group, get the same Ctrl+C. Nothing ran yet; the job pauses."""
+        try:
+            executor.start(
+                spec, self.kind, self.options.workers, self.store, self.stop, self._results.put
+            )
+        except Exception as exc:
+            if not self.stop.is_set():
+                raise
+            self.store.log(self.job.id, f"stopped while the executor started: {exc}")
+            return False
+        return True
 
     def _gone(self) -> bool:
         """True when the job is no longer in the store: deleted (``jobs delete --force``) while

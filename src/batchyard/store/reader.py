@@ -38,7 +38,10 @@ class StoreReader:
         if not url.startswith(prefix) or "?" in url or "%" in url:
             return None
         path = Path(url[len(prefix) :])
-        if not path.is_file():
+        try:
+            if not path.is_file():
+                return None
+        except OSError:  # a folder it cannot read: the Store says so
             return None
         try:
             # The store's own file rather than a user's database (db/ opens those), and opened

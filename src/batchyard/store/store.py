@@ -53,6 +53,15 @@ def _fenced(key: str, attempt: int, what: str) -> AttemptFenced:
     )
 
 
+def _exists(path: Path) -> bool:
+    """Whether a SQLite store's file exists; True where a folder on the way cannot be read, so
+    that opening it says what is wrong."""
+    try:
+        return path.exists()
+    except OSError:
+        return True
+
+
 def dumps(value: Any) -> str:
     return json.dumps(value, default=str, separators=(",", ":"), ensure_ascii=False)
 
@@ -110,7 +119,7 @@ class Store(ObservationQueries):
         parsed = parse_url(url, error=StoreError)
         if parsed.get_backend_name() == "sqlite" and not create:
             database = parsed.database or ""
-            if database not in ("", ":memory:") and not Path(database).exists():
+            if database not in ("", ":memory:") and not _exists(Path(database)):
                 url = "sqlite://"
         engine = create_engine(url, create=create, synchronous=synchronous)
         store = cls(engine, url)
