@@ -299,3 +299,22 @@ def test_ctrl_c_right_after_start_is_caught(looked_at: tuple[Path, str], tmp_pat
         proc.send_signal(signal.SIGINT)
         stopped += proc.wait(60) == 130
     assert stopped >= 2
+
+
+def test_a_ctrl_c_that_lands_in_a_callback_prints_no_traceback() -> None:
+    """Python cannot raise a Ctrl+C's SystemExit from a weakref callback or a destructor (an
+    import runs such callbacks); it would print it as "Exception ignored" with a traceback."""
+    code = (
+        "import weakref, batchyard.cli as cli\n"
+        "cli._stopped = True\n"
+        "class Thing: pass\n"
+        "thing = Thing()\n"
+        "def gone(_ref): raise SystemExit(130)\n"
+        "ref = weakref.ref(thing, gone)\n"
+        "del thing\n"
+        "def other(_ref): raise ValueError('a real one')\n"
+        "thing = Thing(); ref2 = weakref.ref(thing, other); del thing\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert "SystemExit" not in done.stderr, done.stderr
+    assert "ValueError: a real one" in done.stderr  # other errors are still shown

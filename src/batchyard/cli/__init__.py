@@ -34,9 +34,19 @@ def _interrupted(_signum: int, _frame: FrameType | None) -> None:
     raise SystemExit(130)
 
 
+def _unraisable(args: sys.UnraisableHookArgs) -> None:
+    """The SystemExit of a Ctrl+C that landed in a callback Python runs on its own (a weakref's,
+    a destructor's, during an import): Python cannot raise it there and would print it with a
+    traceback. The "interrupted" line said it all; ``main`` ends with 130 when it can."""
+    if _stopped and args.exc_type is not None and issubclass(args.exc_type, SystemExit):
+        return
+    sys.__unraisablehook__(args)
+
+
 def _quiet_ctrl_c() -> object:
     """Install :func:`_interrupted` for SIGINT; return the handler it replaces (None off the
     main thread, where signals cannot be handled)."""
+    sys.unraisablehook = _unraisable
     try:
         return signal.signal(signal.SIGINT, _interrupted)
     except ValueError:
@@ -220,6 +230,10 @@ def main() -> None:
     gc.set_threshold(10_000, 20, 20)
     try:
         app(prog_name="batchyard")
+    except SystemExit as exc:
+        if _stopped and not exc.code:
+            raise SystemExit(130) from None  # a Ctrl+C whose SystemExit Python swallowed
+        raise
     finally:
         # Commands load their modules on first use, after the freeze above: freeze again so the
         # collection Python runs as it exits skips them too (it went through every object the
